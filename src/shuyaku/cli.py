@@ -1,0 +1,244 @@
+"""The `shuyaku` command. Commands are thin: they parse, call one service, and print."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shuyaku.access.actor import AccessDenied, cli_actor
+from shuyaku.config import load_settings
+from shuyaku.context import Context, NotInitialised, open_context
+from shuyaku.exchange import export as export_service
+from shuyaku.exchange.outbox import OutboxBlocked
+from shuyaku.exchange.service import IngestOutcome, ingest_paths
+from shuyaku.setup import SetupError, add_municipality, init as init_service
+from shuyaku.timeutil import utc_now
+from shuyaku.vault.keys import KeyError_
+
+app = typer.Typer(help="shuyaku — 国保情報集約システム", no_args_is_help=True, pretty_exceptions_enable=False)
+municipality_app = typer.Typer(help="市町村の登録", no_args_is_help=True)
+vault_app = typer.Typer(help="個人番号保管庫(鍵の更新)", no_args_is_help=True)
+person_app = typer.Typer(help="被保険者の照会", no_args_is_help=True)
+app.add_typer(municipality_app, name="municipality")
+app.add_typer(vault_app, name="vault")
+app.add_typer(person_app, name="person")
+
+console = Console()
+err = Console(stderr=True)
+
+STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留"}
+
+
+def _context() -> Context:
+    try:
+        return open_context(load_settings())
+    except (KeyError_, NotInitialised) as exc:
+        err.print(f"[red]エラー:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]エラー:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def init(prefecture: Annotated[str, typer.Option(help="都道府県番号(2桁)")] = "11") -> None:
+    """SHUYAKU_HOME を作り、鍵を生成し、データベースを初期化する。"""
+    settings = load_settings()
+    try:
+        for line in init_service(settings, prefecture, utc_now()):
+            console.print(f"✓ {line}")
+    except SetupError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"SHUYAKU_HOME = {settings.home}")
+
+
+@municipality_app.command("add")
+def municipality_add(
+    code: Annotated[str, typer.Argument(help="市町村コード(6桁、検査数字付き)")],
+    name: Annotated[str, typer.Argument(help="市町村名")],
+    insurer: Annotated[str, typer.Option("--insurer", help="保険者番号(6桁)")],
+    encoding: Annotated[str, typer.Option(help="受信ファイルの文字コード utf-8 / cp932")] = "utf-8",
+) -> None:
+    """市町村を登録する(登録のない送信元のファイルは受け付けない)。"""
+    ctx = _context()
+    try:
+        add_municipality(ctx, cli_actor(), code, name, insurer, encoding)
+    except SetupError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {code} {name} を登録しました(保険者番号 {insurer}、{encoding})")
+
+
+@municipality_app.command("list")
+def municipality_list() -> None:
+    """登録済みの市町村。"""
+    from shuyaku.status import status as status_service
+
+    _print_municipalities(status_service(_context()).municipalities)
+
+
+def _print_municipalities(rows: list[dict[str, object]]) -> None:
+    table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", "保留")
+    for m in rows:
+        table.add_row(str(m["code"]), str(m["name"]), str(m["encoding"]), f"{m['persons']:,}", f"{m['households']:,}",
+                      str(m["SKSE"]), str(m["SKKS"]), str(m["held"]))
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err, transient=False, disable=not err.is_terminal)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ(中の *.csv)")],
+    remove_source: Annotated[bool, typer.Option("--remove-source", help="反映後に元ファイルを削除する(暗号化した写しだけを保管)")] = False,
+) -> None:
+    """市町村ファイル(SKSE/SKKS)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留があれば 1。"""
+    for path in paths:
+        if not path.exists():
+            raise _fail(f"{path} がありません")
+    ctx = _context()
+    outcomes: list[IngestOutcome] = []
+    try:
+        with _progress() as progress:
+            files = [p for p in paths]
+            task = progress.add_task("取込", total=None)
+
+            def step(path: Path, outcome: IngestOutcome) -> None:
+                progress.advance(task)
+                progress.update(task, description=f"取込 {path.name}")
+
+            outcomes = ingest_paths(ctx, cli_actor(), files, remove_source=remove_source, progress=step)
+    except AccessDenied as exc:
+        raise _fail(str(exc)) from None
+    table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
+    for o in outcomes:
+        colour = "green" if o.ok else "red"
+        table.add_row(str(o.file_id), o.filename, f"[{colour}]{STATUS_LABEL.get(o.status, o.status)}[/]", str(o.records),
+                      str(o.applied), str(o.warnings), str(o.errors), o.code or "", o.message)
+    console.print(table)
+    if not outcomes:
+        raise _fail("取り込むファイルがありません(*.csv)")
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    municipality: Annotated[str, typer.Option(help="市町村コード")],
+    kind: Annotated[str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表)")],
+    out: Annotated[Path, typer.Option(help="出力フォルダ")],
+) -> None:
+    """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
+    ctx = _context()
+    try:
+        written = export_service.export(ctx, cli_actor(), municipality, kind.upper(), out)
+    except (export_service.ExportError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    except OutboxBlocked as exc:
+        raise _fail(str(exc), 1) from None
+    for path in written:
+        console.print(f"✓ {path}")
+    if not written:
+        console.print("未送付の返却データはありません")
+
+
+@app.command()
+def status() -> None:
+    """登録・受信・保管の状況。"""
+    from shuyaku.status import status as status_service
+
+    s = status_service(_context())
+    console.print(f"都道府県 {s.prefecture}  データベース {s.database}")
+    console.print(f"鍵の版: {', '.join(f'{k} v{v}' for k, v in s.key_versions.items())}")
+    console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル {dict(s.files_by_status)}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
+    _print_municipalities(s.municipalities)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="出力フォルダ")],
+    municipalities: Annotated[int, typer.Option(help="市町村数")] = 3,
+    persons: Annotated[int, typer.Option(help="被保険者数(概数)")] = 2000,
+    days: Annotated[int, typer.Option(help="日次差分の日数")] = 2,
+    events: Annotated[int, typer.Option(help="1日あたりの異動件数(世帯単位)")] = 40,
+    seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
+    register: Annotated[bool, typer.Option("--register", help="市町村をデータベースに登録する")] = False,
+) -> None:
+    """架空の県のファイル(SKSE/SKKS 全件+日次差分)を生成する。"""
+    from shuyaku.synth.prefecture import SyntheticPrefecture
+
+    ctx = _context() if register else None
+    prefecture = ctx.prefecture if ctx else "11"
+    world = SyntheticPrefecture(prefecture=prefecture, municipalities=municipalities, persons=persons, seed=seed, cp932_every=3)
+    files = world.write_full(out)
+    for _ in range(days):
+        files += world.write_day(out, events)
+    if ctx:
+        for m in world.municipalities:
+            add_municipality(ctx, cli_actor(), m.code, m.name, m.insurer_number, m.encoding)
+    console.print(f"✓ {len(files)} ファイルを {out} に書きました(市町村 {municipalities}、被保険者 約 {persons:,})")
+
+
+@vault_app.command("rotate-index-key")
+def rotate_index_key() -> None:
+    """検索用の鍵を新しい版に替え、全件のブラインドインデックスを封印値から作り直す(県IDは不変)。"""
+    from shuyaku.vault.service import rotate_index_key as rotate
+
+    ctx = _context()
+    with ctx.engine.begin() as conn:
+        version, count = rotate(conn, ctx.keyring, ctx.clock())
+    ctx.keyring.make_current("index", version)
+    console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
+
+
+@person_app.command("show")
+def person_show(
+    municipality: Annotated[str, typer.Option(help="市町村コード")],
+    atena: Annotated[str, typer.Option(help="宛名番号")],
+    as_of: Annotated[str | None, typer.Option("--as-known-at", help="この時点で把握していた内容(ISO 日時、UTC)")] = None,
+) -> None:
+    """被保険者の資格履歴(時点指定で過去に把握していた内容も)。"""
+    from shuyaku.qualification.service import NotFound, lookup_person
+
+    ctx = _context()
+    moment = datetime.fromisoformat(as_of) if as_of else None
+    try:
+        view = lookup_person(ctx, cli_actor(), municipality, atena, moment)
+    except (NotFound, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"県被保険者ID {view.pref_person_id}  市町村 {view.municipality_code}  宛名番号 {view.atena_no}")
+    table = Table("履歴", "異動日", "事由", "世帯番号", "県世帯ID", "氏名", "資格取得", "資格喪失", "適用開始", "適用終了", "記録")
+    for r in view.records:
+        table.add_row(str(r["history_no"]), str(r["change_date"]), r["reason_code"], r["setai_no"], r["pref_household_id"], r["name"],
+                      str(r["qualified_from"]), str(r["qualified_until"] or ""), str(r["applied_from"]), str(r["applied_to"] or ""),
+                      str(r["recorded_at"])[:19])
+    console.print(table)
+
+
+@app.command()
+def demo(
+    home: Annotated[Path, typer.Option(help="デモ用の SHUYAKU_HOME(毎回作り直す)")] = Path("var/demo"),
+    persons: Annotated[int, typer.Option(help="被保険者数(概数)")] = 5000,
+) -> None:
+    """架空の県を作り、取り込み、返却ファイルを書き、要約を表示する(SQLite)。"""
+    from shuyaku.demo import run_demo
+
+    if home.exists():
+        shutil.rmtree(home)
+    sys.exit(run_demo(home, persons, console))
+
+
+def main() -> None:
+    app()

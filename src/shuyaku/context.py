@@ -1,0 +1,73 @@
+"""Everything a service function needs besides the actor: settings, engine, keys, clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy import Engine, select
+
+from shuyaku.config import Settings
+from shuyaku.db.engine import make_engine
+from shuyaku.db.schema import setting
+from shuyaku.timeutil import utc_now
+from shuyaku.vault.keys import KeyRing
+from shuyaku.vault.service import Vault
+
+DEFAULTS = {
+    "quarantine_share": "0.05",  # more failing records than this share holds the whole file
+    "raw_retention_days": "400",  # encrypted copies of inbound files
+}
+
+
+class NotInitialised(RuntimeError):
+    pass
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    keyring: KeyRing
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.keyring)
+
+    def setting(self, key: str) -> str:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(setting.c.value).where(setting.c.key == key)).scalar()
+        if value is None:
+            if key in DEFAULTS:
+                return DEFAULTS[key]
+            raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
+        return value
+
+    @cached_property
+    def prefecture(self) -> str:
+        return self.setting("prefecture")
+
+
+def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Context:
+    keyring = KeyRing.load(settings.keys_dir)
+    setup_logging(settings)
+    return Context(settings, make_engine(settings.database_url), keyring, clock)
+
+
+def setup_logging(settings: Settings) -> None:
+    """One log file under SHUYAKU_HOME. Log lines carry IDs and counts, never personal data."""
+    logger = logging.getLogger("shuyaku")
+    target = str(settings.log_file)
+    if any(getattr(h, "baseFilename", None) == target for h in logger.handlers):
+        return
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

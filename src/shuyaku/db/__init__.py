@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy metadata, engine, Alembic migrations and bulk writes."""

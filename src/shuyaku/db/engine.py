@@ -1,0 +1,73 @@
+"""Engine creation and the bulk-write helper shared by every batch path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, pool_pre_ping=True)
+
+    @event.listens_for(engine, "connect")
+    def _pg_utc(dbapi_connection: Any, _record: Any) -> None:
+        # Bulk COPY writes naive UTC timestamps; the session must read them as UTC.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
+    return engine
+
+
+def is_postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named as in ``table``) inside ``conn``'s transaction.
+
+    PostgreSQL gets one COPY; SQLite an executemany. Either way no per-row round trip of
+    the ORM, and the rows are part of the caller's transaction.
+    """
+    if frame.height == 0:
+        return 0
+    columns = frame.columns
+    if is_postgres(conn):
+        prepared = frame.with_columns(
+            [
+                pl.col(name).dt.replace_time_zone(None)
+                for name, dtype in frame.schema.items()
+                if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+            ]
+            + [
+                pl.col(name).bin.encode("hex").map_batches(lambda s: "\\x" + s, return_dtype=pl.String)
+                for name, dtype in frame.schema.items()
+                if dtype == pl.Binary
+            ]
+        )
+        payload = prepared.write_csv(include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.f")
+        raw = conn.connection.driver_connection
+        column_list = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+            f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv)'
+        ) as copy:
+            copy.write(payload.encode("utf-8"))
+        return frame.height
+    conn.execute(table.insert(), frame.to_dicts())
+    return frame.height

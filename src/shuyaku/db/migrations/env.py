@@ -1,0 +1,28 @@
+"""Alembic environment: the engine comes from the caller (``shuyaku init`` or the tests)."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from shuyaku.db.engine import make_engine
+from shuyaku.db.schema import metadata
+
+config = context.config
+engine = config.attributes.get("engine")
+if engine is None:  # `alembic` run by hand: the same settings as the CLI
+    from shuyaku.config import load_settings
+
+    engine = make_engine(os.environ.get("SHUYAKU_DATABASE_URL") or load_settings().database_url)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,256 @@
+"""The tables (SQLAlchemy Core metadata). Alembic migrations are generated from this.
+
+Names follow ``shared/reference/glossary.md``. No table has an individual-number column:
+the number exists only as a blind index and a sealed (encrypted) copy in ``vault_entry``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Timestamp = DateTime(timezone=True)
+
+setting = Table(
+    "setting",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+municipality = Table(
+    "municipality",
+    metadata,
+    Column("municipality_code", String(6), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("insurer_number", String(8), nullable=False),
+    Column("encoding", String(16), nullable=False),
+    Column("registered_at", Timestamp, nullable=False),
+    Column("registered_by", String(64), nullable=False),
+)
+
+# 受信ファイル台帳: every inbound file ever offered, whatever became of it.
+inbound_file = Table(
+    "inbound_file",
+    metadata,
+    Column("file_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6)),  # from the header; may be unregistered (E003)
+    Column("kind", String(4)),
+    Column("data_kind", String(1)),  # 1 full (初期セットアップ), 2 delta (日次差分)
+    Column("as_of", String(8)),
+    Column("created", String(14)),
+    Column("seq", Integer),
+    Column("spec_version", String(8)),
+    Column("filename", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # applied | duplicate | rejected | held
+    Column("error_code", String(4)),
+    Column("message", Text),
+    Column("record_count", Integer, nullable=False, default=0),
+    Column("applied_count", Integer, nullable=False, default=0),
+    Column("warning_count", Integer, nullable=False, default=0),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("received_at", Timestamp, nullable=False),
+    Column("decided_at", Timestamp),
+    Column("actor", String(64), nullable=False),
+    Column("archive_name", String(255)),  # encrypted raw copy under archive/
+    Column("archive_key_version", Integer),
+    Column("retain_until", Date),
+    Column("archive_purged_at", Timestamp),
+    Index(None, "municipality_code", "kind", "seq"),
+    Index(None, "sha256"),
+)
+
+# 取込結果: one row per record with a problem (warning or error). Errors are the quarantine:
+# they carry the record as received, with the individual number removed.
+ingest_result = Table(
+    "ingest_result",
+    metadata,
+    Column("result_id", Integer, primary_key=True, autoincrement=True),
+    Column("file_id", ForeignKey("inbound_file.file_id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("record_key", String(15)),  # 宛名番号 or 世帯番号
+    Column("history_no", String(4)),
+    Column("result", String(1), nullable=False),  # 1 warning, 9 error (not applied)
+    Column("code", String(4), nullable=False),
+    Column("field", String(32)),
+    Column("message", Text, nullable=False),
+    Column("record", Text),  # JSON of the record without 個人番号; errors only
+)
+
+person = Table(
+    "person",
+    metadata,
+    Column("pref_person_id", String(13), primary_key=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_file_id", ForeignKey("inbound_file.file_id")),
+)
+
+# The only place that knows an individual number, and never in the clear.
+vault_entry = Table(
+    "vault_entry",
+    metadata,
+    Column("pref_person_id", ForeignKey("person.pref_person_id"), primary_key=True),
+    Column("blind_index", String(64), nullable=False, unique=True),
+    Column("index_key_version", Integer, nullable=False),
+    Column("sealed", LargeBinary, nullable=False),
+    Column("seal_key_version", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+)
+
+# (市町村コード, 宛名番号) → person: the municipal key.
+person_key = Table(
+    "person_key",
+    metadata,
+    Column("municipality_code", String(6), primary_key=True),
+    Column("atena_no", String(15), primary_key=True),
+    Column("pref_person_id", ForeignKey("person.pref_person_id"), nullable=False, index=True),
+    Column("bind_kind", String(1), nullable=False),  # 付番区分 1 new, 2 carried over, 3 merged
+    Column("prev_municipality_code", String(6)),
+    Column("bound_at", Timestamp, nullable=False),
+    Column("file_id", ForeignKey("inbound_file.file_id")),
+)
+
+household = Table(
+    "household",
+    metadata,
+    Column("pref_household_id", String(13), primary_key=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_file_id", ForeignKey("inbound_file.file_id")),
+)
+
+# (市町村コード, 世帯番号) → household.
+household_key = Table(
+    "household_key",
+    metadata,
+    Column("municipality_code", String(6), primary_key=True),
+    Column("setai_no", String(15), primary_key=True),
+    Column("pref_household_id", ForeignKey("household.pref_household_id"), nullable=False, index=True),
+    Column("bound_at", Timestamp, nullable=False),
+    Column("file_id", ForeignKey("inbound_file.file_id")),
+)
+
+# 資格情報(個人), bitemporal. Valid time: change_date and the qualification / 適用 dates.
+# Transaction time: recorded_at … superseded_at (NULL = current). Rows are never updated
+# except to set superseded_at; a correction inserts a new row.
+qualification_period = Table(
+    "qualification_period",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("atena_no", String(15), nullable=False),
+    Column("history_no", Integer, nullable=False),
+    Column("pref_person_id", ForeignKey("person.pref_person_id"), nullable=False, index=True),
+    Column("pref_household_id", ForeignKey("household.pref_household_id"), nullable=False, index=True),
+    Column("setai_no", String(15), nullable=False),
+    Column("change_date", Date, nullable=False),
+    Column("reason_code", String(2), nullable=False),
+    Column("is_head", Boolean, nullable=False),
+    Column("relation", String(20)),
+    Column("card_symbol", String(20)),
+    Column("card_number", String(20), nullable=False),
+    Column("card_branch", String(2), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("name_kana", String(50), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("qualified_from", Date, nullable=False),
+    Column("qualified_from_reason", String(2), nullable=False),
+    Column("qualified_until", Date),
+    Column("qualified_until_reason", String(2)),
+    Column("applied_from", Date, nullable=False),
+    Column("applied_to", Date),
+    Column("elderly_copay_ratio", String(2)),
+    Column("source_updated", String(14), nullable=False),
+    Column("file_id", ForeignKey("inbound_file.file_id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("superseded_at", Timestamp),
+    Column("superseded_by_file_id", Integer),
+    Index(None, "municipality_code", "atena_no", "history_no"),
+)
+
+# 資格情報(世帯), bitemporal like qualification_period.
+household_record = Table(
+    "household_record",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("setai_no", String(15), nullable=False),
+    Column("history_no", Integer, nullable=False),
+    Column("pref_household_id", ForeignKey("household.pref_household_id"), nullable=False, index=True),
+    Column("change_date", Date, nullable=False),
+    Column("reason_code", String(2), nullable=False),
+    Column("head_atena_no", String(15), nullable=False),
+    Column("nominal_head", String(1), nullable=False),
+    Column("postal_code", String(7)),
+    Column("address", String(100), nullable=False),
+    Column("applied_from", Date, nullable=False),
+    Column("applied_to", Date),
+    Column("source_updated", String(14), nullable=False),
+    Column("file_id", ForeignKey("inbound_file.file_id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("superseded_at", Timestamp),
+    Column("superseded_by_file_id", Integer),
+    Index(None, "municipality_code", "setai_no", "history_no"),
+)
+
+# What IDTB reports: a municipal key bound to (or released from) prefecture IDs.
+id_assignment = Table(
+    "id_assignment",
+    metadata,
+    Column("assignment_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("atena_no", String(15), nullable=False),
+    Column("pref_person_id", String(13), nullable=False),
+    Column("setai_no", String(15)),
+    Column("pref_household_id", String(13)),
+    Column("assign_kind", String(1), nullable=False),  # 付番区分 1/2/3/4
+    Column("prev_municipality_code", String(6)),
+    Column("assigned_on", Date, nullable=False),
+    Column("file_id", ForeignKey("inbound_file.file_id"), nullable=False),
+    Column("exported_file_id", Integer),
+    Index(None, "municipality_code", "exported_file_id"),
+)
+
+outbound_file = Table(
+    "outbound_file",
+    metadata,
+    Column("outbound_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("kind", String(4), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("sha256", String(64)),
+    Column("row_count", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # released | blocked
+    Column("reason", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("inbound_file_id", Integer),
+    UniqueConstraint("municipality_code", "kind", "seq"),
+)

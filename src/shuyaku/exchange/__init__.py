@@ -1,0 +1,1 @@
+"""Exchange files: layouts, envelope, validation, inbox ledger, quarantine, outbox guard."""

@@ -1,0 +1,188 @@
+"""The envelope of an exchange file: encoding, CSV syntax, header and trailer (pure).
+
+Everything here is checked before any record is looked at, and every failure is a
+file-level code (E001–E003) that rejects the whole file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from shuyaku import ids
+from shuyaku.exchange.layouts import KNOWN_KINDS, SPEC_VERSIONS
+
+BOM = b"\xef\xbb\xbf"
+_TIMESTAMP = re.compile(r"[0-9]{14}")
+
+
+class EnvelopeError(Exception):
+    def __init__(self, code: str, line: int, field: str, message: str) -> None:
+        super().__init__(f"{code} 行{line} {field}: {message}")
+        self.code = code
+        self.line = line
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Header:
+    kind: str
+    municipality_code: str
+    insurer_number: str
+    data_kind: str  # 1 full, 2 delta
+    as_of: str
+    created: str
+    seq: int
+    spec_version: str
+
+
+@dataclass(frozen=True)
+class Trailer:
+    records: int
+    adds: int
+    corrections: int
+    deletions: int
+    amount_total: int | None
+
+
+@dataclass
+class ParsedFile:
+    header: Header
+    trailer: Trailer
+    rows: list[list[str]] = field(default_factory=list)
+    line_numbers: list[int] = field(default_factory=list)
+
+
+def peek_header(raw: bytes) -> Header:
+    """Read just the header line (always ASCII), to learn the sender and its encoding."""
+    body = raw[len(BOM):] if raw.startswith(BOM) else raw
+    first = body.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first.decode("ascii")
+    except UnicodeDecodeError:
+        raise EnvelopeError("E003", 1, "ヘッダ", "ヘッダレコードに半角英数字以外が含まれています") from None
+    try:
+        row = next(csv.reader([text]))
+    except (csv.Error, StopIteration):
+        raise EnvelopeError("E003", 1, "ヘッダ", "ヘッダレコードがありません") from None
+    return parse_header(row)
+
+
+def parse_header(row: list[str]) -> Header:
+    def fail(field_name: str, message: str) -> EnvelopeError:
+        return EnvelopeError("E003", 1, field_name, message)
+
+    if not row or row[0] != "1":
+        raise fail("レコード区分", "1行目がヘッダレコード(レコード区分 1)ではありません")
+    if len(row) != 9:
+        raise fail("ヘッダ", f"ヘッダの項目数が9ではありません({len(row)})")
+    _, kind, municipality_code, insurer_number, data_kind, as_of, created, seq, version = row
+    if kind not in KNOWN_KINDS:
+        raise fail("種別", f"種別「{kind}」は {'/'.join(KNOWN_KINDS)} のいずれかにしてください")
+    if not ids.is_valid_municipality_code(municipality_code):
+        raise fail("送信元市町村コード", "6桁で検査数字が正しい市町村コードを指定してください")
+    if not ids.is_valid_insurer_number(insurer_number) or len(insurer_number) != 6:
+        raise fail("保険者番号", "6桁で検査数字が正しい保険者番号を指定してください")
+    if data_kind not in ("1", "2"):
+        raise fail("データ区分", "1(全件) または 2(差分) を指定してください")
+    if not _is_date_or_month(as_of):
+        raise fail("対象年月日", "YYYYMMDD または YYYYMM の西暦で指定してください")
+    if not _is_timestamp(created):
+        raise fail("作成日時", "YYYYMMDDhhmmss で指定してください")
+    if not seq.isascii() or not seq.isdigit() or int(seq) < 1:
+        raise fail("ファイル連番", "1以上の整数を指定してください")
+    if version not in SPEC_VERSIONS:
+        raise fail("仕様版数", f"対応している仕様版数は {', '.join(SPEC_VERSIONS)} です")
+    return Header(kind, municipality_code, insurer_number, data_kind, as_of, created, int(seq), version)
+
+
+def parse(raw: bytes, encoding: str) -> ParsedFile:
+    """Decode, split into header / data / trailer, and check the trailer's shape."""
+    body = raw[len(BOM):] if raw.startswith(BOM) else raw
+    try:
+        text = body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise EnvelopeError("E002", line, "文字コード", f"{encoding} として読めないバイトがあります(バイト位置 {exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    try:
+        start = 1
+        for row in reader:
+            if row and any(cell != "" for cell in row):
+                records.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise EnvelopeError("E002", reader.line_num, "CSV", f"CSVとして解析できません: {exc}") from None
+    if not records or records[0][0] != 1:
+        raise EnvelopeError("E003", 1, "ヘッダ", "1行目にヘッダレコードがありません")
+    header = parse_header(records[0][1])
+    if len(records) < 2 or records[-1][1][0] != "3":
+        raise EnvelopeError("E001", records[-1][0], "トレーラ", "最終行にトレーラレコード(レコード区分 3)がありません")
+    trailer_line, trailer_row = records[-1]
+    trailer = parse_trailer(trailer_line, trailer_row)
+    parsed = ParsedFile(header, trailer)
+    for line, row in records[1:-1]:
+        if row[0] != "2":
+            raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分「{row[0]}」の行があります(2 のみ)")
+        parsed.rows.append(row)
+        parsed.line_numbers.append(line)
+    return parsed
+
+
+def parse_trailer(line: int, row: list[str]) -> Trailer:
+    if len(row) != 6:
+        raise EnvelopeError("E001", line, "トレーラ", f"トレーラの項目数が6ではありません({len(row)})")
+    counts = []
+    for label, value in zip(("データ件数", "追加件数", "訂正件数", "削除件数"), row[1:5], strict=True):
+        if not value.isascii() or not value.isdigit():
+            raise EnvelopeError("E001", line, label, "件数は半角数字で指定してください")
+        counts.append(int(value))
+    amount = row[5]
+    if amount and not (amount.isascii() and amount.lstrip("-").isdigit()):
+        raise EnvelopeError("E001", line, "金額合計", "金額合計は半角数字(円)で指定してください")
+    return Trailer(*counts, amount_total=int(amount) if amount else None)
+
+
+def check_trailer(trailer: Trailer, line: int, records: int, ops: dict[str, int], amount: int | None) -> None:
+    expected = (
+        ("データ件数", trailer.records, records),
+        ("追加件数", trailer.adds, ops.get("1", 0)),
+        ("訂正件数", trailer.corrections, ops.get("2", 0)),
+        ("削除件数", trailer.deletions, ops.get("3", 0)),
+    )
+    for label, stated, actual in expected:
+        if stated != actual:
+            raise EnvelopeError("E001", line, label, f"トレーラの{label} {stated} がデータレコードの {actual} 件と一致しません")
+    if amount is not None and trailer.amount_total != amount:
+        raise EnvelopeError("E001", line, "金額合計", f"トレーラの金額合計 {trailer.amount_total} がデータの合計 {amount} と一致しません")
+
+
+def _is_date_or_month(value: str) -> bool:
+    for fmt, length in (("%Y%m%d", 8), ("%Y%m", 6)):
+        if len(value) == length and value.isdigit():
+            try:
+                datetime.strptime(value, fmt)
+                return True
+            except ValueError:
+                return False
+    return False
+
+
+def _is_timestamp(value: str) -> bool:
+    if not _TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return True
+
+
+def as_of_date(header: Header) -> date:
+    fmt = "%Y%m%d" if len(header.as_of) == 8 else "%Y%m"
+    return datetime.strptime(header.as_of, fmt).date()

@@ -1,0 +1,101 @@
+"""Bitemporal history tables: apply add / correct / delete records without losing history.
+
+A history row is current while ``superseded_at`` is NULL. A correction (処理区分 2) sets
+``superseded_at`` on the current row of the key and inserts the after-image; a deletion
+(処理区分 3) only sets ``superseded_at``. Nothing is ever updated otherwise or deleted, so
+"as known at time T" is ``recorded_at <= T < coalesce(superseded_at, ∞)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection, Table, bindparam, update
+
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.query import fetch_in
+from shuyaku.exchange.records import problems_for
+from shuyaku.exchange.validate import PROBLEM_SCHEMA
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    table: Table
+    key_column: str  # atena_no or setai_no (with municipality_code and history_no)
+    key_label: str  # 宛名番号 / 世帯番号, for messages
+
+    def current_keys(self, conn: Connection, municipality_code: str, keys: list[str]) -> pl.DataFrame:
+        t = self.table
+        return fetch_in(
+            conn,
+            [t.c.row_id, t.c[self.key_column], t.c.history_no],
+            t.c[self.key_column],
+            keys,
+            t.c.municipality_code == municipality_code,
+            t.c.superseded_at.is_(None),
+            schema={"row_id": pl.Int64, self.key_column: pl.String, "history_no": pl.Int64},
+        )
+
+    def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
+        if not row_ids:
+            return
+        t = self.table
+        stmt = (
+            update(t)
+            .where(t.c.row_id == bindparam("rid"))
+            .values(superseded_at=now, superseded_by_file_id=file_id)
+        )
+        conn.execute(stmt, [{"rid": rid} for rid in row_ids])
+
+
+
+def apply_in_rounds(
+    conn: Connection,
+    history: HistoryTable,
+    records: pl.DataFrame,
+    *,
+    municipality_code: str,
+    full_load: bool,
+    file_id: int,
+    now: datetime,
+    before_insert: Callable[[pl.DataFrame], pl.DataFrame],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply typed records (``op``, key, ``history_no``, ``line_no``, data) in file order.
+
+    A key that occurs several times in one file is applied occurrence by occurrence
+    ("rounds"), so an add followed by a correction of the same key works as written.
+    Returns (applied records, problems). In a full file an add of a key already received is
+    taken as its after-image (a correction).
+    """
+    key = history.key_column
+    ordered = records.sort("line_no").with_columns(
+        pl.int_range(pl.len()).over([key, "history_no"]).alias("_round")
+    )
+    applied_parts: list[pl.DataFrame] = []
+    problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
+    for round_no in range(int(ordered["_round"].max() or 0) + 1 if ordered.height else 0):
+        batch = ordered.filter(pl.col("_round") == round_no).drop("_round")
+        current = history.current_keys(conn, municipality_code, batch[key].unique().to_list())
+        joined = batch.join(current, on=[key, "history_no"], how="left")
+        exists = pl.col("row_id").is_not_null()
+        if full_load:
+            joined = joined.with_columns(pl.when((pl.col("op") == "1") & exists).then(pl.lit("2")).otherwise(pl.col("op")).alias("op"))
+        duplicate_add = joined.filter((pl.col("op") == "1") & exists)
+        unknown_key = joined.filter(pl.col("op").is_in(["2", "3"]) & ~exists)
+        problems.append(problems_for(duplicate_add, "E011", "履歴番号",
+                                 f"履歴番号: この{history.key_label}・履歴番号は受信済みです。訂正は処理区分 2、新しい異動は新しい履歴番号で送ってください"))
+        problems.append(problems_for(unknown_key, "E030", "処理区分",
+                                 f"処理区分: 未受信の{history.key_label}・履歴番号に対する訂正・削除です。先に処理区分 1(追加)で送ってください"))
+        ok = joined.filter(~(((pl.col("op") == "1") & exists) | (pl.col("op").is_in(["2", "3"]) & ~exists)))
+        history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
+        inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")
+        if inserts.height:
+            ready = before_insert(inserts)
+            columns = [c.name for c in history.table.columns if c.name in ready.columns and c.name != "row_id"]
+            bulk_insert(conn, history.table, ready.select(columns))
+        applied_parts.append(ok.drop("row_id"))
+    applied = pl.concat(applied_parts, how="diagonal_relaxed") if applied_parts else records.clear()
+    return applied, pl.concat(problems, how="vertical")

@@ -1,0 +1,111 @@
+"""Record layouts of ``shared/spec/files.md`` as data: one ``Field`` per item, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shuyaku.exchange import codes
+
+
+@dataclass(frozen=True)
+class Field:
+    label: str  # 項目名, as staff and the spec say it
+    column: str  # name in code
+    kind: str  # const | digits | code | date | month | timestamp | text | kana | yen
+    required: bool = True
+    length: int = 0  # digits: exact (exact=True) or maximum; text: maximum characters
+    exact: bool = False
+    values: tuple[str, ...] = ()  # allowed values for const / code
+    check: str = ""  # check digit: individual | municipality | insurer
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: str
+    title: str
+    fields: tuple[Field, ...]
+    key: tuple[str, ...]
+    record_key: str  # the column KKKK reports as 宛名番号 or 世帯番号
+    amount_column: str | None = None
+
+    @property
+    def width(self) -> int:
+        return len(self.fields)
+
+    def field(self, column: str) -> Field:
+        return next(f for f in self.fields if f.column == column)
+
+
+def _codes(table: dict[str, str] | list[str]) -> tuple[str, ...]:
+    return tuple(sorted(table))
+
+
+RECORD_KIND = Field("レコード区分", "record_kind", "const", values=("2",))
+OP = Field("処理区分", "op", "code", values=_codes(codes.OPS))
+MUNICIPALITY = Field("市町村コード", "municipality_code", "digits", length=6, exact=True, check="municipality")
+
+SKKS = Layout(
+    kind="SKKS",
+    title="資格情報(個人)",
+    key=("municipality_code", "atena_no", "history_no"),
+    record_key="atena_no",
+    fields=(
+        RECORD_KIND,
+        MUNICIPALITY,
+        Field("宛名番号", "atena_no", "digits", length=15),
+        Field("履歴番号", "history_no", "digits", length=4),
+        OP,
+        Field("異動年月日", "change_date", "date"),
+        Field("異動事由コード", "reason_code", "code", values=tuple(codes.CHANGE_REASONS)),
+        Field("個人番号", "individual_number", "digits", required=False, length=12, exact=True, check="individual"),
+        Field("世帯番号", "setai_no", "digits", length=15),
+        Field("世帯主区分", "is_head", "code", values=("0", "1")),
+        Field("続柄", "relation", "text", required=False, length=20),
+        Field("被保険者証記号", "card_symbol", "text", required=False, length=20),
+        Field("被保険者証番号", "card_number", "text", length=20),
+        Field("枝番", "card_branch", "digits", length=2, exact=True),
+        Field("氏名", "name", "text", length=50),
+        Field("カナ氏名", "name_kana", "kana", length=50),
+        Field("生年月日", "birth_date", "date"),
+        Field("性別コード", "sex", "code", values=("1", "2")),
+        Field("資格取得年月日", "qualified_from", "date"),
+        Field("資格取得事由コード", "qualified_from_reason", "code", values=_codes(codes.ACQUISITION_REASONS)),
+        Field("資格喪失年月日", "qualified_until", "date", required=False),
+        Field("資格喪失事由コード", "qualified_until_reason", "code", required=False, values=_codes(codes.LOSS_REASONS)),
+        Field("適用開始年月日", "applied_from", "date"),
+        Field("適用終了年月日", "applied_to", "date", required=False),
+        Field("高齢受給者一部負担割合", "elderly_copay_ratio", "code", required=False, values=("20", "30")),
+        Field("更新日時", "source_updated", "timestamp"),
+    ),
+)
+
+SKSE = Layout(
+    kind="SKSE",
+    title="資格情報(世帯)",
+    key=("municipality_code", "setai_no", "history_no"),
+    record_key="setai_no",
+    fields=(
+        RECORD_KIND,
+        MUNICIPALITY,
+        Field("世帯番号", "setai_no", "digits", length=15),
+        Field("履歴番号", "history_no", "digits", length=4),
+        OP,
+        Field("異動年月日", "change_date", "date"),
+        Field("異動事由コード", "reason_code", "code", values=_codes(codes.HOUSEHOLD_REASONS)),
+        Field("世帯主宛名番号", "head_atena_no", "digits", length=15),
+        Field("擬制世帯主区分", "nominal_head", "code", values=("0", "1", "2")),
+        Field("郵便番号", "postal_code", "digits", required=False, length=7, exact=True),
+        Field("住所", "address", "text", length=100),
+        Field("適用開始年月日", "applied_from", "date"),
+        Field("適用終了年月日", "applied_to", "date", required=False),
+        Field("更新日時", "source_updated", "timestamp"),
+    ),
+)
+
+# Layouts this version ingests. KGGT, SKBN and RECE arrive with their features.
+INBOUND = {layout.kind: layout for layout in (SKKS, SKSE)}
+KNOWN_KINDS = ("SKSE", "SKKS", "KGGT", "SKBN", "RECE")
+
+HEADER_FIELDS = ("レコード区分", "種別", "送信元市町村コード", "保険者番号", "データ区分", "対象年月日", "作成日時", "ファイル連番", "仕様版数")
+TRAILER_FIELDS = ("レコード区分", "データ件数", "追加件数", "訂正件数", "削除件数", "金額合計")
+SPEC_VERSIONS = ("1.0",)

@@ -1,0 +1,255 @@
+"""Ingest: one inbound file in, applied in one transaction or not at all.
+
+Order of work: header → sender → archive → re-send? → envelope (CSV, trailer) →
+sequence → records (validation, identity, keys) → share of failures → commit. The file's
+fate and every problem are in the ledger; the plain file is archived only encrypted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection
+
+from shuyaku.access.actor import Actor
+from shuyaku.context import Context
+from shuyaku.exchange import archive, envelope, ledger
+from shuyaku.exchange.codes import MESSAGES
+from shuyaku.exchange.envelope import EnvelopeError, Header
+from shuyaku.exchange.layouts import INBOUND, KNOWN_KINDS, SKKS, Layout
+from shuyaku.exchange.records import typed
+from shuyaku.exchange.validate import ERROR, PROBLEM_SCHEMA, WARNING, summarise, validate
+from shuyaku.household.intake import apply_household_records
+from shuyaku.qualification.intake import apply_person_records
+from shuyaku.timeutil import jst_date
+
+log = logging.getLogger("shuyaku.exchange")
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    file_id: int
+    filename: str
+    status: str
+    code: str | None
+    message: str
+    municipality_code: str | None = None
+    kind: str | None = None
+    seq: int | None = None
+    records: int = 0
+    applied: int = 0
+    warnings: int = 0
+    errors: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (ledger.APPLIED, ledger.DUPLICATE)
+
+
+class _Hold(Exception):
+    def __init__(self, problems: pl.DataFrame, counts: dict[str, int], message: str) -> None:
+        self.problems, self.counts, self.message = problems, counts, message
+
+
+def ingest_paths(
+    ctx: Context, actor: Actor, paths: Iterable[Path], *, remove_source: bool = False,
+    progress: Callable[[Path, IngestOutcome], None] | None = None,
+) -> list[IngestOutcome]:
+    """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order."""
+    files = sorted(_expand(paths), key=_order_key)
+    outcomes = []
+    for path in files:
+        outcome = ingest_bytes(ctx, actor, path.read_bytes(), path.name)
+        if remove_source and outcome.ok:
+            path.unlink()  # the encrypted archive copy is the one that stays
+        outcomes.append(outcome)
+        if progress:
+            progress(path, outcome)
+    return outcomes
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for path in paths:
+        out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv") if path.is_dir() else [path])
+    return out
+
+
+def _order_key(path: Path) -> tuple[Any, ...]:
+    try:
+        with path.open("rb") as handle:
+            header = envelope.peek_header(handle.readline())
+        return (0, header.municipality_code, KNOWN_KINDS.index(header.kind), header.seq, path.name)
+    except (EnvelopeError, OSError):
+        return (1, "", 0, 0, path.name)
+
+
+def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
+    sha = hashlib.sha256(raw).hexdigest()
+    now = ctx.clock()
+    base: dict[str, Any] = {"filename": filename, "sha256": sha, "size_bytes": len(raw), "received_at": now, "actor": actor.login_id}
+    try:
+        header = envelope.peek_header(raw)
+    except EnvelopeError as exc:
+        return _finish(ctx, base, ledger.REJECTED, exc)
+    base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
+                as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
+    actor.require_municipality(header.municipality_code)
+    with ctx.engine.connect() as conn:
+        sender = ledger.municipality_row(conn, header.municipality_code)
+    if sender is None:
+        return _finish(ctx, base, ledger.REJECTED, EnvelopeError("E003", 1, "送信元市町村コード",
+                       f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)"))
+    if sender.insurer_number != header.insurer_number:
+        return _finish(ctx, base, ledger.REJECTED, EnvelopeError("E003", 1, "保険者番号",
+                       f"保険者番号 {header.insurer_number} は市町村 {header.municipality_code} の登録({sender.insurer_number})と異なります"))
+    name, version = archive.store(ctx.settings.archive_dir, ctx.keyring, raw, sha)
+    retention = int(ctx.setting("raw_retention_days"))
+    base.update(archive_name=name, archive_key_version=version, retain_until=jst_date(now) + timedelta(days=retention))
+    with ctx.engine.connect() as conn:
+        earlier = ledger.earlier_copy(conn, sha)
+    if earlier is not None:
+        message = f"受信済みのファイル(受付番号 {earlier.file_id}、{earlier.status})と同一内容です。変更はありません"
+        return _finish(ctx, base, ledger.DUPLICATE, None, message=message)
+    try:
+        parsed = envelope.parse(raw, sender.encoding)
+        layout = INBOUND.get(header.kind)
+        if layout is None:
+            raise EnvelopeError("E003", 1, "種別", f"種別 {header.kind} はこの版では取り込めません(対応: {', '.join(INBOUND)})")
+        records, width = _frame(layout, parsed)
+        _check_records_envelope(layout, header, parsed, records)
+    except EnvelopeError as exc:
+        return _finish(ctx, base, ledger.REJECTED, exc)
+    with ctx.engine.connect() as conn:
+        decision = _sequence(conn, header)
+    if decision is not None:
+        return _finish(ctx, base, ledger.HELD, decision)
+    return _apply(ctx, base, layout, header, records, width, now)
+
+
+def _frame(layout: Layout, parsed: envelope.ParsedFile) -> tuple[pl.DataFrame, pl.Series]:
+    width = layout.width
+    rows = parsed.rows
+    widths = pl.Series("_width", [len(r) for r in rows], dtype=pl.Int64)
+    padded = [r if len(r) == width else (r + [""] * width)[:width] for r in rows]
+    columns = list(zip(*padded, strict=True)) if padded else [()] * width
+    frame = pl.DataFrame({f.column: pl.Series(f.column, col, dtype=pl.String) for f, col in zip(layout.fields, columns, strict=True)})
+    return frame.with_columns(pl.Series("line_no", parsed.line_numbers, dtype=pl.Int64)), widths
+
+
+def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.ParsedFile, records: pl.DataFrame) -> None:
+    foreign = records.filter(pl.col("municipality_code") != header.municipality_code)
+    if foreign.height:
+        raise EnvelopeError("E003", int(foreign["line_no"][0]), "市町村コード",
+                            f"データレコードの市町村コードがヘッダの {header.municipality_code} と異なります({foreign.height}件)")
+    ops = dict(records.group_by("op").len().iter_rows())
+    trailer_line = (parsed.line_numbers[-1] + 1) if parsed.line_numbers else 2
+    envelope.check_trailer(parsed.trailer, trailer_line, records.height, ops, None)
+
+
+def _sequence(conn: Connection, header: Header) -> EnvelopeError | None:
+    code, kind, seq = header.municipality_code, header.kind, header.seq
+    if ledger.applied_with_seq(conn, code, kind, seq) is not None:
+        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は内容の異なるファイルで反映済みです。訂正は次の連番で送ってください")
+    last = ledger.last_applied_seq(conn, code, kind)
+    if seq > last + 1:
+        return EnvelopeError("E005", 1, "ファイル連番", f"{kind} の連番 {_span(last + 1, seq - 1)} が未着です。到着後に自動で反映します")
+    if seq <= last:
+        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は反映済みの連番 {last} 以前です")
+    return None
+
+
+def _span(first: int, last: int) -> str:
+    return str(first) if first == last else f"{first}〜{last}"
+
+
+def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, records: pl.DataFrame, width: pl.Series, now: Any) -> IngestOutcome:
+    raw_problems = validate(layout, records, width)
+    bad_lines = raw_problems.filter(pl.col("result") == ERROR).select("line_no")
+    valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
+    share = float(ctx.setting("quarantine_share"))
+    try:
+        with ctx.engine.begin() as conn:
+            file_id = ledger.record_file(conn, status=ledger.APPLIED, **base)
+            apply = _person_records if layout is SKKS else _household_records
+            _, more = apply(ctx, conn, valid, header, file_id, now)
+            problems = summarise(pl.concat([raw_problems, more], how="vertical"))
+            counts = _counts(records.height, problems)
+            if counts["error_count"] > share * records.height:
+                raise _Hold(problems, counts, f"エラーのレコードが {counts['error_count']}/{records.height} 件で、"
+                                              f"許容割合 {share:.0%} を超えたため、ファイル全体を保留しました。確認のうえ再送してください")
+            ledger.record_results(conn, file_id, layout, problems, records)
+            conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts))
+    except _Hold as hold:
+        return _finish(ctx, base, ledger.HELD, None, message=hold.message, problems=hold.problems, layout=layout, records=records, counts=hold.counts)
+    outcome = IngestOutcome(file_id, base["filename"], ledger.APPLIED, None, f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
+                            header.municipality_code, header.kind, header.seq, records.height,
+                            counts["applied_count"], counts["warning_count"], counts["error_count"])
+    log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",
+             file_id, header.kind, header.municipality_code, header.seq, records.height, counts["error_count"], counts["warning_count"])
+    _release_waiting(ctx, header)
+    return outcome
+
+
+def _person_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_person_records(conn, ctx.vault, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
+                                full_load=header.data_kind == "1", file_id=file_id, now=now)
+
+
+def _household_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_household_records(conn, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
+                                   full_load=header.data_kind == "1", file_id=file_id, now=now)
+
+
+def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
+    errors = problems.filter(pl.col("result") == ERROR).height
+    warnings = problems.filter(pl.col("result") == WARNING).height
+    return {"record_count": total, "applied_count": total - errors, "warning_count": warnings, "error_count": errors}
+
+
+def _release_waiting(ctx: Context, header: Header) -> None:
+    """A file held for a sequence gap (E005) is applied once its predecessor has been."""
+    with ctx.engine.connect() as conn:
+        waiting = ledger.held_waiting(conn, header.municipality_code, header.kind, header.seq + 1)
+    if waiting is None or waiting.archive_name is None:
+        return
+    raw = archive.load(ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256)
+    with ctx.engine.begin() as conn:
+        conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == waiting.file_id)
+                     .values(status="released", decided_at=ctx.clock(), message="連番の欠番が解消したため再処理しました"))
+    outcome = ingest_bytes(ctx, _system_of(waiting.actor), raw, waiting.filename)
+    log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
+
+
+def _system_of(login_id: str) -> Actor:
+    return Actor(login_id=login_id, role="federation_operator")
+
+
+def _finish(
+    ctx: Context, base: dict[str, Any], status: str, error: EnvelopeError | None, *, message: str | None = None,
+    problems: pl.DataFrame | None = None, layout: Layout | None = None, records: pl.DataFrame | None = None,
+    counts: dict[str, int] | None = None,
+) -> IngestOutcome:
+    """Record a file that was not applied (or was a duplicate) in its own transaction."""
+    code = error.code if error else None
+    text = message or (f"{MESSAGES[error.code]}: 行{error.line} {error.field}: {error.message}" if error else "")
+    counts = counts or {"record_count": 0, "applied_count": 0, "warning_count": 0, "error_count": 0}
+    if status != ledger.APPLIED:
+        counts = {**counts, "applied_count": 0}
+    with ctx.engine.begin() as conn:
+        file_id = ledger.record_file(conn, status=status, error_code=code, message=text, decided_at=ctx.clock(), **counts, **base)
+        if error is not None:
+            problems = pl.DataFrame({"line_no": [error.line], "code": [error.code], "result": [ERROR], "field": [error.field], "message": [error.message]}, schema=PROBLEM_SCHEMA)
+        if problems is not None:
+            ledger.record_results(conn, file_id, layout, problems, records)
+    log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=%s code=%s",
+             file_id, base.get("kind"), base.get("municipality_code"), base.get("seq"), status, code)
+    return IngestOutcome(file_id, base["filename"], status, code, text, base.get("municipality_code"), base.get("kind"),
+                         base.get("seq"), counts["record_count"], counts["applied_count"], counts["warning_count"], counts["error_count"])

@@ -1,0 +1,172 @@
+"""Record validation, whole file at once (pure, columnar).
+
+Input: the data records as a Polars frame of strings (one column per layout item, empty =
+absent) plus ``line_no``. Output: one row per record with a problem — line, primary code,
+result (9 error / 1 warning), field and a Japanese message that names the item and the fix.
+No message ever repeats the value of a digits item (an individual number could be one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from shuyaku.exchange.layouts import Field, Layout
+
+ERROR = "9"
+WARNING = "1"
+
+PROBLEM_SCHEMA = {
+    "line_no": pl.Int64,
+    "code": pl.String,
+    "result": pl.String,
+    "field": pl.String,
+    "message": pl.String,
+}
+
+_PRIVATE_USE = r"[\x{E000}-\x{F8FF}\x{F0000}-\x{FFFFD}\x{100000}-\x{10FFFD}]"
+_KATAKANA = r"^[\x{30A0}-\x{30FF}\x{3000}]+$"
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    result: str
+    field: str
+    failing: pl.Expr  # True where the record fails
+    message: pl.Expr | str
+
+
+def _digits_ok(f: Field) -> pl.Expr:
+    col = pl.col(f.column)
+    length_ok = col.str.len_chars() == f.length if f.exact else col.str.len_chars() <= f.length
+    return col.str.contains(r"^[0-9]+$") & length_ok
+
+
+def individual_number_check_ok(column: str) -> pl.Expr:
+    """Vectorised individual-number check digit (weights 6,5,4,3,2,7,6,5,4,3,2)."""
+    col = pl.col(column)
+    weights = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+    total = pl.sum_horizontal(
+        [col.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(weights)]
+    )
+    remainder = total % 11
+    expected = pl.when(remainder <= 1).then(0).otherwise(11 - remainder)
+    return expected == col.str.slice(11, 1).cast(pl.Int64, strict=False)
+
+
+def as_date(column: str) -> pl.Expr:
+    return pl.col(column).str.strptime(pl.Date, "%Y%m%d", strict=False)
+
+
+def _date_ok(f: Field) -> pl.Expr:
+    col = pl.col(f.column)
+    return col.str.contains(r"^[0-9]{8}$") & as_date(f.column).is_not_null()
+
+
+def _timestamp_ok(f: Field) -> pl.Expr:
+    col = pl.col(f.column)
+    return col.str.contains(r"^[0-9]{14}$") & col.str.strptime(
+        pl.Datetime, "%Y%m%d%H%M%S", strict=False
+    ).is_not_null()
+
+
+def _shown(f: Field) -> pl.Expr:
+    """The value, quoted, only where it cannot be an identifier: short code items."""
+    col = pl.col(f.column)
+    return pl.when(col.str.len_chars() <= 4).then(pl.lit("「") + col + pl.lit("」")).otherwise(
+        pl.lit("(") + col.str.len_chars().cast(pl.String) + pl.lit("文字)")
+    )
+
+
+def field_checks(f: Field) -> list[Check]:
+    col = pl.col(f.column)
+    present = col != ""
+    checks: list[Check] = []
+    if f.required:
+        checks.append(Check("E011", ERROR, f.label, ~present, f"{f.label}: 必須項目です。値を設定してください"))
+    if f.kind == "digits":
+        size = f"{f.length}桁" if f.exact else f"{f.length}桁以内"
+        checks.append(Check("E011", ERROR, f.label, present & ~_digits_ok(f), f"{f.label}: 半角数字{size}で指定してください"))
+        if f.check == "individual":
+            checks.append(Check("E010", ERROR, f.label, present & _digits_ok(f) & ~individual_number_check_ok(f.column),
+                                f"{f.label}: 検査数字が正しくありません。番号を確認してください"))
+    elif f.kind == "code":
+        allowed = ", ".join(f.values)
+        checks.append(Check("E012", ERROR, f.label, present & ~col.is_in(list(f.values)),
+                            pl.lit(f"{f.label}: ") + _shown(f) + pl.lit(f" は未定義のコードです({allowed} のいずれか)")))
+    elif f.kind == "date":
+        checks.append(Check("E020", ERROR, f.label, present & ~_date_ok(f), f"{f.label}: 存在する日付を西暦8桁(YYYYMMDD)で指定してください"))
+    elif f.kind == "timestamp":
+        checks.append(Check("E020", ERROR, f.label, present & ~_timestamp_ok(f), f"{f.label}: 西暦の日時14桁(YYYYMMDDhhmmss)で指定してください"))
+    elif f.kind in ("text", "kana"):
+        checks.append(Check("E011", ERROR, f.label, col.str.len_chars() > f.length, f"{f.label}: {f.length}文字以内にしてください"))
+        checks.append(Check("W201", WARNING, f.label, col.str.contains(_PRIVATE_USE), f"{f.label}: 外字(私用領域の文字)が含まれています。確認対象として記録しました"))
+        if f.kind == "kana":
+            checks.append(Check("W202", WARNING, f.label, present & ~col.str.contains(_KATAKANA), f"{f.label}: 全角カタカナ以外の文字が含まれています"))
+    return checks
+
+
+def _date_order(layout: Layout, earlier: str, later: str, strict: bool) -> Check:
+    a, b = layout.field(earlier), layout.field(later)
+    first, second = as_date(earlier), as_date(later)
+    failing = (second <= first) if strict else (second < first)
+    relation = "より後" if strict else "以降"
+    return Check("E020", ERROR, b.label, failing.fill_null(False), f"{b.label}: {a.label}{relation}の日付にしてください")
+
+
+def cross_checks(layout: Layout) -> list[Check]:
+    columns = {f.column for f in layout.fields}
+    checks = []
+    if {"qualified_from", "qualified_until"} <= columns:
+        checks.append(_date_order(layout, "qualified_from", "qualified_until", strict=True))
+        loss_reason = layout.field("qualified_until_reason")
+        checks.append(Check("E011", ERROR, loss_reason.label,
+                            (pl.col("qualified_until") != "") & (pl.col("qualified_until_reason") == ""),
+                            f"{loss_reason.label}: 資格喪失年月日があるときは必須です"))
+    if {"applied_from", "applied_to"} <= columns:
+        checks.append(_date_order(layout, "applied_from", "applied_to", strict=False))
+    return checks
+
+
+def validate(layout: Layout, records: pl.DataFrame, width: pl.Series | None = None) -> pl.DataFrame:
+    """Problems of every record, one row per record (primary code first, messages joined)."""
+    checks = [c for f in layout.fields for c in field_checks(f)] + cross_checks(layout)
+    frame = records.with_row_index("_order")
+    parts = []
+    if width is not None:
+        wrong = frame.filter(width != layout.width)
+        parts.append(wrong.select(
+            "_order", "line_no", pl.lit("E011").alias("code"), pl.lit(ERROR).alias("result"),
+            pl.lit("レコード").alias("field"),
+            (pl.lit(f"項目数が{layout.width}ではありません(") + width.filter(width != layout.width).cast(pl.String) + pl.lit(")")).alias("message"),
+        ))
+    for index, check in enumerate(checks):
+        message = pl.lit(check.message) if isinstance(check.message, str) else check.message
+        parts.append(frame.filter(check.failing.fill_null(False)).select(
+            "_order", "line_no", pl.lit(check.code).alias("code"), pl.lit(check.result).alias("result"),
+            pl.lit(check.field).alias("field"), message.alias("message"), pl.lit(index).alias("_check"),
+        ).drop("_check"))
+    problems = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=PROBLEM_SCHEMA)
+    return summarise(problems)
+
+
+def summarise(problems: pl.DataFrame) -> pl.DataFrame:
+    """One row per record: an error outranks a warning; the first problem names the code."""
+    if problems.height == 0:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    ranked = problems.with_row_index("_seq").sort(
+        [pl.col("line_no"), pl.col("result").replace_strict({ERROR: 0, WARNING: 1}, return_dtype=pl.Int8), "_seq"]
+    )
+    return (
+        ranked.group_by("line_no", maintain_order=True)
+        .agg(
+            pl.col("code").first(),
+            pl.col("result").first(),
+            pl.col("field").first(),
+            pl.col("message").unique(maintain_order=True).str.join("／"),
+        )
+        .select(list(PROBLEM_SCHEMA))
+        .cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
+    )

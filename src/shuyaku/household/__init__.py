@@ -1,0 +1,1 @@
+"""世帯 (household): prefecture household IDs, household records, membership."""

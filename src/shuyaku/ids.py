@@ -1,0 +1,128 @@
+"""Check digits and ID formats (pure).
+
+The rules are in ``shared/reference/identifiers.md``: 個人番号 (individual number),
+保険者番号 (insurer number), 全国地方公共団体コード (municipality code) and this project's
+13-digit 県被保険者ID / 県世帯ID.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+from collections.abc import Iterable
+
+PERSON_KIND = "1"
+HOUSEHOLD_KIND = "2"
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _is_digits(value: str, length: int | tuple[int, ...]) -> bool:
+    lengths = (length,) if isinstance(length, int) else length
+    return len(value) in lengths and _DIGITS.fullmatch(value) is not None
+
+
+# --- 個人番号 -------------------------------------------------------------------
+
+_INDIVIDUAL_WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)  # left to right over the 11 body digits
+
+
+def individual_number_check_digit(body: str) -> int:
+    """Check digit of an 11-digit individual-number body."""
+    if not _is_digits(body, 11):
+        raise ValueError("individual-number body must be 11 digits")
+    remainder = sum(int(d) * w for d, w in zip(body, _INDIVIDUAL_WEIGHTS, strict=True)) % 11
+    return 0 if remainder <= 1 else 11 - remainder
+
+
+def is_valid_individual_number(value: str) -> bool:
+    return _is_digits(value, 12) and individual_number_check_digit(value[:11]) == int(value[11])
+
+
+def new_individual_number_from(rng: random.Random) -> str:
+    """A synthetic individual number from a seeded generator (reproducible synthetic data)."""
+    body = f"{rng.randrange(10**11):011d}"
+    return body + str(individual_number_check_digit(body))
+
+
+def new_individual_number() -> str:
+    """A synthetic individual number with a valid check digit (tests and synth only)."""
+    body = f"{secrets.randbelow(10**11):011d}"
+    return body + str(individual_number_check_digit(body))
+
+
+# --- 保険者番号 and the prefecture IDs (Luhn-like 2-1 rule) --------------------------
+
+def insurer_check_digit(body: str) -> int:
+    """Check digit by the 保険者番号 rule: from the right, weights 2, 1, 2, 1 …; digit sums."""
+    if not body or _DIGITS.fullmatch(body) is None:
+        raise ValueError("insurer-number body must be digits")
+    total = 0
+    for position, digit in enumerate(reversed(body)):
+        product = int(digit) * (2 if position % 2 == 0 else 1)
+        total += product // 10 + product % 10
+    return (10 - total % 10) % 10
+
+
+def is_valid_insurer_number(value: str) -> bool:
+    return _is_digits(value, (6, 8)) and insurer_check_digit(value[:-1]) == int(value[-1])
+
+
+def with_insurer_check_digit(body: str) -> str:
+    return body + str(insurer_check_digit(body))
+
+
+# --- 全国地方公共団体コード --------------------------------------------------------------
+
+_MUNICIPALITY_WEIGHTS = (6, 5, 4, 3, 2)
+
+
+def municipality_check_digit(body: str) -> int:
+    if not _is_digits(body, 5):
+        raise ValueError("municipality-code body must be 5 digits")
+    remainder = sum(int(d) * w for d, w in zip(body, _MUNICIPALITY_WEIGHTS, strict=True)) % 11
+    return (11 - remainder) % 10
+
+
+def is_valid_municipality_code(value: str) -> bool:
+    return _is_digits(value, 6) and municipality_check_digit(value[:5]) == int(value[5])
+
+
+def with_municipality_check_digit(body: str) -> str:
+    return body + str(municipality_check_digit(body))
+
+
+# --- 県被保険者ID / 県世帯ID ---------------------------------------------------------
+
+def new_pref_id(prefecture: str, kind: str) -> str:
+    """A random 13-digit prefecture ID: 都道府県 (2) + kind (1) + 9 random + check."""
+    if not _is_digits(prefecture, 2) or kind not in (PERSON_KIND, HOUSEHOLD_KIND):
+        raise ValueError("prefecture must be 2 digits and kind '1' or '2'")
+    return with_insurer_check_digit(f"{prefecture}{kind}{secrets.randbelow(10**9):09d}")
+
+
+def new_pref_ids(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:
+    """``count`` distinct new IDs, none of them in ``taken``."""
+    seen = set(taken)
+    out: list[str] = []
+    while len(out) < count:
+        candidate = new_pref_id(prefecture, kind)
+        if candidate not in seen:
+            seen.add(candidate)
+            out.append(candidate)
+    return out
+
+
+def is_valid_pref_id(value: str, kind: str | None = None) -> bool:
+    if not _is_digits(value, 13) or insurer_check_digit(value[:12]) != int(value[12]):
+        return False
+    return value[2] in (PERSON_KIND, HOUSEHOLD_KIND) and (kind is None or value[2] == kind)
+
+
+_TWELVE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+
+
+def find_individual_numbers(text: str) -> list[str]:
+    """Every 12-digit run (not part of a longer run) that passes the individual-number check."""
+    return [m for m in _TWELVE_DIGIT_RUN.findall(text) if is_valid_individual_number(m)]

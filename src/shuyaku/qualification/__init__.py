@@ -1,0 +1,1 @@
+"""資格 (qualification): person records, prefecture-level periods, municipal 適用 periods."""

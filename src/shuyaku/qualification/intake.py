@@ -1,0 +1,119 @@
+"""SKKS (資格情報(個人)) records into persons, municipal keys and qualification history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection, func, select
+
+from shuyaku import ids
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.query import fetch_in, unused_pref_ids
+from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
+from shuyaku.exchange.history import HistoryTable, apply_in_rounds
+from shuyaku.household.store import ensure_households
+from shuyaku.qualification import identity
+from shuyaku.timeutil import jst_date
+from shuyaku.vault.service import Vault
+
+QUALIFICATION_HISTORY = HistoryTable(qualification_period, "atena_no", "宛名番号")
+CANCELLED = "4"
+
+
+def apply_person_records(
+    conn: Connection, vault: Vault, records: pl.DataFrame, *, prefecture: str, municipality_code: str,
+    full_load: bool, file_id: int, now: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply typed SKKS records. Returns (applied records, problems)."""
+    resolved, problems = identity.resolve(conn, vault, municipality_code, records)
+    usable = records.join(resolved.select("atena_no"), on="atena_no", how="semi")
+    usable = usable.join(problems.select("line_no"), on="line_no", how="anti").drop("individual_number")
+    bound: set[str] = set(resolved.filter(pl.col("status") == identity.KNOWN)["atena_no"].to_list())
+    numbered: list[pl.DataFrame] = [pl.DataFrame(schema={"atena_no": pl.String, "pref_person_id": pl.String})]
+
+    def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
+        to_bind = resolved.filter(pl.col("atena_no").is_in(batch["atena_no"].unique().to_list()) & ~pl.col("atena_no").is_in(list(bound)))
+        numbered.append(_bind_persons(conn, vault, to_bind, prefecture, municipality_code, file_id, now))
+        bound.update(to_bind["atena_no"].to_list())
+        persons = resolved.select("atena_no", "pref_person_id").update(pl.concat(numbered), on="atena_no", how="left")
+        households = ensure_households(conn, prefecture, municipality_code, batch["setai_no"].to_list(), file_id, now)
+        return (
+            batch.join(persons, on="atena_no", how="left")
+            .join(households, on="setai_no", how="left")
+            .with_columns(pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
+        )
+
+    applied, round_problems = apply_in_rounds(
+        conn, QUALIFICATION_HISTORY, usable, municipality_code=municipality_code, full_load=full_load,
+        file_id=file_id, now=now, before_insert=before_insert,
+    )
+    _record_id_changes(conn, municipality_code, applied["atena_no"].unique().to_list(), file_id, now)
+    return applied, pl.concat([problems, round_problems], how="vertical")
+
+
+def _bind_persons(
+    conn: Connection, vault: Vault, to_bind: pl.DataFrame, prefecture: str, municipality_code: str,
+    file_id: int, now: datetime,
+) -> pl.DataFrame:
+    """Create persons (NEW) and municipal keys (NEW, CARRIED_OVER); return atena_no → pref_person_id."""
+    new = to_bind.filter(pl.col("status") == identity.NEW)
+    new = new.with_columns(pl.Series(
+        "pref_person_id", unused_pref_ids(conn, person.c.pref_person_id, prefecture, ids.PERSON_KIND, new.height), dtype=pl.String))
+    bulk_insert(conn, person, new.select("pref_person_id", pl.lit(now).alias("created_at"), pl.lit(file_id).alias("created_file_id")))
+    vault.enrol(conn, new.select("pref_person_id", "blind_index"), new["individual_number"].to_list(), now)
+    carried = to_bind.filter(pl.col("status") == identity.CARRIED_OVER)
+    keys = pl.concat([new.drop("individual_number"), carried.drop("individual_number")], how="vertical_relaxed")
+    bulk_insert(conn, person_key, keys.select(
+        pl.lit(municipality_code).alias("municipality_code"), "atena_no", "pref_person_id",
+        pl.col("status").alias("bind_kind"), "prev_municipality_code",
+        pl.lit(now).alias("bound_at"), pl.lit(file_id).alias("file_id"),
+    ))
+    return keys.select("atena_no", "pref_person_id")
+
+
+def _record_id_changes(conn: Connection, municipality_code: str, atenas: list[str], file_id: int, now: datetime) -> None:
+    """Append an IDTB row for every 宛名番号 whose (person, household) binding changed.
+
+    The binding of a 宛名番号 is its current record with the highest 履歴番号. A 宛名番号
+    left with no current record is reported as cancelled (付番区分 4).
+    """
+    if not atenas:
+        return
+    q = qualification_period.c
+    current = fetch_in(
+        conn, [q.atena_no, q.history_no, q.pref_person_id, q.setai_no, q.pref_household_id], q.atena_no, atenas,
+        q.municipality_code == municipality_code, q.superseded_at.is_(None),
+        schema={"atena_no": pl.String, "history_no": pl.Int64, "pref_person_id": pl.String, "setai_no": pl.String, "pref_household_id": pl.String},
+    ).sort("history_no").group_by("atena_no").last().drop("history_no")
+    a = id_assignment.c
+    latest = select(func.max(a.assignment_id)).where(a.municipality_code == municipality_code).group_by(a.atena_no).scalar_subquery()
+    last = fetch_in(
+        conn, [a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind], a.atena_no, atenas,
+        a.municipality_code == municipality_code, a.assignment_id.in_(latest),
+    )
+    k = person_key.c
+    binding = fetch_in(conn, [k.atena_no, k.bind_kind, k.prev_municipality_code], k.atena_no, atenas, k.municipality_code == municipality_code)
+    merged = (
+        pl.DataFrame({"atena_no": list(dict.fromkeys(atenas))})
+        .join(current, on="atena_no", how="left")
+        .join(last.rename({c: "last_" + c for c in last.columns if c != "atena_no"}), on="atena_no", how="left")
+        .join(binding, on="atena_no", how="left")
+    )
+    has_current = pl.col("pref_person_id").is_not_null()
+    was_reported = pl.col("last_assign_kind").is_not_null() & (pl.col("last_assign_kind") != CANCELLED)
+    changed = has_current & (
+        ~was_reported
+        | (pl.col("setai_no") != pl.col("last_setai_no"))
+        | (pl.col("pref_household_id") != pl.col("last_pref_household_id"))
+    )
+    cancelled = ~has_current & was_reported
+    rows = pl.concat([
+        merged.filter(changed).select("atena_no", "pref_person_id", "setai_no", "pref_household_id",
+                                      pl.col("bind_kind").alias("assign_kind"), "prev_municipality_code"),
+        merged.filter(cancelled).select("atena_no", pl.col("last_pref_person_id").alias("pref_person_id"),
+                                        pl.col("last_setai_no").alias("setai_no"), pl.col("last_pref_household_id").alias("pref_household_id"),
+                                        pl.lit(CANCELLED).alias("assign_kind"), pl.lit(None, pl.String).alias("prev_municipality_code")),
+    ])
+    bulk_insert(conn, id_assignment, rows.with_columns(
+        pl.lit(municipality_code).alias("municipality_code"), pl.lit(jst_date(now)).alias("assigned_on"), pl.lit(file_id).alias("file_id")))

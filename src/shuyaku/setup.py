@@ -1,0 +1,61 @@
+"""Installation and master data: ``shuyaku init`` and the municipality register."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from shuyaku import ids
+from shuyaku.access.actor import Actor
+from shuyaku.config import Settings
+from shuyaku.context import Context
+from shuyaku.db import migrate
+from shuyaku.db.engine import make_engine
+from shuyaku.db.schema import municipality, setting
+from shuyaku.vault.keys import KeyRing
+
+ENCODINGS = ("utf-8", "cp932")
+
+
+class SetupError(ValueError):
+    pass
+
+
+def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
+    """Create SHUYAKU_HOME, the key files (once) and the schema; record the prefecture."""
+    if not (len(prefecture) == 2 and prefecture.isdigit() and 1 <= int(prefecture) <= 47):
+        raise SetupError(f"--prefecture は都道府県番号 01〜47 の2桁です(指定: {prefecture})")
+    done = []
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if not (settings.keys_dir / "keyring.json").exists():
+        KeyRing.create(settings.keys_dir)
+        done.append(f"鍵を生成しました: {settings.keys_dir}")
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    done.append("データベースを最新の版にしました")
+    with engine.begin() as conn:
+        current = conn.execute(select(setting.c.value).where(setting.c.key == "prefecture")).scalar()
+        if current is None:
+            conn.execute(insert(setting).values(key="prefecture", value=prefecture))
+            done.append(f"都道府県番号 {prefecture} を設定しました")
+        elif current != prefecture:
+            raise SetupError(f"このデータベースは都道府県番号 {current} で初期化済みです(指定: {prefecture})")
+    engine.dispose()
+    return done
+
+
+def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_number: str, encoding: str = "utf-8") -> None:
+    if not ids.is_valid_municipality_code(code):
+        raise SetupError(f"市町村コード {code} は6桁で検査数字が正しくありません")
+    if not code.startswith(ctx.prefecture):
+        raise SetupError(f"市町村コード {code} はこの都道府県({ctx.prefecture})のものではありません")
+    if len(insurer_number) != 6 or not ids.is_valid_insurer_number(insurer_number):
+        raise SetupError(f"保険者番号 {insurer_number} は6桁で検査数字が正しくありません")
+    if encoding not in ENCODINGS:
+        raise SetupError(f"--encoding は {' / '.join(ENCODINGS)} のいずれかです(指定: {encoding})")
+    with ctx.engine.begin() as conn:
+        if conn.execute(select(municipality.c.name).where(municipality.c.municipality_code == code)).first():
+            raise SetupError(f"市町村コード {code} は登録済みです")
+        conn.execute(insert(municipality).values(municipality_code=code, name=name, insurer_number=insurer_number,
+                                                 encoding=encoding, registered_at=ctx.clock(), registered_by=actor.login_id))

@@ -1,0 +1,20 @@
+"""Clock helpers. Times are stored in UTC; 日付 shown to staff and in files are JST."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+JST = timezone(timedelta(hours=9), "JST")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def jst_date(moment: datetime) -> date:
+    return moment.astimezone(JST).date()
+
+
+def jst_stamp(moment: datetime) -> str:
+    """``YYYYMMDDhhmmss`` in JST, the timestamp form of the exchange files."""
+    return moment.astimezone(JST).strftime("%Y%m%d%H%M%S")

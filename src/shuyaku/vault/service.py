@@ -1,0 +1,84 @@
+"""Vault operations inside the caller's transaction: look up, enrol, re-key.
+
+The plain individual number exists only in the arguments of these functions and in the
+local variables that compute its blind index or sealed copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection, bindparam, select, update
+
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.query import fetch_in
+from shuyaku.db.schema import vault_entry
+from shuyaku.vault import rules
+from shuyaku.vault.keys import KeyRing
+
+
+class Vault:
+    """The key ring, bound to the operations the rest of the system may ask for."""
+
+    def __init__(self, keyring: KeyRing) -> None:
+        self.keyring = keyring
+        self._index_key = keyring.key("index")
+        self._seal_key = keyring.key("seal")
+
+    @property
+    def index_version(self) -> int:
+        return self.keyring.current["index"]
+
+    def blind_indexes(self, individual_numbers: Sequence[str]) -> list[str]:
+        return rules.blind_indexes(self._index_key, individual_numbers)
+
+    def persons_by_blind_index(self, conn: Connection, indexes: Sequence[str]) -> pl.DataFrame:
+        """blind_index → pref_person_id for every index already enrolled."""
+        return fetch_in(conn, [vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index, indexes)
+
+    def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:
+        """Store a vault entry for each new person (``persons``: pref_person_id, blind_index)."""
+        seal_key, version = self._seal_key, self.keyring.current["seal"]
+        sealed = [
+            rules.seal(seal_key, number.encode("ascii"), pid.encode("ascii"))
+            for pid, number in zip(persons["pref_person_id"], numbers, strict=True)
+        ]
+        frame = persons.select("pref_person_id", "blind_index").with_columns(
+            pl.lit(self.index_version).alias("index_key_version"),
+            pl.Series("sealed", sealed, dtype=pl.Binary),
+            pl.lit(version).alias("seal_key_version"),
+            pl.lit(now).alias("updated_at"),
+        )
+        return bulk_insert(conn, vault_entry, frame)
+
+
+def rotate_index_key(conn: Connection, keyring: KeyRing, now: datetime) -> tuple[int, int]:
+    """Re-compute every blind index under a new index key from the sealed copies.
+
+    Runs inside the caller's transaction; the new key becomes current only after the
+    caller commits (``keyring.make_current``). Person IDs are untouched.
+    """
+    new_version = keyring.rotate("index")
+    new_key = keyring.key("index", new_version)
+    seal_keys: dict[int, bytes] = {}
+    rows = conn.execute(
+        select(vault_entry.c.pref_person_id, vault_entry.c.sealed, vault_entry.c.seal_key_version)
+    ).all()
+    # Blind indexes are unique: move every row to a temporary value first, so that the new
+    # set never collides with the old one half-way through.
+    conn.execute(update(vault_entry).values(blind_index="~" + vault_entry.c.pref_person_id))
+    updates = []
+    for pid, sealed, seal_version in rows:
+        key = seal_keys.setdefault(seal_version, keyring.key("seal", seal_version))
+        number = rules.unseal(key, bytes(sealed), pid.encode("ascii")).decode("ascii")
+        updates.append({"pid": pid, "bi": rules.blind_index(new_key, number), "v": new_version, "at": now})
+    if updates:
+        stmt = (
+            update(vault_entry)
+            .where(vault_entry.c.pref_person_id == bindparam("pid"))
+            .values(blind_index=bindparam("bi"), index_key_version=bindparam("v"), updated_at=bindparam("at"))
+        )
+        conn.execute(stmt, updates)
+    return new_version, len(updates)
