@@ -1,0 +1,34 @@
+# shuyaku — the two commands a newcomer needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Generate a small synthetic prefecture, ingest it into SQLite (var/demo), write return files.
+demo: $(STAMP)
+	$(BIN)/shuyaku demo
+
+## Unit tests, then the integration tests on SQLite and — where reachable — PostgreSQL.
+## SHUYAKU_TEST_POSTGRES_URL names the server (default: local trust auth, database `test`);
+## with SHUYAKU_REQUIRE_POSTGRES=1 (CI) an unreachable server fails instead of skipping.
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+## Benchmarks (not tests): print figures against a baseline measured in the same run.
+bench: $(STAMP)
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

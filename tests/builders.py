@@ -1,0 +1,55 @@
+"""Small literal exchange files for tests (synthetic numbers only, made by the generator)."""
+
+from __future__ import annotations
+
+from shuyaku import ids
+
+PREF = "11"
+MUNI_A = ids.with_municipality_check_digit("11203")  # 112038
+MUNI_B = ids.with_municipality_check_digit("11100")  # 111007
+INSURER_A = ids.with_insurer_check_digit("11203")
+INSURER_B = ids.with_insurer_check_digit("11100")
+INSURERS = {MUNI_A: INSURER_A, MUNI_B: INSURER_B}
+
+
+def number(seed: int) -> str:
+    """A deterministic synthetic individual number with a valid check digit."""
+    body = f"{(seed * 7_919_191 + 12_345) % 10**11:011d}"
+    return body + str(ids.individual_number_check_digit(body))
+
+
+def skks(atena: str, *, muni: str = MUNI_A, history: int = 1, op: str = "1", individual_number: str | None = "",
+         setai: str = "2000000001", head: bool = True, name: str = "試験　太郎", kana: str = "シケン　タロウ",
+         change_date: str = "20261001", reason: str = "02", qualified_from: str = "20261001",
+         qualified_until: str = "", until_reason: str = "", applied_from: str = "20261001", applied_to: str = "",
+         birth: str = "19700101", **overrides: str) -> list[str]:
+    row = ["2", muni, atena, str(history), op, change_date, reason, individual_number or "", setai, "1" if head else "0",
+           "世帯主" if head else "子", "", "12345678", "01", name, kana, birth, "1", qualified_from, "02",
+           qualified_until, until_reason, applied_from, applied_to, "", "20261001090000"]
+    for index, value in overrides.items():
+        row[int(index.removeprefix("i"))] = value
+    return row
+
+
+def skse(setai: str, *, muni: str = MUNI_A, history: int = 1, op: str = "1", head_atena: str = "1000000001",
+         address: str = "架空市緑町1丁目2番3号", change_date: str = "20261001", reason: str = "21",
+         applied_from: str = "20261001", applied_to: str = "") -> list[str]:
+    return ["2", muni, setai, str(history), op, change_date, reason, head_atena, "0", "3300001", address,
+            applied_from, applied_to, "20261001090000"]
+
+
+def csv_line(values: list[str]) -> str:
+    out = []
+    for v in values:
+        out.append('"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\r\n') else v)
+    return ",".join(out)
+
+
+def exchange_file(kind: str, rows: list[list[str]], *, muni: str = MUNI_A, seq: int = 1, data_kind: str = "2",
+                  encoding: str = "utf-8", insurer: str | None = None, trailer: list[str] | None = None,
+                  header: list[str] | None = None) -> bytes:
+    head = header or ["1", kind, muni, insurer or INSURERS.get(muni, INSURER_A), data_kind, "20261001", "20261001180000", str(seq), "1.0"]
+    ops = [r[4] for r in rows]
+    tail = trailer or ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")), ""]
+    text = "".join(csv_line(line) + "\r\n" for line in [head, *rows, tail])
+    return text.encode(encoding)

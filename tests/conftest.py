@@ -1,0 +1,88 @@
+"""Fixtures: a fresh shuyaku installation per test, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shuyaku.access.actor import Actor
+from shuyaku.config import Settings
+from shuyaku.context import Context, open_context
+from shuyaku.setup import add_municipality, init
+from tests.builders import INSURER_A, INSURER_B, MUNI_A, MUNI_B
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+OPERATOR = Actor("op-test", "federation_operator")
+
+
+class Clock:
+    """A test clock: starts at a fixed moment and moves one second per reading."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 0, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("SHUYAKU_TEST_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return url
+    except Exception as exc:  # noqa: BLE001 — any failure means "not reachable"
+        if os.environ.get("SHUYAKU_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required (SHUYAKU_REQUIRE_POSTGRES=1) but {url} is not reachable: {exc}")
+        return None
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shuyaku.db'}"
+    url = _postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL not reachable here (CI sets SHUYAKU_REQUIRE_POSTGRES=1 and runs these)")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    s = Settings(home=tmp_path / "home", database_url=database_url)
+    init(s, "11", datetime.now(timezone.utc))
+    return s
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ctx(settings: Settings, clock: Clock) -> Iterator[Context]:
+    context = open_context(settings, clock=clock)
+    add_municipality(context, OPERATOR, MUNI_A, "架空市", INSURER_A)
+    add_municipality(context, OPERATOR, MUNI_B, "仮想町", INSURER_B)
+    yield context
+    context.engine.dispose()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from shuyaku.context import Context
+from shuyaku.db.schema import (
+    household,
+    household_record,
+    id_assignment,
+    inbound_file,
+    ingest_result,
+    person,
+    person_key,
+    qualification_period,
+    vault_entry,
+)
+from shuyaku.exchange.service import IngestOutcome, ingest_bytes
+from tests.conftest import OPERATOR
+
+STATE_TABLES = (person, vault_entry, person_key, household, household_record, qualification_period, id_assignment)
+
+
+def ingest(ctx: Context, raw: bytes, name: str = "test.csv") -> IngestOutcome:
+    return ingest_bytes(ctx, OPERATOR, raw, name)
+
+
+def counts(ctx: Context) -> dict[str, int]:
+    with ctx.engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in STATE_TABLES}
+
+
+def rows(ctx: Context, table: Any, *where: Any) -> list[Any]:
+    with ctx.engine.connect() as conn:
+        return list(conn.execute(select(table).where(*where)).all())
+
+
+def results(ctx: Context, file_id: int) -> list[tuple[int, str, str]]:
+    return [(r.line_no, r.code, r.result) for r in rows(ctx, ingest_result, ingest_result.c.file_id == file_id)]
+
+
+def file_row(ctx: Context, file_id: int) -> Any:
+    return rows(ctx, inbound_file, inbound_file.c.file_id == file_id)[0]
+
+
+def person_id(ctx: Context, muni: str, atena: str) -> str:
+    found = rows(ctx, person_key, person_key.c.municipality_code == muni, person_key.c.atena_no == atena)
+    return str(found[0].pref_person_id)

@@ -1,0 +1,76 @@
+"""The envelope: header, trailer, encoding and CSV syntax (pure; no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shuyaku.exchange import envelope
+from shuyaku.exchange.envelope import EnvelopeError
+from tests.builders import MUNI_A, exchange_file, skks
+
+
+def _error(raw: bytes, encoding: str = "utf-8") -> EnvelopeError:
+    with pytest.raises(EnvelopeError) as info:
+        envelope.parse(raw, encoding)
+    return info.value
+
+
+def test_a_good_file_splits_into_header_records_and_trailer_with_line_numbers() -> None:
+    parsed = envelope.parse(exchange_file("SKKS", [skks("1000000001"), skks("1000000002")]), "utf-8")
+    assert parsed.header.municipality_code == MUNI_A and parsed.header.seq == 1
+    assert parsed.line_numbers == [2, 3]
+    assert parsed.trailer.records == 2 and parsed.trailer.adds == 2
+
+
+def test_bom_and_lf_line_ends_are_tolerated() -> None:
+    raw = b"\xef\xbb\xbf" + exchange_file("SKKS", [skks("1000000001")]).replace(b"\r\n", b"\n")
+    assert envelope.parse(raw, "utf-8").line_numbers == [2]
+
+
+@pytest.mark.parametrize(
+    ("header", "field"),
+    [
+        (["1", "XXXX", MUNI_A, "112037", "2", "20261001", "20261001180000", "1", "1.0"], "種別"),
+        (["1", "SKKS", "112039", "112037", "2", "20261001", "20261001180000", "1", "1.0"], "送信元市町村コード"),
+        (["1", "SKKS", MUNI_A, "112030", "2", "20261001", "20261001180000", "1", "1.0"], "保険者番号"),
+        (["1", "SKKS", MUNI_A, "112037", "3", "20261001", "20261001180000", "1", "1.0"], "データ区分"),
+        (["1", "SKKS", MUNI_A, "112037", "2", "20261301", "20261001180000", "1", "1.0"], "対象年月日"),
+        (["1", "SKKS", MUNI_A, "112037", "2", "20261001", "2026100118", "1", "1.0"], "作成日時"),
+        (["1", "SKKS", MUNI_A, "112037", "2", "20261001", "20261001180000", "0", "1.0"], "ファイル連番"),
+        (["1", "SKKS", MUNI_A, "112037", "2", "20261001", "20261001180000", "1", "2.0"], "仕様版数"),
+        (["2", "SKKS", MUNI_A, "112037", "2", "20261001", "20261001180000", "1", "1.0"], "レコード区分"),
+    ],
+)
+def test_a_bad_header_is_E003_naming_the_item(header: list[str], field: str) -> None:
+    error = _error(exchange_file("SKKS", [skks("1000000001")], header=header))
+    assert (error.code, error.line, error.field) == ("E003", 1, field)
+
+
+def test_trailer_counts_that_disagree_are_E001() -> None:
+    raw = exchange_file("SKKS", [skks("1000000001")], trailer=["3", "2", "2", "0", "0", ""])
+    parsed = envelope.parse(raw, "utf-8")
+    with pytest.raises(EnvelopeError) as info:
+        envelope.check_trailer(parsed.trailer, 3, 1, {"1": 1}, None)
+    assert (info.value.code, info.value.field) == ("E001", "データ件数")
+
+
+def test_missing_trailer_is_E001() -> None:
+    raw = exchange_file("SKKS", [skks("1000000001")]).rsplit(b"3,", 1)[0]
+    assert _error(raw).code == "E001"
+
+
+def test_bytes_that_are_not_the_senders_encoding_are_E002_with_the_line() -> None:
+    raw = exchange_file("SKKS", [skks("1000000001"), skks("1000000002", name="試験　花子")], encoding="cp932")
+    error = _error(raw, "utf-8")
+    assert (error.code, error.line) == ("E002", 2)
+
+
+def test_cp932_files_decode_when_the_municipality_sends_cp932() -> None:
+    raw = exchange_file("SKKS", [skks("1000000001", name="髙橋　花子")], encoding="cp932")
+    assert envelope.parse(raw, "cp932").rows[0][14] == "髙橋　花子"
+
+
+def test_broken_quoting_is_E002() -> None:
+    good = exchange_file("SKKS", [skks("1000000001")]).decode()
+    raw = good.replace("試験　太郎", 'a"b"c', 1).replace(",a\"b", ',"a"b', 1).encode()
+    assert _error(raw).code == "E002"
