@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ class Clock:
     """A test clock: starts at a fixed moment and moves one second per reading."""
 
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 0, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
@@ -70,7 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     s = Settings(home=tmp_path / "home", database_url=database_url)
-    init(s, "11", datetime.now(timezone.utc))
+    init(s, "11", datetime.now(UTC))
     return s
 
 

@@ -19,7 +19,8 @@ from shuyaku.context import Context, NotInitialised, open_context
 from shuyaku.exchange import export as export_service
 from shuyaku.exchange.outbox import OutboxBlocked
 from shuyaku.exchange.service import IngestOutcome, ingest_paths
-from shuyaku.setup import SetupError, add_municipality, init as init_service
+from shuyaku.setup import SetupError, add_municipality
+from shuyaku.setup import init as init_service
 from shuyaku.timeutil import utc_now
 from shuyaku.vault.keys import KeyError_
 

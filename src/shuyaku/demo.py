@@ -51,14 +51,17 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     leaked = sum(len(ids.find_individual_numbers(p.read_bytes().decode("utf-8", "replace"))) for p in written)
     console.print(f"3. 返却: KKKK・IDTB {len(written)} ファイルを {outbox} に出力(個人番号らしき12桁: {leaked} 件)")
 
+    a = id_assignment.c
     with ctx.engine.connect() as conn:
-        kinds = dict(conn.execute(select(id_assignment.c.assign_kind, func.count()).group_by(id_assignment.c.assign_kind)).all())
+        bindings = select(a.assign_kind, func.count(func.distinct(a.pref_person_id))).group_by(a.assign_kind)
+        kinds: dict[str, int] = {str(k): int(n) for k, n in conn.execute(bindings).all()}
     from shuyaku.status import status
 
     s = status(ctx)
     table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", title="4. 要約")
-    for m in s.municipalities:
-        table.add_row(m["code"], m["name"], m["encoding"], f"{m['persons']:,}", f"{m['households']:,}", str(m["SKSE"]), str(m["SKKS"]))
+    for row in s.municipalities:
+        table.add_row(str(row["code"]), str(row["name"]), str(row["encoding"]), f"{row['persons']:,}", f"{row['households']:,}",
+                      str(row["SKSE"]), str(row["SKKS"]))
     console.print(table)
     console.print(f"県被保険者ID {s.persons:,} 件(新規付番 {kinds.get('1', 0):,}、県内転居で引継ぎ {kinds.get('2', 0):,})、"
                   f"隔離レコード {s.quarantined} 件")

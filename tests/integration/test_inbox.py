@@ -10,7 +10,7 @@ from shuyaku import ids
 from shuyaku.db.schema import ingest_result, municipality, qualification_period
 from shuyaku.exchange import ledger
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks, skse
-from tests.integration.helpers import counts, file_row, ingest, person_id, results, rows
+from tests.integration.helpers import counts, ingest, person_id, results, rows
 
 
 def _persons(n: int, start: int = 1, **kw: str) -> list[list[str]]:
@@ -171,7 +171,7 @@ def test_household_records_are_kept_with_history(ctx) -> None:  # type: ignore[n
     ingest(ctx, exchange_file("SKSE", [skse("2000000001")]))
     ingest(ctx, exchange_file("SKSE", [skse("2000000001", op="2", address="架空市桜町2丁目")], seq=2))
     ingest(ctx, exchange_file("SKKS", _persons(1)))
-    from shuyaku.db.schema import household_record, household_key
+    from shuyaku.db.schema import household_key, household_record
     assert len(rows(ctx, household_record)) == 2
     assert [r.address for r in rows(ctx, household_record, household_record.c.superseded_at.is_(None))] == ["架空市桜町2丁目"]
     [key] = rows(ctx, household_key, household_key.c.setai_no == "2000000001")

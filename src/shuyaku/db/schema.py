@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -252,5 +251,5 @@ outbound_file = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("inbound_file_id", Integer),
-    UniqueConstraint("municipality_code", "kind", "seq"),
+    Index(None, "municipality_code", "kind", "seq"),
 )

@@ -145,7 +145,8 @@ def parse_trailer(line: int, row: list[str]) -> Trailer:
     amount = row[5]
     if amount and not (amount.isascii() and amount.lstrip("-").isdigit()):
         raise EnvelopeError("E001", line, "金額合計", "金額合計は半角数字(円)で指定してください")
-    return Trailer(*counts, amount_total=int(amount) if amount else None)
+    records, adds, corrections, deletions = counts
+    return Trailer(records, adds, corrections, deletions, int(amount) if amount else None)
 
 
 def check_trailer(trailer: Trailer, line: int, records: int, ops: dict[str, int], amount: int | None) -> None:

@@ -24,12 +24,18 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
     actor.require_municipality(municipality_code)
     if kind not in KINDS:
         raise ExportError(f"--kind は {' / '.join(KINDS)} のいずれかです(指定: {kind})")
-    with ctx.engine.begin() as conn:
-        muni = ledger.municipality_row(conn, municipality_code)
-        if muni is None:
-            raise ExportError(f"市町村コード {municipality_code} は登録されていません")
-        build = _kkkk if kind == "KKKK" else _idtb
-        return build(ctx, conn, actor, muni, out_dir)
+    try:
+        with ctx.engine.begin() as conn:
+            muni = ledger.municipality_row(conn, municipality_code)
+            if muni is None:
+                raise ExportError(f"市町村コード {municipality_code} は登録されていません")
+            build = _kkkk if kind == "KKKK" else _idtb
+            return build(ctx, conn, actor, muni, out_dir)
+    except outbox.OutboxBlocked as blocked:
+        # Nothing of the refused export stays (no file, no "sent" marks); the refusal does.
+        with ctx.engine.begin() as conn:
+            outbox.record_blocked(conn, blocked)
+        raise
 
 
 def _kkkk(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> list[Path]:

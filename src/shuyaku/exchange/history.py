@@ -76,7 +76,8 @@ def apply_in_rounds(
     )
     applied_parts: list[pl.DataFrame] = []
     problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
-    for round_no in range(int(ordered["_round"].max() or 0) + 1 if ordered.height else 0):
+    rounds = int(ordered["_round"].max()) + 1 if ordered.height else 0  # type: ignore[arg-type]
+    for round_no in range(rounds):
         batch = ordered.filter(pl.col("_round") == round_no).drop("_round")
         current = history.current_keys(conn, municipality_code, batch[key].unique().to_list())
         joined = batch.join(current, on=[key, "history_no"], how="left")

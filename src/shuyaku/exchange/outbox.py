@@ -29,6 +29,15 @@ FORBIDDEN_ITEMS = ("個人番号", "individual_number")
 class OutboxBlocked(RuntimeError):
     """The guard refused a file; the message names the file and the reason, not the value."""
 
+    def __init__(self, message: str, record: dict[str, object]) -> None:
+        super().__init__(message)
+        self.record = record
+
+
+def record_blocked(conn: Connection, blocked: OutboxBlocked) -> None:
+    """Keep the refusal on record (called after the refused export's transaction rolled back)."""
+    conn.execute(insert(outbound_file).values(**blocked.record))
+
 
 @dataclass(frozen=True)
 class OutboundLayout:
@@ -65,14 +74,16 @@ def _field(value: str) -> str:
 
 def next_seq(conn: Connection, municipality_code: str, kind: str) -> int:
     o = outbound_file.c
-    return int(conn.execute(select(func.max(o.seq)).where(o.municipality_code == municipality_code, o.kind == kind)).scalar() or 0) + 1
+    # Only released files count: a municipality sees 連番 without gaps, whatever was refused.
+    latest = select(func.max(o.seq)).where(o.municipality_code == municipality_code, o.kind == kind, o.status == "released")
+    return int(conn.execute(latest).scalar() or 0) + 1
 
 
 def release(
     conn: Connection, *, layout: OutboundLayout, municipality_code: str, insurer_number: str, encoding: str,
     rows: list[list[str]], out_dir: Path, now: datetime, actor: str, inbound_file_id: int | None = None,
 ) -> Path:
-    """Guard, then write atomically; record the outcome either way. Raises OutboxBlocked."""
+    """Guard, then write atomically and record the release. Raises OutboxBlocked (nothing written)."""
     seq = next_seq(conn, municipality_code, layout.kind)
     text = render(layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows)
     filename = f"{municipality_code}_{layout.kind}_D_{jst_date(now).strftime('%Y%m%d')}_{seq:02d}.csv"
@@ -81,9 +92,8 @@ def release(
     values = dict(municipality_code=municipality_code, kind=layout.kind, seq=seq, filename=filename, row_count=len(rows),
                   created_at=now, actor=actor, inbound_file_id=inbound_file_id)
     if reason is not None:
-        conn.execute(insert(outbound_file).values(status="blocked", reason=reason, **values))
         log.warning("outbox blocked kind=%s municipality=%s seq=%s reason=%s", layout.kind, municipality_code, seq, reason)
-        raise OutboxBlocked(f"{filename}: 送出を止めました — {reason}")
+        raise OutboxBlocked(f"{filename}: 送出を止めました — {reason}", {"status": "blocked", "reason": reason, **values})
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / filename
     tmp = out_dir / f".{filename}.tmp"

@@ -1,0 +1,96 @@
+"""The `shuyaku` command as an operator uses it: exit codes, messages, files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from shuyaku.cli import app
+from tests.builders import INSURER_A, MUNI_A, exchange_file, number, skks
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SHUYAKU_DATABASE_URL", database_url)
+    monkeypatch.setenv("SHUYAKU_ACTOR", "cli-tester")
+    assert runner.invoke(app, ["init", "--prefecture", "11"]).exit_code == 0
+    assert runner.invoke(app, ["municipality", "add", MUNI_A, "架空市", "--insurer", INSURER_A]).exit_code == 0
+    return tmp_path
+
+
+def test_commands_before_init_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "nowhere"))
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 2 and "shuyaku init" in result.output
+
+
+def test_ingest_exits_0_when_applied_or_duplicate_and_1_when_anything_is_refused(home: Path) -> None:
+    good = home / "good.csv"
+    good.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    assert runner.invoke(app, ["ingest", str(good)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(good)]).exit_code == 0  # duplicate
+    gap = home / "gap.csv"
+    gap.write_bytes(exchange_file("SKKS", [skks("1000000002", individual_number=number(2))], seq=5))
+    result = runner.invoke(app, ["ingest", str(gap)])
+    assert result.exit_code == 1 and "E005" in result.output
+
+
+def test_ingest_usage_errors_exit_2(home: Path) -> None:
+    assert runner.invoke(app, ["ingest", str(home / "missing.csv")]).exit_code == 2
+    assert runner.invoke(app, ["ingest"]).exit_code == 2
+
+
+def test_ingest_remove_source_and_export(home: Path) -> None:
+    drop = home / "drop"
+    drop.mkdir()
+    (drop / "a.csv").write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    assert runner.invoke(app, ["ingest", "--remove-source", str(drop)]).exit_code == 0
+    assert list(drop.iterdir()) == []
+    for kind in ("KKKK", "IDTB"):
+        result = runner.invoke(app, ["export", "--municipality", MUNI_A, "--kind", kind, "--out", str(home / "out")])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name.split("_")[1] for p in (home / "out").iterdir()) == ["IDTB", "KKKK"]
+    assert runner.invoke(app, ["export", "--municipality", MUNI_A, "--kind", "ZZZZ", "--out", str(home)]).exit_code == 2
+
+
+def test_municipality_add_refuses_a_bad_check_digit(home: Path) -> None:
+    result = runner.invoke(app, ["municipality", "add", "112039", "誤り市", "--insurer", INSURER_A])
+    assert result.exit_code == 2 and "検査数字" in result.output
+
+
+def test_status_and_person_show(home: Path) -> None:
+    f = home / "a.csv"
+    f.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    runner.invoke(app, ["ingest", str(f)])
+    status = runner.invoke(app, ["status"])
+    assert status.exit_code == 0 and MUNI_A in status.output
+    shown = runner.invoke(app, ["person", "show", "--municipality", MUNI_A, "--atena", "1000000001"])
+    assert shown.exit_code == 0 and "県被保険者ID 11" in shown.output
+    assert runner.invoke(app, ["person", "show", "--municipality", MUNI_A, "--atena", "9"]).exit_code == 2
+
+
+def test_vault_rotate_index_key(home: Path) -> None:
+    f = home / "a.csv"
+    f.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    runner.invoke(app, ["ingest", str(f)])
+    result = runner.invoke(app, ["vault", "rotate-index-key"])
+    assert result.exit_code == 0 and "v2" in result.output
+    assert "index v2" in runner.invoke(app, ["status"]).output
+
+
+def test_synth_register_then_ingest_everything(home: Path) -> None:
+    out = home / "synth"
+    assert runner.invoke(app, ["synth", "--out", str(out), "--municipalities", "2", "--persons", "200", "--days", "1", "--register"]).exit_code == 0
+    result = runner.invoke(app, ["ingest", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+def test_demo_runs_end_to_end_on_its_own_sqlite_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--home", str(tmp_path / "demo"), "--persons", "400"])
+    assert result.exit_code == 0, result.output
+    assert "デモ完了" in result.output and "個人番号らしき12桁: 0 件" in result.output

@@ -1,0 +1,156 @@
+"""Identity across municipalities, bitemporal history, key rotation and return files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from shuyaku import ids
+from shuyaku.db.schema import id_assignment, outbound_file, vault_entry
+from shuyaku.exchange import outbox
+from shuyaku.exchange.export import export
+from shuyaku.qualification.service import lookup_person
+from shuyaku.vault.service import rotate_index_key
+from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
+from tests.conftest import OPERATOR
+from tests.integration.helpers import counts, ingest, person_id, rows
+
+
+def _move_a_to_b(ctx) -> None:  # type: ignore[no-untyped-def]
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", history=2, change_date="20261031", reason="12",
+                                            applied_to="20261031")], seq=2))
+    ingest(ctx, exchange_file("SKKS", [skks("3000000007", muni=MUNI_B, individual_number=number(1), setai="4000000001",
+                                            change_date="20261101", reason="11", applied_from="20261101")], muni=MUNI_B))
+
+
+def test_a_person_moving_inside_the_prefecture_keeps_their_prefecture_id(ctx) -> None:  # type: ignore[no-untyped-def]
+    _move_a_to_b(ctx)
+    assert person_id(ctx, MUNI_A, "1000000001") == person_id(ctx, MUNI_B, "3000000007")
+    assert counts(ctx)["person"] == 1 and counts(ctx)["vault_entry"] == 1
+    [carried] = rows(ctx, id_assignment, id_assignment.c.municipality_code == MUNI_B)
+    assert (carried.assign_kind, carried.prev_municipality_code) == ("2", MUNI_A)
+
+
+def test_the_prefecture_qualification_date_is_kept_apart_from_the_municipal_dates(ctx) -> None:  # type: ignore[no-untyped-def]
+    _move_a_to_b(ctx)
+    [b] = lookup_person(ctx, OPERATOR, MUNI_B, "3000000007").records
+    assert (str(b["qualified_from"]), str(b["applied_from"])) == ("2026-10-01", "2026-11-01")
+
+
+def test_a_correction_keeps_history_and_the_past_stays_answerable(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1), name="試験　旧")]))
+    before_correction = clock.now
+    clock.advance(days=1)
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", op="2", name="試験　新")], seq=2))
+    assert [r["name"] for r in lookup_person(ctx, OPERATOR, MUNI_A, "1000000001").records] == ["試験　新"]
+    then = lookup_person(ctx, OPERATOR, MUNI_A, "1000000001", as_known_at=before_correction)
+    assert [r["name"] for r in then.records] == ["試験　旧"]
+    assert lookup_person(ctx, OPERATOR, MUNI_A, "1000000001", as_known_at=before_correction - timedelta(days=1)).records == []
+
+
+def test_deleting_the_only_record_cancels_the_binding_in_IDTB(ctx) -> None:  # type: ignore[no-untyped-def]
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", op="3")], seq=2))
+    kinds = [r.assign_kind for r in rows(ctx, id_assignment)]
+    assert kinds == ["1", "4"]
+
+
+def test_rotating_the_index_key_keeps_every_id_and_still_recognises_people(ctx) -> None:  # type: ignore[no-untyped-def]
+    ingest(ctx, exchange_file("SKKS", [skks(f"10000000{i:02d}", individual_number=number(i)) for i in range(1, 6)]))
+    before = {r.pref_person_id: r.blind_index for r in rows(ctx, vault_entry)}
+    with ctx.engine.begin() as conn:
+        version, count = rotate_index_key(conn, ctx.keyring, ctx.clock())
+    ctx.keyring.make_current("index", version)
+    ctx.__dict__.pop("vault", None)
+    after = {r.pref_person_id: r.blind_index for r in rows(ctx, vault_entry)}
+    assert (version, count) == (2, 5) and set(after) == set(before)
+    assert all(after[p] != before[p] for p in before)
+    assert {r.index_key_version for r in rows(ctx, vault_entry)} == {2}
+    ingest(ctx, exchange_file("SKKS", [skks("3000000003", muni=MUNI_B, individual_number=number(3))], muni=MUNI_B))
+    assert person_id(ctx, MUNI_B, "3000000003") == person_id(ctx, MUNI_A, "1000000003")
+
+
+def _lines(path) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    return [line.split(",") for line in path.read_bytes().decode("utf-8").split("\r\n") if line]
+
+
+def test_IDTB_lists_each_binding_once_with_the_layout_of_the_spec(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _move_a_to_b(ctx)
+    [path] = export(ctx, OPERATOR, MUNI_B, "IDTB", tmp_path)
+    header, *data, trailer = _lines(path)
+    assert header[:5] == ["1", "IDTB", MUNI_B, ids.with_insurer_check_digit("11100"), "2"] and header[7:] == ["1", "1.0"]
+    [row] = data
+    pid = person_id(ctx, MUNI_B, "3000000007")
+    assert row[:4] == ["2", MUNI_B, "3000000007", pid] and row[4] == "4000000001"
+    assert ids.is_valid_pref_id(row[5], ids.HOUSEHOLD_KIND) and row[6:8] == ["2", MUNI_A]
+    assert trailer == ["3", "1", "1", "0", "0", ""]
+    [again] = export(ctx, OPERATOR, MUNI_B, "IDTB", tmp_path)
+    assert _lines(again)[1:] == [["3", "0", "0", "0", "0", ""]]  # nothing new since
+    assert path.name.startswith(f"{MUNI_B}_IDTB_D_") and again.name.endswith("_02.csv")
+
+
+def test_KKKK_reports_each_problem_record_and_a_summary_per_inbound_file(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = [skks(f"10000000{i:02d}", individual_number=number(i)) for i in range(1, 31)]
+    ingest(ctx, exchange_file("SKKS", [*good, skks("1000000099", birth="19700230", individual_number=number(99))]), "a.csv")
+    ingest(ctx, exchange_file("SKKS", good, trailer=["3", "9", "9", "0", "0", ""], seq=2), "b.csv")
+    first, second = export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path)
+    _, problem, summary, _ = _lines(first)
+    assert problem[:8] == ["2", MUNI_A, "a.csv", "1", "32", "1000000099", "1", "9"] and problem[8] == "E020"
+    assert summary[:9] == ["2", MUNI_A, "a.csv", "1", "", "", "", "1", ""]
+    _, line_error, summary2, _ = _lines(second)
+    assert (line_error[7], line_error[8]) == ("9", "E001") and (summary2[7], summary2[8]) == ("9", "E001")
+    assert export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path) == []  # each inbound file is reported once
+
+
+def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_nothing(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from shuyaku.exchange import export as export_module
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    monkeypatch.setattr(export_module, "_summary_message", lambda file: f"番号 {number(7)} を含む誤った文面")
+    out = tmp_path / "out"
+    with pytest.raises(outbox.OutboxBlocked) as info:
+        export(ctx, OPERATOR, MUNI_A, "KKKK", out)
+    assert number(7) not in str(info.value)
+    assert not out.exists() or list(out.iterdir()) == []
+    [blocked] = rows(ctx, outbound_file)
+    assert (blocked.status, blocked.kind) == ("blocked", "KKKK") and number(7) not in blocked.reason
+    monkeypatch.undo()
+    [released] = export(ctx, OPERATOR, MUNI_A, "KKKK", out)  # the same inbound file is still owed its report
+    assert released.exists()
+    assert outbox.guard(outbox.OutboundLayout("XXXX", ("個人番号",)), "") is not None
+
+
+def test_ingest_remove_source_leaves_no_plain_file_and_keeps_an_encrypted_copy(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.exchange.service import ingest_paths
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    raw = exchange_file("SKKS", [skks("1000000001", individual_number=number(1))])
+    (drop / "a.csv").write_bytes(raw)
+    [outcome] = ingest_paths(ctx, OPERATOR, [drop], remove_source=True)
+    assert outcome.status == "applied" and list(drop.iterdir()) == []
+    [copy] = list(ctx.settings.archive_dir.iterdir())
+    assert number(1).encode() not in copy.read_bytes() and raw not in copy.read_bytes()
+
+
+def test_migrations_create_exactly_the_tables_of_the_metadata(ctx) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from shuyaku.db.schema import metadata
+
+    with ctx.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_no_table_has_an_individual_number_column(ctx) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.db.schema import metadata
+
+    assert not [c for t in metadata.tables.values() for c in t.columns if "individual" in c.name or "kojin" in c.name]
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(vault_entry)).all() == []

@@ -1,0 +1,101 @@
+"""Known synthetic numbers go through every path; none of them comes out anywhere.
+
+Paths: full and delta ingest, quarantine (bad check digit, conflicts), rejected and held
+files, duplicates, KKKK / IDTB export, person look-up, status, key rotation, the CLI. Places
+searched: every outbound file, the log, CLI output, the result rows, the archive, and the
+database itself (the SQLite file, or every row of every table on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from shuyaku.cli import app
+from shuyaku.db.schema import metadata
+from shuyaku.exchange.export import export
+from shuyaku.exchange.service import ingest_paths
+from shuyaku.qualification.service import lookup_person
+from shuyaku.setup import add_municipality
+from shuyaku.status import status
+from shuyaku.synth.prefecture import SyntheticPrefecture, write_file
+from shuyaku.vault.service import rotate_index_key
+from tests.conftest import OPERATOR
+
+
+def _database_text(ctx, settings) -> str:  # type: ignore[no-untyped-def]
+    if settings.database_url.startswith("sqlite"):
+        db = Path(settings.database_url.removeprefix("sqlite:///"))
+        return "".join(p.read_bytes().decode("latin-1") for p in db.parent.glob(db.name + "*"))
+    parts = []
+    with ctx.engine.connect() as conn:
+        for table in metadata.tables:
+            parts += [str(r[0]) for r in conn.execute(text(f'SELECT row_to_json(t)::text FROM "{table}" t')).all()]
+    return "\n".join(parts)
+
+
+def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=7)
+    for m in world.municipalities:
+        add_municipality(ctx, OPERATOR, m.code, m.name, m.insurer_number, m.encoding)
+    inbox = tmp_path / "inbox"
+    world.write_full(inbox)
+    for _ in range(2):
+        world.write_day(inbox, 15)
+    numbers = set(world.used_numbers)
+    # Bad input that still carries numbers: a wrong check digit (a typo of a real number is
+    # still personal data), a number claimed by a second 宛名番号, a file with a bad trailer.
+    muni = world.municipalities[0]
+    person = next(h for h in world.households if h.municipality is muni).head
+    typo = person.individual_number[:11] + str((int(person.individual_number[11]) + 1) % 10)
+    bad = [world.person_record(person), world.person_record(person)]
+    bad[0][2], bad[0][3], bad[0][7] = "1999999991", "1", typo
+    bad[1][2], bad[1][3], bad[1][7] = "1999999992", "1", person.individual_number
+    rows = [world.person_record(p) for h in world.households[:40] if h.municipality is muni for p in h.members]
+    for i, r in enumerate(rows):
+        r[2], r[3] = f"18{i:08d}", "1"
+        r[7] = ""  # already-known numbers are not needed; new atenas without a number are E011
+    write_file(inbox, muni, "SKKS", "2", world.today, muni.seq["SKKS"] + 1, bad + rows[:60])
+    rejected = write_file(tmp_path, muni, "SKKS", "2", world.today, 99, bad)
+    rejected.write_bytes(rejected.read_bytes().replace(b"\r\n3,2,", b"\r\n3,7,"))
+
+    monkeypatch.setenv("SHUYAKU_HOME", str(settings.home))
+    monkeypatch.setenv("SHUYAKU_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+    cli_out = []
+    for args in (["ingest", str(inbox)], ["ingest", str(rejected)], ["ingest", str(inbox)], ["status"]):
+        result = runner.invoke(app, args)
+        cli_out.append(result.output)
+    outcomes = ingest_paths(ctx, OPERATOR, [inbox])  # the same files again: duplicates
+    assert all(o.status == "duplicate" for o in outcomes)
+    out = tmp_path / "out"
+    for m in world.municipalities:
+        for kind in ("KKKK", "IDTB"):
+            export(ctx, OPERATOR, m.code, kind, out)
+            cli_out.append(runner.invoke(app, ["export", "--municipality", m.code, "--kind", kind, "--out", str(out)]).output)
+    cli_out.append(runner.invoke(app, ["person", "show", "--municipality", muni.code, "--atena", person.atena_no]).output)
+    view = lookup_person(ctx, OPERATOR, muni.code, person.atena_no)
+    with ctx.engine.begin() as conn:
+        version, _ = rotate_index_key(conn, ctx.keyring, ctx.clock())
+    ctx.keyring.make_current("index", version)
+
+    quarantined = _database_text(ctx, settings)
+    assert "E031" in quarantined and "E010" in quarantined  # the bad records really went through
+    places = {
+        "outbound files": "".join(p.read_bytes().decode("utf-8", "replace") for p in out.iterdir()),
+        "log": settings.log_file.read_text(encoding="utf-8"),
+        "cli": "".join(cli_out),
+        "lookup": json.dumps([{k: str(v) for k, v in r.items()} for r in view.records], ensure_ascii=False),
+        "status": repr(status(ctx)),
+        "archive": "".join(p.read_bytes().decode("latin-1") for p in settings.archive_dir.iterdir()),
+        "database": quarantined,
+    }
+    assert len(list(out.iterdir())) >= 6 and places["log"]
+    for place, content in places.items():
+        leaked = [n for n in numbers | {typo} if n in content]
+        assert leaked == [], f"individual numbers found in {place}"
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(metadata.tables["vault_entry"])).first() is not None
