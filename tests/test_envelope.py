@@ -18,13 +18,13 @@ def _error(raw: bytes, encoding: str = "utf-8") -> EnvelopeError:
 def test_a_good_file_splits_into_header_records_and_trailer_with_line_numbers() -> None:
     parsed = envelope.parse(exchange_file("SKKS", [skks("1000000001"), skks("1000000002")]), "utf-8")
     assert parsed.header.municipality_code == MUNI_A and parsed.header.seq == 1
-    assert parsed.line_numbers == [2, 3]
+    assert parsed.records["line_no"].to_list() == [2, 3]
     assert parsed.trailer.records == 2 and parsed.trailer.adds == 2
 
 
 def test_bom_and_lf_line_ends_are_tolerated() -> None:
     raw = b"\xef\xbb\xbf" + exchange_file("SKKS", [skks("1000000001")]).replace(b"\r\n", b"\n")
-    assert envelope.parse(raw, "utf-8").line_numbers == [2]
+    assert envelope.parse(raw, "utf-8").records["line_no"].to_list() == [2]
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,21 @@ def test_bytes_that_are_not_the_senders_encoding_are_E002_with_the_line() -> Non
 
 def test_cp932_files_decode_when_the_municipality_sends_cp932() -> None:
     raw = exchange_file("SKKS", [skks("1000000001", name="髙橋　花子")], encoding="cp932")
-    assert envelope.parse(raw, "cp932").rows[0][14] == "髙橋　花子"
+    assert envelope.parse(raw, "cp932").records["f14"].to_list() == ["髙橋　花子"]
+
+
+def test_quoted_items_and_blank_lines_keep_their_physical_line_numbers() -> None:
+    rows = [skks("1000000001", name="試験, 太郎"), skks("1000000002")]
+    raw = exchange_file("SKKS", rows).replace(b"\r\n2,", b"\r\n\r\n2,", 1)
+    parsed = envelope.parse(raw, "utf-8")
+    assert parsed.records["line_no"].to_list() == [3, 4] and parsed.records["f14"][0] == "試験, 太郎"
+    assert parsed.records["width"].to_list() == [26, 26]
+
+
+def test_a_record_kind_other_than_2_among_the_data_is_E002() -> None:
+    raw = exchange_file("SKKS", [skks("1000000001"), ["3", "1", "1", "0", "0", ""], skks("1000000002")])
+    error = _error(raw)
+    assert (error.code, error.line) == ("E002", 3)
 
 
 def test_broken_quoting_is_E002() -> None:

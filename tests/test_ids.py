@@ -87,3 +87,9 @@ def test_new_pref_ids_are_distinct_and_avoid_taken() -> None:
     taken = {ids.new_pref_id("11", "1") for _ in range(50)}
     fresh = ids.new_pref_ids("11", "1", 500, taken=taken)
     assert len(set(fresh)) == 500 and not (set(fresh) & taken)
+
+
+def test_the_columnar_id_batch_gives_valid_distinct_ids() -> None:
+    batch = ids.new_pref_id_batch("11", "2", 2000, taken=["1120000000000"])
+    assert len(set(batch)) == 2000
+    assert all(ids.is_valid_pref_id(i, ids.HOUSEHOLD_KIND) and i.startswith("112") for i in batch)

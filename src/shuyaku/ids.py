@@ -7,9 +7,11 @@ The rules are in ``shared/reference/identifiers.md``: 個人番号 (individual n
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import secrets
+import struct
 from collections.abc import Iterable
 
 PERSON_KIND = "1"
@@ -111,6 +113,29 @@ def new_pref_ids(prefecture: str, kind: str, count: int, taken: Iterable[str] = 
         if candidate not in seen:
             seen.add(candidate)
             out.append(candidate)
+    return out
+
+
+def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:
+    """Like ``new_pref_ids``, computed a column at a time (millions in a full load)."""
+    import polars as pl
+
+    if not _is_digits(prefecture, 2) or kind not in (PERSON_KIND, HOUSEHOLD_KIND):
+        raise ValueError("prefecture must be 2 digits and kind '1' or '2'")
+    seen = set(taken)
+    out: list[str] = []
+    while len(out) < count:
+        need = count - len(out)
+        random = pl.Series(struct.unpack(f"<{need}Q", os.urandom(8 * need)), dtype=pl.UInt64) % 10**9
+        body = pl.lit(prefecture + kind) + pl.col("r").cast(pl.String).str.zfill(9)
+        frame = pl.DataFrame({"r": random}).select(body.alias("body"))
+        digits = [pl.col("body").str.slice(i, 1).cast(pl.Int32) * (2 if (11 - i) % 2 == 0 else 1) for i in range(12)]
+        total = pl.sum_horizontal([d // 10 + d % 10 for d in digits])
+        fresh = frame.select(pl.col("body") + ((10 - total % 10) % 10).cast(pl.String))["body"].unique(maintain_order=True)
+        for candidate in fresh.to_list():
+            if candidate not in seen and len(out) < count:
+                seen.add(candidate)
+                out.append(candidate)
     return out
 
 

@@ -154,3 +154,18 @@ def test_no_table_has_an_individual_number_column(ctx) -> None:  # type: ignore[
     assert not [c for t in metadata.tables.values() for c in t.columns if "individual" in c.name or "kojin" in c.name]
     with ctx.engine.connect() as conn:
         assert conn.execute(select(vault_entry)).all() == []
+
+
+def test_the_orphan_check_finds_a_history_row_without_its_person(ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import delete
+
+    from shuyaku.db.integrity import orphans
+    from shuyaku.db.schema import person, person_key
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    with ctx.engine.begin() as conn:
+        assert set(orphans(conn).values()) == {0}
+        for table in (vault_entry, person_key, id_assignment, person):
+            conn.execute(delete(table))
+        found = orphans(conn)
+    assert found["qualification_period.pref_person_id"] == 1

@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from shuyaku.cli import app
+from shuyaku.db.integrity import orphans
 from shuyaku.db.schema import metadata
 from shuyaku.exchange.export import export
 from shuyaku.exchange.service import ingest_paths
@@ -99,3 +100,4 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
         assert leaked == [], f"individual numbers found in {place}"
     with ctx.engine.connect() as conn:
         assert conn.execute(select(metadata.tables["vault_entry"])).first() is not None
+        assert set(orphans(conn).values()) == {0}  # the references without a foreign key hold

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Select, String, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Connection, Select, String, any_, bindparam, func, select
 
 from shuyaku import ids
 from shuyaku.db.engine import is_postgres
@@ -34,10 +33,12 @@ def fetch_in(
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):
-        param = bindparam("keys", type_=ARRAY(String))
+        # One text parameter split on the server: no per-value adaptation in Python. Keys
+        # here are digits or hex, never containing the separator.
+        param = func.string_to_array(bindparam("keys", type_=String), ",")
         stmt: Select[Any] = select(*columns).where(key == any_(param), *where)
         for start in range(0, len(unique), POSTGRES_CHUNK):
-            rows.extend(conn.execute(stmt, {"keys": unique[start : start + POSTGRES_CHUNK]}).all())
+            rows.extend(conn.execute(stmt, {"keys": ",".join(unique[start : start + POSTGRES_CHUNK])}).all())
     else:
         for start in range(0, len(unique), SQLITE_CHUNK):
             chunk = unique[start : start + SQLITE_CHUNK]
@@ -49,7 +50,7 @@ def unused_pref_ids(conn: Connection, column: Any, prefecture: str, kind: str, c
     """``count`` new random 13-digit prefecture IDs that no row of ``column`` holds yet."""
     issued: list[str] = []
     while len(issued) < count:
-        batch = ids.new_pref_ids(prefecture, kind, count - len(issued), taken=issued)
+        batch = ids.new_pref_id_batch(prefecture, kind, count - len(issued), taken=issued)
         clash = set(fetch_in(conn, [column], column, batch)[column.key].to_list())
         issued.extend(i for i in batch if i not in clash)
     return issued

@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+
+import polars as pl
 
 from shuyaku import ids
 from shuyaku.exchange.layouts import KNOWN_KINDS, SPEC_VERSIONS
@@ -51,10 +53,16 @@ class Trailer:
 
 @dataclass
 class ParsedFile:
+    """Header, trailer and the data records as a table of strings.
+
+    ``records`` has one column per item position (``f0`` …, NULL past the end of a short
+    record), ``line_no`` (the physical line) and ``width`` (the record's item count).
+    """
+
     header: Header
     trailer: Trailer
-    rows: list[list[str]] = field(default_factory=list)
-    line_numbers: list[int] = field(default_factory=list)
+    trailer_line: int
+    records: pl.DataFrame
 
 
 def peek_header(raw: bytes) -> Header:
@@ -108,30 +116,60 @@ def parse(raw: bytes, encoding: str) -> ParsedFile:
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         raise EnvelopeError("E002", line, "文字コード", f"{encoding} として読めないバイトがあります(バイト位置 {exc.start})") from None
+    header_row, data, trailer_row = _split(text)
+    if header_row is None or header_row[0] != 1:
+        raise EnvelopeError("E003", 1, "ヘッダ", "1行目にヘッダレコードがありません")
+    header = parse_header(header_row[1])
+    if trailer_row is None or trailer_row[1][0] != "3":
+        line = trailer_row[0] if trailer_row else header_row[0]
+        raise EnvelopeError("E001", line, "トレーラ", "最終行にトレーラレコード(レコード区分 3)がありません")
+    trailer = parse_trailer(*trailer_row)
+    misplaced = data.filter(pl.col("f0") != "2")
+    if misplaced.height:
+        line = int(misplaced["line_no"][0])
+        raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分「{misplaced['f0'][0]}」の行があります(2 のみ)")
+    return ParsedFile(header, trailer, trailer_row[0], data)
+
+
+Row = tuple[int, list[str]]
+
+
+def _split(text: str) -> tuple[Row | None, pl.DataFrame, Row | None]:
+    """(header, data table, trailer). A file without quotes is split a column at a time;
+    one with quotes goes through the csv module, which also finds broken quoting (E002)."""
+    if '"' not in text:
+        numbered = [(n, line.removesuffix("\r")) for n, line in enumerate(text.split("\n"), start=1)]
+        lines = [(n, line) for n, line in numbered if line]
+        if not lines:
+            return None, _table([], pl.Series([], dtype=pl.List(pl.String))), None
+        first, last = (lines[0][0], lines[0][1].split(",")), (lines[-1][0], lines[-1][1].split(","))
+        body = lines[1:-1] if len(lines) > 1 else []
+        items = pl.Series([line for _, line in body], dtype=pl.String).str.split(",")
+        return first, _table([n for n, _ in body], items), (last if len(lines) > 1 else None)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
+    rows: list[Row] = []
     try:
         start = 1
         for row in reader:
-            if row and any(cell != "" for cell in row):
-                records.append((start, row))
+            if row:  # a blank line reads as []
+                rows.append((start, row))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise EnvelopeError("E002", reader.line_num, "CSV", f"CSVとして解析できません: {exc}") from None
-    if not records or records[0][0] != 1:
-        raise EnvelopeError("E003", 1, "ヘッダ", "1行目にヘッダレコードがありません")
-    header = parse_header(records[0][1])
-    if len(records) < 2 or records[-1][1][0] != "3":
-        raise EnvelopeError("E001", records[-1][0], "トレーラ", "最終行にトレーラレコード(レコード区分 3)がありません")
-    trailer_line, trailer_row = records[-1]
-    trailer = parse_trailer(trailer_line, trailer_row)
-    parsed = ParsedFile(header, trailer)
-    for line, row in records[1:-1]:
-        if row[0] != "2":
-            raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分「{row[0]}」の行があります(2 のみ)")
-        parsed.rows.append(row)
-        parsed.line_numbers.append(line)
-    return parsed
+    if not rows:
+        return None, _table([], pl.Series([], dtype=pl.List(pl.String))), None
+    body = rows[1:-1] if len(rows) > 1 else []
+    items = pl.Series([r for _, r in body], dtype=pl.List(pl.String))
+    return rows[0], _table([n for n, _ in body], items), (rows[-1] if len(rows) > 1 else None)
+
+
+def _table(line_numbers: list[int], items: pl.Series) -> pl.DataFrame:
+    """Columns ``f0`` … of strings (NULL past a short record's end), ``line_no``, ``width``."""
+    widths = items.list.len().cast(pl.Int64)
+    most = max(int(widths.max() or 0) if len(items) else 0, 1)  # type: ignore[arg-type]
+    columns = [pl.col("items").list.get(i, null_on_oob=True).alias(f"f{i}") for i in range(most)]
+    return pl.DataFrame({"items": items}).select(columns).with_columns(
+        pl.Series("line_no", line_numbers, dtype=pl.Int64), widths.alias("width"))
 
 
 def parse_trailer(line: int, row: list[str]) -> Trailer:

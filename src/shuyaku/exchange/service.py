@@ -135,13 +135,13 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> Inges
 
 
 def _frame(layout: Layout, parsed: envelope.ParsedFile) -> tuple[pl.DataFrame, pl.Series]:
-    width = layout.width
-    rows = parsed.rows
-    widths = pl.Series("_width", [len(r) for r in rows], dtype=pl.Int64)
-    padded = [r if len(r) == width else (r + [""] * width)[:width] for r in rows]
-    columns = list(zip(*padded, strict=True)) if padded else [()] * width
-    frame = pl.DataFrame({f.column: pl.Series(f.column, col, dtype=pl.String) for f, col in zip(layout.fields, columns, strict=True)})
-    return frame.with_columns(pl.Series("line_no", parsed.line_numbers, dtype=pl.Int64)), widths
+    """The layout's items by name ("" where a short record has none), ``line_no``; widths."""
+    table = parsed.records
+    columns = [
+        (pl.col(f"f{i}") if f"f{i}" in table.columns else pl.lit(None, pl.String)).fill_null("").alias(f.column)
+        for i, f in enumerate(layout.fields)
+    ]
+    return table.select(*columns, "line_no"), table["width"]
 
 
 def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.ParsedFile, records: pl.DataFrame) -> None:
@@ -150,8 +150,7 @@ def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.Par
         raise EnvelopeError("E003", int(foreign["line_no"][0]), "市町村コード",
                             f"データレコードの市町村コードがヘッダの {header.municipality_code} と異なります({foreign.height}件)")
     ops = dict(records.group_by("op").len().iter_rows())
-    trailer_line = (parsed.line_numbers[-1] + 1) if parsed.line_numbers else 2
-    envelope.check_trailer(parsed.trailer, trailer_line, records.height, ops, None)
+    envelope.check_trailer(parsed.trailer, parsed.trailer_line, records.height, ops, None)
 
 
 def _sequence(conn: Connection, header: Header) -> EnvelopeError | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
@@ -87,11 +87,12 @@ def _record_id_changes(conn: Connection, municipality_code: str, atenas: list[st
         schema={"atena_no": pl.String, "history_no": pl.Int64, "pref_person_id": pl.String, "setai_no": pl.String, "pref_household_id": pl.String},
     ).sort("history_no").group_by("atena_no").last().drop("history_no")
     a = id_assignment.c
-    latest = select(func.max(a.assignment_id)).where(a.municipality_code == municipality_code).group_by(a.atena_no).scalar_subquery()
     last = fetch_in(
-        conn, [a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind], a.atena_no, atenas,
-        a.municipality_code == municipality_code, a.assignment_id.in_(latest),
-    )
+        conn, [a.assignment_id, a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind], a.atena_no, atenas,
+        a.municipality_code == municipality_code,
+        schema={"assignment_id": pl.Int64, "atena_no": pl.String, "pref_person_id": pl.String, "setai_no": pl.String,
+                "pref_household_id": pl.String, "assign_kind": pl.String},
+    ).sort("assignment_id").group_by("atena_no").last().drop("assignment_id")
     k = person_key.c
     binding = fetch_in(conn, [k.atena_no, k.bind_kind, k.prev_municipality_code], k.atena_no, atenas, k.municipality_code == municipality_code)
     merged = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from shuyaku import ids
@@ -15,6 +16,7 @@ HEAD_AGES = ((20, 39, 0.2), (40, 64, 0.3), (65, 74, 0.5))
 QUALIFY_FROM_MIN = date(2018, 4, 1)
 
 
+@lru_cache(maxsize=100_000)
 def _d(value: date | None) -> str:
     return value.strftime("%Y%m%d") if value else ""
 
@@ -173,11 +175,10 @@ class SyntheticPrefecture:
         ]
 
     def _elderly_ratio(self, p: Person) -> str:
-        age = (self.today - p.birth_date).days // 365
-        return "20" if 70 <= age < 75 else ""
+        return "20" if 70 * 365 <= (self.today - p.birth_date).days < 75 * 365 else ""
 
     def _stamp(self) -> str:
-        return self.today.strftime("%Y%m%d") + "090000"
+        return _d(self.today) + "090000"
 
     def _emit(self, muni: Municipality, kind: str, row: list[str]) -> None:
         self.records.setdefault(muni.code, {"SKSE": [], "SKKS": []})[kind].append(row)

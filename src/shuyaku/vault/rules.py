@@ -18,12 +18,17 @@ def blind_index(index_key: bytes, individual_number: str) -> str:
 
 
 def blind_indexes(index_key: bytes, individual_numbers: Iterable[str]) -> list[str]:
-    template = hmac.new(index_key, digestmod=hashlib.sha256)
+    digest = hmac.digest  # OpenSSL's one-shot HMAC: a million numbers in about a second
+    return [digest(index_key, number.encode("ascii"), "sha256").hex() for number in individual_numbers]
+
+
+def seal_many(seal_key: bytes, items: Iterable[tuple[bytes, bytes]]) -> list[bytes]:
+    """``seal`` for (plaintext, context) pairs, with one cipher object."""
+    cipher = AESGCM(seal_key)
     out = []
-    for number in individual_numbers:
-        mac = template.copy()
-        mac.update(number.encode("ascii"))
-        out.append(mac.hexdigest())
+    for plaintext, context in items:
+        nonce = os.urandom(NONCE_BYTES)
+        out.append(nonce + cipher.encrypt(nonce, plaintext, context))
     return out
 
 

@@ -41,10 +41,9 @@ class Vault:
     def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:
         """Store a vault entry for each new person (``persons``: pref_person_id, blind_index)."""
         seal_key, version = self._seal_key, self.keyring.current["seal"]
-        sealed = [
-            rules.seal(seal_key, number.encode("ascii"), pid.encode("ascii"))
-            for pid, number in zip(persons["pref_person_id"], numbers, strict=True)
-        ]
+        sealed = rules.seal_many(seal_key, (
+            (number.encode("ascii"), pid.encode("ascii")) for pid, number in zip(persons["pref_person_id"], numbers, strict=True)
+        ))
         frame = persons.select("pref_person_id", "blind_index").with_columns(
             pl.lit(self.index_version).alias("index_key_version"),
             pl.Series("sealed", sealed, dtype=pl.Binary),

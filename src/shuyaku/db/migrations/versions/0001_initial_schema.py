@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:14:09.162832
+Create Date: 2026-11-27 04:26:01.848014
 """
 
 from __future__ import annotations
@@ -17,6 +17,65 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('household',
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('pref_household_id', name=op.f('pk_household'))
+    )
+    op.create_table('household_key',
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=False),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('bound_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('municipality_code', 'setai_no', name=op.f('pk_household_key'))
+    )
+    with op.batch_alter_table('household_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_household_key_pref_household_id'), ['pref_household_id'], unique=False)
+
+    op.create_table('household_record',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=False),
+    sa.Column('history_no', sa.Integer(), nullable=False),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('change_date', sa.Date(), nullable=False),
+    sa.Column('reason_code', sa.String(length=2), nullable=False),
+    sa.Column('head_atena_no', sa.String(length=15), nullable=False),
+    sa.Column('nominal_head', sa.String(length=1), nullable=False),
+    sa.Column('postal_code', sa.String(length=7), nullable=True),
+    sa.Column('address', sa.String(length=100), nullable=False),
+    sa.Column('applied_from', sa.Date(), nullable=False),
+    sa.Column('applied_to', sa.Date(), nullable=True),
+    sa.Column('source_updated', sa.String(length=14), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_household_record'))
+    )
+    with op.batch_alter_table('household_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_household_record_municipality_code_setai_no_history_no'), ['municipality_code', 'setai_no', 'history_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_household_record_pref_household_id'), ['pref_household_id'], unique=False)
+
+    op.create_table('id_assignment',
+    sa.Column('assignment_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('atena_no', sa.String(length=15), nullable=False),
+    sa.Column('pref_person_id', sa.String(length=13), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=True),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=True),
+    sa.Column('assign_kind', sa.String(length=1), nullable=False),
+    sa.Column('prev_municipality_code', sa.String(length=6), nullable=True),
+    sa.Column('assigned_on', sa.Date(), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('exported_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('assignment_id', name=op.f('pk_id_assignment'))
+    )
+    with op.batch_alter_table('id_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'), ['municipality_code', 'exported_file_id'], unique=False)
 
     op.create_table('inbound_file',
     sa.Column('file_id', sa.Integer(), autoincrement=True, nullable=False),
@@ -50,6 +109,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_inbound_file_municipality_code_kind_seq'), ['municipality_code', 'kind', 'seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_file_sha256'), ['sha256'], unique=False)
 
+    op.create_table('ingest_result',
+    sa.Column('result_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('record_key', sa.String(length=15), nullable=True),
+    sa.Column('history_no', sa.String(length=4), nullable=True),
+    sa.Column('result', sa.String(length=1), nullable=False),
+    sa.Column('code', sa.String(length=4), nullable=False),
+    sa.Column('field', sa.String(length=32), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('record', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('result_id', name=op.f('pk_ingest_result'))
+    )
+    with op.batch_alter_table('ingest_result', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ingest_result_file_id'), ['file_id'], unique=False)
+
     op.create_table('municipality',
     sa.Column('municipality_code', sa.String(length=6), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -77,101 +152,12 @@ def upgrade() -> None:
     with op.batch_alter_table('outbound_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_file_municipality_code_kind_seq'), ['municipality_code', 'kind', 'seq'], unique=False)
 
-    op.create_table('setting',
-    sa.Column('key', sa.String(length=64), nullable=False),
-    sa.Column('value', sa.Text(), nullable=False),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
-    )
-    op.create_table('household',
-    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('created_file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_file_id'], ['inbound_file.file_id'], name=op.f('fk_household_created_file_id_inbound_file')),
-    sa.PrimaryKeyConstraint('pref_household_id', name=op.f('pk_household'))
-    )
-    op.create_table('id_assignment',
-    sa.Column('assignment_id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('municipality_code', sa.String(length=6), nullable=False),
-    sa.Column('atena_no', sa.String(length=15), nullable=False),
-    sa.Column('pref_person_id', sa.String(length=13), nullable=False),
-    sa.Column('setai_no', sa.String(length=15), nullable=True),
-    sa.Column('pref_household_id', sa.String(length=13), nullable=True),
-    sa.Column('assign_kind', sa.String(length=1), nullable=False),
-    sa.Column('prev_municipality_code', sa.String(length=6), nullable=True),
-    sa.Column('assigned_on', sa.Date(), nullable=False),
-    sa.Column('file_id', sa.Integer(), nullable=False),
-    sa.Column('exported_file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_id_assignment_file_id_inbound_file')),
-    sa.PrimaryKeyConstraint('assignment_id', name=op.f('pk_id_assignment'))
-    )
-    with op.batch_alter_table('id_assignment', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'), ['municipality_code', 'exported_file_id'], unique=False)
-
-    op.create_table('ingest_result',
-    sa.Column('result_id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('file_id', sa.Integer(), nullable=False),
-    sa.Column('line_no', sa.Integer(), nullable=False),
-    sa.Column('record_key', sa.String(length=15), nullable=True),
-    sa.Column('history_no', sa.String(length=4), nullable=True),
-    sa.Column('result', sa.String(length=1), nullable=False),
-    sa.Column('code', sa.String(length=4), nullable=False),
-    sa.Column('field', sa.String(length=32), nullable=True),
-    sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('record', sa.Text(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_ingest_result_file_id_inbound_file')),
-    sa.PrimaryKeyConstraint('result_id', name=op.f('pk_ingest_result'))
-    )
-    with op.batch_alter_table('ingest_result', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ingest_result_file_id'), ['file_id'], unique=False)
-
     op.create_table('person',
     sa.Column('pref_person_id', sa.String(length=13), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['created_file_id'], ['inbound_file.file_id'], name=op.f('fk_person_created_file_id_inbound_file')),
     sa.PrimaryKeyConstraint('pref_person_id', name=op.f('pk_person'))
     )
-    op.create_table('household_key',
-    sa.Column('municipality_code', sa.String(length=6), nullable=False),
-    sa.Column('setai_no', sa.String(length=15), nullable=False),
-    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
-    sa.Column('bound_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_household_key_file_id_inbound_file')),
-    sa.ForeignKeyConstraint(['pref_household_id'], ['household.pref_household_id'], name=op.f('fk_household_key_pref_household_id_household')),
-    sa.PrimaryKeyConstraint('municipality_code', 'setai_no', name=op.f('pk_household_key'))
-    )
-    with op.batch_alter_table('household_key', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_household_key_pref_household_id'), ['pref_household_id'], unique=False)
-
-    op.create_table('household_record',
-    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('municipality_code', sa.String(length=6), nullable=False),
-    sa.Column('setai_no', sa.String(length=15), nullable=False),
-    sa.Column('history_no', sa.Integer(), nullable=False),
-    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
-    sa.Column('change_date', sa.Date(), nullable=False),
-    sa.Column('reason_code', sa.String(length=2), nullable=False),
-    sa.Column('head_atena_no', sa.String(length=15), nullable=False),
-    sa.Column('nominal_head', sa.String(length=1), nullable=False),
-    sa.Column('postal_code', sa.String(length=7), nullable=True),
-    sa.Column('address', sa.String(length=100), nullable=False),
-    sa.Column('applied_from', sa.Date(), nullable=False),
-    sa.Column('applied_to', sa.Date(), nullable=True),
-    sa.Column('source_updated', sa.String(length=14), nullable=False),
-    sa.Column('file_id', sa.Integer(), nullable=False),
-    sa.Column('line_no', sa.Integer(), nullable=False),
-    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_household_record_file_id_inbound_file')),
-    sa.ForeignKeyConstraint(['pref_household_id'], ['household.pref_household_id'], name=op.f('fk_household_record_pref_household_id_household')),
-    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_household_record'))
-    )
-    with op.batch_alter_table('household_record', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_household_record_municipality_code_setai_no_history_no'), ['municipality_code', 'setai_no', 'history_no'], unique=False)
-        batch_op.create_index(batch_op.f('ix_household_record_pref_household_id'), ['pref_household_id'], unique=False)
-
     op.create_table('person_key',
     sa.Column('municipality_code', sa.String(length=6), nullable=False),
     sa.Column('atena_no', sa.String(length=15), nullable=False),
@@ -180,8 +166,6 @@ def upgrade() -> None:
     sa.Column('prev_municipality_code', sa.String(length=6), nullable=True),
     sa.Column('bound_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_person_key_file_id_inbound_file')),
-    sa.ForeignKeyConstraint(['pref_person_id'], ['person.pref_person_id'], name=op.f('fk_person_key_pref_person_id_person')),
     sa.PrimaryKeyConstraint('municipality_code', 'atena_no', name=op.f('pk_person_key'))
     )
     with op.batch_alter_table('person_key', schema=None) as batch_op:
@@ -219,9 +203,6 @@ def upgrade() -> None:
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['file_id'], ['inbound_file.file_id'], name=op.f('fk_qualification_period_file_id_inbound_file')),
-    sa.ForeignKeyConstraint(['pref_household_id'], ['household.pref_household_id'], name=op.f('fk_qualification_period_pref_household_id_household')),
-    sa.ForeignKeyConstraint(['pref_person_id'], ['person.pref_person_id'], name=op.f('fk_qualification_period_pref_person_id_person')),
     sa.PrimaryKeyConstraint('row_id', name=op.f('pk_qualification_period'))
     )
     with op.batch_alter_table('qualification_period', schema=None) as batch_op:
@@ -229,6 +210,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_qualification_period_pref_household_id'), ['pref_household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_qualification_period_pref_person_id'), ['pref_person_id'], unique=False)
 
+    op.create_table('setting',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
+    )
     op.create_table('vault_entry',
     sa.Column('pref_person_id', sa.String(length=13), nullable=False),
     sa.Column('blind_index', sa.String(length=64), nullable=False),
@@ -236,15 +222,14 @@ def upgrade() -> None:
     sa.Column('sealed', sa.LargeBinary(), nullable=False),
     sa.Column('seal_key_version', sa.Integer(), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['pref_person_id'], ['person.pref_person_id'], name=op.f('fk_vault_entry_pref_person_id_person')),
     sa.PrimaryKeyConstraint('pref_person_id', name=op.f('pk_vault_entry')),
     sa.UniqueConstraint('blind_index', name=op.f('uq_vault_entry_blind_index'))
     )
 
 
 def downgrade() -> None:
-
     op.drop_table('vault_entry')
+    op.drop_table('setting')
     with op.batch_alter_table('qualification_period', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_qualification_period_pref_person_id'))
         batch_op.drop_index(batch_op.f('ix_qualification_period_pref_household_id'))
@@ -255,6 +240,25 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_key_pref_person_id'))
 
     op.drop_table('person_key')
+    op.drop_table('person')
+    with op.batch_alter_table('outbound_file', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_file_municipality_code_kind_seq'))
+
+    op.drop_table('outbound_file')
+    op.drop_table('municipality')
+    with op.batch_alter_table('ingest_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ingest_result_file_id'))
+
+    op.drop_table('ingest_result')
+    with op.batch_alter_table('inbound_file', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inbound_file_sha256'))
+        batch_op.drop_index(batch_op.f('ix_inbound_file_municipality_code_kind_seq'))
+
+    op.drop_table('inbound_file')
+    with op.batch_alter_table('id_assignment', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'))
+
+    op.drop_table('id_assignment')
     with op.batch_alter_table('household_record', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_household_record_pref_household_id'))
         batch_op.drop_index(batch_op.f('ix_household_record_municipality_code_setai_no_history_no'))
@@ -264,24 +268,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_household_key_pref_household_id'))
 
     op.drop_table('household_key')
-    op.drop_table('person')
-    with op.batch_alter_table('ingest_result', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ingest_result_file_id'))
-
-    op.drop_table('ingest_result')
-    with op.batch_alter_table('id_assignment', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'))
-
-    op.drop_table('id_assignment')
     op.drop_table('household')
-    op.drop_table('setting')
-    with op.batch_alter_table('outbound_file', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbound_file_municipality_code_kind_seq'))
-
-    op.drop_table('outbound_file')
-    op.drop_table('municipality')
-    with op.batch_alter_table('inbound_file', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_inbound_file_sha256'))
-        batch_op.drop_index(batch_op.f('ix_inbound_file_municipality_code_kind_seq'))
-
-    op.drop_table('inbound_file')
