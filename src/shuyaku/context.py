@@ -33,17 +33,23 @@ class Context:
     engine: Engine
     keyring: KeyRing
     clock: Callable[[], datetime] = field(default=utc_now)
+    _settings_cache: dict[str, str] = field(default_factory=dict, repr=False)
 
     @cached_property
     def vault(self) -> Vault:
         return Vault(self.keyring)
 
     def setting(self, key: str) -> str:
+        """A setting of this installation (read once per context: they change only at set-up)."""
+        if key in self._settings_cache:
+            return self._settings_cache[key]
         with self.engine.connect() as conn:
             value = conn.execute(select(setting.c.value).where(setting.c.key == key)).scalar()
+        if value is not None:
+            self._settings_cache[key] = value
+        if value is None and key in DEFAULTS:
+            value = self._settings_cache[key] = DEFAULTS[key]
         if value is None:
-            if key in DEFAULTS:
-                return DEFAULTS[key]
             raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
         return value
 

@@ -23,7 +23,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
     def _pg_utc(dbapi_connection: Any, _record: Any) -> None:
@@ -69,5 +69,22 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
         ) as copy:
             copy.write(payload.encode("utf-8"))
         return frame.height
-    conn.execute(table.insert(), frame.to_dicts())
+    # SQLite: the values as SQLAlchemy itself stores them (ISO text for dates and times,
+    # 0/1 for booleans), handed to the driver's executemany in one call.
+    prepared = frame.with_columns(
+        [_sqlite_text(name, dtype) for name, dtype in frame.schema.items() if isinstance(dtype, (pl.Datetime, pl.Date))]
+        + [pl.col(name).cast(pl.Int8) for name, dtype in frame.schema.items() if dtype == pl.Boolean]
+    )
+    placeholders = ", ".join("?" for _ in columns)
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})', prepared.rows())
     return frame.height
+
+
+def _sqlite_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if isinstance(dtype, pl.Date):
+        return col.dt.strftime("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+    return col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")

@@ -158,9 +158,9 @@ def _split(text: str) -> tuple[Row | None, pl.DataFrame, Row | None]:
         raise EnvelopeError("E002", reader.line_num, "CSV", f"CSVとして解析できません: {exc}") from None
     if not rows:
         return None, _table([], pl.Series([], dtype=pl.List(pl.String))), None
-    body = rows[1:-1] if len(rows) > 1 else []
-    items = pl.Series([r for _, r in body], dtype=pl.List(pl.String))
-    return rows[0], _table([n for n, _ in body], items), (rows[-1] if len(rows) > 1 else None)
+    data_rows = rows[1:-1] if len(rows) > 1 else []
+    items = pl.Series([r for _, r in data_rows], dtype=pl.List(pl.String))
+    return rows[0], _table([n for n, _ in data_rows], items), (rows[-1] if len(rows) > 1 else None)
 
 
 def _table(line_numbers: list[int], items: pl.Series) -> pl.DataFrame:

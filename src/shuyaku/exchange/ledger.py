@@ -19,16 +19,16 @@ def municipality_row(conn: Connection, code: str) -> Any:
     return conn.execute(select(municipality).where(municipality.c.municipality_code == code)).first()
 
 
+def lock_sender(conn: Connection, code: str) -> None:
+    """Serialise ingests of one sender (PostgreSQL row lock; SQLite has one writer anyway)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(municipality.c.municipality_code).where(municipality.c.municipality_code == code).with_for_update())
+
+
 def last_applied_seq(conn: Connection, code: str, kind: str) -> int:
     f = inbound_file.c
     stmt = select(func.max(f.seq)).where(f.municipality_code == code, f.kind == kind, f.status == APPLIED)
     return int(conn.execute(stmt).scalar() or 0)
-
-
-def applied_with_seq(conn: Connection, code: str, kind: str, seq: int) -> Any:
-    f = inbound_file.c
-    stmt = select(inbound_file).where(f.municipality_code == code, f.kind == kind, f.seq == seq, f.status == APPLIED)
-    return conn.execute(stmt).first()
 
 
 def earlier_copy(conn: Connection, sha256: str) -> Any:

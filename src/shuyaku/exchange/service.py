@@ -54,8 +54,11 @@ class IngestOutcome:
 
 
 class _Hold(Exception):
-    def __init__(self, problems: pl.DataFrame, counts: dict[str, int], message: str) -> None:
-        self.problems, self.counts, self.message = problems, counts, message
+    """Leave the transaction without applying anything; the file is held."""
+
+    def __init__(self, problems: pl.DataFrame | None = None, counts: dict[str, int] | None = None,
+                 message: str | None = None, error: EnvelopeError | None = None) -> None:
+        self.problems, self.counts, self.message, self.error = problems, counts, message, error
 
 
 def ingest_paths(
@@ -104,6 +107,7 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> Inges
     actor.require_municipality(header.municipality_code)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)
+        earlier = ledger.earlier_copy(conn, sha)
     if sender is None:
         return _finish(ctx, base, ledger.REJECTED, EnvelopeError("E003", 1, "送信元市町村コード",
                        f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)"))
@@ -113,8 +117,6 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> Inges
     name, version = archive.store(ctx.settings.archive_dir, ctx.keyring, raw, sha)
     retention = int(ctx.setting("raw_retention_days"))
     base.update(archive_name=name, archive_key_version=version, retain_until=jst_date(now) + timedelta(days=retention))
-    with ctx.engine.connect() as conn:
-        earlier = ledger.earlier_copy(conn, sha)
     if earlier is not None:
         message = f"受信済みのファイル(受付番号 {earlier.file_id}、{earlier.status})と同一内容です。変更はありません"
         return _finish(ctx, base, ledger.DUPLICATE, None, message=message)
@@ -127,10 +129,6 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> Inges
         _check_records_envelope(layout, header, parsed, records)
     except EnvelopeError as exc:
         return _finish(ctx, base, ledger.REJECTED, exc)
-    with ctx.engine.connect() as conn:
-        decision = _sequence(conn, header)
-    if decision is not None:
-        return _finish(ctx, base, ledger.HELD, decision)
     return _apply(ctx, base, layout, header, records, width, now)
 
 
@@ -154,14 +152,15 @@ def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.Par
 
 
 def _sequence(conn: Connection, header: Header) -> EnvelopeError | None:
-    code, kind, seq = header.municipality_code, header.kind, header.seq
-    if ledger.applied_with_seq(conn, code, kind, seq) is not None:
-        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は内容の異なるファイルで反映済みです。訂正は次の連番で送ってください")
-    last = ledger.last_applied_seq(conn, code, kind)
+    """E004 for a 連番 already applied (the content differs: an identical one was a
+    duplicate) or behind the last; E005 for a gap."""
+    kind, seq = header.kind, header.seq
+    last = ledger.last_applied_seq(conn, header.municipality_code, kind)
+    if seq <= last:
+        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は内容の異なるファイルで反映済みです"
+                             f"(反映済みの最新は {last})。訂正は次の連番 {last + 1} で送ってください")
     if seq > last + 1:
         return EnvelopeError("E005", 1, "ファイル連番", f"{kind} の連番 {_span(last + 1, seq - 1)} が未着です。到着後に自動で反映します")
-    if seq <= last:
-        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は反映済みの連番 {last} 以前です")
     return None
 
 
@@ -176,6 +175,10 @@ def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, r
     share = float(ctx.setting("quarantine_share"))
     try:
         with ctx.engine.begin() as conn:
+            ledger.lock_sender(conn, header.municipality_code)  # one file of a sender at a time
+            decision = _sequence(conn, header)
+            if decision is not None:
+                raise _Hold(error=decision)
             file_id = ledger.record_file(conn, status=ledger.APPLIED, **base)
             apply = _person_records if layout is SKKS else _household_records
             _, more = apply(ctx, conn, valid, header, file_id, now)
@@ -187,7 +190,8 @@ def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, r
             ledger.record_results(conn, file_id, layout, problems, records)
             conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts))
     except _Hold as hold:
-        return _finish(ctx, base, ledger.HELD, None, message=hold.message, problems=hold.problems, layout=layout, records=records, counts=hold.counts)
+        return _finish(ctx, base, ledger.HELD, hold.error, message=hold.message, problems=hold.problems, layout=layout,
+                       records=records if hold.problems is not None else None, counts=hold.counts)
     outcome = IngestOutcome(file_id, base["filename"], ledger.APPLIED, None, f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
                             header.municipality_code, header.kind, header.seq, records.height,
                             counts["applied_count"], counts["warning_count"], counts["error_count"])

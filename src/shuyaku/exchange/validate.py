@@ -9,6 +9,7 @@ No message ever repeats the value of a digits item (an individual number could b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 
@@ -130,26 +131,42 @@ def cross_checks(layout: Layout) -> list[Check]:
     return checks
 
 
+@lru_cache(maxsize=None)
+def layout_checks(layout: Layout) -> tuple[Check, ...]:
+    return tuple(c for f in layout.fields for c in field_checks(f)) + tuple(cross_checks(layout))
+
+
 def validate(layout: Layout, records: pl.DataFrame, width: pl.Series | None = None) -> pl.DataFrame:
-    """Problems of every record, one row per record (primary code first, messages joined)."""
-    checks = [c for f in layout.fields for c in field_checks(f)] + cross_checks(layout)
-    frame = records.with_row_index("_order")
-    parts = []
+    """Every problem of every record (one row per failed check), in one pass over the file."""
+    checks = list(layout_checks(layout))
+    frame = records if width is None else records.with_columns(width.alias("_width"))
     if width is not None:
-        wrong = frame.filter(width != layout.width)
-        parts.append(wrong.select(
-            "_order", "line_no", pl.lit("E011").alias("code"), pl.lit(ERROR).alias("result"),
-            pl.lit("レコード").alias("field"),
-            (pl.lit(f"項目数が{layout.width}ではありません(") + width.filter(width != layout.width).cast(pl.String) + pl.lit(")")).alias("message"),
-        ))
-    for index, check in enumerate(checks):
-        message = pl.lit(check.message) if isinstance(check.message, str) else check.message
-        parts.append(frame.filter(check.failing.fill_null(False)).select(
-            "_order", "line_no", pl.lit(check.code).alias("code"), pl.lit(check.result).alias("result"),
-            pl.lit(check.field).alias("field"), message.alias("message"), pl.lit(index).alias("_check"),
-        ).drop("_check"))
-    problems = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=PROBLEM_SCHEMA)
-    return summarise(problems)
+        count = pl.col("_width").cast(pl.String)
+        checks.append(Check("E011", ERROR, "レコード", pl.col("_width") != layout.width,
+                            pl.lit(f"レコード: 項目数が{layout.width}ではありません(") + count + pl.lit(")")))
+    messages = [
+        pl.when(check.failing.fill_null(False))
+        .then(pl.lit(check.message) if isinstance(check.message, str) else check.message)
+        .alias(f"c{index}")
+        for index, check in enumerate(checks)
+    ]
+    meta = pl.DataFrame(
+        {
+            "check": [f"c{i}" for i in range(len(checks))],
+            "code": [c.code for c in checks],
+            "result": [c.result for c in checks],
+            "field": [c.field for c in checks],
+            "order": list(range(len(checks))),
+        }
+    )
+    found = (
+        frame.select("line_no", *messages)
+        .unpivot(index="line_no", variable_name="check", value_name="message")
+        .drop_nulls("message")
+        .join(meta, on="check")
+        .sort("line_no", "order")
+    )
+    return found.select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
 def summarise(problems: pl.DataFrame) -> pl.DataFrame:

@@ -57,6 +57,8 @@ def _bind_persons(
     file_id: int, now: datetime,
 ) -> pl.DataFrame:
     """Create persons (NEW) and municipal keys (NEW, CARRIED_OVER); return atena_no → pref_person_id."""
+    if to_bind.height == 0:
+        return to_bind.select("atena_no", "pref_person_id")
     new = to_bind.filter(pl.col("status") == identity.NEW)
     new = new.with_columns(pl.Series(
         "pref_person_id", unused_pref_ids(conn, person.c.pref_person_id, prefecture, ids.PERSON_KIND, new.height), dtype=pl.String))

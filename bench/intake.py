@@ -1,0 +1,186 @@
+"""Intake benchmark: a Saitama-sized full load and a daily delta, on PostgreSQL and SQLite.
+
+Prints wall time, records/s and peak memory of each ingest next to a baseline measured in
+the same run: PostgreSQL COPY of the same data records into an unindexed table of text
+columns (what any loader must at least pay to get the rows into the server).
+
+    .venv/bin/python bench/intake.py                      # 63 municipalities, 1.4 M persons, 20,000-record delta
+    .venv/bin/python bench/intake.py --persons 100000     # a quicker look
+
+Each measured step runs in a child process, so its peak memory (ru_maxrss) is its own.
+Generated files are cached under bench/out/ by their parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def generate(out: Path, municipalities: int, persons: int, delta_records: int, seed: int) -> None:
+    from shuyaku.synth.prefecture import SyntheticPrefecture
+
+    if (out / "done.json").exists():
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    world = SyntheticPrefecture(prefecture="11", municipalities=municipalities, persons=persons, seed=seed)
+    world.write_full(out / "full")
+    # One business day whose delta files hold about `delta_records` records in all.
+    events = max(1, delta_records * 10 // 27)  # an event writes 2.7 records on average here
+    world.write_day(out / "delta", events)
+    register = [{"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding} for m in world.municipalities]
+    (out / "municipalities.json").write_text(json.dumps(register, ensure_ascii=False))
+    (out / "done.json").write_text("{}")
+
+
+def data_records(folder: Path) -> int:
+    return sum(max(0, len(p.read_bytes().splitlines()) - 2) for p in folder.glob("*.csv"))
+
+
+def child(args: argparse.Namespace) -> None:
+    """Run one measured step and print a JSON line with its figures."""
+    from datetime import datetime, timezone
+
+    from shuyaku.access.actor import Actor
+    from shuyaku.config import Settings
+    from shuyaku.context import open_context
+    from shuyaku.exchange.service import ingest_paths
+    from shuyaku.setup import add_municipality, init
+
+    data = Path(args.data)
+    settings = Settings(home=Path(args.home), database_url=args.url)
+    operator = Actor("bench", "federation_operator")
+    if args.step == "setup":
+        init(settings, "11", datetime.now(timezone.utc))
+        ctx = open_context(settings)
+        for m in json.loads((data / "municipalities.json").read_text()):
+            add_municipality(ctx, operator, m["code"], m["name"], m["insurer"], m["encoding"])
+        print(json.dumps({}))
+        return
+    if args.step == "copy":
+        seconds = copy_baseline(args.url, data / args.folder)
+        print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        return
+    ctx = open_context(settings)
+    started = time.perf_counter()
+    outcomes = ingest_paths(ctx, operator, [data / args.folder])
+    seconds = time.perf_counter() - started
+    print(json.dumps({
+        "seconds": seconds,
+        "records": sum(o.records for o in outcomes),
+        "statuses": sorted({o.status for o in outcomes}),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+def copy_baseline(url: str, folder: Path) -> float:
+    """COPY every data record of the folder's files into unindexed text tables (one per kind)."""
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    started = time.perf_counter()
+    with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
+        for kind, width in (("skse", 14), ("skks", 26)):
+            cur.execute(f"DROP TABLE IF EXISTS copy_baseline_{kind}")
+            cur.execute(f"CREATE TABLE copy_baseline_{kind} ({', '.join(f'c{i} text' for i in range(width))})")
+        for path in sorted(folder.glob("*.csv")):
+            kind = "skks" if "_SKKS_" in path.name else "skse"
+            lines = path.read_bytes().split(b"\r\n")
+            body = b"\n".join(line for line in lines[1:] if line and not line.startswith(b"3,"))
+            with cur.copy(f"COPY copy_baseline_{kind} FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(body)
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        for kind in ("skse", "skks"):
+            cur.execute(f"DROP TABLE copy_baseline_{kind}")
+        conn.commit()
+    return elapsed
+
+
+def run_child(**kwargs: str) -> dict[str, object]:
+    command = [sys.executable, __file__, "--child"] + [f"--{k}={v}" for k, v in kwargs.items()]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"step failed: {kwargs}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--municipalities", type=int, default=63)
+    parser.add_argument("--persons", type=int, default=1_400_000)
+    parser.add_argument("--delta", type=int, default=20_000, help="records in the daily delta (about)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--pg-url", default=os.environ.get("SHUYAKU_BENCH_POSTGRES_URL", DEFAULT_PG),
+                        help="a database the benchmark may wipe (schema public is dropped)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--home", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+
+    data = ROOT / "out" / f"intake-m{args.municipalities}-p{args.persons}-d{args.delta}-s{args.seed}"
+    started = time.perf_counter()
+    generate(data, args.municipalities, args.persons, args.delta, args.seed)
+    full_records, delta_records = data_records(data / "full"), data_records(data / "delta")
+    print(f"data: {args.municipalities} municipalities, {full_records:,} full records, {delta_records:,} delta records "
+          f"(generated or cached in {time.perf_counter() - started:.0f} s)")
+
+    rows = []
+    baseline: dict[str, float] = {}
+    for folder in ("full", "delta"):
+        reset_postgres(args.pg_url)
+        figures = run_child(step="copy", url=args.pg_url, home=str(data), data=str(data), folder=folder)
+        baseline[folder] = float(figures["seconds"])  # type: ignore[arg-type]
+        records = full_records if folder == "full" else delta_records
+        rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
+    for backend in args.backends.split(","):
+        home = ROOT / "out" / f"home-{backend}"
+        shutil.rmtree(home, ignore_errors=True)
+        if backend == "postgresql":
+            url = args.pg_url
+            reset_postgres(url)
+        else:
+            url = f"sqlite:///{home / 'shuyaku.db'}"
+        run_child(step="setup", url=url, home=str(home), data=str(data))
+        for folder in ("full", "delta"):
+            figures = run_child(step="ingest", url=url, home=str(home), data=str(data), folder=folder)
+            if figures["statuses"] != ["applied"]:
+                raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
+            rows.append((f"shuyaku ingest, {backend}", folder, figures["records"], figures["seconds"], figures["peak_mb"]))
+
+    print(f"\n{'what':38} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
+    for what, folder, records, seconds, peak in rows:
+        ratio = float(seconds) / baseline[folder]  # type: ignore[arg-type]
+        print(f"{what:38} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
