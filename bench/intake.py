@@ -21,10 +21,11 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/shuyaku_bench"
 
 
 def generate(out: Path, municipalities: int, persons: int, delta_records: int, seed: int) -> None:
@@ -49,7 +50,7 @@ def data_records(folder: Path) -> int:
 
 def child(args: argparse.Namespace) -> None:
     """Run one measured step and print a JSON line with its figures."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from shuyaku.access.actor import Actor
     from shuyaku.config import Settings
@@ -61,7 +62,7 @@ def child(args: argparse.Namespace) -> None:
     settings = Settings(home=Path(args.home), database_url=args.url)
     operator = Actor("bench", "federation_operator")
     if args.step == "setup":
-        init(settings, "11", datetime.now(timezone.utc))
+        init(settings, "11", datetime.now(UTC))
         ctx = open_context(settings)
         for m in json.loads((data / "municipalities.json").read_text()):
             add_municipality(ctx, operator, m["code"], m["name"], m["insurer"], m["encoding"])
@@ -117,8 +118,16 @@ def run_child(**kwargs: str) -> dict[str, object]:
 
 
 def reset_postgres(url: str) -> None:
+    """Empty the benchmark's own database (created on first use; never the tests' one)."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

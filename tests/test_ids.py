@@ -93,3 +93,8 @@ def test_the_columnar_id_batch_gives_valid_distinct_ids() -> None:
     batch = ids.new_pref_id_batch("11", "2", 2000, taken=["1120000000000"])
     assert len(set(batch)) == 2000
     assert all(ids.is_valid_pref_id(i, ids.HOUSEHOLD_KIND) and i.startswith("112") for i in batch)
+
+
+def test_redact_masks_only_what_passes_the_individual_number_check() -> None:
+    valid = "123456789018"
+    assert ids.redact(f"x {valid} y 123456789012 z 1{valid}") == "x ************ y 123456789012 z 1" + valid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from datetime import datetime
@@ -13,12 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shuyaku import ids
 from shuyaku.access.actor import AccessDenied, cli_actor
 from shuyaku.config import load_settings
 from shuyaku.context import Context, NotInitialised, open_context
 from shuyaku.exchange import export as export_service
 from shuyaku.exchange.outbox import OutboxBlocked
-from shuyaku.exchange.service import IngestOutcome, ingest_paths
+from shuyaku.exchange.service import IngestOutcome, expand, ingest_paths
 from shuyaku.setup import SetupError, add_municipality
 from shuyaku.setup import init as init_service
 from shuyaku.timeutil import utc_now
@@ -28,6 +30,8 @@ app = typer.Typer(help="shuyaku — 国保情報集約システム", no_args_is_
 municipality_app = typer.Typer(help="市町村の登録", no_args_is_help=True)
 vault_app = typer.Typer(help="個人番号保管庫(鍵の更新)", no_args_is_help=True)
 person_app = typer.Typer(help="被保険者の照会", no_args_is_help=True)
+archive_app = typer.Typer(help="受信ファイルの暗号化した写し", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
 app.add_typer(municipality_app, name="municipality")
 app.add_typer(vault_app, name="vault")
 app.add_typer(person_app, name="person")
@@ -111,10 +115,10 @@ def ingest(
             raise _fail(f"{path} がありません")
     ctx = _context()
     outcomes: list[IngestOutcome] = []
+    files = expand(paths)
     try:
         with _progress() as progress:
-            files = [p for p in paths]
-            task = progress.add_task("取込", total=None)
+            task = progress.add_task("取込", total=len(files))
 
             def step(path: Path, outcome: IngestOutcome) -> None:
                 progress.advance(task)
@@ -204,6 +208,21 @@ def rotate_index_key() -> None:
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
 
 
+@archive_app.command("purge")
+def archive_purge(
+    today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,
+) -> None:
+    """保存期間(raw_retention_days)を過ぎた受信ファイルの暗号化した写しを削除する。"""
+    from datetime import date
+
+    from shuyaku.exchange.retention import purge_expired
+    from shuyaku.timeutil import jst_date
+
+    ctx = _context()
+    day = date.fromisoformat(today) if today else jst_date(utc_now())
+    console.print(f"✓ 保存期間を過ぎた写し {purge_expired(ctx, cli_actor(), day)} 件を削除しました")
+
+
 @person_app.command("show")
 def person_show(
     municipality: Annotated[str, typer.Option(help="市町村コード")],
@@ -242,4 +261,11 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """Entry point: an unexpected failure is logged and shown in one line, numbers masked."""
+    try:
+        app()  # usage errors, typer.Exit and Ctrl-C are handled inside (exit 2, the code, 1)
+    except Exception as exc:  # noqa: BLE001 — the boundary: nothing raw reaches the terminal
+        logging.getLogger("shuyaku").exception("unexpected failure")
+        err.print(f"[red]予期しないエラー:[/] {type(exc).__name__}: {ids.redact(str(exc))}"
+                  "(詳細はログ SHUYAKU_HOME/log/shuyaku.log)", markup=True, highlight=False)
+        sys.exit(1)

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine, select
 
+from shuyaku import ids
 from shuyaku.config import Settings
 from shuyaku.db.engine import make_engine
 from shuyaku.db.schema import setting
@@ -64,6 +65,13 @@ def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) ->
     return Context(settings, make_engine(settings.database_url), keyring, clock)
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks anything shaped like an individual number, tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return ids.redact(super().format(record))
+
+
 def setup_logging(settings: Settings) -> None:
     """One log file under SHUYAKU_HOME. Log lines carry IDs and counts, never personal data."""
     logger = logging.getLogger("shuyaku")
@@ -74,6 +82,6 @@ def setup_logging(settings: Settings) -> None:
         logger.removeHandler(handler)
     settings.log_file.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(target, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -151,3 +151,12 @@ _TWELVE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 def find_individual_numbers(text: str) -> list[str]:
     """Every 12-digit run (not part of a longer run) that passes the individual-number check."""
     return [m for m in _TWELVE_DIGIT_RUN.findall(text) if is_valid_individual_number(m)]
+
+
+def redact(text: str) -> str:
+    """``text`` with every 12-digit run that passes the individual-number check masked.
+
+    The last line of defence for text that leaves the process from places we do not
+    compose ourselves (exception messages of libraries, tracebacks in the log).
+    """
+    return _TWELVE_DIGIT_RUN.sub(lambda m: "*" * 12 if is_valid_individual_number(m.group()) else m.group(), text)

@@ -94,3 +94,29 @@ def test_demo_runs_end_to_end_on_its_own_sqlite_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["demo", "--home", str(tmp_path / "demo"), "--persons", "400"])
     assert result.exit_code == 0, result.output
     assert "デモ完了" in result.output and "個人番号らしき12桁: 0 件" in result.output
+
+
+def test_an_unexpected_failure_is_one_masked_line_and_exit_1(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import shuyaku.exchange.service as service
+    from shuyaku.cli import main
+
+    secret = number(42)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(f"driver said: value {secret} is odd")
+
+    monkeypatch.setattr(service, "ingest_bytes", broken)
+    f = home / "a.csv"
+    f.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    monkeypatch.setattr("sys.argv", ["shuyaku", "ingest", str(f)])
+    with pytest.raises(SystemExit) as done:
+        main()
+    captured = capsys.readouterr()
+    assert done.value.code == 1 and "予期しないエラー" in captured.err and secret not in captured.err + captured.out
+    log = (home / "home" / "log" / "shuyaku.log").read_text(encoding="utf-8")
+    assert "unexpected failure" in log and secret not in log
+
+
+def test_archive_purge_command(home: Path) -> None:
+    result = runner.invoke(app, ["archive", "purge", "--today", "2030-01-01"])
+    assert result.exit_code == 0 and "0 件" in result.output

@@ -169,3 +169,49 @@ def test_the_orphan_check_finds_a_history_row_without_its_person(ctx) -> None:  
             conn.execute(delete(table))
         found = orphans(conn)
     assert found["qualification_period.pref_person_id"] == 1
+
+
+def _move(ctx, *, a_ends: str, b_starts: str, b_first: bool = False):  # type: ignore[no-untyped-def]
+    from tests.integration.helpers import results
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    leave = exchange_file("SKKS", [skks("1000000001", history=2, change_date=a_ends, reason="12", applied_to=a_ends)], seq=2)
+    arrive = exchange_file("SKKS", [skks("3000000007", muni=MUNI_B, individual_number=number(1), setai="4000000001",
+                                         change_date=b_starts, reason="11", applied_from=b_starts)], muni=MUNI_B)
+    order = [arrive, leave] if b_first else [leave, arrive]
+    outcomes = [ingest(ctx, raw) for raw in order]
+    return [results(ctx, o.file_id) for o in outcomes], outcomes
+
+
+def test_a_move_whose_periods_touch_raises_nothing(ctx) -> None:  # type: ignore[no-untyped-def]
+    found, outcomes = _move(ctx, a_ends="20261031", b_starts="20261101")
+    assert found == [[], []] and all(o.status == "applied" for o in outcomes)
+
+
+def test_a_gap_between_the_old_and_new_municipality_is_E102_applied_for_review(ctx) -> None:  # type: ignore[no-untyped-def]
+    found, outcomes = _move(ctx, a_ends="20261031", b_starts="20261105")
+    assert found == [[], [(2, "E102", "1")]]
+    assert outcomes[1].applied == 1 and outcomes[1].warnings == 1
+
+
+def test_an_overlap_found_when_the_move_out_arrives_second_is_E101_on_that_file(ctx) -> None:  # type: ignore[no-untyped-def]
+    found, _ = _move(ctx, a_ends="20261103", b_starts="20261101", b_first=True)
+    assert found == [[], [(2, "E101", "1")]]  # the 転入 alone was fine; the late 転出 overlaps it
+
+
+def test_encrypted_copies_are_purged_after_their_retention_and_not_before(ctx, clock) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from shuyaku.db.schema import inbound_file
+    from shuyaku.exchange.retention import purge_expired
+
+    raw = exchange_file("SKKS", [skks("1000000001", individual_number=number(1))])
+    ingest(ctx, raw)
+    ingest(ctx, raw)  # a duplicate shares the copy
+    [row, _] = rows(ctx, inbound_file)
+    assert row.retain_until == date(2026, 11, 27) + timedelta(days=400)
+    assert purge_expired(ctx, OPERATOR, row.retain_until) == 0
+    assert len(list(ctx.settings.archive_dir.iterdir())) == 1
+    assert purge_expired(ctx, OPERATOR, row.retain_until + timedelta(days=1)) == 1
+    assert list(ctx.settings.archive_dir.iterdir()) == []
+    assert all(r.archive_purged_at is not None for r in rows(ctx, inbound_file))

@@ -66,7 +66,7 @@ def ingest_paths(
     progress: Callable[[Path, IngestOutcome], None] | None = None,
 ) -> list[IngestOutcome]:
     """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order."""
-    files = sorted(_expand(paths), key=_order_key)
+    files = expand(paths)
     outcomes = []
     for path in files:
         outcome = ingest_bytes(ctx, actor, path.read_bytes(), path.name)
@@ -78,11 +78,12 @@ def ingest_paths(
     return outcomes
 
 
-def _expand(paths: Iterable[Path]) -> list[Path]:
+def expand(paths: Iterable[Path]) -> list[Path]:
+    """Files and folders (their ``*.csv``) in ingest order: by sender, kind, then 連番."""
     out: list[Path] = []
     for path in paths:
         out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv") if path.is_dir() else [path])
-    return out
+    return sorted(out, key=_order_key)
 
 
 def _order_key(path: Path) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ No message ever repeats the value of a digits item (an individual number could b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import polars as pl
 
@@ -131,7 +131,7 @@ def cross_checks(layout: Layout) -> list[Check]:
     return checks
 
 
-@lru_cache(maxsize=None)
+@cache
 def layout_checks(layout: Layout) -> tuple[Check, ...]:
     return tuple(c for f in layout.fields for c in field_checks(f)) + tuple(cross_checks(layout))
 

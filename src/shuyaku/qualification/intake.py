@@ -13,7 +13,7 @@ from shuyaku.db.query import fetch_in, unused_pref_ids
 from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
 from shuyaku.exchange.history import HistoryTable, apply_in_rounds
 from shuyaku.household.store import ensure_households
-from shuyaku.qualification import identity
+from shuyaku.qualification import identity, moves
 from shuyaku.timeutil import jst_date
 from shuyaku.vault.service import Vault
 
@@ -48,8 +48,10 @@ def apply_person_records(
         conn, QUALIFICATION_HISTORY, usable, municipality_code=municipality_code, full_load=full_load,
         file_id=file_id, now=now, before_insert=before_insert,
     )
-    _record_id_changes(conn, municipality_code, applied["atena_no"].unique().to_list(), file_id, now)
-    return applied, pl.concat([problems, round_problems], how="vertical")
+    touched = applied["atena_no"].unique().to_list()
+    _record_id_changes(conn, municipality_code, touched, file_id, now)
+    review = moves.period_problems(conn, municipality_code, touched, file_id)
+    return applied, pl.concat([problems, round_problems, review], how="vertical")
 
 
 def _bind_persons(
