@@ -39,7 +39,7 @@ app.add_typer(person_app, name="person")
 console = Console()
 err = Console(stderr=True)
 
-STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留"}
+STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
 
 
 def _context() -> Context:
@@ -88,7 +88,7 @@ def municipality_list() -> None:
     """登録済みの市町村。"""
     from shuyaku.status import status as status_service
 
-    _print_municipalities(status_service(_context()).municipalities)
+    _print_municipalities(status_service(_context(), cli_actor()).municipalities)
 
 
 def _print_municipalities(rows: list[dict[str, object]]) -> None:
@@ -164,10 +164,11 @@ def status() -> None:
     """登録・受信・保管の状況。"""
     from shuyaku.status import status as status_service
 
-    s = status_service(_context())
+    s = status_service(_context(), cli_actor())
     console.print(f"都道府県 {s.prefecture}  データベース {s.database}")
     console.print(f"鍵の版: {', '.join(f'{k} v{v}' for k, v in s.key_versions.items())}")
-    console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル {dict(s.files_by_status)}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
+    files = "、".join(f"{STATUS_LABEL.get(k, k)} {v:,}" for k, v in sorted(s.files_by_status.items())) or "なし"
+    console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
     _print_municipalities(s.municipalities)
 
 
@@ -199,12 +200,9 @@ def synth(
 @vault_app.command("rotate-index-key")
 def rotate_index_key() -> None:
     """検索用の鍵を新しい版に替え、全件のブラインドインデックスを封印値から作り直す(県IDは不変)。"""
-    from shuyaku.vault.service import rotate_index_key as rotate
+    from shuyaku.vault.rotation import rotate_index_key as rotate
 
-    ctx = _context()
-    with ctx.engine.begin() as conn:
-        version, count = rotate(conn, ctx.keyring, ctx.clock())
-    ctx.keyring.make_current("index", version)
+    version, count = rotate(_context(), cli_actor())
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
 
 

@@ -57,7 +57,7 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
         kinds: dict[str, int] = {str(k): int(n) for k, n in conn.execute(bindings).all()}
     from shuyaku.status import status
 
-    s = status(ctx)
+    s = status(ctx, operator)
     table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", title="4. 要約")
     for row in s.municipalities:
         table.add_row(str(row["code"]), str(row["name"]), str(row["encoding"]), f"{row['persons']:,}", f"{row['households']:,}",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from shuyaku.access.actor import Actor
 from shuyaku.context import Context
 from shuyaku.db.schema import (
     household_key,
@@ -36,7 +37,8 @@ def _by_municipality(conn: Any, column: Any, *where: Any) -> dict[str, int]:
     return dict(conn.execute(select(column, func.count()).where(*where).group_by(column)).all())
 
 
-def status(ctx: Context) -> Status:
+def status(ctx: Context, actor: Actor) -> Status:
+    """Counts only (no personal data); every role may see them."""
     with ctx.engine.connect() as conn:
         persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
         keys = _by_municipality(conn, person_key.c.municipality_code)

@@ -11,7 +11,7 @@ from shuyaku.db.schema import id_assignment, outbound_file, vault_entry
 from shuyaku.exchange import outbox
 from shuyaku.exchange.export import export
 from shuyaku.qualification.service import lookup_person
-from shuyaku.vault.service import rotate_index_key
+from shuyaku.vault.rotation import rotate_index_key
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
 from tests.integration.helpers import counts, ingest, person_id, rows
@@ -60,10 +60,7 @@ def test_deleting_the_only_record_cancels_the_binding_in_IDTB(ctx) -> None:  # t
 def test_rotating_the_index_key_keeps_every_id_and_still_recognises_people(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", [skks(f"10000000{i:02d}", individual_number=number(i)) for i in range(1, 6)]))
     before = {r.pref_person_id: r.blind_index for r in rows(ctx, vault_entry)}
-    with ctx.engine.begin() as conn:
-        version, count = rotate_index_key(conn, ctx.keyring, ctx.clock())
-    ctx.keyring.make_current("index", version)
-    ctx.__dict__.pop("vault", None)
+    version, count = rotate_index_key(ctx, OPERATOR)
     after = {r.pref_person_id: r.blind_index for r in rows(ctx, vault_entry)}
     assert (version, count) == (2, 5) and set(after) == set(before)
     assert all(after[p] != before[p] for p in before)

@@ -23,7 +23,7 @@ from shuyaku.qualification.service import lookup_person
 from shuyaku.setup import add_municipality
 from shuyaku.status import status
 from shuyaku.synth.prefecture import SyntheticPrefecture, write_file
-from shuyaku.vault.service import rotate_index_key
+from shuyaku.vault.rotation import rotate_index_key
 from tests.conftest import OPERATOR
 
 
@@ -79,9 +79,7 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
             cli_out.append(runner.invoke(app, ["export", "--municipality", m.code, "--kind", kind, "--out", str(out)]).output)
     cli_out.append(runner.invoke(app, ["person", "show", "--municipality", muni.code, "--atena", person.atena_no]).output)
     view = lookup_person(ctx, OPERATOR, muni.code, person.atena_no)
-    with ctx.engine.begin() as conn:
-        version, _ = rotate_index_key(conn, ctx.keyring, ctx.clock())
-    ctx.keyring.make_current("index", version)
+    rotate_index_key(ctx, OPERATOR)
 
     quarantined = _database_text(ctx, settings)
     assert "E031" in quarantined and "E010" in quarantined  # the bad records really went through
@@ -90,7 +88,7 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
         "log": settings.log_file.read_text(encoding="utf-8"),
         "cli": "".join(cli_out),
         "lookup": json.dumps([{k: str(v) for k, v in r.items()} for r in view.records], ensure_ascii=False),
-        "status": repr(status(ctx)),
+        "status": repr(status(ctx, OPERATOR)),
         "archive": "".join(p.read_bytes().decode("latin-1") for p in settings.archive_dir.iterdir()),
         "database": quarantined,
     }

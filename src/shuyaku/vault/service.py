@@ -53,13 +53,11 @@ class Vault:
         return bulk_insert(conn, vault_entry, frame)
 
 
-def rotate_index_key(conn: Connection, keyring: KeyRing, now: datetime) -> tuple[int, int]:
-    """Re-compute every blind index under a new index key from the sealed copies.
+def rekey_blind_indexes(conn: Connection, keyring: KeyRing, new_version: int, now: datetime) -> int:
+    """Re-compute every blind index under index key ``new_version`` from the sealed copies.
 
-    Runs inside the caller's transaction; the new key becomes current only after the
-    caller commits (``keyring.make_current``). Person IDs are untouched.
+    Runs inside the caller's transaction. Person IDs are untouched.
     """
-    new_version = keyring.rotate("index")
     new_key = keyring.key("index", new_version)
     seal_keys: dict[int, bytes] = {}
     rows = conn.execute(
@@ -80,4 +78,4 @@ def rotate_index_key(conn: Connection, keyring: KeyRing, now: datetime) -> tuple
             .values(blind_index=bindparam("bi"), index_key_version=bindparam("v"), updated_at=bindparam("at"))
         )
         conn.execute(stmt, updates)
-    return new_version, len(updates)
+    return len(updates)
