@@ -48,6 +48,15 @@ def data_records(folder: Path) -> int:
     return sum(max(0, len(p.read_bytes().splitlines()) - 2) for p in folder.glob("*.csv"))
 
 
+def peak_mb() -> float:
+    """This process's peak resident memory. (ru_maxrss would carry the parent's peak over
+    fork and exec; VmHWM belongs to this program alone.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(args: argparse.Namespace) -> None:
     """Run one measured step and print a JSON line with its figures."""
     from datetime import datetime
@@ -70,17 +79,17 @@ def child(args: argparse.Namespace) -> None:
         return
     if args.step == "copy":
         seconds = copy_baseline(args.url, data / args.folder)
-        print(json.dumps({"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+        print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
         return
     ctx = open_context(settings)
     started = time.perf_counter()
-    outcomes = ingest_paths(ctx, operator, [data / args.folder])
+    outcomes = ingest_paths(ctx, operator, [data / args.folder], jobs=int(args.jobs))
     seconds = time.perf_counter() - started
     print(json.dumps({
         "seconds": seconds,
         "records": sum(o.records for o in outcomes),
         "statuses": sorted({o.status for o in outcomes}),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
     }))
 
 
@@ -144,6 +153,7 @@ def main() -> None:
     parser.add_argument("--backends", default="postgresql,sqlite")
     parser.add_argument("--pg-url", default=os.environ.get("SHUYAKU_BENCH_POSTGRES_URL", DEFAULT_PG),
                         help="a database the benchmark may wipe (schema public is dropped)")
+    parser.add_argument("--jobs", default="1,2", help="worker processes to measure on PostgreSQL, e.g. 1,2")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -170,7 +180,9 @@ def main() -> None:
         baseline[folder] = float(figures["seconds"])  # type: ignore[arg-type]
         records = full_records if folder == "full" else delta_records
         rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
-    for backend in args.backends.split(","):
+    runs = [("postgresql", int(j)) for j in args.jobs.split(",") if "postgresql" in args.backends]
+    runs += [("sqlite", 1)] if "sqlite" in args.backends else []
+    for backend, jobs in runs:
         home = ROOT / "out" / f"home-{backend}"
         shutil.rmtree(home, ignore_errors=True)
         if backend == "postgresql":
@@ -180,15 +192,16 @@ def main() -> None:
             url = f"sqlite:///{home / 'shuyaku.db'}"
         run_child(step="setup", url=url, home=str(home), data=str(data))
         for folder in ("full", "delta"):
-            figures = run_child(step="ingest", url=url, home=str(home), data=str(data), folder=folder)
+            figures = run_child(step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs))
             if figures["statuses"] != ["applied"]:
                 raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
-            rows.append((f"shuyaku ingest, {backend}", folder, figures["records"], figures["seconds"], figures["peak_mb"]))
+            label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
+            rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
 
-    print(f"\n{'what':38} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
+    print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
     for what, folder, records, seconds, peak in rows:
         ratio = float(seconds) / baseline[folder]  # type: ignore[arg-type]
-        print(f"{what:38} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}")
+        print(f"{what:48} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,7 @@ def _progress() -> Progress:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ(中の *.csv)")],
     remove_source: Annotated[bool, typer.Option("--remove-source", help="反映後に元ファイルを削除する(暗号化した写しだけを保管)")] = False,
+    jobs: Annotated[int, typer.Option(help="並列に処理するプロセス数(PostgreSQL のみ。市町村単位で分担)")] = 1,
 ) -> None:
     """市町村ファイル(SKSE/SKKS)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留があれば 1。"""
     for path in paths:
@@ -124,7 +125,7 @@ def ingest(
                 progress.advance(task)
                 progress.update(task, description=f"取込 {path.name}")
 
-            outcomes = ingest_paths(ctx, cli_actor(), files, remove_source=remove_source, progress=step)
+            outcomes = ingest_paths(ctx, cli_actor(), files, remove_source=remove_source, progress=step, jobs=jobs)
     except AccessDenied as exc:
         raise _fail(str(exc)) from None
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")

@@ -116,9 +116,23 @@ def new_pref_ids(prefecture: str, kind: str, count: int, taken: Iterable[str] = 
     return out
 
 
+# Parallel ingest workers draw from disjoint residues of the random part, so that two
+# transactions in flight never number two people alike (see ``exchange.parallel``).
+_PARTITION = (0, 1)
+
+
+def set_id_partition(slot: int, slots: int) -> None:
+    global _PARTITION
+    if not 0 <= slot < slots:
+        raise ValueError("slot must be in 0 … slots-1")
+    _PARTITION = (slot, slots)
+
+
 def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:
     """Like ``new_pref_ids``, computed a column at a time (millions in a full load)."""
     import polars as pl
+
+    slot, slots = _PARTITION
 
     if not _is_digits(prefecture, 2) or kind not in (PERSON_KIND, HOUSEHOLD_KIND):
         raise ValueError("prefecture must be 2 digits and kind '1' or '2'")
@@ -126,7 +140,8 @@ def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[st
     out: list[str] = []
     while len(out) < count:
         need = count - len(out)
-        random = pl.Series(struct.unpack(f"<{need}Q", os.urandom(8 * need)), dtype=pl.UInt64) % 10**9
+        drawn = pl.Series(struct.unpack(f"<{need}Q", os.urandom(8 * need)), dtype=pl.UInt64) % (10**9 // slots)
+        random = drawn * slots + slot
         body = pl.lit(prefecture + kind) + pl.col("r").cast(pl.String).str.zfill(9)
         frame = pl.DataFrame({"r": random}).select(body.alias("body"))
         digits = [pl.col("body").str.slice(i, 1).cast(pl.Int32) * (2 if (11 - i) % 2 == 0 else 1) for i in range(12)]

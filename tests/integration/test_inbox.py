@@ -185,3 +185,31 @@ def test_result_rows_never_hold_an_individual_number(ctx) -> None:  # type: igno
     with ctx.engine.connect() as conn:
         stored = " ".join(str(v) for r in conn.execute(select(ingest_result)).all() for v in r)
     assert outcome.errors == 1 and number(1) not in stored
+
+
+def test_several_workers_give_every_sender_its_files_in_order(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On PostgreSQL two worker processes share the senders; on SQLite the same call runs in-process."""
+    from shuyaku.exchange.service import ingest_paths
+    from tests.conftest import OPERATOR
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "a2.csv").write_bytes(exchange_file("SKKS", _persons(3, start=10), seq=2))
+    (drop / "a1.csv").write_bytes(exchange_file("SKKS", _persons(3)))
+    (drop / "b1.csv").write_bytes(exchange_file("SKKS", _persons(4, start=20, muni=MUNI_B), muni=MUNI_B))
+    outcomes = ingest_paths(ctx, OPERATOR, [drop], jobs=2)
+    assert [(o.filename, o.status) for o in outcomes] == [("b1.csv", "applied"), ("a1.csv", "applied"), ("a2.csv", "applied")]
+    assert counts(ctx)["person"] == 10
+    pids = [person_id(ctx, MUNI_A, f"10000000{i:02d}") for i in (1, 2, 3, 10, 11, 12)]
+    assert len(set(pids)) == 6
+
+
+def test_id_partitions_are_disjoint() -> None:
+    from shuyaku import ids as ids_module
+
+    try:
+        ids_module.set_id_partition(1, 2)
+        odd = ids_module.new_pref_id_batch("11", "1", 200)
+    finally:
+        ids_module.set_id_partition(0, 1)
+    assert all(int(i[3:12]) % 2 == 1 for i in odd)

@@ -26,10 +26,14 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url)
 
     @event.listens_for(engine, "connect")
-    def _pg_utc(dbapi_connection: Any, _record: Any) -> None:
-        # Bulk COPY writes naive UTC timestamps; the session must read them as UTC.
+    def _pg_session(dbapi_connection: Any, _record: Any) -> None:
         with dbapi_connection.cursor() as cursor:
+            # Bulk COPY writes naive UTC timestamps; the session must read them as UTC.
             cursor.execute("SET TIME ZONE 'UTC'")
+            # Key lists arrive as one parameter (see db.query.fetch_in): only a plan made for
+            # the actual list knows its length. A generic plan guesses, and at a million rows
+            # it guessed a sequential scan for a list of ten keys.
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
         dbapi_connection.commit()
 
     return engine

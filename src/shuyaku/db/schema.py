@@ -239,6 +239,7 @@ id_assignment = Table(
     Column("file_id", Integer, nullable=False),
     Column("exported_file_id", Integer),
     Index(None, "municipality_code", "exported_file_id"),
+    Index(None, "municipality_code", "atena_no"),
 )
 
 outbound_file = Table(

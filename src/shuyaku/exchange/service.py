@@ -63,10 +63,17 @@ class _Hold(Exception):
 
 def ingest_paths(
     ctx: Context, actor: Actor, paths: Iterable[Path], *, remove_source: bool = False,
-    progress: Callable[[Path, IngestOutcome], None] | None = None,
+    progress: Callable[[Path, IngestOutcome], None] | None = None, jobs: int = 1,
 ) -> list[IngestOutcome]:
-    """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order."""
+    """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order.
+
+    ``jobs`` > 1 spreads senders over worker processes (PostgreSQL only; SQLite has one
+    writer, so it always runs in this process)."""
     files = expand(paths)
+    if jobs > 1 and ctx.engine.dialect.name == "postgresql":
+        from shuyaku.exchange.parallel import ingest_in_workers
+
+        return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
         outcome = ingest_bytes(ctx, actor, path.read_bytes(), path.name)
@@ -84,6 +91,11 @@ def expand(paths: Iterable[Path]) -> list[Path]:
     for path in paths:
         out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv") if path.is_dir() else [path])
     return sorted(out, key=_order_key)
+
+
+def sender_of(path: Path) -> str:
+    """The sender's 市町村コード from the header ("" when the header cannot be read)."""
+    return str(_order_key(path)[1])
 
 
 def _order_key(path: Path) -> tuple[Any, ...]:

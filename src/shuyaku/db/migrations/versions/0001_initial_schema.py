@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:26:01.848014
+Create Date: 2026-11-27 04:57:51.623267
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('assignment_id', name=op.f('pk_id_assignment'))
     )
     with op.batch_alter_table('id_assignment', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_id_assignment_municipality_code_atena_no'), ['municipality_code', 'atena_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'), ['municipality_code', 'exported_file_id'], unique=False)
 
     op.create_table('inbound_file',
@@ -257,6 +258,7 @@ def downgrade() -> None:
     op.drop_table('inbound_file')
     with op.batch_alter_table('id_assignment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_id_assignment_municipality_code_exported_file_id'))
+        batch_op.drop_index(batch_op.f('ix_id_assignment_municipality_code_atena_no'))
 
     op.drop_table('id_assignment')
     with op.batch_alter_table('household_record', schema=None) as batch_op:

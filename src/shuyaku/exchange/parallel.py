@@ -1,0 +1,81 @@
+"""Ingest with several worker processes (PostgreSQL): one sender's files stay in one worker.
+
+Each sender's files are applied in 連番 order by one worker, as in a single process. Workers
+draw prefecture IDs from disjoint residues, so they cannot number two people alike; what
+can still collide (the same new individual number arriving for two municipalities at the
+same moment, a deadlock) fails that file's transaction, which is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from shuyaku import ids
+from shuyaku.access.actor import Actor
+from shuyaku.config import Settings
+from shuyaku.context import open_context
+
+log = logging.getLogger("shuyaku.exchange")
+RETRIES = 3
+_worker: dict[str, Any] = {}
+
+
+def ingest_in_workers(
+    settings: Settings, actor: Actor, files: list[Path], jobs: int, *, remove_source: bool,
+    progress: Callable[[Path, Any], None] | None,
+) -> list[Any]:
+    """``files`` in ingest order (see ``service.expand``); outcomes in the same order."""
+    from shuyaku.exchange.service import sender_of
+
+    groups = [list(group) for _, group in groupby(files, key=sender_of)]
+    counter = multiprocessing.get_context("spawn").Value("i", 0)
+    outcomes: dict[Path, Any] = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start, initargs=(settings, counter, jobs)) as pool:
+        futures = {pool.submit(_ingest_group, actor, group, remove_source): group for group in groups}
+        for future in as_completed(futures):
+            for path, outcome in zip(futures[future], future.result(), strict=True):
+                outcomes[path] = outcome
+                if progress:
+                    progress(path, outcome)
+    return [outcomes[path] for path in files]
+
+
+def _start(settings: Settings, counter: Any, slots: int) -> None:
+    with counter.get_lock():
+        slot = counter.value
+        counter.value += 1
+    ids.set_id_partition(slot, slots)
+    _worker["ctx"] = open_context(settings)
+
+
+def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[Any]:
+    from shuyaku.exchange.service import ingest_bytes
+
+    ctx = _worker["ctx"]
+    outcomes = []
+    for path in group:
+        raw = path.read_bytes()
+        for attempt in range(1, RETRIES + 1):
+            try:
+                outcome = ingest_bytes(ctx, actor, raw, path.name)
+                break
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == RETRIES:
+                    raise
+                log.warning("retrying %s after a conflict with another worker (attempt %s): %s",
+                            path.name, attempt, type(exc).__name__)
+                time.sleep(0.2 * attempt)
+        if remove_source and outcome.ok:
+            path.unlink()
+        outcomes.append(outcome)
+    return outcomes
