@@ -30,6 +30,8 @@ app = typer.Typer(help="shuyaku — 国保情報集約システム", no_args_is_
 municipality_app = typer.Typer(help="市町村の登録", no_args_is_help=True)
 vault_app = typer.Typer(help="個人番号保管庫(鍵の更新)", no_args_is_help=True)
 person_app = typer.Typer(help="被保険者の照会", no_args_is_help=True)
+kogaku_app = typer.Typer(help="高額療養費", no_args_is_help=True)
+app.add_typer(kogaku_app, name="kogaku")
 archive_app = typer.Typer(help="受信ファイルの暗号化した写し", no_args_is_help=True)
 app.add_typer(archive_app, name="archive")
 app.add_typer(municipality_app, name="municipality")
@@ -246,6 +248,25 @@ def person_show(
     console.print(table)
 
 
+@kogaku_app.command("calc")
+def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファイル(- で標準入力)")]) -> None:
+    """1世帯1か月の高額療養費を計算し、JSON で出力する(データベース不要)。"""
+    import json
+
+    from shuyaku.kogaku.calc import CaseError, calculate_json
+
+    try:
+        text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{case}: {exc.strerror}") from None
+    try:
+        result = calculate_json(text)
+    except CaseError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
 @app.command()
 def demo(
     home: Annotated[Path, typer.Option(help="デモ用の SHUYAKU_HOME(毎回作り直す)")] = Path("var/demo"),
@@ -268,3 +289,5 @@ def main() -> None:
         err.print(f"[red]予期しないエラー:[/] {type(exc).__name__}: {ids.redact(str(exc))}"
                   "(詳細はログ SHUYAKU_HOME/log/shuyaku.log)", markup=True, highlight=False)
         sys.exit(1)
+if __name__ == "__main__":
+    main()
