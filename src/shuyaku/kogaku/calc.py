@@ -63,7 +63,7 @@ def parse_case(data: Any) -> rules.HouseholdMonth:
     raw_members = _require(data, "members", "")
     if not isinstance(raw_members, list) or not raw_members:
         raise CaseError("members", "被保険者を1人以上含む配列にしてください")
-    members = []
+    members: list[rules.Member] = []
     for i, m in enumerate(raw_members):
         path = f"members[{i}]"
         if not isinstance(m, dict):
@@ -75,13 +75,13 @@ def parse_case(data: Any) -> rules.HouseholdMonth:
             birth = date.fromisoformat(_require(m, "birth_date", path + "."))
         except (TypeError, ValueError):
             raise CaseError(path + ".birth_date", f"YYYY-MM-DD の日付にしてください({m.get('birth_date')!r})") from None
-        if birth >= rules._first_of(rules._add_months(month, 1)):
+        if birth >= rules.first_of(rules.add_months(month, 1)):
             raise CaseError(path + ".birth_date", f"{month} より後の生年月日です")
         if any(x.id == member_id for x in members):
             raise CaseError(path + ".id", f"{member_id} が重複しています")
         members.append(rules.Member(member_id, birth))
     ids = {m.id for m in members}
-    claims = []
+    claims: list[rules.Claim] = []
     for i, c in enumerate(data.get("claims", [])):
         path = f"claims[{i}]"
         if not isinstance(c, dict):

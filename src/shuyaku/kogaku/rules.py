@@ -74,11 +74,11 @@ class Result:
 
 # --- ages and the window -------------------------------------------------------------
 
-def _first_of(month: str) -> date:
+def first_of(month: str) -> date:
     return date(int(month[:4]), int(month[5:7]), 1)
 
 
-def _add_months(month: str, delta: int) -> str:
+def add_months(month: str, delta: int) -> str:
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + delta
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
@@ -97,20 +97,20 @@ def age_band(birth: date, month: str) -> tuple[str, bool]:
     birthday; born on the 1st: from the birthday month). 後期高齢者医療 from the 75th
     birthday: that month is a half month here unless the birthday is the 1st.
     """
-    first = _first_of(month)
+    first = first_of(month)
     turns_75 = _birthday(birth, 75)
     if turns_75 <= first:
         raise ValueError("75")
     reaches_70 = _birthday(birth, 70) - timedelta(days=1)
-    from_70 = _first_of(_add_months(f"{reaches_70.year:04d}-{reaches_70.month:02d}", 1))
+    from_70 = first_of(add_months(f"{reaches_70.year:04d}-{reaches_70.month:02d}", 1))
     if first < from_70:
         return UNDER70, False
-    return OVER70, turns_75 < _first_of(_add_months(month, 1))
+    return OVER70, turns_75 < first_of(add_months(month, 1))
 
 
 def hits_in_window(month: str, prior: tuple[str, ...]) -> list[str]:
     """Distinct household hit months in m−11 … m−1, never before 2018-04."""
-    earliest = max(_add_months(month, -WINDOW), FIRST_COUNTED_MONTH)
+    earliest = max(add_months(month, -WINDOW), FIRST_COUNTED_MONTH)
     return sorted({m for m in prior if earliest <= m < month})
 
 
