@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from shuyaku import ids
 from shuyaku.config import Settings
-from shuyaku.db.engine import make_engine
+from shuyaku.db.engine import FIRST_ANALYZE_AT, make_engine, refresh_statistics
 from shuyaku.db.schema import setting
 from shuyaku.timeutil import utc_now
 from shuyaku.vault.keys import KeyRing
@@ -35,6 +35,8 @@ class Context:
     keyring: KeyRing
     clock: Callable[[], datetime] = field(default=utc_now)
     _settings_cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _written: int = field(default=0, repr=False)
+    _analyze_at: int = field(default=FIRST_ANALYZE_AT, repr=False)
 
     @cached_property
     def vault(self) -> Vault:
@@ -53,6 +55,14 @@ class Context:
         if value is None:
             raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
         return value
+
+    def note_bulk_write(self, rows: int, tables: list[str]) -> None:
+        """Count rows written; refresh the planner's statistics at 20k, 40k, 80k … rows, so
+        a load that grows the tables many times over is planned for their real size."""
+        self._written += rows
+        if self._written >= self._analyze_at:
+            refresh_statistics(self.engine, tables)
+            self._analyze_at = self._written * 2
 
     @cached_property
     def prefecture(self) -> str:

@@ -213,3 +213,17 @@ def test_id_partitions_are_disjoint() -> None:
     finally:
         ids_module.set_id_partition(0, 1)
     assert all(int(i[3:12]) % 2 == 1 for i in odd)
+
+
+def test_planner_statistics_are_refreshed_after_bulk_writes(ctx) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    ingest(ctx, exchange_file("SKKS", _persons(3)))
+    ctx.note_bulk_write(25_000, ["person"])
+    with ctx.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            analyzed = conn.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'person'")).scalar()
+            assert analyzed is not None
+        else:
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar() == 1
+    assert ctx._analyze_at >= 50_000  # the next refresh waits for twice as many rows

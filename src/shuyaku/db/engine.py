@@ -39,6 +39,19 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+FIRST_ANALYZE_AT = 20_000  # rows written by this process; then at twice as many, and so on
+
+
+def refresh_statistics(engine: Engine, tables: list[str]) -> None:
+    """ANALYZE after bulk writes. Autovacuum gets there too, but a minute late: until then
+    the planner believes the tables are as small as before the load and reads a million
+    rows to find ten."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        for name in tables:
+            conn.exec_driver_sql(f'ANALYZE "{name}"')
+
+
 def is_postgres(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 

@@ -32,6 +32,10 @@ from shuyaku.timeutil import jst_date
 
 log = logging.getLogger("shuyaku.exchange")
 
+# What an SKKS / SKSE file writes to and looks up in (statistics refreshed after bulk loads).
+WRITTEN_TABLES = ["person", "vault_entry", "person_key", "household", "household_key", "qualification_period",
+                  "household_record", "id_assignment", "inbound_file", "ingest_result"]
+
 
 @dataclass(frozen=True)
 class IngestOutcome:
@@ -210,6 +214,7 @@ def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, r
                             counts["applied_count"], counts["warning_count"], counts["error_count"])
     log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",
              file_id, header.kind, header.municipality_code, header.seq, records.height, counts["error_count"], counts["warning_count"])
+    ctx.note_bulk_write(records.height, WRITTEN_TABLES)
     _release_waiting(ctx, header)
     return outcome
 
