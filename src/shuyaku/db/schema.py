@@ -37,6 +37,17 @@ metadata = MetaData(
 
 Timestamp = DateTime(timezone=True)
 
+def _history_columns() -> list[Column[object]]:
+    """Where a history row came from (file, line) and when the system knew it (bitemporal)."""
+    return [
+        Column("file_id", Integer, nullable=False),
+        Column("line_no", Integer, nullable=False),
+        Column("recorded_at", Timestamp, nullable=False),
+        Column("superseded_at", Timestamp),  # NULL: the current row of its key
+        Column("superseded_by_file_id", Integer),
+    ]
+
+
 setting = Table(
     "setting",
     metadata,
@@ -189,11 +200,7 @@ qualification_period = Table(
     Column("applied_to", Date),
     Column("elderly_copay_ratio", String(2)),
     Column("source_updated", String(14), nullable=False),
-    Column("file_id", Integer, nullable=False),
-    Column("line_no", Integer, nullable=False),
-    Column("recorded_at", Timestamp, nullable=False),
-    Column("superseded_at", Timestamp),
-    Column("superseded_by_file_id", Integer),
+    *_history_columns(),
     Index(None, "municipality_code", "atena_no", "history_no"),
 )
 
@@ -215,11 +222,7 @@ household_record = Table(
     Column("applied_from", Date, nullable=False),
     Column("applied_to", Date),
     Column("source_updated", String(14), nullable=False),
-    Column("file_id", Integer, nullable=False),
-    Column("line_no", Integer, nullable=False),
-    Column("recorded_at", Timestamp, nullable=False),
-    Column("superseded_at", Timestamp),
-    Column("superseded_by_file_id", Integer),
+    *_history_columns(),
     Index(None, "municipality_code", "setai_no", "history_no"),
 )
 

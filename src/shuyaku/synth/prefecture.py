@@ -262,16 +262,21 @@ class SyntheticPrefecture:
         else:
             self._lose(self.rng.choice([p for p in members if not p.is_head]), "04")
 
-    def _employee_insurance_join(self) -> None:
+    def _household_leaves(self, loss_reason: str, household_reason: str) -> None:
         h = self._active_household()
         for p in [p for p in h.members if p.active]:
-            self._lose(p, "02")
-        self._end_household(h, "28")
+            self._lose(p, loss_reason)
+        self._end_household(h, household_reason)
+
+    def _household_arrives(self, reason: str) -> None:
+        muni = self.rng.choices(self.municipalities, self._municipality_weights())[0]
+        self._emit_new_household(self._new_household(muni, self.today, reason=reason))
+
+    def _employee_insurance_join(self) -> None:
+        self._household_leaves("02", "28")  # 社保加入, 世帯消滅
 
     def _employee_insurance_leave(self) -> None:
-        muni = self.rng.choices(self.municipalities, self._municipality_weights())[0]
-        h = self._new_household(muni, self.today, reason="02")
-        self._emit_new_household(h)
+        self._household_arrives("02")  # 社保離脱
 
     def _emit_new_household(self, h: Household) -> None:
         self._emit(h.municipality, "SKSE", self.household_record(h))
@@ -279,14 +284,10 @@ class SyntheticPrefecture:
             self._emit(p.municipality, "SKKS", self.person_record(p))
 
     def _move_out_of_prefecture(self) -> None:
-        h = self._active_household()
-        for p in [p for p in h.members if p.active]:
-            self._lose(p, "01")
-        self._end_household(h, "27")
+        self._household_leaves("01", "27")  # 転出(県外へ)
 
     def _move_into_prefecture(self) -> None:
-        muni = self.rng.choices(self.municipalities, self._municipality_weights())[0]
-        self._emit_new_household(self._new_household(muni, self.today, reason="01"))
+        self._household_arrives("01")  # 転入(県外から)
 
     def _move_within_prefecture(self) -> None:
         """A whole household moves to another municipality of the prefecture (県内転居)."""
