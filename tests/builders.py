@@ -53,3 +53,19 @@ def exchange_file(kind: str, rows: list[list[str]], *, muni: str = MUNI_A, seq: 
     tail = trailer or ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")), ""]
     text = "".join(csv_line(line) + "\r\n" for line in [head, *rows, tail])
     return text.encode(encoding)
+
+
+def rece(atena: str, *, muni: str = MUNI_A, month: str = "202607", institution: str = "1310000001", setting: str = "1",
+         detail: str = "1", op: str = "1", total: int = 1_000_000, copay: int = 300_000, disease: str = "0") -> list[str]:
+    return ["2", muni, atena, month, institution, setting, detail, op, str(total), str(copay), disease]
+
+
+def skbn(setai: str, *, muni: str = MUNI_A, op: str = "1", start: str = "202608", end: str = "", under70: str = "03",
+         over70: str = "", year: str = "2026") -> list[str]:
+    return ["2", muni, setai, op, start, end, under70, over70, year, "20260801090000"]
+
+
+def amount_trailer(rows: list[list[str]], amount_index: int, op_index: int = 7) -> list[str]:
+    ops = [r[op_index] for r in rows]
+    return ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")),
+            str(sum(int(r[amount_index]) for r in rows))]

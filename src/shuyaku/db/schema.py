@@ -13,6 +13,7 @@ full synthetic run.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -224,6 +225,42 @@ household_record = Table(
     Column("source_updated", String(14), nullable=False),
     *_history_columns(),
     Index(None, "municipality_code", "setai_no", "history_no"),
+)
+
+# RECE: claim units of a treatment month (for the 高額療養費 calculation), bitemporal.
+claim_unit = Table(
+    "claim_unit",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("atena_no", String(15), nullable=False),
+    Column("month", String(6), nullable=False),  # 診療年月 YYYYMM
+    Column("institution", String(10), nullable=False),  # a pharmacy claim: the prescribing institution
+    Column("setting_code", String(1), nullable=False),  # 1 inpatient, 2 outpatient, 3 dental
+    Column("detail_no", String(4), nullable=False),
+    Column("total_cost", BigInteger, nullable=False),
+    Column("copay", BigInteger, nullable=False),
+    Column("specified_disease", String(1), nullable=False),
+    *_history_columns(),
+    Index(None, "municipality_code", "atena_no"),
+    Index(None, "month"),
+)
+
+# SKBN: a household's income class (所得区分) over a span of months, bitemporal.
+income_class = Table(
+    "income_class",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("setai_no", String(15), nullable=False),
+    Column("applied_from_month", String(6), nullable=False),
+    Column("applied_to_month", String(6)),
+    Column("class_under70", String(2)),
+    Column("class_over70", String(2)),
+    Column("fiscal_year", String(4), nullable=False),
+    Column("source_updated", String(14), nullable=False),
+    *_history_columns(),
+    Index(None, "municipality_code", "setai_no"),
 )
 
 # What IDTB reports: a municipal key bound to (or released from) prefecture IDs.

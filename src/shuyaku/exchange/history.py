@@ -23,20 +23,31 @@ from shuyaku.exchange.validate import PROBLEM_SCHEMA
 
 @dataclass(frozen=True)
 class HistoryTable:
+    """A bitemporal table and its record key (besides 市町村コード)."""
+
     table: Table
-    key_column: str  # atena_no or setai_no (with municipality_code and history_no)
-    key_label: str  # 宛名番号 / 世帯番号, for messages
+    key_column: str  # the column a file's records are looked up by: atena_no, setai_no
+    key_label: str  # the whole key as staff say it, for messages: 宛名番号・履歴番号
+    extra_keys: tuple[str, ...] = ("history_no",)
+    last_key_label: str = "履歴番号"  # the item an add of a received key is reported on
+
+    @property
+    def keys(self) -> list[str]:
+        return [self.key_column, *self.extra_keys]
 
     def current_keys(self, conn: Connection, municipality_code: str, keys: list[str]) -> pl.DataFrame:
         t = self.table
+        schema = {"row_id": pl.Int64} | {
+            name: (pl.Int64 if t.c[name].type.python_type is int else pl.String) for name in self.keys
+        }
         return fetch_in(
             conn,
-            [t.c.row_id, t.c[self.key_column], t.c.history_no],
+            [t.c.row_id, *(t.c[name] for name in self.keys)],
             t.c[self.key_column],
             keys,
             t.c.municipality_code == municipality_code,
             t.c.superseded_at.is_(None),
-            schema={"row_id": pl.Int64, self.key_column: pl.String, "history_no": pl.Int64},
+            schema=schema,
         )
 
     def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
@@ -72,7 +83,7 @@ def apply_in_rounds(
     """
     key = history.key_column
     ordered = records.sort("line_no").with_columns(
-        pl.int_range(pl.len()).over([key, "history_no"]).alias("_round")
+        pl.int_range(pl.len()).over(history.keys).alias("_round")
     )
     applied_parts: list[pl.DataFrame] = []
     problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
@@ -80,16 +91,16 @@ def apply_in_rounds(
     for round_no in range(rounds):
         batch = ordered.filter(pl.col("_round") == round_no).drop("_round")
         current = history.current_keys(conn, municipality_code, batch[key].unique().to_list())
-        joined = batch.join(current, on=[key, "history_no"], how="left")
+        joined = batch.join(current, on=history.keys, how="left")
         exists = pl.col("row_id").is_not_null()
         if full_load:
             joined = joined.with_columns(pl.when((pl.col("op") == "1") & exists).then(pl.lit("2")).otherwise(pl.col("op")).alias("op"))
         duplicate_add = joined.filter((pl.col("op") == "1") & exists)
         unknown_key = joined.filter(pl.col("op").is_in(["2", "3"]) & ~exists)
-        problems.append(problems_for(duplicate_add, "E011", "履歴番号",
-                                 f"履歴番号: この{history.key_label}・履歴番号は受信済みです。訂正は処理区分 2、新しい異動は新しい履歴番号で送ってください"))
+        problems.append(problems_for(duplicate_add, "E011", history.last_key_label,
+                                 f"{history.last_key_label}: この{history.key_label}は受信済みです。訂正は処理区分 2、新しいレコードは新しい{history.last_key_label}で送ってください"))
         problems.append(problems_for(unknown_key, "E030", "処理区分",
-                                 f"処理区分: 未受信の{history.key_label}・履歴番号に対する訂正・削除です。先に処理区分 1(追加)で送ってください"))
+                                 f"処理区分: 未受信の{history.key_label}に対する訂正・削除です。先に処理区分 1(追加)で送ってください"))
         ok = joined.filter(~(((pl.col("op") == "1") & exists) | (pl.col("op").is_in(["2", "3"]) & ~exists)))
         history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
         inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")

@@ -102,8 +102,51 @@ SKSE = Layout(
     ),
 )
 
-# Layouts this version ingests. KGGT, SKBN and RECE arrive with their features.
-INBOUND = {layout.kind: layout for layout in (SKKS, SKSE)}
+UNDER70_CODES = ("01", "02", "03", "04", "05")
+OVER70_CODES = ("11", "12", "13", "14", "15", "16")
+
+RECE = Layout(
+    kind="RECE",
+    title="医療費(レセプト)集計",
+    key=("municipality_code", "atena_no", "month", "institution", "setting_code", "detail_no"),
+    record_key="atena_no",
+    amount_column="total_cost",  # 金額合計: the sum of 医療費総額 (see docs/decisions.md)
+    fields=(
+        RECORD_KIND,
+        MUNICIPALITY,
+        Field("宛名番号", "atena_no", "digits", length=15),
+        Field("診療年月", "month", "month"),
+        Field("医療機関コード", "institution", "digits", length=10, exact=True),
+        Field("入外区分", "setting_code", "code", values=("1", "2", "3")),
+        Field("明細番号", "detail_no", "digits", length=4),
+        OP,
+        Field("医療費総額", "total_cost", "yen"),
+        Field("一部負担金", "copay", "yen"),
+        Field("特定疾病区分", "specified_disease", "code", values=("0", "1", "2")),
+    ),
+)
+
+SKBN = Layout(
+    kind="SKBN",
+    title="世帯所得区分",
+    key=("municipality_code", "setai_no", "applied_from_month"),
+    record_key="setai_no",
+    fields=(
+        RECORD_KIND,
+        MUNICIPALITY,
+        Field("世帯番号", "setai_no", "digits", length=15),
+        OP,
+        Field("適用開始年月", "applied_from_month", "month"),
+        Field("適用終了年月", "applied_to_month", "month", required=False),
+        Field("所得区分コード(70歳未満)", "class_under70", "code", required=False, values=UNDER70_CODES),
+        Field("所得区分コード(70歳以上)", "class_over70", "code", required=False, values=OVER70_CODES),
+        Field("判定年度", "fiscal_year", "digits", length=4, exact=True),
+        Field("更新日時", "source_updated", "timestamp"),
+    ),
+)
+
+# Layouts this version ingests. KGGT arrives with the 多数回 count.
+INBOUND = {layout.kind: layout for layout in (SKKS, SKSE, RECE, SKBN)}
 KNOWN_KINDS = ("SKSE", "SKKS", "KGGT", "SKBN", "RECE")
 
 HEADER_FIELDS = ("レコード区分", "種別", "送信元市町村コード", "保険者番号", "データ区分", "対象年月日", "作成日時", "ファイル連番", "仕様版数")

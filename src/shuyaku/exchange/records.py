@@ -15,7 +15,7 @@ def typed(layout: Layout, records: pl.DataFrame) -> pl.DataFrame:
         col = pl.col(f.column)
         if f.kind == "date":
             exprs.append(as_date(f.column).alias(f.column))
-        elif f.column == "history_no":
+        elif f.column == "history_no" or f.kind == "yen":
             exprs.append(col.cast(pl.Int64).alias(f.column))
         elif f.column == "is_head":
             exprs.append((col == "1").alias(f.column))

@@ -23,7 +23,7 @@ from shuyaku.context import Context
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
 from shuyaku.exchange.envelope import EnvelopeError, Header
-from shuyaku.exchange.layouts import INBOUND, KNOWN_KINDS, SKKS, Layout
+from shuyaku.exchange.layouts import INBOUND, KNOWN_KINDS, Layout
 from shuyaku.exchange.records import typed
 from shuyaku.exchange.validate import ERROR, PROBLEM_SCHEMA, WARNING, summarise, validate
 from shuyaku.household.intake import apply_household_records
@@ -34,7 +34,7 @@ log = logging.getLogger("shuyaku.exchange")
 
 # What an SKKS / SKSE file writes to and looks up in (statistics refreshed after bulk loads).
 WRITTEN_TABLES = ["person", "vault_entry", "person_key", "household", "household_key", "qualification_period",
-                  "household_record", "id_assignment", "inbound_file", "ingest_result"]
+                  "household_record", "id_assignment", "inbound_file", "ingest_result", "claim_unit", "income_class"]
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,11 @@ def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.Par
         raise EnvelopeError("E003", int(foreign["line_no"][0]), "市町村コード",
                             f"データレコードの市町村コードがヘッダの {header.municipality_code} と異なります({foreign.height}件)")
     ops = dict(records.group_by("op").len().iter_rows())
-    envelope.check_trailer(parsed.trailer, parsed.trailer_line, records.height, ops, None)
+    amount = None
+    if layout.amount_column is not None:
+        values = records[layout.amount_column].cast(pl.Int64, strict=False)
+        amount = int(values.sum() or 0)
+    envelope.check_trailer(parsed.trailer, parsed.trailer_line, records.height, ops, amount)
 
 
 def _sequence(conn: Connection, header: Header) -> EnvelopeError | None:
@@ -197,8 +201,7 @@ def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, r
             if decision is not None:
                 raise _Hold(error=decision)
             file_id = ledger.record_file(conn, status=ledger.APPLIED, **base)
-            apply = _person_records if layout is SKKS else _household_records
-            _, more = apply(ctx, conn, valid, header, file_id, now)
+            _, more = APPLIERS[layout.kind](ctx, conn, valid, header, file_id, now)
             problems = summarise(pl.concat([raw_problems, more], how="vertical"))
             counts = _counts(records.height, problems)
             if counts["error_count"] > share * records.height:
@@ -227,6 +230,23 @@ def _person_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header:
 def _household_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     return apply_household_records(conn, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
                                    full_load=header.data_kind == "1", file_id=file_id, now=now)
+
+
+def _claim_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from shuyaku.kogaku.intake import apply_claims
+
+    return apply_claims(conn, valid, municipality_code=header.municipality_code, full_load=header.data_kind == "1",
+                        file_id=file_id, now=now)
+
+
+def _income_class_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from shuyaku.kogaku.intake import apply_income_classes
+
+    return apply_income_classes(conn, valid, municipality_code=header.municipality_code, full_load=header.data_kind == "1",
+                                file_id=file_id, now=now)
+
+
+APPLIERS = {"SKKS": _person_records, "SKSE": _household_records, "RECE": _claim_records, "SKBN": _income_class_records}
 
 
 def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:

@@ -99,6 +99,11 @@ def field_checks(f: Field) -> list[Check]:
                             pl.lit(f"{f.label}: ") + _shown(f) + pl.lit(f" は未定義のコードです({allowed} のいずれか)")))
     elif f.kind == "date":
         checks.append(Check("E020", ERROR, f.label, present & ~_date_ok(f), f"{f.label}: 存在する日付を西暦8桁(YYYYMMDD)で指定してください"))
+    elif f.kind == "month":
+        ok = col.str.contains(r"^[0-9]{4}(0[1-9]|1[0-2])$")
+        checks.append(Check("E020", ERROR, f.label, present & ~ok, f"{f.label}: 西暦の年月6桁(YYYYMM)で指定してください"))
+    elif f.kind == "yen":
+        checks.append(Check("E011", ERROR, f.label, present & ~col.str.contains(r"^[0-9]{1,12}$"), f"{f.label}: 半角数字の円(12桁以内)で指定してください"))
     elif f.kind == "timestamp":
         checks.append(Check("E020", ERROR, f.label, present & ~_timestamp_ok(f), f"{f.label}: 西暦の日時14桁(YYYYMMDDhhmmss)で指定してください"))
     elif f.kind in ("text", "kana"):
@@ -128,6 +133,17 @@ def cross_checks(layout: Layout) -> list[Check]:
                             f"{loss_reason.label}: 資格喪失年月日があるときは必須です"))
     if {"applied_from", "applied_to"} <= columns:
         checks.append(_date_order(layout, "applied_from", "applied_to", strict=False))
+    if {"applied_from_month", "applied_to_month"} <= columns:
+        later = layout.field("applied_to_month")
+        checks.append(Check("E020", ERROR, later.label,
+                            (pl.col("applied_to_month") != "") & (pl.col("applied_to_month") < pl.col("applied_from_month")),
+                            f"{later.label}: 適用開始年月以降の年月にしてください"))
+    if {"copay", "total_cost", "specified_disease"} <= columns:
+        copay, total = pl.col("copay").cast(pl.Int64, strict=False), pl.col("total_cost").cast(pl.Int64, strict=False)
+        checks.append(Check("E011", ERROR, "一部負担金", (copay > total).fill_null(False), "一部負担金: 医療費総額を超えています"))
+        for code, cap in (("1", 10_000), ("2", 20_000)):
+            checks.append(Check("E011", ERROR, "一部負担金", ((pl.col("specified_disease") == code) & (copay > cap)).fill_null(False),
+                                f"一部負担金: 特定疾病区分 {code} の一部負担金は {cap:,} 円以下です"))
     return checks
 
 

@@ -11,7 +11,7 @@ from shuyaku.db.schema import household_record
 from shuyaku.exchange.history import HistoryTable, apply_in_rounds
 from shuyaku.household.store import ensure_households
 
-HOUSEHOLD_HISTORY = HistoryTable(household_record, "setai_no", "世帯番号")
+HOUSEHOLD_HISTORY = HistoryTable(household_record, "setai_no", "世帯番号・履歴番号")
 
 
 def apply_household_records(

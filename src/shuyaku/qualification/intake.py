@@ -17,7 +17,7 @@ from shuyaku.qualification import identity, moves
 from shuyaku.timeutil import jst_date
 from shuyaku.vault.service import Vault
 
-QUALIFICATION_HISTORY = HistoryTable(qualification_period, "atena_no", "宛名番号")
+QUALIFICATION_HISTORY = HistoryTable(qualification_period, "atena_no", "宛名番号・履歴番号")
 CANCELLED = "4"
 
 

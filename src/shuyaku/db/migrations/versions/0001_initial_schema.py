@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 04:57:51.623267
+Create Date: 2026-11-27 05:29:49.853492
 """
 
 from __future__ import annotations
@@ -17,6 +17,28 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('claim_unit',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('atena_no', sa.String(length=15), nullable=False),
+    sa.Column('month', sa.String(length=6), nullable=False),
+    sa.Column('institution', sa.String(length=10), nullable=False),
+    sa.Column('setting_code', sa.String(length=1), nullable=False),
+    sa.Column('detail_no', sa.String(length=4), nullable=False),
+    sa.Column('total_cost', sa.BigInteger(), nullable=False),
+    sa.Column('copay', sa.BigInteger(), nullable=False),
+    sa.Column('specified_disease', sa.String(length=1), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_claim_unit'))
+    )
+    with op.batch_alter_table('claim_unit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_claim_unit_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'), ['municipality_code', 'atena_no'], unique=False)
+
     op.create_table('household',
     sa.Column('pref_household_id', sa.String(length=13), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -109,6 +131,26 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_file_municipality_code_kind_seq'), ['municipality_code', 'kind', 'seq'], unique=False)
         batch_op.create_index(batch_op.f('ix_inbound_file_sha256'), ['sha256'], unique=False)
+
+    op.create_table('income_class',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=False),
+    sa.Column('applied_from_month', sa.String(length=6), nullable=False),
+    sa.Column('applied_to_month', sa.String(length=6), nullable=True),
+    sa.Column('class_under70', sa.String(length=2), nullable=True),
+    sa.Column('class_over70', sa.String(length=2), nullable=True),
+    sa.Column('fiscal_year', sa.String(length=4), nullable=False),
+    sa.Column('source_updated', sa.String(length=14), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_income_class'))
+    )
+    with op.batch_alter_table('income_class', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_income_class_municipality_code_setai_no'), ['municipality_code', 'setai_no'], unique=False)
 
     op.create_table('ingest_result',
     sa.Column('result_id', sa.Integer(), autoincrement=True, nullable=False),
@@ -251,6 +293,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ingest_result_file_id'))
 
     op.drop_table('ingest_result')
+    with op.batch_alter_table('income_class', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_income_class_municipality_code_setai_no'))
+
+    op.drop_table('income_class')
     with op.batch_alter_table('inbound_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_file_sha256'))
         batch_op.drop_index(batch_op.f('ix_inbound_file_municipality_code_kind_seq'))
@@ -271,3 +317,8 @@ def downgrade() -> None:
 
     op.drop_table('household_key')
     op.drop_table('household')
+    with op.batch_alter_table('claim_unit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'))
+        batch_op.drop_index(batch_op.f('ix_claim_unit_month'))
+
+    op.drop_table('claim_unit')
