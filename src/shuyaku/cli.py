@@ -267,6 +267,30 @@ def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファ�
     sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
 
 
+@kogaku_app.command("run")
+def kogaku_run(
+    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+    out: Annotated[Path | None, typer.Option(help="支給一覧の出力フォルダ(既定: SHUYAKU_HOME/outbox/kogaku)")] = None,
+) -> None:
+    """県内全世帯のその月の高額療養費を計算し、該当月を記録し、市町村別の支給一覧を書く。"""
+    from shuyaku.kogaku.service import RunError, run_month
+
+    ctx = _context()
+    try:
+        summary = run_month(ctx, cli_actor(), month, out or ctx.settings.outbox_dir / "kogaku")
+    except RunError as exc:
+        raise _fail(str(exc)) from None
+    except OutboxBlocked as exc:
+        raise _fail(str(exc), 1) from None
+    console.print(f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
+                  f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}")
+    if summary.unmatched_claims or summary.undeclared_classes:
+        console.print(f"[yellow]注意:[/] 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
+                      f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)")
+    for path in summary.files:
+        console.print(f"  {path}")
+
+
 @app.command()
 def demo(
     home: Annotated[Path, typer.Option(help="デモ用の SHUYAKU_HOME(毎回作り直す)")] = Path("var/demo"),

@@ -263,6 +263,23 @@ income_class = Table(
     Index(None, "municipality_code", "setai_no"),
 )
 
+# 高額該当月: a household's hit months, as computed by the federation (source "federation",
+# from `kogaku run`) or reported by a municipality (KGGT, with the 多数回 count).
+hit_month = Table(
+    "hit_month",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("pref_household_id", String(13), nullable=False),
+    Column("month", String(6), nullable=False),  # 診療年月 YYYYMM
+    Column("kind", String(1), nullable=False),  # 1 household-level hit, 2 外来特例 only (never counts)
+    Column("source", String(16), nullable=False),  # "federation" or the reporting 市町村コード
+    Column("payment", BigInteger),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("superseded_at", Timestamp),
+    Index(None, "pref_household_id", "month"),
+    Index(None, "month", "source"),
+)
+
 # What IDTB reports: a municipal key bound to (or released from) prefecture IDs.
 id_assignment = Table(
     "id_assignment",

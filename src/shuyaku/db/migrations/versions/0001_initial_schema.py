@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 05:29:49.853492
+Create Date: 2026-11-27 05:31:05.942413
 """
 
 from __future__ import annotations
@@ -38,6 +38,21 @@ def upgrade() -> None:
     with op.batch_alter_table('claim_unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_claim_unit_month'), ['month'], unique=False)
         batch_op.create_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'), ['municipality_code', 'atena_no'], unique=False)
+
+    op.create_table('hit_month',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('month', sa.String(length=6), nullable=False),
+    sa.Column('kind', sa.String(length=1), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('payment', sa.BigInteger(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_hit_month'))
+    )
+    with op.batch_alter_table('hit_month', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hit_month_month_source'), ['month', 'source'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hit_month_pref_household_id_month'), ['pref_household_id', 'month'], unique=False)
 
     op.create_table('household',
     sa.Column('pref_household_id', sa.String(length=13), nullable=False),
@@ -317,6 +332,11 @@ def downgrade() -> None:
 
     op.drop_table('household_key')
     op.drop_table('household')
+    with op.batch_alter_table('hit_month', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hit_month_pref_household_id_month'))
+        batch_op.drop_index(batch_op.f('ix_hit_month_month_source'))
+
+    op.drop_table('hit_month')
     with op.batch_alter_table('claim_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'))
         batch_op.drop_index(batch_op.f('ix_claim_unit_month'))

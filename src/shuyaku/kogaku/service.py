@@ -1,0 +1,166 @@
+"""`shuyaku kogaku run --month YYYYMM`: every household of the prefecture for one month.
+
+Reads the store set at a time (claims of the month, the persons and households in force,
+income classes, prior hit months), computes with ``batch.calculate_month`` and writes, in
+one transaction, the federation's hit months for the month (a re-run supersedes the last
+one); then one 支給 list per municipality (CSV, no individual number, outbox-guarded).
+
+Not yet here (they need "In-prefecture moves", issue 3): the move-month half caps
+(``in_prefecture_move`` is false for every household) and prior hit months of confirmed
+predecessor households.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Connection, select, update
+
+from shuyaku import ids
+from shuyaku.access.actor import Actor
+from shuyaku.context import Context
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.query import rows_to_frame
+from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification_period
+from shuyaku.exchange.codes import INCOME_CLASSES
+from shuyaku.exchange.outbox import OutboxBlocked
+from shuyaku.kogaku import batch, rules, tables
+
+log = logging.getLogger("shuyaku.kogaku")
+SETTING = {"1": "inpatient", "2": "outpatient", "3": "dental"}
+UNDECLARED_UNDER70 = "ア"  # kogaku.md: undeclared income is treated as ア
+UNDECLARED_OVER70 = "現役並みⅢ"  # the same reading for 70–74 (not stated in kogaku.md)
+LIST_COLUMNS = ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "限度額表", "直近12か月該当月数", "多数回該当", "該当区分",
+                "外来特例", "70歳以上世帯合算", "世帯合算", "支給額")
+
+
+class RunError(ValueError):
+    pass
+
+
+@dataclass
+class RunSummary:
+    month: str
+    cap_table: str
+    households: int = 0
+    paid_households: int = 0
+    payment_total: int = 0
+    household_hits: int = 0
+    unmatched_claims: int = 0
+    undeclared_classes: int = 0
+    files: list[Path] = field(default_factory=list)
+
+
+def _month_dash(month: str) -> str:
+    if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
+        raise RunError(f"--month は YYYYMM の年月です(指定: {month})")
+    return f"{month[:4]}-{month[4:]}"
+
+
+def _frame(conn: Connection, stmt: object, schema: dict[str, object]) -> pl.DataFrame:
+    return rows_to_frame(conn.execute(stmt).all(), list(schema), schema)  # type: ignore[call-overload, arg-type]
+
+
+def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSummary:
+    dashed = _month_dash(month)
+    try:
+        table = tables.table_for(dashed)
+    except tables.NoTableInForce as exc:
+        raise RunError(str(exc)) from None
+    first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
+    summary = RunSummary(month, table.id)
+    c, q, k, h = claim_unit.c, qualification_period.c, income_class.c, hit_month.c
+    with ctx.engine.begin() as conn:
+        claims = _frame(conn, select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay)
+                        .where(c.month == month, c.superseded_at.is_(None)),
+                        {"municipality_code": pl.String, "atena_no": pl.String, "institution": pl.String,
+                         "setting_code": pl.String, "total_cost": pl.Int64, "copay": pl.Int64})
+        # The record in force for the month: the latest 履歴 that had begun by its end.
+        records = _frame(conn, select(q.municipality_code, q.atena_no, q.history_no, q.pref_person_id, q.pref_household_id,
+                                      q.setai_no, q.birth_date, q.applied_from, q.applied_to, q.qualified_until)
+                         .where(q.superseded_at.is_(None), q.change_date < last_day),
+                         {"municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
+                          "pref_person_id": pl.String, "pref_household_id": pl.String, "setai_no": pl.String,
+                          "birth_date": pl.Date, "applied_from": pl.Date, "applied_to": pl.Date, "qualified_until": pl.Date})
+        in_force = (
+            records.sort("history_no").group_by("municipality_code", "atena_no").last()
+            .filter((pl.col("applied_from") < last_day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
+                    & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first)))
+        )
+        matched = claims.join(in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
+                              on=["municipality_code", "atena_no"], how="inner")
+        summary.unmatched_claims = claims.height - matched.height
+        households = in_force.filter(pl.col("pref_household_id").is_in(matched["pref_household_id"].unique().to_list()))
+        members = households.select(pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"),
+                                    "birth_date").unique(["household_id", "member_id"])
+        heads = households.group_by("pref_household_id").agg(pl.col("municipality_code").first(), pl.col("setai_no").first())
+        classes = _frame(conn, select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70)
+                         .where(k.superseded_at.is_(None), k.applied_from_month <= month,
+                                (k.applied_to_month.is_(None)) | (k.applied_to_month >= month)),
+                         {"municipality_code": pl.String, "setai_no": pl.String, "applied_from_month": pl.String,
+                          "class_under70": pl.String, "class_over70": pl.String}
+                         ).sort("applied_from_month").group_by("municipality_code", "setai_no").last()
+        names = pl.DataFrame({"code": list(INCOME_CLASSES), "name": list(INCOME_CLASSES.values())})
+        hh = (
+            heads.join(classes, on=["municipality_code", "setai_no"], how="left")
+            .join(names.rename({"code": "class_under70", "name": "under70_class"}), on="class_under70", how="left")
+            .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
+        )
+        summary.undeclared_classes = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
+        prior = _frame(conn, select(h.pref_household_id, h.month).where(h.kind == "1", h.superseded_at.is_(None), h.month < month),
+                       {"household_id": pl.String, "month": pl.String}).with_columns(
+                           (pl.col("month").str.slice(0, 4) + "-" + pl.col("month").str.slice(4, 2)).alias("month"))
+        hh = (
+            hh.rename({"pref_household_id": "household_id"})
+            .with_columns(pl.col("under70_class").fill_null(UNDECLARED_UNDER70), pl.col("over70_class").fill_null(UNDECLARED_OVER70),
+                          pl.lit(False).alias("in_prefecture_move"))
+            .join(batch.prior_hits(prior, dashed), on="household_id", how="left")
+            .with_columns(pl.col("prior_hits").fill_null(0))
+        )
+        claim_frame = matched.select(
+            pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "institution",
+            pl.col("setting_code").replace_strict(SETTING).alias("setting"), "total_cost", "copay")
+        result = batch.calculate_month(dashed, table, hh, members, claim_frame).join(
+            hh.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id")
+        # The federation's own hit months for this month replace those of any earlier run.
+        now = ctx.clock()
+        conn.execute(update(hit_month).where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
+                     .values(superseded_at=now))
+        hits = result.filter(pl.col("hit") != "none")
+        bulk_insert(conn, hit_month, hits.select(
+            pl.col("household_id").alias("pref_household_id"), pl.lit(month).alias("month"),
+            pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
+            pl.lit("federation").alias("source"), "payment", pl.lit(now).alias("recorded_at")))
+    summary.households = result.height
+    summary.paid_households = result.filter(pl.col("payment") > 0).height
+    summary.payment_total = int(result["payment"].sum() or 0)
+    summary.household_hits = result.filter(pl.col("hit") == "household").height
+    summary.files = _write_lists(result, month, table.id, out_dir)
+    log.info("kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s", actor.login_id, month,
+             summary.households, summary.paid_households, summary.payment_total, summary.unmatched_claims)
+    return summary
+
+
+def _write_lists(result: pl.DataFrame, month: str, table_id: str, out_dir: Path) -> list[Path]:
+    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), guarded."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    listing = result.filter(pl.col("hit") != "none").sort("municipality_code", "setai_no").select(
+        "municipality_code", "setai_no", "household_id", pl.lit(month).alias("month"), pl.lit(table_id).alias("table"), "prior_hits",
+        pl.col("tasuukai").cast(pl.Int8), pl.col("hit").replace_strict({"household": "1", "outpatient_only": "2"}),
+        "outpatient_special", "over70_household", "household", "payment")
+    listing.columns = list(LIST_COLUMNS)
+    written = []
+    for (code,), part in listing.group_by("市町村コード", maintain_order=True):
+        text = part.write_csv(line_terminator="\r\n")
+        if ids.find_individual_numbers(text):
+            raise OutboxBlocked(f"支給一覧 {code}: 個人番号の検査数字を満たす12桁の数字列があるため出力しません", {})
+        target = out_dir / f"{code}_KGSK_{month}.csv"
+        tmp = out_dir / f".{target.name}.tmp"
+        tmp.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+        os.replace(tmp, target)
+        written.append(target)
+    return written
