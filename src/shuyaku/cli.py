@@ -184,6 +184,7 @@ def synth(
     events: Annotated[int, typer.Option(help="1日あたりの異動件数(世帯単位)")] = 40,
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
     register: Annotated[bool, typer.Option("--register", help="市町村をデータベースに登録する")] = False,
+    claims_month: Annotated[str | None, typer.Option(help="この診療年月(YYYYMM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く")] = None,
 ) -> None:
     """架空の県のファイル(SKSE/SKKS 全件+日次差分)を生成する。"""
     from shuyaku.synth.prefecture import SyntheticPrefecture
@@ -194,6 +195,11 @@ def synth(
     files = world.write_full(out)
     for _ in range(days):
         files += world.write_day(out, events)
+    if claims_month:
+        from shuyaku.synth.claims import write_claims, write_income_classes
+
+        files += write_income_classes(world, out, claims_month)
+        files += write_claims(world, out, claims_month)
     if ctx:
         for m in world.municipalities:
             add_municipality(ctx, cli_actor(), m.code, m.name, m.insurer_number, m.encoding)

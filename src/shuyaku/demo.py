@@ -65,6 +65,18 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     console.print(table)
     console.print(f"県被保険者ID {s.persons:,} 件(新規付番 {kinds.get('1', 0):,}、県内転居で引継ぎ {kinds.get('2', 0):,})、"
                   f"隔離レコード {s.quarantined} 件")
+    from shuyaku.kogaku.service import run_month
+    from shuyaku.synth.claims import write_claims, write_income_classes
+
+    claims_in = home / "inbox-claims"
+    write_income_classes(world, claims_in, "202608")
+    write_claims(world, claims_in, "202609")
+    claim_outcomes = ingest_paths(ctx, operator, [claims_in], remove_source=True)
+    month = run_month(ctx, operator, "202609", outbox / "kogaku")
+    console.print(f"5. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
+                  f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル")
+    applied += sum(o.status == "applied" for o in claim_outcomes)
+    outcomes += claim_outcomes
     ok = applied == len(outcomes) and leaked == 0
     console.print("[green]デモ完了[/]" if ok else "[red]デモで問題が見つかりました[/]")
     return 0 if ok else 1

@@ -29,7 +29,7 @@ class Municipality:
     encoding: str = "utf-8"
     next_atena: int = 1
     next_setai: int = 1
-    seq: dict[str, int] = field(default_factory=lambda: {"SKSE": 0, "SKKS": 0})
+    seq: dict[str, int] = field(default_factory=lambda: {"SKSE": 0, "SKKS": 0, "RECE": 0, "SKBN": 0})
 
     def atena(self) -> str:
         self.next_atena += 1
@@ -324,12 +324,15 @@ class SyntheticPrefecture:
         self._emit(p.municipality, "SKKS", self.person_record(p, op="2"))
 
 
-def write_file(out: Path, muni: Municipality, kind: str, data_kind: str, as_of: date, seq: int, rows: list[list[str]]) -> Path:
+def write_file(out: Path, muni: Municipality, kind: str, data_kind: str, as_of: date, seq: int, rows: list[list[str]],
+               *, op_index: int = 4, amount_index: int | None = None) -> Path:
     """Header, data and trailer, CRLF, in the municipality's encoding."""
+    out.mkdir(parents=True, exist_ok=True)
     created = datetime.combine(as_of, datetime.min.time()).strftime("%Y%m%d") + "180000"
     header = ["1", kind, muni.code, muni.insurer_number, data_kind, as_of.strftime("%Y%m%d"), created, str(seq), "1.0"]
-    ops = [r[4] for r in rows]
-    trailer = ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")), ""]
+    ops = [r[op_index] for r in rows]
+    amount = str(sum(int(r[amount_index]) for r in rows)) if amount_index is not None else ""
+    trailer = ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")), amount]
     lines = [",".join(header)] + [",".join(_csv_field(v) for v in r) for r in rows] + [",".join(trailer)]
     path = out / f"{muni.code}_{kind}_{'F' if data_kind == '1' else 'D'}_{as_of.strftime('%Y%m%d')}_{seq:02d}.csv"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode(muni.encoding))
