@@ -44,25 +44,27 @@ def claim_rows(world: SyntheticPrefecture, month: str, seed: int) -> dict[str, l
             if not p.active or _age(p, first) >= 75:
                 continue
             rate = 0.2 if _age(p, first) >= 70 else 0.3
-            rows = out.setdefault(p.municipality.code, [])
-            details: dict[tuple[str, str], int] = {}
-
-            def unit(institution: str, setting: str, total: int, copay: int, disease: str = "0") -> None:
-                key = (institution, setting)
-                details[key] = details.get(key, 0) + 1
-                rows.append(["2", p.municipality.code, p.atena_no, month, institution, setting, str(details[key]), "1",
-                             str(total), str(min(copay, total)), disease])
-
             clinics = [f"11{p.municipality.code[2:5]}{rng.randint(0, 49):05d}" for _ in range(3)]
+            units: list[tuple[str, str, int, int, str]] = []
             for _ in range(rng.choices([n for n, _ in OUTPATIENT_UNITS], [w for _, w in OUTPATIENT_UNITS])[0]):
                 total = int(rng.lognormvariate(9.3, 0.9))  # around 11,000 yen, a long tail
-                unit(rng.choice(clinics), rng.choice("2222223"), total, round(total * rate))
+                units.append((rng.choice(clinics), rng.choice("2222223"), total, round(total * rate), "0"))
             if heavy or rng.random() < 0.012:
                 total = int(rng.lognormvariate(13.2, 0.7))  # around 540,000 yen
-                unit(f"11{p.municipality.code[2:5]}9{rng.randint(0, 99):04d}", "1", total, round(total * rate))
+                units.append((f"11{p.municipality.code[2:5]}9{rng.randint(0, 99):04d}", "1", total, round(total * rate), "0"))
             if _specified_disease(p):
-                unit(f"11{p.municipality.code[2:5]}8{rng.randint(0, 9):04d}", "2", 400_000, 10_000, "1")
+                units.append((f"11{p.municipality.code[2:5]}8{rng.randint(0, 9):04d}", "2", 400_000, 10_000, "1"))
+            _emit(out.setdefault(p.municipality.code, []), p, month, units)
     return out
+
+
+def _emit(rows: list[list[str]], p: Person, month: str, units: list[tuple[str, str, int, int, str]]) -> None:
+    """RECE records; 明細番号 numbers the claims of one institution and setting."""
+    details: dict[tuple[str, str], int] = {}
+    for institution, setting, total, copay, disease in units:
+        details[(institution, setting)] = details.get((institution, setting), 0) + 1
+        rows.append(["2", p.municipality.code, p.atena_no, month, institution, setting, str(details[(institution, setting)]),
+                     "1", str(total), str(min(copay, total)), disease])
 
 
 def income_class_rows(world: SyntheticPrefecture, start_month: str, seed: int) -> dict[str, list[list[str]]]:
