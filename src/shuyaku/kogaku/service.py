@@ -65,67 +65,87 @@ def _frame(conn: Connection, stmt: object, schema: dict[str, object]) -> pl.Data
     return rows_to_frame(conn.execute(stmt).all(), list(schema), schema)  # type: ignore[call-overload, arg-type]
 
 
+@dataclass
+class MonthInputs:
+    """What the batch needs for one month, read from the store (see ``batch`` for columns)."""
+
+    households: pl.DataFrame  # + municipality_code, setai_no for the 支給 lists
+    members: pl.DataFrame
+    claims: pl.DataFrame
+    unmatched_claims: int
+    undeclared_classes: int
+
+
+def load_month(conn: Connection, month: str) -> MonthInputs:
+    """Claims of ``month`` (YYYYMM), the persons and households in force, classes, prior hits."""
+    dashed = _month_dash(month)
+    first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
+    c, q, k, h = claim_unit.c, qualification_period.c, income_class.c, hit_month.c
+    claims = _frame(conn, select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay)
+                    .where(c.month == month, c.superseded_at.is_(None)),
+                    {"municipality_code": pl.String, "atena_no": pl.String, "institution": pl.String,
+                     "setting_code": pl.String, "total_cost": pl.Int64, "copay": pl.Int64})
+    # The record in force for the month: the latest 履歴 that had begun by its end.
+    records = _frame(conn, select(q.municipality_code, q.atena_no, q.history_no, q.pref_person_id, q.pref_household_id,
+                                  q.setai_no, q.birth_date, q.applied_from, q.applied_to, q.qualified_until)
+                     .where(q.superseded_at.is_(None), q.change_date < last_day),
+                     {"municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
+                      "pref_person_id": pl.String, "pref_household_id": pl.String, "setai_no": pl.String,
+                      "birth_date": pl.Date, "applied_from": pl.Date, "applied_to": pl.Date, "qualified_until": pl.Date})
+    in_force = (
+        records.sort("history_no").group_by("municipality_code", "atena_no").last()
+        .filter((pl.col("applied_from") < last_day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
+                & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first)))
+    )
+    matched = claims.join(in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
+                          on=["municipality_code", "atena_no"], how="inner")
+    households = in_force.filter(pl.col("pref_household_id").is_in(matched["pref_household_id"].unique().to_list()))
+    members = households.select(pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"),
+                                "birth_date").unique(["household_id", "member_id"])
+    heads = households.group_by("pref_household_id").agg(pl.col("municipality_code").first(), pl.col("setai_no").first())
+    classes = _frame(conn, select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70)
+                     .where(k.superseded_at.is_(None), k.applied_from_month <= month,
+                            (k.applied_to_month.is_(None)) | (k.applied_to_month >= month)),
+                     {"municipality_code": pl.String, "setai_no": pl.String, "applied_from_month": pl.String,
+                      "class_under70": pl.String, "class_over70": pl.String}
+                     ).sort("applied_from_month").group_by("municipality_code", "setai_no").last()
+    names = pl.DataFrame({"code": list(INCOME_CLASSES), "name": list(INCOME_CLASSES.values())})
+    hh = (
+        heads.join(classes, on=["municipality_code", "setai_no"], how="left")
+        .join(names.rename({"code": "class_under70", "name": "under70_class"}), on="class_under70", how="left")
+        .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
+    )
+    undeclared = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
+    prior = _frame(conn, select(h.pref_household_id, h.month).where(h.kind == "1", h.superseded_at.is_(None), h.month < month),
+                   {"household_id": pl.String, "month": pl.String}).with_columns(
+                       (pl.col("month").str.slice(0, 4) + "-" + pl.col("month").str.slice(4, 2)).alias("month"))
+    hh = (
+        hh.rename({"pref_household_id": "household_id"})
+        .with_columns(pl.col("under70_class").fill_null(UNDECLARED_UNDER70), pl.col("over70_class").fill_null(UNDECLARED_OVER70),
+                      pl.lit(False).alias("in_prefecture_move"))
+        .join(batch.prior_hits(prior, dashed), on="household_id", how="left")
+        .with_columns(pl.col("prior_hits").fill_null(0))
+        .select("household_id", "municipality_code", "setai_no", "under70_class", "over70_class", "in_prefecture_move", "prior_hits")
+    )
+    claim_frame = matched.select(
+        pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "institution",
+        pl.col("setting_code").replace_strict(SETTING).alias("setting"), "total_cost", "copay")
+    return MonthInputs(hh, members, claim_frame, claims.height - matched.height, undeclared)
+
+
 def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSummary:
     dashed = _month_dash(month)
     try:
         table = tables.table_for(dashed)
     except tables.NoTableInForce as exc:
         raise RunError(str(exc)) from None
-    first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
     summary = RunSummary(month, table.id)
-    c, q, k, h = claim_unit.c, qualification_period.c, income_class.c, hit_month.c
+    h = hit_month.c
     with ctx.engine.begin() as conn:
-        claims = _frame(conn, select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay)
-                        .where(c.month == month, c.superseded_at.is_(None)),
-                        {"municipality_code": pl.String, "atena_no": pl.String, "institution": pl.String,
-                         "setting_code": pl.String, "total_cost": pl.Int64, "copay": pl.Int64})
-        # The record in force for the month: the latest 履歴 that had begun by its end.
-        records = _frame(conn, select(q.municipality_code, q.atena_no, q.history_no, q.pref_person_id, q.pref_household_id,
-                                      q.setai_no, q.birth_date, q.applied_from, q.applied_to, q.qualified_until)
-                         .where(q.superseded_at.is_(None), q.change_date < last_day),
-                         {"municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
-                          "pref_person_id": pl.String, "pref_household_id": pl.String, "setai_no": pl.String,
-                          "birth_date": pl.Date, "applied_from": pl.Date, "applied_to": pl.Date, "qualified_until": pl.Date})
-        in_force = (
-            records.sort("history_no").group_by("municipality_code", "atena_no").last()
-            .filter((pl.col("applied_from") < last_day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
-                    & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first)))
-        )
-        matched = claims.join(in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
-                              on=["municipality_code", "atena_no"], how="inner")
-        summary.unmatched_claims = claims.height - matched.height
-        households = in_force.filter(pl.col("pref_household_id").is_in(matched["pref_household_id"].unique().to_list()))
-        members = households.select(pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"),
-                                    "birth_date").unique(["household_id", "member_id"])
-        heads = households.group_by("pref_household_id").agg(pl.col("municipality_code").first(), pl.col("setai_no").first())
-        classes = _frame(conn, select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70)
-                         .where(k.superseded_at.is_(None), k.applied_from_month <= month,
-                                (k.applied_to_month.is_(None)) | (k.applied_to_month >= month)),
-                         {"municipality_code": pl.String, "setai_no": pl.String, "applied_from_month": pl.String,
-                          "class_under70": pl.String, "class_over70": pl.String}
-                         ).sort("applied_from_month").group_by("municipality_code", "setai_no").last()
-        names = pl.DataFrame({"code": list(INCOME_CLASSES), "name": list(INCOME_CLASSES.values())})
-        hh = (
-            heads.join(classes, on=["municipality_code", "setai_no"], how="left")
-            .join(names.rename({"code": "class_under70", "name": "under70_class"}), on="class_under70", how="left")
-            .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
-        )
-        summary.undeclared_classes = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
-        prior = _frame(conn, select(h.pref_household_id, h.month).where(h.kind == "1", h.superseded_at.is_(None), h.month < month),
-                       {"household_id": pl.String, "month": pl.String}).with_columns(
-                           (pl.col("month").str.slice(0, 4) + "-" + pl.col("month").str.slice(4, 2)).alias("month"))
-        hh = (
-            hh.rename({"pref_household_id": "household_id"})
-            .with_columns(pl.col("under70_class").fill_null(UNDECLARED_UNDER70), pl.col("over70_class").fill_null(UNDECLARED_OVER70),
-                          pl.lit(False).alias("in_prefecture_move"))
-            .join(batch.prior_hits(prior, dashed), on="household_id", how="left")
-            .with_columns(pl.col("prior_hits").fill_null(0))
-        )
-        claim_frame = matched.select(
-            pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "institution",
-            pl.col("setting_code").replace_strict(SETTING).alias("setting"), "total_cost", "copay")
-        result = batch.calculate_month(dashed, table, hh, members, claim_frame).join(
-            hh.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id")
+        inputs = load_month(conn, month)
+        summary.unmatched_claims, summary.undeclared_classes = inputs.unmatched_claims, inputs.undeclared_classes
+        result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
+            inputs.households.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id")
         # The federation's own hit months for this month replace those of any earlier run.
         now = ctx.clock()
         conn.execute(update(hit_month).where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
