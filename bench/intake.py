@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import subprocess
-import sys
 import time
 from datetime import UTC
 from pathlib import Path
+
+from common import peak_mb, reset_postgres, run_child
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/shuyaku_bench"
@@ -46,15 +45,6 @@ def generate(out: Path, municipalities: int, persons: int, delta_records: int, s
 
 def data_records(folder: Path) -> int:
     return sum(max(0, len(p.read_bytes().splitlines()) - 2) for p in folder.glob("*.csv"))
-
-
-def peak_mb() -> float:
-    """Peak resident memory of this process or of its largest worker process, whichever is
-    larger. (ru_maxrss of this process would carry the parent's peak over fork and exec;
-    VmHWM belongs to this program alone.)"""
-    own = next((int(line.split()[1]) / 1024 for line in Path("/proc/self/status").read_text().splitlines()
-                if line.startswith("VmHWM:")), 0.0)
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def child(args: argparse.Namespace) -> None:
@@ -117,33 +107,6 @@ def copy_baseline(url: str, folder: Path) -> float:
     return elapsed
 
 
-def run_child(**kwargs: str) -> dict[str, object]:
-    command = [sys.executable, __file__, "--child"] + [f"--{k}={v}" for k, v in kwargs.items()]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"step failed: {kwargs}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def reset_postgres(url: str) -> None:
-    """Empty the benchmark's own database (created on first use; never the tests' one)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).first() is None:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--municipalities", type=int, default=63)
@@ -176,7 +139,7 @@ def main() -> None:
     baseline: dict[str, float] = {}
     for folder in ("full", "delta"):
         reset_postgres(args.pg_url)
-        figures = run_child(step="copy", url=args.pg_url, home=str(data), data=str(data), folder=folder)
+        figures = run_child(__file__, step="copy", url=args.pg_url, home=str(data), data=str(data), folder=folder)
         baseline[folder] = float(figures["seconds"])  # type: ignore[arg-type]
         records = full_records if folder == "full" else delta_records
         rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
@@ -190,9 +153,9 @@ def main() -> None:
             reset_postgres(url)
         else:
             url = f"sqlite:///{home / 'shuyaku.db'}"
-        run_child(step="setup", url=url, home=str(home), data=str(data))
+        run_child(__file__, step="setup", url=url, home=str(home), data=str(data))
         for folder in ("full", "delta"):
-            figures = run_child(step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs))
+            figures = run_child(__file__, step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs))
             if figures["statuses"] != ["applied"]:
                 raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import peak_mb, reset_postgres  # noqa: E402
+from common import peak_mb, reset_postgres, run_child  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/shuyaku_bench_kogaku"
@@ -177,15 +176,6 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(figures))
 
 
-def run_child(**kwargs: str) -> dict[str, object]:
-    command = [sys.executable, __file__, "--child"] + [f"--{k}={v}" for k, v in kwargs.items()]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"step failed: {kwargs}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--municipalities", type=int, default=63)
@@ -210,11 +200,11 @@ def main() -> None:
     if not args.skip_load:
         shutil.rmtree(home, ignore_errors=True)
         reset_postgres(args.pg_url)
-        loaded = run_child(step="load", **common)
+        loaded = run_child(__file__, step="load", **common)
         for folder, f in loaded.items():
             print(f"load {folder:8} {f['records']:>10,} records {f['seconds']:>7.1f} s  {f['statuses']}")  # type: ignore[index]
-    run = run_child(step="run", **common)
-    compare = run_child(step="compare", **common)
+    run = run_child(__file__, step="run", **common)
+    compare = run_child(__file__, step="compare", **common)
     print(f"\nmonth {args.month}: {compare['claims']:,} claim units, {compare['households']:,} households with claims")
     print(f"{'what':58} {'seconds':>8} {'peak MB':>8}")
     print(f"{'kogaku run (store → calculation → hit months → lists)':58} {run['seconds']:>8.1f} {run['peak_mb']:>8.0f}")

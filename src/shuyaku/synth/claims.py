@@ -84,20 +84,19 @@ def income_class_rows(world: SyntheticPrefecture, start_month: str, seed: int) -
 
 def write_claims(world: SyntheticPrefecture, out: Path, month: str, seed: int = 1) -> list[Path]:
     """RECE files for ``month``, one per municipality (data kind 2)."""
-    by_muni = claim_rows(world, month, seed)
-    written = []
-    for muni in world.municipalities:
-        muni.seq["RECE"] += 1
-        written.append(write_file(out, muni, "RECE", "2", world.today, muni.seq["RECE"], by_muni.get(muni.code, []),
-                                  op_index=7, amount_index=8))
-    return written
+    return _write(world, out, "RECE", "2", claim_rows(world, month, seed), op_index=7, amount_index=8)
 
 
 def write_income_classes(world: SyntheticPrefecture, out: Path, start_month: str, seed: int = 1) -> list[Path]:
-    by_muni = income_class_rows(world, start_month, seed)
+    """SKBN files (data kind 1), one per municipality."""
+    return _write(world, out, "SKBN", "1", income_class_rows(world, start_month, seed), op_index=3)
+
+
+def _write(world: SyntheticPrefecture, out: Path, kind: str, data_kind: str, by_muni: dict[str, list[list[str]]],
+           *, op_index: int, amount_index: int | None = None) -> list[Path]:
     written = []
     for muni in world.municipalities:
-        muni.seq["SKBN"] += 1
-        written.append(write_file(out, muni, "SKBN", "1", world.today, muni.seq["SKBN"], by_muni.get(muni.code, []),
-                                  op_index=3))
+        muni.seq[kind] += 1
+        written.append(write_file(out, muni, kind, data_kind, world.today, muni.seq[kind], by_muni.get(muni.code, []),
+                                  op_index=op_index, amount_index=amount_index))
     return written
