@@ -18,6 +18,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA analysis_limit=1000")  # ANALYZE samples, as PostgreSQL's does
             cursor.close()
 
         return engine
