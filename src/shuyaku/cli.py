@@ -33,6 +33,8 @@ person_app = typer.Typer(help="被保険者の照会", no_args_is_help=True)
 kogaku_app = typer.Typer(help="高額療養費", no_args_is_help=True)
 app.add_typer(kogaku_app, name="kogaku")
 archive_app = typer.Typer(help="受信ファイルの暗号化した写し", no_args_is_help=True)
+inbox_app = typer.Typer(help="受信ファイル台帳", no_args_is_help=True)
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(archive_app, name="archive")
 app.add_typer(municipality_app, name="municipality")
 app.add_typer(vault_app, name="vault")
@@ -213,6 +215,32 @@ def rotate_index_key() -> None:
 
     version, count = rotate(_context(), cli_actor())
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
+
+
+@inbox_app.command("list")
+def inbox_list(
+    status: Annotated[str | None, typer.Option(help="applied / duplicate / rejected / held / released")] = None,
+    municipality: Annotated[str | None, typer.Option(help="市町村コード")] = None,
+    limit: Annotated[int, typer.Option(help="表示件数(新しい順)")] = 50,
+) -> None:
+    """受信ファイル台帳: 何が反映され、何が保留・受付不可になったか(理由つき)。"""
+    from shuyaku.exchange.ledger import list_files
+
+    ctx = _context()
+    actor = cli_actor()
+    if municipality:
+        try:
+            actor.require_municipality(municipality)
+        except AccessDenied as exc:
+            raise _fail(str(exc)) from None
+    with ctx.engine.connect() as conn:
+        files = list_files(conn, status=status, municipality_code=municipality, limit=limit)
+    table = Table("受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容")
+    for f in files:
+        table.add_row(str(f.file_id), str(f.received_at)[:19], f.municipality_code or "", f.kind or "", str(f.seq or ""),
+                      f.filename, STATUS_LABEL.get(f.status, f.status), str(f.record_count), str(f.error_count),
+                      f.error_code or "", f.message or "")
+    console.print(table)
 
 
 @archive_app.command("purge")

@@ -120,3 +120,12 @@ def test_an_unexpected_failure_is_one_masked_line_and_exit_1(home: Path, monkeyp
 def test_archive_purge_command(home: Path) -> None:
     result = runner.invoke(app, ["archive", "purge", "--today", "2030-01-01"])
     assert result.exit_code == 0 and "0 件" in result.output
+
+
+def test_inbox_list_shows_held_files_with_their_reason(home: Path) -> None:
+    gap = home / "gap.csv"
+    gap.write_bytes(exchange_file("SKKS", [skks("1000000002", individual_number=number(2))], seq=3))
+    runner.invoke(app, ["ingest", str(gap)])
+    result = runner.invoke(app, ["inbox", "list", "--status", "held"], terminal_width=250)
+    assert result.exit_code == 0 and "gap.csv" in result.output and "E005" in result.output
+    assert "gap.csv" not in runner.invoke(app, ["inbox", "list", "--status", "applied"], terminal_width=250).output

@@ -78,3 +78,15 @@ def record_results(conn: Connection, file_id: int, layout: Layout | None, proble
 
 def describe(row: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dict(row._mapping), default=str))
+
+
+def list_files(conn: Connection, *, status: str | None = None, municipality_code: str | None = None,
+               limit: int = 200) -> list[Any]:
+    """The newest ledger rows first (受信ファイル一覧)."""
+    f = inbound_file.c
+    stmt = select(inbound_file).order_by(f.file_id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(f.status == status)
+    if municipality_code:
+        stmt = stmt.where(f.municipality_code == municipality_code)
+    return list(conn.execute(stmt).all())
