@@ -40,8 +40,9 @@ app.add_typer(municipality_app, name="municipality")
 app.add_typer(vault_app, name="vault")
 app.add_typer(person_app, name="person")
 
-console = Console()
-err = Console(stderr=True)
+# Piped into a file or another program, tables keep their full width rather than "…".
+console = Console() if sys.stdout.isatty() else Console(width=200)
+err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
 
 STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
 
