@@ -85,7 +85,7 @@ def test_find_individual_numbers_ignores_longer_digit_runs() -> None:
 
 def test_new_pref_ids_are_distinct_and_avoid_taken() -> None:
     taken = {ids.new_pref_id("11", "1") for _ in range(50)}
-    fresh = ids.new_pref_ids("11", "1", 500, taken=taken)
+    fresh = ids.new_pref_id_batch("11", "1", 500, taken=taken)
     assert len(set(fresh)) == 500 and not (set(fresh) & taken)
 
 

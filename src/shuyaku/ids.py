@@ -48,12 +48,6 @@ def new_individual_number_from(rng: random.Random) -> str:
     return body + str(individual_number_check_digit(body))
 
 
-def new_individual_number() -> str:
-    """A synthetic individual number with a valid check digit (tests and synth only)."""
-    body = f"{secrets.randbelow(10**11):011d}"
-    return body + str(individual_number_check_digit(body))
-
-
 # --- 保険者番号 and the prefecture IDs (Luhn-like 2-1 rule) --------------------------
 
 def insurer_check_digit(body: str) -> int:
@@ -104,18 +98,6 @@ def new_pref_id(prefecture: str, kind: str) -> str:
     return with_insurer_check_digit(f"{prefecture}{kind}{secrets.randbelow(10**9):09d}")
 
 
-def new_pref_ids(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:
-    """``count`` distinct new IDs, none of them in ``taken``."""
-    seen = set(taken)
-    out: list[str] = []
-    while len(out) < count:
-        candidate = new_pref_id(prefecture, kind)
-        if candidate not in seen:
-            seen.add(candidate)
-            out.append(candidate)
-    return out
-
-
 # Parallel ingest workers draw from disjoint residues of the random part, so that two
 # transactions in flight never number two people alike (see ``exchange.parallel``).
 _PARTITION = (0, 1)
@@ -129,7 +111,7 @@ def set_id_partition(slot: int, slots: int) -> None:
 
 
 def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:
-    """Like ``new_pref_ids``, computed a column at a time (millions in a full load)."""
+    """``count`` distinct new prefecture IDs, none in ``taken``, computed a column at a time."""
     import polars as pl
 
     slot, slots = _PARTITION

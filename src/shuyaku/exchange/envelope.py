@@ -10,7 +10,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import polars as pl
 
@@ -220,8 +220,3 @@ def _is_timestamp(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def as_of_date(header: Header) -> date:
-    fmt = "%Y%m%d" if len(header.as_of) == 8 else "%Y%m"
-    return datetime.strptime(header.as_of, fmt).date()

@@ -149,6 +149,4 @@ SKBN = Layout(
 INBOUND = {layout.kind: layout for layout in (SKKS, SKSE, RECE, SKBN)}
 KNOWN_KINDS = ("SKSE", "SKKS", "KGGT", "SKBN", "RECE")
 
-HEADER_FIELDS = ("レコード区分", "種別", "送信元市町村コード", "保険者番号", "データ区分", "対象年月日", "作成日時", "ファイル連番", "仕様版数")
-TRAILER_FIELDS = ("レコード区分", "データ件数", "追加件数", "訂正件数", "削除件数", "金額合計")
 SPEC_VERSIONS = ("1.0",)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import polars as pl
@@ -74,10 +73,6 @@ def record_results(conn: Connection, file_id: int, layout: Layout | None, proble
         frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in ("record_key", "history_no", "record"))
     bulk_insert(conn, ingest_result, frame.select(
         pl.lit(file_id).alias("file_id"), "line_no", "record_key", "history_no", "result", "code", "field", "message", "record"))
-
-
-def describe(row: Any) -> dict[str, Any]:
-    return json.loads(json.dumps(dict(row._mapping), default=str))
 
 
 def list_files(conn: Connection, *, status: str | None = None, municipality_code: str | None = None,
