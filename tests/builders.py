@@ -69,3 +69,12 @@ def amount_trailer(rows: list[list[str]], amount_index: int, op_index: int = 7) 
     ops = [r[op_index] for r in rows]
     return ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")),
             str(sum(int(r[amount_index]) for r in rows))]
+
+
+def kggt(setai: str, month: str, *, muni: str = MUNI_A, op: str = "1", kind: str = "1", income: str = "03",
+         tasuukai: str = "0", move_month: str = "0", payment: int = 50_000) -> list[str]:
+    return ["2", muni, setai, month, op, kind, income, tasuukai, move_month, str(payment), "20261001090000"]
+
+
+def kggt_file(rows: list[list[str]], *, muni: str = MUNI_A, seq: int = 1) -> bytes:
+    return exchange_file("KGGT", rows, muni=muni, seq=seq, trailer=amount_trailer(rows, 9, op_index=4))

@@ -280,6 +280,80 @@ hit_month = Table(
     Index(None, "month", "source"),
 )
 
+# KGGT: the hit months a municipality reports (key 市町村コード + 世帯番号 + 診療年月), bitemporal:
+# a correction supersedes, a deletion only ends the current row.
+hit_report = Table(
+    "hit_report",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("municipality_code", String(6), nullable=False),
+    Column("setai_no", String(15), nullable=False),
+    Column("month", String(6), nullable=False),  # 診療年月 YYYYMM
+    Column("pref_household_id", String(13), nullable=False),
+    Column("kind", String(1), nullable=False),  # 該当区分: 1 household-level hit, 2 外来特例 only (never counts)
+    Column("income_code", String(2), nullable=False),
+    Column("municipal_tasuukai", String(1), nullable=False),  # the municipality's own 多数回 judgement (W301 check)
+    Column("move_month", String(1), nullable=False),  # 県内転居月特例
+    Column("payment", BigInteger, nullable=False),
+    Column("source_updated", String(14), nullable=False),
+    *_history_columns(),
+    Index(None, "municipality_code", "setai_no"),
+    Index(None, "pref_household_id"),
+    Index(None, "month"),
+)
+
+# 世帯継続性候補: one judgement of household continuity (continuity.md K1–K8). A confirmed
+# candidate that says "continuous" between two households is a lineage edge; a confirmed
+# "not continuous" of a household with itself starts its count again (the part of a split
+# that lost the head, the household of a merge whose head came from elsewhere).
+continuity_candidate = Table(
+    "continuity_candidate",
+    metadata,
+    Column("candidate_id", Integer, primary_key=True, autoincrement=True),
+    Column("from_household", String(13), nullable=False),
+    Column("from_municipality_code", String(6), nullable=False),
+    Column("from_setai_no", String(15), nullable=False),
+    Column("to_household", String(13), nullable=False),
+    Column("to_municipality_code", String(6), nullable=False),
+    Column("to_setai_no", String(15), nullable=False),
+    Column("change_date", Date, nullable=False),
+    Column("rule", String(2), nullable=False),  # K1 … K8
+    Column("continuous", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),  # proposed | confirmed | rejected | withdrawn
+    Column("reason", Text, nullable=False),
+    Column("persons", Text, nullable=False),  # JSON: the 県被保険者ID looked at, with their part
+    Column("households", Text, nullable=False),  # JSON: the 県世帯ID looked at
+    Column("proposed_at", Timestamp, nullable=False),
+    Column("file_id", Integer, nullable=False),
+    Column("decided_by", String(64)),
+    Column("decided_at", Timestamp),
+    Column("decision_note", Text),
+    Column("reported_status", String(10)),  # the status last sent in a KZKH
+    Index(None, "from_household", "change_date"),
+    Index(None, "to_household"),
+    Index(None, "to_municipality_code", "status"),
+)
+
+# 多数回該当回数 as computed by `tasuukai run` (and recomputed when lineage or hit months
+# change): a row per household and month with a count; a changed count supersedes.
+tasuukai_count = Table(
+    "tasuukai_count",
+    metadata,
+    Column("row_id", Integer, primary_key=True, autoincrement=True),
+    Column("pref_household_id", String(13), nullable=False),
+    Column("municipality_code", String(6), nullable=False),
+    Column("setai_no", String(15), nullable=False),
+    Column("month", String(6), nullable=False),
+    Column("hit_count", Integer, nullable=False),
+    Column("months", Text, nullable=False),  # YYYYMM;YYYYMM;…
+    Column("predecessors", Text, nullable=False),  # 県世帯ID;…
+    Column("computed_at", Timestamp, nullable=False),
+    Column("superseded_at", Timestamp),
+    Column("exported_file_id", Integer),
+    Index(None, "month", "pref_household_id"),
+    Index(None, "municipality_code", "exported_file_id"),
+)
+
 # What IDTB reports: a municipal key bound to (or released from) prefecture IDs.
 id_assignment = Table(
     "id_assignment",

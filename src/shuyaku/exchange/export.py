@@ -1,4 +1,5 @@
-"""Build KKKK (取込結果) and IDTB (県ID対応表) for a municipality and release them."""
+"""Build KKKK (取込結果), IDTB (県ID対応表), KZKH (世帯継続性候補) and TSKG (多数回該当回数) for a
+municipality and release them through the outbox guard."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from sqlalchemy import Connection, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.context import Context
-from shuyaku.db.schema import id_assignment, inbound_file, ingest_result, outbound_file
+from shuyaku.db.schema import (
+    continuity_candidate,
+    id_assignment,
+    inbound_file,
+    ingest_result,
+    outbound_file,
+    tasuukai_count,
+)
 from shuyaku.exchange import ledger, outbox
 from shuyaku.timeutil import jst_stamp
 
-KINDS = ("KKKK", "IDTB")
+KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
 
 
 class ExportError(ValueError):
@@ -29,7 +37,7 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
             muni = ledger.municipality_row(conn, municipality_code)
             if muni is None:
                 raise ExportError(f"市町村コード {municipality_code} は登録されていません")
-            build = _kkkk if kind == "KKKK" else _idtb
+            build = {"KKKK": _kkkk, "IDTB": _idtb, "KZKH": _kzkh, "TSKG": _tskg}[kind]
             return build(ctx, conn, actor, muni, out_dir)
     except outbox.OutboxBlocked as blocked:
         # Nothing of the refused export stays (no file, no "sent" marks); the refusal does.
@@ -89,9 +97,50 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
              p.prev_municipality_code or "", p.assigned_on.strftime("%Y%m%d")] for p in pending]
     path = outbox.release(conn, layout=outbox.IDTB, municipality_code=code, insurer_number=muni.insurer_number,
                           encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id)
-    seq = conn.execute(select(outbound_file.c.outbound_id).where(outbound_file.c.filename == path.name)).scalar()
+    seq = _outbound_id(conn, path)
     if pending:
         conn.execute(update(id_assignment).where(
             a.municipality_code == code, a.exported_file_id.is_(None), a.assignment_id <= pending[-1].assignment_id,
         ).values(exported_file_id=seq))
+    return [path]
+
+
+def _outbound_id(conn: Connection, path: Path) -> int:
+    return int(conn.execute(select(outbound_file.c.outbound_id).where(outbound_file.c.filename == path.name)).scalar_one())
+
+
+def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> list[Path]:
+    """Continuity candidates for this destination that are new or changed status since the
+    last KZKH. A candidate withdrawn before it was ever sent is not sent; one withdrawn
+    after is sent as rejected, with the reason."""
+    c = continuity_candidate.c
+    pending = conn.execute(select(continuity_candidate).where(
+        c.to_municipality_code == muni.municipality_code,
+        (c.reported_status.is_(None) & (c.status != "withdrawn")) | (c.reported_status.is_not(None) & (c.reported_status != c.status)),
+    ).order_by(c.candidate_id)).all()
+    rows = []
+    for p in pending:
+        state = "rejected" if p.status == "withdrawn" else p.status
+        reason = p.reason + (f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}" if p.status in ("rejected", "withdrawn") else "")
+        rows.append([str(p.candidate_id), p.to_municipality_code, p.to_setai_no, p.to_household, p.from_municipality_code,
+                     p.from_household, p.change_date.strftime("%Y%m%d"), p.rule, "1" if p.continuous else "0", state, reason])
+    path = outbox.release(conn, layout=outbox.KZKH, municipality_code=muni.municipality_code, insurer_number=muni.insurer_number,
+                          encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id)
+    for p in pending:
+        conn.execute(update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status))
+    return [path]
+
+
+def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> list[Path]:
+    """Counts computed or recomputed since the last TSKG (the current row of each household-month)."""
+    t = tasuukai_count.c
+    code = muni.municipality_code
+    pending = conn.execute(select(tasuukai_count).where(t.municipality_code == code, t.exported_file_id.is_(None),
+                                                        t.superseded_at.is_(None)).order_by(t.month, t.setai_no)).all()
+    rows = [[code, p.setai_no, p.pref_household_id, p.month, str(p.hit_count), "1" if p.hit_count >= 3 else "0", p.months,
+             p.predecessors] for p in pending]
+    path = outbox.release(conn, layout=outbox.TSKG, municipality_code=code, insurer_number=muni.insurer_number,
+                          encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id)
+    conn.execute(update(tasuukai_count).where(t.municipality_code == code, t.exported_file_id.is_(None)).values(
+        exported_file_id=_outbound_id(conn, path)))
     return [path]

@@ -145,8 +145,29 @@ SKBN = Layout(
     ),
 )
 
-# Layouts this version ingests. KGGT arrives with the 多数回 count.
-INBOUND = {layout.kind: layout for layout in (SKKS, SKSE, RECE, SKBN)}
+KGGT = Layout(
+    kind="KGGT",
+    title="高額該当情報",
+    key=("municipality_code", "setai_no", "month"),
+    record_key="setai_no",
+    amount_column="payment",  # 金額合計: the sum of 支給額
+    fields=(
+        RECORD_KIND,
+        MUNICIPALITY,
+        Field("世帯番号", "setai_no", "digits", length=15),
+        Field("診療年月", "month", "month"),
+        OP,
+        Field("該当区分", "kind", "code", values=("1", "2")),
+        Field("所得区分コード", "income_code", "code", values=UNDER70_CODES + OVER70_CODES),
+        Field("多数回該当", "municipal_tasuukai", "code", values=("0", "1")),
+        Field("県内転居月特例", "move_month", "code", values=("0", "1")),
+        Field("支給額", "payment", "yen"),
+        Field("更新日時", "source_updated", "timestamp"),
+    ),
+)
+
+# Layouts this version ingests.
+INBOUND = {layout.kind: layout for layout in (SKKS, SKSE, RECE, SKBN, KGGT)}
 KNOWN_KINDS = ("SKSE", "SKKS", "KGGT", "SKBN", "RECE")
 
 SPEC_VERSIONS = ("1.0",)

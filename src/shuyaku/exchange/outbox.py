@@ -48,6 +48,10 @@ class OutboundLayout:
 KKKK = OutboundLayout("KKKK", ("市町村コード", "対象ファイル名", "ファイル連番", "行番号", "宛名番号又は世帯番号", "履歴番号",
                                "結果区分", "エラーコード", "メッセージ", "処理日時"))
 IDTB = OutboundLayout("IDTB", ("市町村コード", "宛名番号", "県被保険者ID", "世帯番号", "県世帯ID", "付番区分", "前市町村コード", "付番年月日"))
+KZKH = OutboundLayout("KZKH", ("候補番号", "転入先市町村コード", "世帯番号", "県世帯ID", "転出元市町村コード", "転出元県世帯ID", "異動年月日",
+                               "判定規則コード", "判定", "状態", "理由"))
+TSKG = OutboundLayout("TSKG", ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "直近12か月該当月数", "多数回該当", "該当月一覧",
+                               "引継元県世帯ID一覧"))
 
 
 def guard(layout: OutboundLayout, text: str) -> str | None:

@@ -34,7 +34,8 @@ log = logging.getLogger("shuyaku.exchange")
 
 # What an SKKS / SKSE file writes to and looks up in (statistics refreshed after bulk loads).
 WRITTEN_TABLES = ["person", "vault_entry", "person_key", "household", "household_key", "qualification_period",
-                  "household_record", "id_assignment", "inbound_file", "ingest_result", "claim_unit", "income_class"]
+                  "household_record", "id_assignment", "inbound_file", "ingest_result", "claim_unit", "income_class",
+                  "hit_report", "continuity_candidate", "tasuukai_count"]
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,8 @@ def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, r
 
 def _person_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
     return apply_person_records(conn, ctx.vault, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
-                                full_load=header.data_kind == "1", file_id=file_id, now=now)
+                                full_load=header.data_kind == "1", file_id=file_id, now=now,
+                                auto_confirm_k1=ctx.setting("continuity_auto_confirm_k1") == "1")
 
 
 def _household_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -246,7 +248,15 @@ def _income_class_records(ctx: Context, conn: Connection, valid: pl.DataFrame, h
                                 file_id=file_id, now=now)
 
 
-APPLIERS = {"SKKS": _person_records, "SKSE": _household_records, "RECE": _claim_records, "SKBN": _income_class_records}
+def _hit_reports(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from shuyaku.kogaku.intake import apply_hit_reports
+
+    return apply_hit_reports(conn, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
+                             full_load=header.data_kind == "1", file_id=file_id, now=now)
+
+
+APPLIERS = {"SKKS": _person_records, "SKSE": _household_records, "RECE": _claim_records, "SKBN": _income_class_records,
+            "KGGT": _hit_reports}
 
 
 def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:

@@ -12,7 +12,9 @@ from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import fetch_in, unused_pref_ids
 from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
 from shuyaku.exchange.history import HistoryTable, apply_in_rounds
+from shuyaku.household import continuity
 from shuyaku.household.store import ensure_households
+from shuyaku.kogaku import tasuukai
 from shuyaku.qualification import identity, moves
 from shuyaku.timeutil import jst_date
 from shuyaku.vault.service import Vault
@@ -23,7 +25,7 @@ CANCELLED = "4"
 
 def apply_person_records(
     conn: Connection, vault: Vault, records: pl.DataFrame, *, prefecture: str, municipality_code: str,
-    full_load: bool, file_id: int, now: datetime,
+    full_load: bool, file_id: int, now: datetime, auto_confirm_k1: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply typed SKKS records. Returns (applied records, problems)."""
     resolved, problems = identity.resolve(conn, vault, municipality_code, records)
@@ -50,7 +52,16 @@ def apply_person_records(
     )
     touched = applied["atena_no"].unique().to_list()
     _record_id_changes(conn, municipality_code, touched, file_id, now)
-    review = moves.period_problems(conn, municipality_code, touched, file_id)
+    persons = moves.persons_of(conn, municipality_code, touched)
+    movers = moves.movers_among(conn, persons)
+    review = moves.period_problems(conn, movers, file_id)
+    if full_load:
+        # An initial setup: only persons with more than one record or municipality can have changed household.
+        several = applied.group_by("atena_no").len().filter(pl.col("len") > 1)["atena_no"].to_list()
+        persons = sorted(set(movers) | set(moves.persons_of(conn, municipality_code, several)))
+    confirmed_since = continuity.detect(conn, persons, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
+    if confirmed_since is not None:
+        tasuukai.recount(conn, confirmed_since, now)
     return applied, pl.concat([problems, round_problems, review], how="vertical")
 
 

@@ -22,18 +22,29 @@ PERIOD_SCHEMA = {
 }
 
 
-def period_problems(conn: Connection, municipality_code: str, atenas: list[str], file_id: int) -> pl.DataFrame:
+def persons_of(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:
+    k = person_key.c
+    found = fetch_in(conn, [k.pref_person_id], k.atena_no, atenas, k.municipality_code == municipality_code)
+    return found["pref_person_id"].to_list()
+
+
+def movers_among(conn: Connection, persons: list[str]) -> list[str]:
+    """The persons known in more than one municipality."""
+    k = person_key.c
+    keys = fetch_in(conn, [k.pref_person_id, k.municipality_code], k.pref_person_id, persons)
+    counted = keys.group_by("pref_person_id").agg(pl.col("municipality_code").n_unique().alias("n"))
+    return counted.filter(pl.col("n") > 1)["pref_person_id"].to_list()
+
+
+def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.DataFrame:
     """E101 / E102 for the records of this file that meet another municipality's period."""
-    k, q = person_key.c, qualification_period.c
-    persons = fetch_in(conn, [k.pref_person_id], k.atena_no, atenas, k.municipality_code == municipality_code)
-    keys = fetch_in(conn, [k.pref_person_id, k.municipality_code], k.pref_person_id, persons["pref_person_id"].to_list())
-    movers = keys.group_by("pref_person_id").agg(pl.col("municipality_code").n_unique().alias("n")).filter(pl.col("n") > 1)
-    if movers.height == 0:
+    q = qualification_period.c
+    if not movers:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     periods = fetch_in(
         conn, [q.municipality_code, q.atena_no, q.history_no, q.pref_person_id, q.applied_from, q.applied_to, q.qualified_until,
                q.file_id, q.line_no],
-        q.pref_person_id, movers["pref_person_id"].to_list(), q.superseded_at.is_(None), schema=PERIOD_SCHEMA,
+        q.pref_person_id, movers, q.superseded_at.is_(None), schema=PERIOD_SCHEMA,
     )
     # A municipality's period is its latest record (highest 履歴番号) for the person.
     latest = periods.sort("history_no").group_by("pref_person_id", "municipality_code").last()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 05:31:05.942413
+Create Date: 2026-11-27 06:43:22.284646
 """
 
 from __future__ import annotations
@@ -39,6 +39,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_claim_unit_month'), ['month'], unique=False)
         batch_op.create_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'), ['municipality_code', 'atena_no'], unique=False)
 
+    op.create_table('continuity_candidate',
+    sa.Column('candidate_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('from_household', sa.String(length=13), nullable=False),
+    sa.Column('from_municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('from_setai_no', sa.String(length=15), nullable=False),
+    sa.Column('to_household', sa.String(length=13), nullable=False),
+    sa.Column('to_municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('to_setai_no', sa.String(length=15), nullable=False),
+    sa.Column('change_date', sa.Date(), nullable=False),
+    sa.Column('rule', sa.String(length=2), nullable=False),
+    sa.Column('continuous', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('persons', sa.Text(), nullable=False),
+    sa.Column('households', sa.Text(), nullable=False),
+    sa.Column('proposed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('decided_by', sa.String(length=64), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sa.Text(), nullable=True),
+    sa.Column('reported_status', sa.String(length=10), nullable=True),
+    sa.PrimaryKeyConstraint('candidate_id', name=op.f('pk_continuity_candidate'))
+    )
+    with op.batch_alter_table('continuity_candidate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_continuity_candidate_from_household_change_date'), ['from_household', 'change_date'], unique=False)
+        batch_op.create_index(batch_op.f('ix_continuity_candidate_to_household'), ['to_household'], unique=False)
+        batch_op.create_index(batch_op.f('ix_continuity_candidate_to_municipality_code_status'), ['to_municipality_code', 'status'], unique=False)
+
     op.create_table('hit_month',
     sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('pref_household_id', sa.String(length=13), nullable=False),
@@ -53,6 +81,30 @@ def upgrade() -> None:
     with op.batch_alter_table('hit_month', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_hit_month_month_source'), ['month', 'source'], unique=False)
         batch_op.create_index(batch_op.f('ix_hit_month_pref_household_id_month'), ['pref_household_id', 'month'], unique=False)
+
+    op.create_table('hit_report',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=False),
+    sa.Column('month', sa.String(length=6), nullable=False),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('kind', sa.String(length=1), nullable=False),
+    sa.Column('income_code', sa.String(length=2), nullable=False),
+    sa.Column('municipal_tasuukai', sa.String(length=1), nullable=False),
+    sa.Column('move_month', sa.String(length=1), nullable=False),
+    sa.Column('payment', sa.BigInteger(), nullable=False),
+    sa.Column('source_updated', sa.String(length=14), nullable=False),
+    sa.Column('file_id', sa.Integer(), nullable=False),
+    sa.Column('line_no', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_by_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_hit_report'))
+    )
+    with op.batch_alter_table('hit_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_hit_report_month'), ['month'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hit_report_municipality_code_setai_no'), ['municipality_code', 'setai_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_hit_report_pref_household_id'), ['pref_household_id'], unique=False)
 
     op.create_table('household',
     sa.Column('pref_household_id', sa.String(length=13), nullable=False),
@@ -273,6 +325,24 @@ def upgrade() -> None:
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_setting'))
     )
+    op.create_table('tasuukai_count',
+    sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('pref_household_id', sa.String(length=13), nullable=False),
+    sa.Column('municipality_code', sa.String(length=6), nullable=False),
+    sa.Column('setai_no', sa.String(length=15), nullable=False),
+    sa.Column('month', sa.String(length=6), nullable=False),
+    sa.Column('hit_count', sa.Integer(), nullable=False),
+    sa.Column('months', sa.Text(), nullable=False),
+    sa.Column('predecessors', sa.Text(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('exported_file_id', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('row_id', name=op.f('pk_tasuukai_count'))
+    )
+    with op.batch_alter_table('tasuukai_count', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tasuukai_count_month_pref_household_id'), ['month', 'pref_household_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_tasuukai_count_municipality_code_exported_file_id'), ['municipality_code', 'exported_file_id'], unique=False)
+
     op.create_table('vault_entry',
     sa.Column('pref_person_id', sa.String(length=13), nullable=False),
     sa.Column('blind_index', sa.String(length=64), nullable=False),
@@ -287,6 +357,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('vault_entry')
+    with op.batch_alter_table('tasuukai_count', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tasuukai_count_municipality_code_exported_file_id'))
+        batch_op.drop_index(batch_op.f('ix_tasuukai_count_month_pref_household_id'))
+
+    op.drop_table('tasuukai_count')
     op.drop_table('setting')
     with op.batch_alter_table('qualification_period', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_qualification_period_pref_person_id'))
@@ -332,11 +407,23 @@ def downgrade() -> None:
 
     op.drop_table('household_key')
     op.drop_table('household')
+    with op.batch_alter_table('hit_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_hit_report_pref_household_id'))
+        batch_op.drop_index(batch_op.f('ix_hit_report_municipality_code_setai_no'))
+        batch_op.drop_index(batch_op.f('ix_hit_report_month'))
+
+    op.drop_table('hit_report')
     with op.batch_alter_table('hit_month', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_hit_month_pref_household_id_month'))
         batch_op.drop_index(batch_op.f('ix_hit_month_month_source'))
 
     op.drop_table('hit_month')
+    with op.batch_alter_table('continuity_candidate', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_continuity_candidate_to_municipality_code_status'))
+        batch_op.drop_index(batch_op.f('ix_continuity_candidate_to_household'))
+        batch_op.drop_index(batch_op.f('ix_continuity_candidate_from_household_change_date'))
+
+    op.drop_table('continuity_candidate')
     with op.batch_alter_table('claim_unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_claim_unit_municipality_code_atena_no'))
         batch_op.drop_index(batch_op.f('ix_claim_unit_month'))

@@ -1,0 +1,199 @@
+"""Find household changes in the store and keep one candidate per judgement.
+
+A person's *state* on a day is the household (and head flag) of their record in force in
+the municipality that covers them that day: per municipality the latest 履歴 whose 異動年月日
+has come, if its 適用 period covers the day and NHI has not ended; of two municipalities
+covering the same day (the 転出 has not arrived yet) the later 適用開始 wins. A change is a
+day on which a person's state differs from the day before. Because states are read from
+every municipality's records at once, the order in which the 転出 and the 転入 arrive does
+not change the judgement: a candidate judged on partial data is withdrawn and replaced
+when the rest arrives (decided candidates are kept as they are).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import polars as pl
+from sqlalchemy import Connection, insert, update
+
+from shuyaku.db.query import fetch_in
+from shuyaku.db.schema import continuity_candidate, household_key, qualification_period
+from shuyaku.household import rules
+
+PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = "proposed", "confirmed", "rejected", "withdrawn"
+RECORD_SCHEMA = {
+    "pref_person_id": pl.String, "municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
+    "change_date": pl.Date, "pref_household_id": pl.String, "is_head": pl.Boolean, "applied_from": pl.Date,
+    "applied_to": pl.Date, "qualified_until": pl.Date, "qualified_until_reason": pl.String,
+}
+IN_PREFECTURE_MOVE_OUT = "12"
+
+
+def _records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
+    q = qualification_period.c
+    return fetch_in(conn, [q[name] for name in RECORD_SCHEMA], q.pref_person_id, list(persons), q.superseded_at.is_(None),
+                    schema=RECORD_SCHEMA)
+
+
+def _persons_of(conn: Connection, households: Iterable[str]) -> list[str]:
+    q = qualification_period.c
+    found = fetch_in(conn, [q.pref_person_id], q.pref_household_id, list(households), q.superseded_at.is_(None))
+    return found["pref_person_id"].unique().to_list()
+
+
+def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
+    """(pref_person_id, day) → pref_household_id, is_head, municipality_code; no row = not covered."""
+    day = pl.col("day")
+    return (
+        queries.join(records, on="pref_person_id")
+        .filter(pl.col("change_date") <= day)
+        .sort("history_no")
+        .group_by("pref_person_id", "day", "municipality_code", "atena_no").last()
+        .filter((pl.col("applied_from") <= day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= day))
+                & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > day)))
+        .sort("applied_from")
+        .group_by("pref_person_id", "day").last()
+        .select("pref_person_id", "day", "pref_household_id", "is_head", "municipality_code")
+    )
+
+
+def _change_days(records: pl.DataFrame) -> pl.DataFrame:
+    one = pl.duration(days=1)
+    days = pl.concat([
+        records.select("pref_person_id", pl.col(c).alias("day")) for c in ("change_date", "applied_from", "qualified_until")
+    ] + [records.select("pref_person_id", (pl.col("applied_to") + one).alias("day"))])
+    return days.drop_nulls().unique()
+
+
+def transitions(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(changes between two households or of the head flag, returns after a loss of NHI)."""
+    days = _change_days(records)
+    one = pl.duration(days=1)
+    now = states(records, days)
+    before = states(records, days.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
+    both = days.join(before, on=["pref_person_id", "day"], how="left").join(now, on=["pref_person_id", "day"], how="left",
+                                                                               suffix="_now")
+    moved = both.filter(pl.col("pref_household_id").is_not_null() & pl.col("pref_household_id_now").is_not_null() & (
+        (pl.col("pref_household_id") != pl.col("pref_household_id_now")) | (pl.col("is_head") != pl.col("is_head_now"))))
+    arrivals = both.filter(pl.col("pref_household_id").is_null() & pl.col("pref_household_id_now").is_not_null())
+    # A return: NHI had ended (not a 県内転出) in another household before the arrival.
+    ended = records.filter(pl.col("qualified_until").is_not_null()
+                           & (pl.col("qualified_until_reason").fill_null("") != IN_PREFECTURE_MOVE_OUT))
+    returns = (
+        arrivals.join(ended.select("pref_person_id", pl.col("pref_household_id").alias("old_household"), "qualified_until"),
+                      on="pref_person_id")
+        .filter((pl.col("qualified_until") <= pl.col("day")) & (pl.col("old_household") != pl.col("pref_household_id_now")))
+        .sort("qualified_until").group_by("pref_person_id", "day").last()
+    )
+    return moved.select("pref_person_id", "day", pl.col("pref_household_id").alias("source")), returns
+
+
+def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime, auto_confirm_k1: bool) -> str | None:
+    """Judge every change of these persons' households and keep the candidates. Returns
+    the earliest month (YYYYMM) of a candidate confirmed automatically, if any: the counts
+    from that month on must be recomputed."""
+    if not persons:
+        return None
+    moved, returns = transitions(_records(conn, persons))
+    judgements: list[tuple[rules.Judgement, date]] = []
+    events = moved.select("source", "day").unique().sort("source", "day")
+    if events.height:
+        judgements += _judge_events(conn, events)
+    for row in returns.iter_rows(named=True):
+        judgements.append((rules.returned_after_loss(row["old_household"], row["pref_household_id_now"], row["pref_person_id"]),
+                           row["day"]))
+    judged_events = {(s, d) for s, d in events.iter_rows()} | {(j.source, d) for j, d in judgements}
+    return _keep(conn, judgements, judged_events, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
+
+
+def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Judgement, date]]:
+    one = pl.duration(days=1)
+    members = _persons_of(conn, events["source"].unique().to_list())
+    records = _records(conn, members)
+    days = events.select("day").unique()
+    queries = pl.DataFrame({"pref_person_id": members}).join(days, how="cross")
+    after = states(records, queries)
+    # The households the sources' members are in now, and everybody in those.
+    targets = after["pref_household_id"].unique().to_list()
+    everyone = sorted(set(members) | set(_persons_of(conn, targets)))
+    records = _records(conn, everyone)
+    queries = pl.DataFrame({"pref_person_id": everyone}).join(days, how="cross")
+    after = states(records, queries)
+    before = states(records, queries.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
+    munis = _municipalities(conn, set(after["pref_household_id"].to_list()) | set(before["pref_household_id"].to_list()))
+
+    def members_of(frame: pl.DataFrame) -> dict[tuple[str, date], tuple[rules.Member, ...]]:
+        out: dict[tuple[str, date], list[rules.Member]] = {}
+        for person, day, household, head in frame.select("pref_person_id", "day", "pref_household_id", "is_head").sort(
+                "pref_person_id").iter_rows():
+            out.setdefault((household, day), []).append(rules.Member(person, head))
+        return {k: tuple(v) for k, v in out.items()}
+
+    was, now = members_of(before), members_of(after)
+    where_now = {(p, d): h for p, d, h in after.select("pref_person_id", "day", "pref_household_id").iter_rows()}
+
+    def household(hh: str, day: date) -> rules.Household:
+        return rules.Household(hh, munis.get(hh, ("", ""))[0], was.get((hh, day), ()), now.get((hh, day), ()))
+
+    out: list[tuple[rules.Judgement, date]] = []
+    for source, day in events.iter_rows():
+        src = household(source, day)
+        lost = frozenset(m.person for m in src.before if (m.person, day) not in where_now)
+        elsewhere = sorted({where_now[(m.person, day)] for m in src.before if (m.person, day) in where_now} - {source})
+        change = rules.Change(src, day, tuple(household(h, day) for h in elsewhere), lost)
+        out.extend((j, day) for j in rules.judge(change))
+    return out
+
+
+def _municipalities(conn: Connection, households: set[str]) -> dict[str, tuple[str, str]]:
+    k = household_key.c
+    found = fetch_in(conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, sorted(households))
+    return {h: (m, s) for h, m, s in found.iter_rows()}
+
+
+def _keep(conn: Connection, judgements: list[tuple[rules.Judgement, date]], judged_events: set[tuple[str, date]], *,
+          file_id: int, now: datetime, auto_confirm_k1: bool) -> str | None:
+    """Insert new judgements; withdraw proposed candidates of the same changes that the
+    data no longer supports (or judges differently). Decided candidates stay."""
+    c = continuity_candidate.c
+    sources = sorted({s for s, _ in judged_events})
+    existing = fetch_in(conn, [c.candidate_id, c.from_household, c.to_household, c.change_date, c.rule, c.continuous, c.status],
+                        c.from_household, sources, c.status != WITHDRAWN,
+                        schema={"candidate_id": pl.Int64, "from_household": pl.String, "to_household": pl.String,
+                                "change_date": pl.Date, "rule": pl.String, "continuous": pl.Boolean, "status": pl.String})
+    wanted = {(j.source, j.target, d, j.rule, j.continuous) for j, d in judgements}
+    kept: set[tuple[str, str, date]] = set()
+    withdraw: list[int] = []
+    for cid, src, dst, day, rule, cont, status in existing.iter_rows():
+        if (src, day) not in judged_events:
+            continue
+        if status != PROPOSED or (src, dst, day, rule, cont) in wanted:
+            kept.add((src, dst, day))
+        else:
+            withdraw.append(cid)
+    if withdraw:
+        conn.execute(update(continuity_candidate).where(c.candidate_id.in_(withdraw)).values(
+            status=WITHDRAWN, decided_at=now, decided_by="system", decision_note="再判定により取り下げ(後から届いた異動で判定が変わりました)"))
+    munis = _municipalities(conn, {j.source for j, _ in judgements} | {j.target for j, _ in judgements})
+    rows: list[dict[str, object]] = []
+    for j, day in judgements:
+        if (j.source, j.target, day) in kept:
+            continue
+        kept.add((j.source, j.target, day))
+        auto = auto_confirm_k1 and j.rule == rules.AUTO_CONFIRMABLE
+        rows.append({
+            "from_household": j.source, "from_municipality_code": munis.get(j.source, ("", ""))[0],
+            "from_setai_no": munis.get(j.source, ("", ""))[1], "to_household": j.target,
+            "to_municipality_code": munis.get(j.target, ("", ""))[0], "to_setai_no": munis.get(j.target, ("", ""))[1],
+            "change_date": day, "rule": j.rule, "continuous": j.continuous, "status": CONFIRMED if auto else PROPOSED,
+            "reason": j.reason, "persons": json.dumps(j.persons, ensure_ascii=False), "households": json.dumps(list(j.households)),
+            "proposed_at": now, "file_id": file_id, "decided_by": "system(K1自動確定)" if auto else None,
+            "decided_at": now if auto else None,
+        })
+    if rows:
+        conn.execute(insert(continuity_candidate), rows)
+    confirmed: list[date] = [r["change_date"] for r in rows if r["status"] == CONFIRMED]  # type: ignore[misc]
+    return min(confirmed).strftime("%Y%m") if confirmed else None

@@ -1,0 +1,327 @@
+"""The 多数回 count: household-level hit months in m−11 … m−1 over a household's lineage.
+
+For household H and treatment month m (kogaku.md, continuity.md):
+
+- a hit month is a month with a household-level hit (該当区分 1) reported by a
+  municipality (KGGT) or computed by the federation (`kogaku run`); 外来特例-only months
+  (該当区分 2) never count; months before 2018-04 never count (K9);
+- H's own months count from its latest confirmed restart (a confirmed "not continuous"
+  judgement of H about itself) on;
+- through every confirmed continuous candidate P → H of month c ≤ m whose month is not
+  before H's restart, P's counted months up to c count for H, and so on back along the
+  lineage;
+- a household-month counts once, however many municipalities or sources report it.
+
+Everything is set-at-a-time (Polars): the hits of the window are carried forward along the
+lineage edges one step per round, so the work grows with the hits and the edges, never
+with a loop over households.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, null, select, union_all, update
+
+from shuyaku.access.actor import Actor
+from shuyaku.context import Context
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.query import fetch_in, rows_to_frame
+from shuyaku.db.schema import (
+    continuity_candidate,
+    hit_month,
+    hit_report,
+    household_key,
+    inbound_file,
+    tasuukai_count,
+)
+from shuyaku.kogaku import rules
+
+log = logging.getLogger("shuyaku.tasuukai")
+
+FIRST_COUNTED = "201804"  # K9
+THRESHOLD = 3  # 3 earlier hit months make month m the 4th: 多数回
+COUNT_SCHEMA = {"household": pl.String, "hit_count": pl.Int64, "months": pl.String, "predecessors": pl.String}
+
+
+class CountError(ValueError):
+    pass
+
+
+def check_month(month: str) -> str:
+    if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
+        raise CountError(f"年月は YYYYMM で指定してください(指定: {month})")
+    return month
+
+
+def shift(month: str, months: int) -> str:
+    return rules.add_months(f"{month[:4]}-{month[4:]}", months).replace("-", "")
+
+
+def window(month: str) -> tuple[str, str]:
+    """The months that count for ``month``: m−11 … m−1, not before 2018-04."""
+    return max(shift(month, -11), FIRST_COUNTED), shift(month, -1)
+
+
+def hit_rows(conn: Connection, first: str, last: str, households: list[str] | None = None) -> pl.DataFrame:
+    """Household-level hit months in [first, last]: household, month, source, file_id, line_no."""
+    r, h = hit_report.c, hit_month.c
+    reported = select(r.pref_household_id, r.month, r.municipality_code.label("source"), r.file_id, r.line_no).where(
+        r.kind == "1", r.superseded_at.is_(None), r.month >= first, r.month <= last)
+    computed = select(h.pref_household_id, h.month, h.source, null(), null()).where(
+        h.kind == "1", h.superseded_at.is_(None), h.month >= first, h.month <= last)
+    if households is not None:
+        reported = reported.where(r.pref_household_id.in_(households))
+        computed = computed.where(h.pref_household_id.in_(households))
+    rows = conn.execute(union_all(reported, computed)).all()
+    return rows_to_frame(rows, ["household", "month", "source", "file_id", "line_no"],
+                         {"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64})
+
+
+def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Confirmed edges (src, dst, cutoff, candidate_id) and restarts (household, restart)
+    in force for ``month`` (their month is not after it)."""
+    c = continuity_candidate.c
+    rows = conn.execute(select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
+        c.status == "confirmed")).all()
+    frame = rows_to_frame([(r[0], r[1], r[2], r[3].strftime("%Y%m"), r[4]) for r in rows],
+                          ["candidate_id", "src", "dst", "cutoff", "continuous"],
+                          {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.String, "continuous": pl.Boolean})
+    frame = frame.filter(pl.col("cutoff") <= month)
+    edges = frame.filter(pl.col("continuous") & (pl.col("src") != pl.col("dst"))).drop("continuous")
+    restarts = (frame.filter(~pl.col("continuous") & (pl.col("src") == pl.col("dst")))
+                .select(pl.col("dst").alias("household"), pl.col("cutoff").alias("restart")).unique())
+    return edges, restarts
+
+
+def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFrame, first: str) -> pl.DataFrame:
+    """(household, month, origin, via): each hit month and every household it counts for.
+
+    A month *arrives* in a household in its own month (its own hits) or in the month of the
+    edge that carried it. A restart of a household at month r drops what arrived before r
+    from its own count, and from what it passes on along an edge of a later month; an
+    edge of the restart's own month still carries the earlier months (the head's part of
+    a split takes the history, the rest starts again).
+    """
+    own = hits.select("household", "month").unique().select(
+        "household", "month", pl.col("household").alias("origin"), pl.lit(None, pl.Int64).alias("via"),
+        pl.col("month").alias("arrived"))
+    steps = edges.filter(pl.col("cutoff") >= first).select("src", "dst", "cutoff", "candidate_id")
+    keys = ["household", "month", "origin"]
+    found, frontier = own, own
+    for _ in range(64):  # a lineage longer than this would be a cycle; stop anyway
+        if frontier.height == 0 or steps.height == 0:
+            break
+        moving = frontier.join(steps, left_on="household", right_on="src").filter(pl.col("month") <= pl.col("cutoff")).with_row_index("_n")
+        cut = moving.join(restarts, on="household").filter(
+            (pl.col("arrived") < pl.col("restart")) & (pl.col("restart") < pl.col("cutoff"))).select("_n")
+        step = moving.join(cut, on="_n", how="anti").select(
+            pl.col("dst").alias("household"), "month", "origin", pl.col("candidate_id").alias("via"), pl.col("cutoff").alias("arrived"))
+        step = step.sort("arrived", descending=True).unique(keys, keep="first").join(found, on=keys, how="anti")
+        found = pl.concat([found, step])
+        frontier = step
+    latest = restarts.group_by("household").agg(pl.col("restart").max())
+    return found.join(latest, on="household", how="left").filter(
+        pl.col("restart").is_null() | (pl.col("arrived") >= pl.col("restart"))).drop("restart", "arrived")
+
+
+def counts(conn: Connection, month: str, households: list[str] | None = None) -> pl.DataFrame:
+    """household, hit_count, months (YYYYMM;…), predecessors (県世帯ID;…) for every household
+    with at least one counted month."""
+    check_month(month)
+    first, last = window(month)
+    if last < first:
+        return pl.DataFrame(schema=COUNT_SCHEMA)
+    hits = hit_rows(conn, first, last)
+    edges, restarts = lineage(conn, month)
+    found = contributions(hits, edges, restarts, first)
+    if households is not None:
+        found = found.filter(pl.col("household").is_in(households))
+    return (
+        found.group_by("household").agg(
+            pl.col("month").n_unique().cast(pl.Int64).alias("hit_count"),
+            pl.col("month").unique().sort().str.join(";").alias("months"),
+            pl.col("origin").filter(pl.col("origin") != pl.col("household")).unique().sort().str.join(";").alias("predecessors"),
+        ).select(list(COUNT_SCHEMA))
+    )
+
+
+@dataclass
+class RunSummary:
+    month: str
+    households: int
+    tasuukai: int
+    changed: int
+
+
+def store(conn: Connection, month: str, now: datetime) -> RunSummary:
+    """Compute the month's counts and keep them: a household whose count, months or
+    predecessors changed gets a new row (the old one superseded); one that had a count and
+    has none now gets a row with 0, so the change reaches the next TSKG."""
+    fresh = counts(conn, month)
+    t = tasuukai_count.c
+    stored = rows_to_frame(conn.execute(select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors).where(
+        t.month == month, t.superseded_at.is_(None))).all(), ["row_id", "household", "old_count", "old_months", "old_predecessors"],
+        {"row_id": pl.Int64, "household": pl.String, "old_count": pl.Int64, "old_months": pl.String, "old_predecessors": pl.String})
+    both = fresh.join(stored, on="household", how="full", coalesce=True).with_columns(
+        pl.col("hit_count").fill_null(0), pl.col("months").fill_null(""), pl.col("predecessors").fill_null(""))
+    changed = both.filter(
+        pl.col("row_id").is_null()
+        | (pl.col("hit_count") != pl.col("old_count")) | (pl.col("months") != pl.col("old_months"))
+        | (pl.col("predecessors") != pl.col("old_predecessors"))
+    ).filter(~(pl.col("row_id").is_null() & (pl.col("hit_count") == 0)))
+    old = changed["row_id"].drop_nulls().to_list()
+    for start in range(0, len(old), 900):
+        conn.execute(update(tasuukai_count).where(t.row_id.in_(old[start:start + 900])).values(superseded_at=now))
+    k = household_key.c
+    keys = fetch_in(conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, changed["household"].to_list())
+    rows = changed.join(keys, left_on="household", right_on="pref_household_id", how="left").select(
+        pl.col("household").alias("pref_household_id"), pl.col("municipality_code").fill_null(""), pl.col("setai_no").fill_null(""),
+        pl.lit(month).alias("month"), "hit_count", "months", "predecessors", pl.lit(now).alias("computed_at"))
+    bulk_insert(conn, tasuukai_count, rows)
+    return RunSummary(month, fresh.height, fresh.filter(pl.col("hit_count") >= THRESHOLD).height, changed.height)
+
+
+def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
+    """Recompute every stored month a change at month ``since`` can reach (since … since+11)."""
+    t = tasuukai_count.c
+    months = conn.execute(select(t.month).where(t.month >= since, t.month <= shift(since, 11)).distinct()).scalars().all()
+    return [store(conn, m, now) for m in sorted(months)]
+
+
+def run_month(ctx: Context, actor: Actor, month: str) -> RunSummary:
+    """`shuyaku tasuukai run --month YYYYMM`: every household's count for the month, kept."""
+    check_month(month)
+    with ctx.engine.begin() as conn:
+        summary = store(conn, month, ctx.clock())
+    log.info("tasuukai run by=%s month=%s households=%s tasuukai=%s changed=%s", actor.login_id, month, summary.households,
+             summary.tasuukai, summary.changed)
+    return summary
+
+
+@dataclass(frozen=True)
+class ExplainLine:
+    month: str
+    household: str
+    municipality_code: str
+    setai_no: str
+    source: str  # 市町村コード or "federation"
+    filename: str
+    line_no: int | None
+    kind: str
+    counted: bool
+    via: str  # 候補番号 chain, "" for the household's own months
+    note: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    household: str
+    municipality_code: str
+    setai_no: str
+    month: str
+    first: str
+    last: str
+    hit_count: int
+    lines: list[ExplainLine]
+    candidates: list[tuple[int, str, str, str, str, bool, str]]  # id, from, to, date, rule, continuous, status
+
+    @property
+    def tasuukai(self) -> bool:
+        return self.hit_count >= THRESHOLD
+
+
+def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanation:
+    """Which months counted for the household's month, from where and through which
+    candidate; which were left out and why."""
+    check_month(month)
+    first, last = window(month)
+    k, c = household_key.c, continuity_candidate.c
+    with ctx.engine.connect() as conn:
+        key = conn.execute(select(k.municipality_code, k.setai_no).where(k.pref_household_id == household)).first()
+        if key is None:
+            raise CountError(f"県世帯ID {household} はありません")
+        actor.require_municipality(key.municipality_code)
+        # Every household a candidate (any status) links back to, with the path's candidates.
+        paths: dict[str, list[Any]] = {household: []}
+        candidates: list[Any] = []
+        frontier = [household]
+        while frontier:
+            linked = conn.execute(select(continuity_candidate).where(c.to_household.in_(frontier), c.status != "withdrawn")).all()
+            candidates.extend(linked)
+            frontier = []
+            for row in linked:
+                if row.continuous and row.from_household != row.to_household and row.from_household not in paths:
+                    paths[row.from_household] = [*paths[row.to_household], row]
+                    frontier.append(row.from_household)
+        r, h, f = hit_report.c, hit_month.c, inbound_file.c
+        related = sorted(paths)
+        lo = shift(month, -23)
+        reported = conn.execute(select(r.pref_household_id, r.month, r.kind, r.municipality_code, r.setai_no, f.filename, r.line_no)
+                                .join_from(hit_report, inbound_file, r.file_id == f.file_id)
+                                .where(r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month)).all()
+        computed = conn.execute(select(h.pref_household_id, h.month, h.kind).where(
+            h.pref_household_id.in_(related), h.superseded_at.is_(None), h.month >= lo, h.month <= month)).all()
+        keys = dict(conn.execute(select(k.pref_household_id, k.municipality_code).where(k.pref_household_id.in_(related))).all())
+        setais = dict(conn.execute(select(k.pref_household_id, k.setai_no).where(k.pref_household_id.in_(related))).all())
+        hits = hit_rows(conn, first, last, related) if first <= last else pl.DataFrame(
+            schema={"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64})
+        edges, restarts = lineage(conn, month)
+    counted = contributions(hits, edges, restarts, first).filter(pl.col("household") == household) if first <= last else pl.DataFrame()
+    counted_pairs = {(o, m) for o, m in counted.select("origin", "month").iter_rows()} if counted.height else set()
+    restart = dict(restarts.group_by("household").agg(pl.col("restart").max()).iter_rows())
+    rows: list[tuple[Any, ...]] = [tuple(x) for x in reported]  # noqa: C416
+    rows += [(hh, m, kind, "federation", setais.get(hh, ""), "連合会の計算(kogaku run)", None) for hh, m, kind in computed]
+    rows.sort(key=lambda x: (x[1], x[0] != household, x[3]))
+    seen: set[str] = set()
+    lines = []
+    for hh, m, kind, src, setai, name, line in rows:
+        path = paths.get(hh, [])
+        via = "→".join(str(p.candidate_id) for p in reversed(path))
+        note = _why(hh, m, kind, household, month, first, path, restart)
+        ok = note == "" and (hh, m) in counted_pairs
+        if ok and m in seen:
+            ok, note = False, "同じ月を別の報告で数え済み(1世帯1か月は1回)"
+        elif ok:
+            seen.add(m)
+            note = "数える" + (f"(継続性候補 {via} を通じて引継ぎ)" if via else "")
+        elif note == "":
+            note = "数えない"
+        lines.append(ExplainLine(m, hh, keys.get(hh, ""), setai, src, name, line, kind, ok, via, note))
+    listed = [(x.candidate_id, x.from_household, x.to_household, x.change_date.isoformat(), x.rule, x.continuous, x.status)
+              for x in candidates]
+    return Explanation(household, key.municipality_code, key.setai_no, month, first, last, len(seen), lines, listed)
+
+
+def _why(hh: str, m: str, kind: str, household: str, month: str, first: str, path: list[Any], restart: dict[str, str]) -> str:
+    """Why a hit month does not count ("" when nothing stands in its way)."""
+    if m >= month:
+        return "対象月そのもの・以降の月は数えません(数えるのは m−11〜m−1)"
+    if m < FIRST_COUNTED:
+        return "2018年3月以前の該当月は数えません(K9)"
+    if m < first:
+        return f"直近12か月({first}〜{shift(month, -1)})より前です"
+    if kind != "1":
+        return "外来特例のみ(該当区分 2)の月は数えません"
+    own_restart = restart.get(hh)
+    passed_on = path[-1].change_date.strftime("%Y%m") if path else None
+    if own_restart is not None and m < own_restart and (passed_on is None or own_restart < passed_on):
+        return f"世帯の数え直し({own_restart}〜、継続しないと確定した候補)より前の月です"
+    for step in path:  # from the household back to the predecessor
+        label = f"継続性候補 {step.candidate_id}({step.rule}、{step.change_date.isoformat()})"
+        if step.status != "confirmed":
+            state = {"proposed": "未確定", "rejected": "却下"}.get(step.status, step.status)
+            return f"{label}が{state}のため引き継ぎません"
+        cutoff = step.change_date.strftime("%Y%m")
+        if m > cutoff:
+            return f"{label}の異動月より後の、元の世帯の月は引き継ぎません"
+        if cutoff > month:
+            return f"{label}は対象月より後の異動です"
+        target_restart = restart.get(step.to_household)
+        if target_restart is not None and cutoff < target_restart:
+            return f"{label}の後で引継ぎ先の世帯が数え直しになりました({target_restart}〜)"
+    return ""
