@@ -39,6 +39,12 @@ app.add_typer(archive_app, name="archive")
 app.add_typer(municipality_app, name="municipality")
 app.add_typer(vault_app, name="vault")
 app.add_typer(person_app, name="person")
+continuity_app = typer.Typer(help="世帯の継続性(県内転居・分離・合併の候補)", no_args_is_help=True)
+app.add_typer(continuity_app, name="continuity")
+tasuukai_app = typer.Typer(help="多数回該当(直近12か月の該当月数)", no_args_is_help=True)
+app.add_typer(tasuukai_app, name="tasuukai")
+setting_app = typer.Typer(help="県の設定", no_args_is_help=True)
+app.add_typer(setting_app, name="setting")
 
 # Piped into a file or another program, tables keep their full width rather than "…".
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -147,14 +153,15 @@ def ingest(
 
 @app.command()
 def export(
-    municipality: Annotated[str, typer.Option(help="市町村コード")],
-    kind: Annotated[str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表)")],
+    kind: Annotated[str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表) / KZKH(世帯継続性候補) / TSKG(多数回該当回数)")],
     out: Annotated[Path, typer.Option(help="出力フォルダ")],
+    municipality: Annotated[str | None, typer.Option(help="市町村コード(省略時は登録済みの全市町村)")] = None,
 ) -> None:
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
     ctx = _context()
     try:
-        written = export_service.export(ctx, cli_actor(), municipality, kind.upper(), out)
+        codes = [municipality] if municipality else export_service.registered(ctx)
+        written = [p for code in codes for p in export_service.export(ctx, cli_actor(), code, kind.upper(), out)]
     except (export_service.ExportError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     except OutboxBlocked as exc:
@@ -324,6 +331,127 @@ def kogaku_run(
                       f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)")
     for path in summary.files:
         console.print(f"  {path}")
+
+
+@continuity_app.command("list")
+def continuity_list(
+    municipality: Annotated[str | None, typer.Option(help="転入先(判定する側)の市町村コード")] = None,
+    status: Annotated[str | None, typer.Option(help="proposed / confirmed / rejected / withdrawn")] = None,
+) -> None:
+    """世帯の継続性候補の一覧(規則・理由・見た世帯員つき)。"""
+    from shuyaku.household import service
+
+    try:
+        found = service.list_candidates(_context(), cli_actor(), municipality_code=municipality, status=status)
+    except (service.DecisionError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    table = Table("候補番号", "異動日", "規則", "判定", "状態", "転入先 市町村・世帯番号・県世帯ID", "転出元 市町村・県世帯ID", "理由", "世帯員", "決定")
+    for c in found:
+        members = " ".join(f"{p}:{part}" for p, part in c.persons.items())
+        decided = f"{c.decided_by} {c.decided_at:%Y-%m-%d %H:%M}" if c.decided_at else ""
+        table.add_row(str(c.candidate_id), c.change_date.isoformat(), c.rule, "継続" if c.continuous else "非継続",
+                      service.STATUS_LABEL[c.status], f"{c.to_municipality_code} {c.to_setai_no} {c.to_household}",
+                      f"{c.from_municipality_code} {c.from_household}", c.reason + (f"({c.decision_note})" if c.decision_note else ""),
+                      members, decided)
+    console.print(table)
+    console.print(f"{len(found):,} 件")
+
+
+@continuity_app.command("confirm")
+def continuity_confirm(
+    candidate: Annotated[int | None, typer.Argument(help="候補番号")] = None,
+    all_proposed: Annotated[bool, typer.Option("--all-proposed", help="提案中の候補をすべて確定する(--municipality と共に)")] = False,
+    municipality: Annotated[str | None, typer.Option(help="--all-proposed の対象市町村コード")] = None,
+    note: Annotated[str | None, typer.Option(help="確定の備考")] = None,
+) -> None:
+    """候補を確定する(継続と判定した候補は系譜になり、多数回の回数を引き継ぐ)。"""
+    from shuyaku.household import service
+
+    ctx, actor = _context(), cli_actor()
+    try:
+        if all_proposed:
+            if municipality is None or candidate is not None:
+                raise service.DecisionError("--all-proposed には --municipality を指定し、候補番号は指定しません")
+            done = service.confirm_all_proposed(ctx, actor, municipality, note)
+        elif candidate is None:
+            raise service.DecisionError("候補番号か --all-proposed --municipality CODE を指定してください")
+        else:
+            done = service.confirm(ctx, actor, candidate, note)
+    except (service.DecisionError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ 確定 {len(done):,} 件(確定者 {actor.login_id})" + (f": {', '.join(map(str, done[:20]))}" if done else ""))
+
+
+@continuity_app.command("reject")
+def continuity_reject(
+    candidate: Annotated[int, typer.Argument(help="候補番号")],
+    reason: Annotated[str, typer.Option(help="却下の理由(必須)")],
+) -> None:
+    """候補を却下する(確定済みの候補も却下でき、影響する多数回の回数を計算し直す)。"""
+    from shuyaku.household import service
+
+    ctx, actor = _context(), cli_actor()
+    try:
+        service.reject(ctx, actor, candidate, reason)
+    except (service.DecisionError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ 候補 {candidate} を却下しました(却下者 {actor.login_id})")
+
+
+@tasuukai_app.command("run")
+def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]) -> None:
+    """その月の全世帯の多数回該当回数を求めて記録する(変わった世帯が次の TSKG に載る)。"""
+    from shuyaku.kogaku import tasuukai
+
+    try:
+        summary = tasuukai.run_month(_context(), cli_actor(), month)
+    except tasuukai.CountError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
+                  f"前回から変わった世帯 {summary.changed:,}")
+
+
+@tasuukai_app.command("explain")
+def tasuukai_explain(
+    household: Annotated[str, typer.Option(help="県世帯ID")],
+    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+) -> None:
+    """その世帯・その月の多数回の回数の内訳: 数えた月、出所、引継ぎの候補、数えなかった月と理由。"""
+    from shuyaku.kogaku import tasuukai
+
+    try:
+        ex = tasuukai.explain(_context(), cli_actor(), household, month)
+    except (tasuukai.CountError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
+    console.print(f"対象期間 {ex.first}〜{ex.last}: 該当 {ex.hit_count} か月 → 多数回該当 {'あり' if ex.tasuukai else 'なし'}"
+                  f"(3か月以上で4回目から多数回)")
+    table = Table("診療年月", "数える", "県世帯ID", "市町村", "世帯番号", "報告元", "ファイル", "行", "該当区分", "理由")
+    for ln in ex.lines:
+        table.add_row(ln.month, "○" if ln.counted else "×", ln.household, ln.municipality_code, ln.setai_no,
+                      "連合会" if ln.source == "federation" else ln.source, ln.filename, "" if ln.line_no is None else str(ln.line_no),
+                      ln.kind, ln.note)
+    console.print(table)
+    if ex.candidates:
+        cands = Table("候補番号", "転出元 県世帯ID", "転入先 県世帯ID", "異動日", "規則", "判定", "状態")
+        for cid, src, dst, day, rule, cont, status in ex.candidates:
+            cands.add_row(str(cid), src, dst, day, rule, "継続" if cont else "非継続", status)
+        console.print(cands)
+
+
+@setting_app.command("set")
+def setting_set(
+    key: Annotated[str, typer.Argument(help="設定名(continuity_auto_confirm_k1, quarantine_share, raw_retention_days)")],
+    value: Annotated[str, typer.Argument(help="値")],
+) -> None:
+    """県の設定を変える(例: continuity_auto_confirm_k1 1 で単純な県内転居 K1 を自動確定)。"""
+    from shuyaku.setup import change_setting
+
+    try:
+        before = change_setting(_context(), cli_actor(), key, value)
+    except SetupError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {key}: {before} → {value}")
 
 
 @app.command()

@@ -57,6 +57,9 @@ class Context:
             raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
         return value
 
+    def forget_setting(self, key: str) -> None:
+        self._settings_cache.pop(key, None)
+
     def note_bulk_write(self, rows: int, tables: list[str]) -> None:
         """Count rows written; refresh the planner's statistics at 20k, 40k, 80k … rows, so
         a load that grows the tables many times over is planned for their real size."""

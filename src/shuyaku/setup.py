@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
@@ -59,3 +60,35 @@ def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_n
             raise SetupError(f"市町村コード {code} は登録済みです")
         conn.execute(insert(municipality).values(municipality_code=code, name=name, insurer_number=insurer_number,
                                                  encoding=encoding, registered_at=ctx.clock(), registered_by=actor.login_id))
+
+
+# What `shuyaku setting set` may change, and how a value is checked.
+SETTABLE = {
+    "continuity_auto_confirm_k1": lambda v: v in ("0", "1"),
+    "quarantine_share": lambda v: _is_share(v),
+    "raw_retention_days": lambda v: v.isdigit() and int(v) >= 1,
+}
+
+
+def _is_share(value: str) -> bool:
+    try:
+        return 0.0 <= float(value) <= 1.0
+    except ValueError:
+        return False
+
+
+def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
+    """Set one of the prefecture's settings; returns the value before."""
+    if key not in SETTABLE:
+        raise SetupError(f"設定 {key} は変更できません(変更できる設定: {', '.join(SETTABLE)})")
+    if not SETTABLE[key](value):
+        raise SetupError(f"設定 {key} の値 {value} は使えません")
+    before = ctx.setting(key)
+    with ctx.engine.begin() as conn:
+        if conn.execute(select(setting.c.value).where(setting.c.key == key)).first() is None:
+            conn.execute(insert(setting).values(key=key, value=value))
+        else:
+            conn.execute(update(setting).where(setting.c.key == key).values(value=value))
+    ctx.forget_setting(key)
+    logging.getLogger("shuyaku.setup").info("setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value)
+    return before

@@ -13,6 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from sqlalchemy import insert
 
@@ -359,3 +360,24 @@ def test_counts_and_ids_never_depend_on_the_order_in_which_municipalities_files_
         outcomes.add((tuple(live), found["hit_count"], found["months"], same_person))
         ctx.engine.dispose()
     assert outcomes == {((("K1", True, "confirmed"),), 5, "202601;202602;202603;202604;202605", True)}
+
+
+def test_kogaku_run_uses_the_lineage_count_and_halves_caps_in_the_move_month(ctx) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.kogaku.service import load_month
+    from tests.builders import amount_trailer, rece
+
+    pref = Prefecture(ctx)
+    family_in_a(pref)
+    move_whole_family(pref)
+    claims = [rece("3000000001", muni=MUNI_B, month="202604"), rece("3000000001", muni=MUNI_B, month="202605")]
+    ingest(ctx, exchange_file("RECE", claims, muni=MUNI_B, trailer=amount_trailer(claims, 8)))
+    new = pref.household_of(MUNI_B, "3000000001")
+
+    def inputs(month: str) -> dict[str, Any]:
+        with ctx.engine.connect() as conn:
+            return load_month(conn, month).households.filter(pl.col("household_id") == new).row(0, named=True)
+
+    assert (inputs("202604")["in_prefecture_move"], inputs("202605")["prior_hits"]) == (False, 0)  # not confirmed yet
+    continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B)
+    assert (inputs("202604")["in_prefecture_move"], inputs("202604")["prior_hits"]) == (True, 3)
+    assert (inputs("202605")["in_prefecture_move"], inputs("202605")["prior_hits"]) == (False, 3)

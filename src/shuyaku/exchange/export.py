@@ -15,6 +15,7 @@ from shuyaku.db.schema import (
     id_assignment,
     inbound_file,
     ingest_result,
+    municipality,
     outbound_file,
     tasuukai_count,
 )
@@ -26,6 +27,12 @@ KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
 
 class ExportError(ValueError):
     pass
+
+
+def registered(ctx: Context) -> list[str]:
+    """Every registered municipality, for an export to all of them."""
+    with ctx.engine.connect() as conn:
+        return list(conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars())
 
 
 def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_dir: Path) -> list[Path]:

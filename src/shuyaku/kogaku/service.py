@@ -5,9 +5,9 @@ income classes, prior hit months), computes with ``batch.calculate_month`` and w
 one transaction, the federation's hit months for the month (a re-run supersedes the last
 one); then one 支給 list per municipality (CSV, no individual number, outbox-guarded).
 
-Not yet here (they need "In-prefecture moves", issue 3): the move-month half caps
-(``in_prefecture_move`` is false for every household) and prior hit months of confirmed
-predecessor households.
+The 多数回 count comes from ``tasuukai.counts`` (the household's lineage of confirmed
+candidates); the move-month half caps apply to both households of a confirmed continuous
+move between two municipalities that took effect after the 1st of the month.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification_period
 from shuyaku.exchange.codes import INCOME_CLASSES
 from shuyaku.exchange.outbox import OutboxBlocked
-from shuyaku.kogaku import batch, rules, tables
+from shuyaku.kogaku import batch, rules, tables, tasuukai
 
 log = logging.getLogger("shuyaku.kogaku")
 SETTING = {"1": "inpatient", "2": "outpatient", "3": "dental"}
@@ -80,7 +80,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     """Claims of ``month`` (YYYYMM), the persons and households in force, classes, prior hits."""
     dashed = _month_dash(month)
     first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
-    c, q, k, h = claim_unit.c, qualification_period.c, income_class.c, hit_month.c
+    c, q, k = claim_unit.c, qualification_period.c, income_class.c
     claims = _frame(conn, select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay)
                     .where(c.month == month, c.superseded_at.is_(None)),
                     {"municipality_code": pl.String, "atena_no": pl.String, "institution": pl.String,
@@ -116,14 +116,13 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
     )
     undeclared = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
-    prior = _frame(conn, select(h.pref_household_id, h.month).where(h.kind == "1", h.superseded_at.is_(None), h.month < month),
-                   {"household_id": pl.String, "month": pl.String}).with_columns(
-                       (pl.col("month").str.slice(0, 4) + "-" + pl.col("month").str.slice(4, 2)).alias("month"))
+    prior = tasuukai.counts(conn, month).select(pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits"))
+    moved = tasuukai.moved_mid_month(conn, month)
     hh = (
         hh.rename({"pref_household_id": "household_id"})
         .with_columns(pl.col("under70_class").fill_null(UNDECLARED_UNDER70), pl.col("over70_class").fill_null(UNDECLARED_OVER70),
-                      pl.lit(False).alias("in_prefecture_move"))
-        .join(batch.prior_hits(prior, dashed), on="household_id", how="left")
+                      pl.col("household_id").is_in(moved).alias("in_prefecture_move"))
+        .join(prior, on="household_id", how="left")
         .with_columns(pl.col("prior_hits").fill_null(0))
         .select("household_id", "municipality_code", "setai_no", "under70_class", "over70_class", "in_prefecture_move", "prior_hits")
     )

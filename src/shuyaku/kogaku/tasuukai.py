@@ -98,6 +98,16 @@ def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     return edges, restarts
 
 
+def moved_mid_month(conn: Connection, month: str) -> list[str]:
+    """Both households of every confirmed continuous move between two municipalities that
+    took effect in ``month`` after its 1st: their caps for the month are halved."""
+    c = continuity_candidate.c
+    rows = conn.execute(select(c.from_household, c.to_household, c.change_date).where(
+        c.status == "confirmed", c.continuous.is_(True), c.from_municipality_code != c.to_municipality_code)).all()
+    return sorted({h for r in rows if r.change_date.strftime("%Y%m") == month and r.change_date.day != 1
+                   for h in (r.from_household, r.to_household)})
+
+
 def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFrame, first: str) -> pl.DataFrame:
     """(household, month, origin, via): each hit month and every household it counts for.
 
