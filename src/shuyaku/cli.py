@@ -195,14 +195,19 @@ def synth(
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
     register: Annotated[bool, typer.Option("--register", help="市町村をデータベースに登録する")] = False,
     claims_month: Annotated[str | None, typer.Option(help="この診療年月(YYYYMM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く")] = None,
+    hit_months: Annotated[int, typer.Option(help="基準日前のこの月数分の高額該当情報(KGGT)も書く(日次差分の異動の前)")] = 0,
 ) -> None:
-    """架空の県のファイル(SKSE/SKKS 全件+日次差分)を生成する。"""
+    """架空の県のファイル(SKSE/SKKS 全件+日次差分、必要なら KGGT・RECE・SKBN)を生成する。"""
+    from shuyaku.kogaku.tasuukai import shift
     from shuyaku.synth.prefecture import SyntheticPrefecture
 
     ctx = _context() if register else None
     prefecture = ctx.prefecture if ctx else "11"
     world = SyntheticPrefecture(prefecture=prefecture, municipalities=municipalities, persons=persons, seed=seed, cp932_every=3)
     files = world.write_full(out)
+    start = world.today.strftime("%Y%m")
+    for back in range(hit_months, 0, -1):
+        files += world.write_hits(out, shift(start, -back))
     for _ in range(days):
         files += world.write_day(out, events)
     if claims_month:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
@@ -12,7 +14,7 @@ from sqlalchemy import func, select
 from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.config import load_settings
-from shuyaku.context import open_context
+from shuyaku.context import Context, open_context
 from shuyaku.db.schema import id_assignment
 from shuyaku.exchange.export import export
 from shuyaku.exchange.service import ingest_paths
@@ -30,11 +32,14 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     world = SyntheticPrefecture(prefecture="11", municipalities=5, persons=persons, seed=2026, cp932_every=3)
     inbox = home / "inbox"
     files = world.write_full(inbox)
+    for hit_month in ("202604", "202605", "202606", "202607", "202608", "202609"):
+        files += world.write_hits(inbox, hit_month)  # hit months before the moves below
     for _ in range(3):
         files += world.write_day(inbox, max(10, persons // 100))
+    files += world.write_hits(inbox, "202610")
     for m in world.municipalities:
         add_municipality(ctx, operator, m.code, m.name, m.insurer_number, m.encoding)
-    console.print(f"1. 市町村 {len(world.municipalities)} 団体を登録し、初期セットアップ+日次差分3日分 {len(files)} ファイルを生成")
+    console.print(f"1. 市町村 {len(world.municipalities)} 団体を登録し、初期セットアップ+高額該当7か月分+日次差分3日分 {len(files)} ファイルを生成")
 
     started = time.perf_counter()
     outcomes = ingest_paths(ctx, operator, [inbox], remove_source=True)
@@ -43,13 +48,15 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     console.print(f"2. 取込: {applied}/{len(outcomes)} ファイル反映、{sum(o.records for o in outcomes):,} レコード、{seconds:.1f} 秒"
                   f"(受信フォルダの残り {len(list(inbox.glob('*.csv')))} ファイル)")
 
+    carried = _continuity(ctx, operator, world, console)
+
     outbox = home / "outbox"
     written = []
     for m in world.municipalities:
-        for kind in ("KKKK", "IDTB"):
+        for kind in ("KKKK", "IDTB", "KZKH", "TSKG"):
             written += export(ctx, operator, m.code, kind, outbox / m.code)
     leaked = sum(len(ids.find_individual_numbers(p.read_bytes().decode("utf-8", "replace"))) for p in written)
-    console.print(f"3. 返却: KKKK・IDTB {len(written)} ファイルを {outbox} に出力(個人番号らしき12桁: {leaked} 件)")
+    console.print(f"4. 返却: KKKK・IDTB・KZKH・TSKG {len(written)} ファイルを {outbox} に出力(個人番号らしき12桁: {leaked} 件)")
 
     a = id_assignment.c
     with ctx.engine.connect() as conn:
@@ -58,7 +65,7 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     from shuyaku.status import status
 
     s = status(ctx, operator)
-    table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", title="4. 要約")
+    table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", title="5. 要約")
     for row in s.municipalities:
         table.add_row(str(row["code"]), str(row["name"]), str(row["encoding"]), f"{row['persons']:,}", f"{row['households']:,}",
                       str(row["SKSE"]), str(row["SKKS"]))
@@ -73,10 +80,38 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     write_claims(world, claims_in, "202609")
     claim_outcomes = ingest_paths(ctx, operator, [claims_in], remove_source=True)
     month = run_month(ctx, operator, "202609", outbox / "kogaku")
-    console.print(f"5. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
+    console.print(f"6. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
                   f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル")
     applied += sum(o.status == "applied" for o in claim_outcomes)
     outcomes += claim_outcomes
-    ok = applied == len(outcomes) and leaked == 0
+    ok = applied == len(outcomes) and leaked == 0 and carried > 0
     console.print("[green]デモ完了[/]" if ok else "[red]デモで問題が見つかりました[/]")
     return 0 if ok else 1
+
+
+def _continuity(ctx: Context, operator: Actor, world: SyntheticPrefecture, console: Console) -> int:
+    """Confirm the continuity candidates as each destination would, count November's 多数回,
+    and show one household whose months came with it from another municipality."""
+    from shuyaku.household import service as continuity
+    from shuyaku.kogaku import tasuukai
+
+    found = continuity.list_candidates(ctx, operator)
+    rules = Counter(c.rule for c in found)
+    for m in world.municipalities:
+        continuity.confirm_all_proposed(ctx, operator, m.code, "デモ: 転入先の確認済み")
+    summary = tasuukai.run_month(ctx, operator, "202611")
+    with ctx.engine.connect() as conn:
+        counts = tasuukai.counts(conn, "202611")
+    carried = counts.filter(pl.col("predecessors") != "").sort("hit_count", descending=True)
+    console.print(f"3. 世帯の継続性候補 {len(found):,} 件({'、'.join(f'{r} {n}' for r, n in sorted(rules.items()))})を転入先として確定。"
+                  f"2026年11月の多数回: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
+                  f"他の市町村から該当月を引き継いだ世帯 {carried.height:,}")
+    if carried.height:
+        example = carried.row(0, named=True)
+        ex = tasuukai.explain(ctx, operator, example["household"], "202611")
+        table = Table("診療年月", "数える", "市町村", "報告元ファイル", "理由", title=f"   例: 県世帯ID {ex.household}(市町村 {ex.municipality_code})"
+                      f" 直近12か月 {ex.hit_count} か月 → 多数回{'該当' if ex.tasuukai else '非該当'}")
+        for ln in ex.lines:
+            table.add_row(ln.month, "○" if ln.counted else "×", ln.municipality_code, ln.filename, ln.note)
+        console.print(table)
+    return carried.height

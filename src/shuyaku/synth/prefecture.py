@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from shuyaku import ids
+from shuyaku.kogaku import rules
 from shuyaku.synth.names import FEMALE_NAMES, MALE_NAMES, MUNICIPALITY_SUFFIX, PLACE_PARTS, SURNAMES
 
 HOUSEHOLD_SIZES = ((1, 0.55), (2, 0.28), (3, 0.09), (4, 0.05), (5, 0.03))
@@ -91,6 +92,8 @@ class SyntheticPrefecture:
         self.today = start
         self.used_numbers: set[str] = set()
         self.former: dict[tuple[str, str], tuple[str, int]] = {}
+        self.hits: dict[tuple[str, str], list[str]] = {}
+        self.left: list[Household] = []  # households that moved out of the prefecture (some come back)  # (市町村コード, 世帯番号) → household-level hit months
         self.municipalities = [self._municipality(i, cp932_every) for i in range(municipalities)]
         self.households: list[Household] = []
         self.records: dict[str, dict[str, list[list[str]]]] = {}
@@ -213,16 +216,23 @@ class SyntheticPrefecture:
         """One business day later: births, deaths, 社保 joins and leaves, moves; one delta per kind."""
         self.today += timedelta(days=1)
         kinds = (self._birth_event, self._death_event, self._employee_insurance_join, self._employee_insurance_leave,
-                 self._move_out_of_prefecture, self._move_into_prefecture, self._move_within_prefecture, self._name_correction)
-        weights = (10, 8, 20, 20, 6, 6, 12, 4)
+                 self._move_out_of_prefecture, self._move_into_prefecture, self._move_within_prefecture, self._name_correction,
+                 self._head_change, self._split, self._merge)
+        weights = (10, 8, 20, 20, 6, 6, 12, 4, 3, 3, 2)
         for _ in range(events):
             self.rng.choices(kinds, weights)[0]()
         return self._flush(out, data_kind="2")
 
+    def _settled(self, h: Household) -> bool:
+        """Active, and not changed today (one change per household and day keeps every
+        record's periods valid: nothing ends on the day it began)."""
+        return (h.applied_to is None and h.head.active and h.change_date != self.today
+                and all(p.change_date != self.today for p in h.members))
+
     def _active_household(self) -> Household:
         while True:
             h = self.rng.choice(self.households)
-            if h.applied_to is None and h.head.active:
+            if self._settled(h):
                 return h
 
     def _next_history(self, p: Person, reason: str) -> None:
@@ -284,38 +294,161 @@ class SyntheticPrefecture:
             self._emit(p.municipality, "SKKS", self.person_record(p))
 
     def _move_out_of_prefecture(self) -> None:
-        self._household_leaves("01", "27")  # 転出(県外へ)
+        h = self._active_household()
+        for p in [p for p in h.members if p.active]:
+            self._lose(p, "01")  # 転出(県外へ)
+        self._end_household(h, "27")
+        self.left.append(h)
 
     def _move_into_prefecture(self) -> None:
-        self._household_arrives("01")  # 転入(県外から)
+        """転入(県外から): a new household, or one that left the prefecture coming back (K8)."""
+        if not self.left or self.rng.random() < 0.7:
+            self._household_arrives("01")
+            return
+        h = self.left.pop(self.rng.randrange(len(self.left)))
+        target = self.rng.choice(self.municipalities)
+        setai_no = target.setai()
+        back = []
+        for p in [p for p in h.members if p.qualified_until is not None and p.until_reason == "01"]:
+            person = self._arrive(p, target, setai_no, head=p is h.head)
+            person.qualified_from, person.qualified_reason, person.change_reason = self.today, "01", "01"
+            back.append(person)
+        if back and any(p.is_head for p in back):
+            self._settle(target, back, "21")
 
     def _move_within_prefecture(self) -> None:
-        """A whole household moves to another municipality of the prefecture (県内転居)."""
+        """A household moves to another municipality of the prefecture (県内転居), in one of
+        the shapes of continuity.md: all of it (K1), with a new head (K2), the head alone
+        (K5), or into a household already there (K7). Half the time a household with hit
+        months moves, so that counts carried across municipalities show up in a small run."""
         if len(self.municipalities) < 2:
             return
-        h = self._active_household()
+        h = self._household_with_hits() if self.hits and self.rng.random() < 0.5 else self._active_household()
         target = self.rng.choice([m for m in self.municipalities if m is not h.municipality])
+        shape = self.rng.choices(("K1", "K2", "K5", "K7"), (6, 2, 2, 1))[0]
         movers = [p for p in h.members if p.active]
+        if shape == "K5" and len(movers) > 1:
+            head = h.head
+            self._lose(head, "12", municipal_only=True)
+            self._new_head(h, next(p for p in movers if not p.is_head), "22")
+            moved = [self._arrive(head, target, target.setai(), head=True)]
+            self._settle(target, moved, "26")
+            return
         for p in movers:
             self._lose(p, "12", municipal_only=True)
         self._end_household(h, "27")
-        setai_no = target.setai()
-        moved = []
-        for p in movers:
-            # A municipality keeps a returning resident's 宛名番号 and continues the history.
-            self.former[(p.individual_number, p.municipality.code)] = (p.atena_no, p.history_no)
-            atena_no, history_no = self.former.get((p.individual_number, target.code), (target.atena(), 0))
-            person = Person(p.individual_number, target, atena_no, setai_no, p.is_head, p.relation, p.surname, p.given,
-                            p.birth_date, p.sex, p.qualified_from, p.qualified_reason, self.today, p.card_number,
-                            history_no=history_no + 1, change_date=self.today, change_reason="11")
-            moved.append(person)
-        head = next((m for m in moved if m.is_head), moved[0])
-        head.is_head = True
+        joined = self._active_household_in(target) if shape == "K7" else None
+        setai_no = joined.setai_no if joined else target.setai()
+        new_head = movers[1] if shape == "K2" and len(movers) > 1 else h.head
+        moved = [self._arrive(p, target, setai_no, head=(p is new_head and joined is None)) for p in movers]
+        if joined is not None:
+            joined.members.extend(moved)
+            for p in moved:
+                p.relation, p.change_reason = "同居人", "11"
+                self._emit(target, "SKKS", self.person_record(p))
+            return
+        self._settle(target, moved, "26")
+
+    def _arrive(self, p: Person, target: Municipality, setai_no: str, *, head: bool) -> Person:
+        """The person's record in the municipality they move to (a returning resident keeps
+        the 宛名番号 that municipality gave them and continues its history)."""
+        self.former[(p.individual_number, p.municipality.code)] = (p.atena_no, p.history_no)
+        atena_no, history_no = self.former.get((p.individual_number, target.code), (target.atena(), 0))
+        return Person(p.individual_number, target, atena_no, setai_no, head, "世帯主" if head else p.relation, p.surname, p.given,
+                      p.birth_date, p.sex, p.qualified_from, p.qualified_reason, self.today, p.card_number,
+                      history_no=history_no + 1, change_date=self.today, change_reason="11")
+
+    def _settle(self, target: Municipality, moved: list[Person], reason: str) -> Household:
+        head = next(m for m in moved if m.is_head)
         address = f"{target.name}{self.rng.choice(PLACE_PARTS)}町{self.rng.randint(1, 9)}丁目{self.rng.randint(1, 30)}番"
-        household = Household(target, setai_no, head, moved, address, f"{self.rng.randint(3300000, 3699999)}",
-                              self.today, change_date=self.today, change_reason="26")
+        household = Household(target, moved[0].setai_no, head, moved, address, f"{self.rng.randint(3300000, 3699999)}",
+                              self.today, change_date=self.today, change_reason=reason)
         self.households.append(household)
         self._emit_new_household(household)
+        return household
+
+    def _new_head(self, h: Household, head: Person, reason: str) -> None:
+        for p in h.members:
+            if p.active and (p is head or p.is_head):
+                p.is_head = p is head
+                p.relation = "世帯主" if p is head else p.relation
+                self._next_history(p, reason)
+                self._emit(p.municipality, "SKKS", self.person_record(p))
+        h.head = head
+        h.history_no += 1
+        h.change_date, h.change_reason = self.today, reason
+        self._emit(h.municipality, "SKSE", self.household_record(h))
+
+    def _active_household_in(self, muni: Municipality) -> Household | None:
+        found = [h for h in self.households if h.municipality is muni and self._settled(h)]
+        return self.rng.choice(found) if found else None
+
+    def _household_with_hits(self) -> Household:
+        keyed = {(h.municipality.code, h.setai_no): h for h in self.households if self._settled(h)}
+        found = [keyed[k] for k in self.hits if k in keyed]
+        return self.rng.choice(found) if found else self._active_household()
+
+    def _head_change(self) -> None:
+        """世帯主変更 inside a household (K2)."""
+        h = self._active_household()
+        others = [p for p in h.members if p.active and not p.is_head]
+        if others:
+            self._new_head(h, others[0], "22")
+
+    def _split(self) -> None:
+        """世帯分離 in the same municipality: a member forms a household of their own (K5)."""
+        h = self._active_household()
+        others = [p for p in h.members if p.active and not p.is_head]
+        if not others:
+            return
+        p = others[-1]
+        h.members.remove(p)
+        self._next_history(p, "23")
+        p.setai_no, p.is_head, p.relation = h.municipality.setai(), True, "世帯主"
+        self._settle(h.municipality, [p], "23")
+
+    def _merge(self) -> None:
+        """世帯合併 in the same municipality: a one-person household joins another (K6)."""
+        h = self._active_household()
+        alone = [p for p in h.members if p.active]
+        other = self._active_household_in(h.municipality)
+        if len(alone) != 1 or other is None or other is h:
+            return
+        p = alone[0]
+        self._next_history(p, "24")
+        p.setai_no, p.is_head, p.relation = other.setai_no, False, "同居人"
+        other.members.append(p)
+        self._emit(p.municipality, "SKKS", self.person_record(p))
+        self._end_household(h, "24")
+
+    # --- 高額該当 (KGGT) ----------------------------------------------------------------
+
+    def write_hits(self, out: Path, month: str) -> list[Path]:
+        """One KGGT per municipality for treatment month ``YYYYMM``: about 1% of households
+        hit a month, a long tail of repeat hitters (1 in 100 households hits 7 months in 10).
+        The municipality's own 多数回 flag counts only its own reports, as a municipal system
+        that does not know the household's months elsewhere would."""
+        rows: dict[str, list[list[str]]] = {m.code: [] for m in self.municipalities}
+        first = rules.add_months(f"{month[:4]}-{month[4:]}", -11).replace("-", "")
+        for h in self.households:
+            if h.applied_to is not None or not h.head.active:
+                continue
+            chronic = int(h.setai_no) % 100 == 3
+            if self.rng.random() >= (0.7 if chronic else 0.006):
+                continue
+            key = (h.municipality.code, h.setai_no)
+            earlier = [m for m in self.hits.get(key, []) if first <= m < month]
+            kind = "2" if not chronic and self.rng.random() < 0.1 else "1"
+            payment = self.rng.randint(5_000, 250_000)
+            rows[h.municipality.code].append(["2", h.municipality.code, h.setai_no, month, "1", kind, "03",
+                                              "1" if len(earlier) >= 3 else "0", "0", str(payment), self._stamp()])
+            if kind == "1":
+                self.hits.setdefault(key, []).append(month)
+        written = []
+        for muni in self.municipalities:
+            muni.seq["KGGT"] = muni.seq.get("KGGT", 0) + 1
+            written.append(write_file(out, muni, "KGGT", "2", self.today, muni.seq["KGGT"], rows[muni.code], amount_index=9))
+        return written
 
     def _name_correction(self) -> None:
         h = self._active_household()
