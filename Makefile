@@ -29,6 +29,8 @@ lint: $(STAMP)
 ## Benchmarks (not tests): print figures against a baseline measured in the same run.
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/kogaku.py
+	$(BIN)/python bench/tasuukai.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -121,7 +121,7 @@ def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFram
         "household", "month", pl.col("household").alias("origin"), pl.lit(None, pl.Int64).alias("via"),
         pl.col("month").alias("arrived"))
     steps = edges.filter(pl.col("cutoff") >= first).select("src", "dst", "cutoff", "candidate_id")
-    keys = ["household", "month", "origin"]
+    keys = ["household", "month", "origin", "arrived"]
     found, frontier = own, own
     for _ in range(64):  # a lineage longer than this would be a cycle; stop anyway
         if frontier.height == 0 or steps.height == 0:
@@ -131,7 +131,7 @@ def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFram
             (pl.col("arrived") < pl.col("restart")) & (pl.col("restart") < pl.col("cutoff"))).select("_n")
         step = moving.join(cut, on="_n", how="anti").select(
             pl.col("dst").alias("household"), "month", "origin", pl.col("candidate_id").alias("via"), pl.col("cutoff").alias("arrived"))
-        step = step.sort("arrived", descending=True).unique(keys, keep="first").join(found, on=keys, how="anti")
+        step = step.unique(keys).join(found, on=keys, how="anti")
         found = pl.concat([found, step])
         frontier = step
     latest = restarts.group_by("household").agg(pl.col("restart").max())
