@@ -1,7 +1,8 @@
 """Known synthetic numbers go through every path; none of them comes out anywhere.
 
-Paths: full and delta ingest, quarantine (bad check digit, conflicts), rejected and held
-files, duplicates, KKKK / IDTB export, person look-up, status, key rotation, the CLI. Places
+Paths: full and delta ingest, KGGT, quarantine (bad check digit, conflicts), rejected and
+held files, duplicates, continuity candidates, 多数回 run and explain, KKKK / IDTB / KZKH /
+TSKG export, person look-up, status, key rotation, the CLI. Places
 searched: every outbound file, the log, CLI output, the result rows, the archive, and the
 database itself (the SQLite file, or every row of every table on PostgreSQL).
 """
@@ -44,6 +45,8 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
         add_municipality(ctx, OPERATOR, m.code, m.name, m.insurer_number, m.encoding)
     inbox = tmp_path / "inbox"
     world.write_full(inbox)
+    for month in ("202607", "202608", "202609"):
+        world.write_hits(inbox, month)
     for _ in range(2):
         world.write_day(inbox, 15)
     numbers = set(world.used_numbers)
@@ -73,10 +76,17 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
     outcomes = ingest_paths(ctx, OPERATOR, [inbox])  # the same files again: duplicates
     assert all(o.status == "duplicate" for o in outcomes)
     out = tmp_path / "out"
+    cli_out.append(runner.invoke(app, ["continuity", "list"]).output)
     for m in world.municipalities:
-        for kind in ("KKKK", "IDTB"):
+        cli_out.append(runner.invoke(app, ["continuity", "confirm", "--all-proposed", "--municipality", m.code]).output)
+    cli_out.append(runner.invoke(app, ["tasuukai", "run", "--month", "202610"]).output)
+    for m in world.municipalities:
+        for kind in ("KKKK", "IDTB", "KZKH", "TSKG"):
             export(ctx, OPERATOR, m.code, kind, out)
             cli_out.append(runner.invoke(app, ["export", "--municipality", m.code, "--kind", kind, "--out", str(out)]).output)
+    with ctx.engine.connect() as conn:
+        counted = conn.execute(select(metadata.tables["tasuukai_count"].c.pref_household_id)).scalars().first()
+    cli_out.append(runner.invoke(app, ["tasuukai", "explain", "--household", str(counted), "--month", "202610"]).output)
     cli_out.append(runner.invoke(app, ["person", "show", "--municipality", muni.code, "--atena", person.atena_no]).output)
     view = lookup_person(ctx, OPERATOR, muni.code, person.atena_no)
     rotate_index_key(ctx, OPERATOR)
@@ -92,7 +102,7 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
         "archive": "".join(p.read_bytes().decode("latin-1") for p in settings.archive_dir.iterdir()),
         "database": quarantined,
     }
-    assert len(list(out.iterdir())) >= 6 and places["log"]
+    assert len(list(out.iterdir())) >= 12 and places["log"] and "多数回該当" in places["cli"]
     for place, content in places.items():
         leaked = [n for n in numbers | {typo} if n in content]
         assert leaked == [], f"individual numbers found in {place}"

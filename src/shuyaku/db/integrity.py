@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Connection, func, select
 
 from shuyaku.db.schema import (
+    continuity_candidate,
+    hit_report,
     household,
     household_key,
     household_record,
@@ -14,6 +16,7 @@ from shuyaku.db.schema import (
     person,
     person_key,
     qualification_period,
+    tasuukai_count,
     vault_entry,
 )
 
@@ -29,6 +32,12 @@ REFERENCES: list[tuple[str, ColumnElement[str], ColumnElement[str]]] = [
     ("id_assignment.pref_person_id", id_assignment.c.pref_person_id, person.c.pref_person_id),
     ("id_assignment.file_id", id_assignment.c.file_id, inbound_file.c.file_id),
     ("ingest_result.file_id", ingest_result.c.file_id, inbound_file.c.file_id),
+    ("hit_report.pref_household_id", hit_report.c.pref_household_id, household.c.pref_household_id),
+    ("hit_report.file_id", hit_report.c.file_id, inbound_file.c.file_id),
+    ("continuity_candidate.from_household", continuity_candidate.c.from_household, household.c.pref_household_id),
+    ("continuity_candidate.to_household", continuity_candidate.c.to_household, household.c.pref_household_id),
+    ("continuity_candidate.file_id", continuity_candidate.c.file_id, inbound_file.c.file_id),
+    ("tasuukai_count.pref_household_id", tasuukai_count.c.pref_household_id, household.c.pref_household_id),
 ]
 
 
