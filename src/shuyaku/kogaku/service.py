@@ -154,6 +154,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             pl.col("household_id").alias("pref_household_id"), pl.lit(month).alias("month"),
             pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
             pl.lit("federation").alias("source"), "payment", pl.lit(now).alias("recorded_at")))
+        tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
     summary.households = result.height
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)
