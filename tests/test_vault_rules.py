@@ -30,9 +30,19 @@ def test_sealed_number_opens_only_with_its_key_and_person() -> None:
 
 def test_keyring_files_are_private_and_versioned(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ring = KeyRing.create(tmp_path / "keys")
-    assert ring.current == {"index": 1, "seal": 1, "archive": 1}
+    assert ring.current == {"index": 1, "seal": 1, "archive": 1, "secret": 1}
     assert all((p.stat().st_mode & 0o077) == 0 for p in (tmp_path / "keys").glob("*.key"))
     v2 = ring.rotate("index")
     assert v2 == 2 and ring.current["index"] == 1 and ring.key("index", 2) != ring.key("index", 1)
     ring.make_current("index", 2)
     assert KeyRing.load(tmp_path / "keys").current["index"] == 2
+
+
+def test_an_older_key_ring_gains_the_purposes_added_since(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ring = KeyRing.create(tmp_path / "keys")
+    (tmp_path / "keys" / "secret-v1.key").unlink()
+    del ring.current["secret"]
+    ring._save()
+    older = KeyRing.load(tmp_path / "keys")
+    assert older.ensure_purposes() == ["secret"] and KeyRing.load(tmp_path / "keys").current["secret"] == 1
+    assert older.ensure_purposes() == []

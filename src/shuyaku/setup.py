@@ -9,6 +9,8 @@ from sqlalchemy import insert, select, update
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
+from shuyaku.audit.verify import ensure_signing_key
 from shuyaku.config import Settings
 from shuyaku.context import Context
 from shuyaku.db import migrate
@@ -32,6 +34,10 @@ def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
     if not (settings.keys_dir / "keyring.json").exists():
         KeyRing.create(settings.keys_dir)
         done.append(f"鍵を生成しました: {settings.keys_dir}")
+    else:
+        done += [f"鍵を追加しました: {p}" for p in KeyRing.load(settings.keys_dir).ensure_purposes()]
+    if ensure_signing_key(settings.keys_dir):
+        done.append("アクセス記録の署名鍵(Ed25519)を生成しました")
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     done.append("データベースを最新の版にしました")
@@ -47,6 +53,7 @@ def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
 
 
 def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_number: str, encoding: str = "utf-8") -> None:
+    trail.require(ctx, actor, "municipality.manage", target=code)
     if not ids.is_valid_municipality_code(code):
         raise SetupError(f"市町村コード {code} は6桁で検査数字が正しくありません")
     if not code.startswith(ctx.prefecture):
@@ -60,6 +67,8 @@ def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_n
             raise SetupError(f"市町村コード {code} は登録済みです")
         conn.execute(insert(municipality).values(municipality_code=code, name=name, insurer_number=insurer_number,
                                                  encoding=encoding, registered_at=ctx.clock(), registered_by=actor.login_id))
+        trail.append(conn, actor, [trail.Event("municipality.add", target=f"{code} {name}", row_count=1,
+                                               purpose=trail.purpose_of("municipality.manage"))], ctx.clock())
 
 
 # What `shuyaku setting set` may change, and how a value is checked.
@@ -79,6 +88,7 @@ def _is_share(value: str) -> bool:
 
 def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
     """Set one of the prefecture's settings; returns the value before."""
+    trail.require(ctx, actor, "setting.change", target=key)
     if key not in SETTABLE:
         raise SetupError(f"設定 {key} は変更できません(変更できる設定: {', '.join(SETTABLE)})")
     if not SETTABLE[key](value):
@@ -89,6 +99,8 @@ def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
             conn.execute(insert(setting).values(key=key, value=value))
         else:
             conn.execute(update(setting).where(setting.c.key == key).values(value=value))
+        trail.append(conn, actor, [trail.Event("setting.change", target=key, detail=f"{before} → {value}",
+                                               purpose=trail.purpose_of("setting.change"))], ctx.clock())
     ctx.forget_setting(key)
     logging.getLogger("shuyaku.setup").info("setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value)
     return before

@@ -390,3 +390,97 @@ outbound_file = Table(
     Column("inbound_file_id", Integer),
     Index(None, "municipality_code", "kind", "seq"),
 )
+
+
+# 利用者: one account per staff member (no shared accounts). The password is an Argon2id
+# hash; the TOTP secret is sealed (AES-256-GCM, ``secret`` key) with the login ID as
+# associated data.
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("login_id", String(32), primary_key=True),
+    Column("name", String(50), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("municipalities", Text, nullable=False),  # comma-separated 市町村コード; "" = the whole prefecture
+    Column("password_hash", Text, nullable=False),
+    Column("password_changed_at", Timestamp, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("totp_sealed", LargeBinary),
+    Column("totp_key_version", Integer),
+    Column("status", String(16), nullable=False),  # active | suspended
+    Column("valid_until", Date),  # the account expires after this day (異動, 任期)
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", Timestamp),
+    Column("last_login_at", Timestamp),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(32), nullable=False),
+)
+
+# 権限変更: every change of an account, for the 利用者権限変更一覧 report.
+permission_change = Table(
+    "permission_change",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("kind", String(16), nullable=False),  # 新規登録 権限追加 権限削除 役割変更 利用停止 利用再開 パスワード初期化 …
+    Column("login_id", String(32), nullable=False),
+    Column("name", String(50), nullable=False),
+    Column("organisation", String(100), nullable=False),
+    Column("role_before", String(32)),
+    Column("role_after", String(32)),
+    Column("scope_before", Text),
+    Column("scope_after", Text),
+    Column("changed_by", String(32), nullable=False),
+    Column("approved_by", String(32)),
+    Column("reason", Text),
+    Index(None, "at"),
+)
+
+# Web/CLI sessions after a successful login (password + TOTP): only the SHA-256 of the
+# token is stored.
+user_session = Table(
+    "user_session",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("login_id", String(32), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("ended_at", Timestamp),
+)
+
+# アクセス記録: hash-chained, append-only. ``hash`` = SHA-256(prev_hash, the event's
+# canonical text); the time is kept as the exact UTC text that was hashed. The application
+# never updates or deletes a row (PostgreSQL: the application role may only INSERT and
+# SELECT; both databases: triggers refuse UPDATE and DELETE).
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at_utc", String(27), nullable=False),  # 2026-11-27T06:35:16.123456Z
+    Column("actor", String(32), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("row_count", BigInteger, nullable=False),
+    Column("outcome", String(8), nullable=False),  # ok | denied | failed
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "at_utc"),
+    Index(None, "actor", "at_utc"),
+)
+
+# A signed Merkle root (RFC 6962) over the first ``tree_size`` events.
+audit_checkpoint = Table(
+    "audit_checkpoint",
+    metadata,
+    Column("checkpoint_id", Integer, primary_key=True, autoincrement=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", String(64), nullable=False),
+    Column("at_utc", String(27), nullable=False),
+    Column("key_id", String(16), nullable=False),  # the first 16 hex of SHA-256(public key)
+    Column("signature", String(128), nullable=False),  # Ed25519 over the checkpoint's text
+)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import (
     continuity_candidate,
@@ -36,7 +37,14 @@ def registered(ctx: Context) -> list[str]:
 
 
 def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_dir: Path) -> list[Path]:
-    actor.require_municipality(municipality_code)
+    trail.require(ctx, actor, "export", municipality_code, target=kind)
+    written = _export(ctx, actor, municipality_code, kind, out_dir)
+    trail.record(ctx, actor, trail.Event("export", target=f"{municipality_code} {kind} " + " ".join(p.name for p in written),
+                                         purpose=trail.purpose_of("export"), row_count=len(written)))
+    return written
+
+
+def _export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_dir: Path) -> list[Path]:
     if kind not in KINDS:
         raise ExportError(f"--kind は {' / '.join(KINDS)} のいずれかです(指定: {kind})")
     try:

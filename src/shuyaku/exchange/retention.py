@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import inbound_file
 from shuyaku.exchange import archive
@@ -17,6 +18,7 @@ log = logging.getLogger("shuyaku.retention")
 
 def purge_expired(ctx: Context, actor: Actor, today: date) -> int:
     """Delete every encrypted copy whose retention has ended for every ledger row using it."""
+    trail.require(ctx, actor, "archive.purge")
     f = inbound_file.c
     with ctx.engine.begin() as conn:
         kept_until = (
@@ -30,5 +32,7 @@ def purge_expired(ctx: Context, actor: Actor, today: date) -> int:
             archive.purge(ctx.settings.archive_dir, name)
         if expired:
             conn.execute(update(inbound_file).where(f.archive_name.in_(expired)).values(archive_purged_at=ctx.clock()))
+        trail.append(conn, actor, [trail.Event("archive.purge", target=f"retain_until < {today.isoformat()}",
+                                               purpose=trail.purpose_of("archive.purge"), row_count=len(expired))], ctx.clock())
     log.info("archive purge by=%s today=%s purged=%s", actor.login_id, today.isoformat(), len(expired))
     return len(expired)

@@ -19,6 +19,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
@@ -113,6 +114,16 @@ def _order_key(path: Path) -> tuple[Any, ...]:
 
 
 def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
+    """One inbound file, whatever becomes of it; logged in the access log either way."""
+    outcome = _ingest_bytes(ctx, actor, raw, filename)
+    trail.record(ctx, actor, trail.Event(
+        "ingest", target=f"受付番号 {outcome.file_id} {outcome.municipality_code or ''} {outcome.kind or ''} {filename}",
+        purpose=trail.purpose_of("ingest"), row_count=outcome.applied, outcome="ok" if outcome.ok else "failed",
+        detail=f"status={outcome.status} code={outcome.code or ''} records={outcome.records}"))
+    return outcome
+
+
+def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
     sha = hashlib.sha256(raw).hexdigest()
     now = ctx.clock()
     base: dict[str, Any] = {"filename": filename, "sha256": sha, "size_bytes": len(raw), "received_at": now, "actor": actor.login_id}
@@ -122,7 +133,7 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> Inges
         return _finish(ctx, base, ledger.REJECTED, exc)
     base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
                 as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
-    actor.require_municipality(header.municipality_code)
+    trail.require(ctx, actor, "ingest", header.municipality_code, target=filename)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)
         earlier = ledger.earlier_copy(conn, sha)

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from shuyaku.access.actor import AccessDenied, Actor
+from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import continuity_candidate
 from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
@@ -53,10 +54,10 @@ class Candidate:
 
 def list_candidates(ctx: Context, actor: Actor, *, municipality_code: str | None = None, status: str | None = None) -> list[Candidate]:
     """Candidates for a destination municipality (all the actor may see when none is given)."""
+    trail.require(ctx, actor, "continuity.read", municipality_code)
     c = continuity_candidate.c
     stmt = select(continuity_candidate).order_by(c.candidate_id)
     if municipality_code is not None:
-        actor.require_municipality(municipality_code)
         stmt = stmt.where(c.to_municipality_code == municipality_code)
     elif actor.municipalities is not None:
         stmt = stmt.where(c.to_municipality_code.in_(sorted(actor.municipalities)))
@@ -65,14 +66,17 @@ def list_candidates(ctx: Context, actor: Actor, *, municipality_code: str | None
             raise DecisionError(f"--status は {' / '.join(STATUS_LABEL)} のいずれかです(指定: {status})")
         stmt = stmt.where(c.status == status)
     with ctx.engine.connect() as conn:
-        return [Candidate.of(r) for r in conn.execute(stmt).all()]
+        found = [Candidate.of(r) for r in conn.execute(stmt).all()]
+    trail.record(ctx, actor, trail.Event("continuity.read", target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}",
+                                         purpose=trail.purpose_of("continuity.read"), row_count=len(found)))
+    return found
 
 
-def _load(conn: Connection, actor: Actor, candidate_id: int) -> Any:
+def _load(ctx: Context, conn: Connection, actor: Actor, candidate_id: int) -> Any:
     row = conn.execute(select(continuity_candidate).where(continuity_candidate.c.candidate_id == candidate_id)).first()
     if row is None:
         raise DecisionError(f"候補番号 {candidate_id} はありません")
-    actor.require_municipality(row.to_municipality_code)  # the destination decides
+    trail.require(ctx, actor, "continuity.decide", row.to_municipality_code, target=f"候補 {candidate_id}")  # the destination decides
     return row
 
 
@@ -84,27 +88,23 @@ def _decide(conn: Connection, actor: Actor, rows: list[Any], status: str, note: 
             status=status, decided_by=actor.login_id, decided_at=now, decision_note=note))
     if rows:
         tasuukai.recount(conn, min(r.change_date for r in rows).strftime("%Y%m"), now)
+        trail.append(conn, actor, [trail.Event("continuity." + status, target="候補 " + ",".join(map(str, ids)),
+                                               purpose=trail.purpose_of("continuity.decide"), row_count=len(ids),
+                                               detail=note or "")], now)
     log.info("continuity %s by=%s candidates=%s", status, actor.login_id, ",".join(map(str, ids)))
     return ids
 
 
-def _require_decider(actor: Actor) -> None:
-    if actor.role not in ("municipal_supervisor", "federation_operator", "system"):
-        raise AccessDenied(f"{actor.login_id}(役割 {actor.role})は継続性候補を確定・却下できません")
-
-
 def confirm(ctx: Context, actor: Actor, candidate_id: int, note: str | None = None) -> list[int]:
-    _require_decider(actor)
     with ctx.engine.begin() as conn:
-        row = _load(conn, actor, candidate_id)
+        row = _load(ctx, conn, actor, candidate_id)
         if row.status != PROPOSED:
             raise DecisionError(f"候補番号 {candidate_id} は{STATUS_LABEL[row.status]}のため確定できません(確定できるのは提案中の候補です)")
         return _decide(conn, actor, [row], CONFIRMED, note, ctx.clock())
 
 
 def confirm_all_proposed(ctx: Context, actor: Actor, municipality_code: str, note: str | None = None) -> list[int]:
-    _require_decider(actor)
-    actor.require_municipality(municipality_code)
+    trail.require(ctx, actor, "continuity.decide", municipality_code)
     c = continuity_candidate.c
     with ctx.engine.begin() as conn:
         rows = conn.execute(select(continuity_candidate).where(
@@ -113,11 +113,10 @@ def confirm_all_proposed(ctx: Context, actor: Actor, municipality_code: str, not
 
 
 def reject(ctx: Context, actor: Actor, candidate_id: int, reason: str) -> list[int]:
-    _require_decider(actor)
     if not reason.strip():
         raise DecisionError("却下の理由(--reason)を入力してください")
     with ctx.engine.begin() as conn:
-        row = _load(conn, actor, candidate_id)
+        row = _load(ctx, conn, actor, candidate_id)
         if row.status not in (PROPOSED, CONFIRMED):
             raise DecisionError(f"候補番号 {candidate_id} は{STATUS_LABEL[row.status]}のため却下できません")
         return _decide(conn, actor, [row], REJECTED, reason.strip(), ctx.clock())

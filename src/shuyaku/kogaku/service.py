@@ -22,6 +22,7 @@ from sqlalchemy import Connection, select, update
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
@@ -138,6 +139,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         table = tables.table_for(dashed)
     except tables.NoTableInForce as exc:
         raise RunError(str(exc)) from None
+    trail.require(ctx, actor, "kogaku.run")
     summary = RunSummary(month, table.id)
     h = hit_month.c
     with ctx.engine.begin() as conn:
@@ -155,6 +157,8 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
             pl.lit("federation").alias("source"), "payment", pl.lit(now).alias("recorded_at")))
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
+        trail.append(conn, actor, [trail.Event("kogaku.run", target=month, purpose=trail.purpose_of("kogaku.run"),
+                                               row_count=result.height)], now)
     summary.households = result.height
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import person_key, qualification_period
 
@@ -28,7 +29,7 @@ class PersonView:
 def lookup_person(ctx: Context, actor: Actor, municipality_code: str, atena_no: str,
                   as_known_at: datetime | None = None) -> PersonView:
     """The person's records as the system knew them at ``as_known_at`` (default: now)."""
-    actor.require_municipality(municipality_code)
+    trail.require(ctx, actor, "person.read", municipality_code, target=f"{municipality_code} 宛名番号 {atena_no}")
     q = qualification_period.c
     with ctx.engine.connect() as conn:
         pid = conn.execute(select(person_key.c.pref_person_id).where(
@@ -41,4 +42,7 @@ def lookup_person(ctx: Context, actor: Actor, municipality_code: str, atena_no: 
             select(qualification_period).where(q.municipality_code == municipality_code, q.atena_no == atena_no, known)
             .order_by(q.history_no)
         ).mappings().all()
+    trail.record(ctx, actor, trail.Event("person.read", target=f"{pid} ({municipality_code} 宛名番号 {atena_no})",
+                                         purpose=trail.purpose_of("person.read"), row_count=len(rows),
+                                         detail=f"as_known_at={as_known_at.isoformat() if as_known_at else 'now'}"))
     return PersonView(pid, municipality_code, atena_no, [dict(r) for r in rows])

@@ -1,8 +1,10 @@
 """Key files under ``SHUYAKU_HOME/keys`` (created by ``shuyaku init``, never committed).
 
-Three independent 256-bit keys, each versioned: ``index`` (HMAC for the blind index),
-``seal`` (AES-256-GCM for the sealed individual number) and ``archive`` (AES-256-GCM for
-the encrypted copies of inbound files). ``keyring.json`` names the current version of each.
+Four independent 256-bit keys, each versioned: ``index`` (HMAC for the blind index),
+``seal`` (AES-256-GCM for the sealed individual number), ``archive`` (AES-256-GCM for the
+encrypted copies of inbound files) and ``secret`` (AES-256-GCM for staff TOTP secrets).
+``keyring.json`` names the current version of each. The access log's Ed25519 signing key
+lives beside them (``shuyaku.audit.verify``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-PURPOSES = ("index", "seal", "archive")
+PURPOSES = ("index", "seal", "archive", "secret")
 
 
 class KeyError_(RuntimeError):
@@ -42,6 +44,15 @@ class KeyRing:
             raise KeyError_(f"{manifest} がありません。先に `shuyaku init` を実行してください。")
         current = json.loads(manifest.read_text(encoding="utf-8"))["current"]
         return cls(directory, {k: int(v) for k, v in current.items()})
+
+    def ensure_purposes(self) -> list[str]:
+        """Create the keys of purposes added since this ring was made (an older installation)."""
+        added = [p for p in PURPOSES if p not in self.current]
+        for purpose in added:
+            self._write_new(purpose, max(self.versions(purpose), default=0) + 1)
+        if added:
+            self._save()
+        return added
 
     def key(self, purpose: str, version: int | None = None) -> bytes:
         version = self.current[purpose] if version is None else version

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 06:43:22.284646
+Create Date: 2026-11-27 07:07:53.733417
 """
 
 from __future__ import annotations
@@ -17,6 +17,55 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('app_user',
+    sa.Column('login_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('organisation', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('municipalities', sa.Text(), nullable=False),
+    sa.Column('password_hash', sa.Text(), nullable=False),
+    sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('must_change_password', sa.Boolean(), nullable=False),
+    sa.Column('totp_sealed', sa.LargeBinary(), nullable=True),
+    sa.Column('totp_key_version', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=True),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('login_id', name=op.f('pk_app_user'))
+    )
+    op.create_table('audit_checkpoint',
+    sa.Column('checkpoint_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('tree_size', sa.BigInteger(), nullable=False),
+    sa.Column('root_hash', sa.String(length=64), nullable=False),
+    sa.Column('at_utc', sa.String(length=27), nullable=False),
+    sa.Column('key_id', sa.String(length=16), nullable=False),
+    sa.Column('signature', sa.String(length=128), nullable=False),
+    sa.PrimaryKeyConstraint('checkpoint_id', name=op.f('pk_audit_checkpoint'))
+    )
+    op.create_table('audit_event',
+    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('at_utc', sa.String(length=27), nullable=False),
+    sa.Column('actor', sa.String(length=32), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('scope', sa.Text(), nullable=False),
+    sa.Column('action', sa.String(length=48), nullable=False),
+    sa.Column('target', sa.Text(), nullable=False),
+    sa.Column('purpose', sa.Text(), nullable=False),
+    sa.Column('row_count', sa.BigInteger(), nullable=False),
+    sa.Column('outcome', sa.String(length=8), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_event'))
+    )
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_event_actor_at_utc'), ['actor', 'at_utc'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_event_at_utc'), ['at_utc'], unique=False)
+
     op.create_table('claim_unit',
     sa.Column('row_id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('municipality_code', sa.String(length=6), nullable=False),
@@ -262,6 +311,25 @@ def upgrade() -> None:
     with op.batch_alter_table('outbound_file', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_file_municipality_code_kind_seq'), ['municipality_code', 'kind', 'seq'], unique=False)
 
+    op.create_table('permission_change',
+    sa.Column('change_id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('login_id', sa.String(length=32), nullable=False),
+    sa.Column('name', sa.String(length=50), nullable=False),
+    sa.Column('organisation', sa.String(length=100), nullable=False),
+    sa.Column('role_before', sa.String(length=32), nullable=True),
+    sa.Column('role_after', sa.String(length=32), nullable=True),
+    sa.Column('scope_before', sa.Text(), nullable=True),
+    sa.Column('scope_after', sa.Text(), nullable=True),
+    sa.Column('changed_by', sa.String(length=32), nullable=False),
+    sa.Column('approved_by', sa.String(length=32), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('change_id', name=op.f('pk_permission_change'))
+    )
+    with op.batch_alter_table('permission_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_permission_change_at'), ['at'], unique=False)
+
     op.create_table('person',
     sa.Column('pref_person_id', sa.String(length=13), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -343,6 +411,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tasuukai_count_month_pref_household_id'), ['month', 'pref_household_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_tasuukai_count_municipality_code_exported_file_id'), ['municipality_code', 'exported_file_id'], unique=False)
 
+    op.create_table('user_session',
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('login_id', sa.String(length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_user_session'))
+    )
     op.create_table('vault_entry',
     sa.Column('pref_person_id', sa.String(length=13), nullable=False),
     sa.Column('blind_index', sa.String(length=64), nullable=False),
@@ -357,6 +433,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('vault_entry')
+    op.drop_table('user_session')
     with op.batch_alter_table('tasuukai_count', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tasuukai_count_municipality_code_exported_file_id'))
         batch_op.drop_index(batch_op.f('ix_tasuukai_count_month_pref_household_id'))
@@ -374,6 +451,10 @@ def downgrade() -> None:
 
     op.drop_table('person_key')
     op.drop_table('person')
+    with op.batch_alter_table('permission_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_permission_change_at'))
+
+    op.drop_table('permission_change')
     with op.batch_alter_table('outbound_file', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbound_file_municipality_code_kind_seq'))
 
@@ -429,3 +510,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_claim_unit_month'))
 
     op.drop_table('claim_unit')
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_event_at_utc'))
+        batch_op.drop_index(batch_op.f('ix_audit_event_actor_at_utc'))
+
+    op.drop_table('audit_event')
+    op.drop_table('audit_checkpoint')
+    op.drop_table('app_user')

@@ -1,0 +1,361 @@
+"""Staff accounts: one per person, Argon2id password, TOTP second factor, lockout, expiry,
+suspension, and every change kept for the 利用者権限変更一覧.
+
+- Passwords: Argon2id with the OWASP parameters (m = 19 MiB, t = 2, p = 1); at least 12
+  characters of at least three kinds (upper case, lower case, digits, others), not
+  containing the login ID. A new or reset password is generated and must be changed at the
+  first login.
+- Second factor: every account has a TOTP secret (RFC 6238, 30 s, 6 digits), sealed with the
+  ``secret`` key and the login ID as associated data. Every role that sees personal data
+  needs it, and so does everybody else here.
+- Lockout: 5 failed logins (password or code) lock the account for 30 minutes.
+- Expiry and suspension: an account past ``valid_until`` or suspended (異動, 退職) cannot log
+  in, and its sessions end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Connection, func, insert, select, update
+
+from shuyaku.access import policy
+from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
+from shuyaku.context import Context
+from shuyaku.db.schema import app_user, municipality, permission_change, user_session
+from shuyaku.timeutil import jst_date
+from shuyaku.vault import rules as crypto
+
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)  # OWASP: Argon2id m=19 MiB, t=2, p=1
+MIN_LENGTH = 12
+LOCK_AFTER = 5
+LOCK_FOR = timedelta(minutes=30)
+SESSION_FOR = timedelta(hours=8)
+LOGIN_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
+ISSUER = "shuyaku"
+
+
+class AccountError(ValueError):
+    """A request about an account that cannot be done (the message says why)."""
+
+
+class LoginFailed(PermissionError):
+    """Login refused. The message never tells which of ID, password or code was wrong."""
+
+
+@dataclass(frozen=True)
+class NewCredentials:
+    login_id: str
+    password: str  # shown once, to be changed at the first login
+    totp_uri: str  # for the authenticator app (otpauth://…)
+
+
+@dataclass(frozen=True)
+class Account:
+    login_id: str
+    name: str
+    organisation: str
+    role: str
+    municipalities: tuple[str, ...]
+    status: str
+    valid_until: date | None
+    locked: bool
+    last_login_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    actor: Actor
+    must_change_password: bool
+
+
+def password_problems(login_id: str, password: str) -> list[str]:
+    kinds = sum(any(test(c) for c in password) for test in (str.isupper, str.islower, str.isdigit,
+                                                              lambda c: not c.isalnum()))
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append(f"{MIN_LENGTH}文字以上にしてください")
+    if kinds < 3:
+        problems.append("英大文字・英小文字・数字・記号のうち3種類以上を使ってください")
+    if login_id.lower() in password.lower():
+        problems.append("ログインIDを含めないでください")
+    return problems
+
+
+def _generated_password() -> str:
+    alphabet = string.ascii_letters + string.digits + "-_.!#%+"
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(16))
+        if not password_problems("", candidate) and any(not c.isalnum() for c in candidate):
+            return candidate
+
+
+def _scope_text(municipalities: tuple[str, ...] | list[str]) -> str:
+    return ",".join(sorted(municipalities))
+
+
+def _scope_label(text_: str | None) -> str:
+    return text_ or "県全体"
+
+
+def _check_scope(conn: Connection, role: str, municipalities: list[str]) -> None:
+    if role not in policy.ROLES:
+        raise AccountError(f"役割 {role} はありません(使える役割: {', '.join(policy.ROLES)})")
+    if role in policy.MUNICIPAL_ROLES and not municipalities:
+        raise AccountError(f"役割 {role} には担当の市町村(--municipality)が必要です")
+    if role not in policy.MUNICIPAL_ROLES and municipalities:
+        raise AccountError(f"役割 {role} は県全体の役割です(市町村は指定しません)")
+    known = set(conn.execute(select(municipality.c.municipality_code)).scalars())
+    unknown = sorted(set(municipalities) - known)
+    if unknown:
+        raise AccountError(f"市町村コード {', '.join(unknown)} は登録されていません")
+
+
+def _log_change(conn: Connection, actor: Actor, now: datetime, kind: str, user: dict[str, object], *, role_before: str | None,
+                scope_before: str | None, approved_by: str | None, reason: str | None) -> None:
+    conn.execute(insert(permission_change).values(
+        at=now, kind=kind, login_id=user["login_id"], name=user["name"], organisation=user["organisation"],
+        role_before=role_before, role_after=user["role"], scope_before=scope_before, scope_after=user["municipalities"],
+        changed_by=actor.login_id, approved_by=approved_by, reason=reason))
+    trail.append(conn, actor, [trail.Event("user." + kind, target=str(user["login_id"]), purpose=trail.purpose_of("user.manage"),
+                                           row_count=1, detail=f"{role_before or '-'}→{user['role']} {_scope_label(scope_before)}→"
+                                                               f"{_scope_label(str(user['municipalities']))}")], now)
+
+
+def _new_secret(ctx: Context, login_id: str) -> tuple[bytes, int, str]:
+    secret = pyotp.random_base32()
+    version = ctx.keyring.current["secret"]
+    sealed = crypto.seal(ctx.keyring.key("secret", version), secret.encode("ascii"), login_id.encode("ascii"))
+    return sealed, version, pyotp.TOTP(secret).provisioning_uri(name=login_id, issuer_name=ISSUER)
+
+
+def add_user(ctx: Context, actor: Actor, login_id: str, name: str, organisation: str, role: str,
+             municipalities: list[str] | None = None, *, valid_until: date | None = None, approved_by: str | None = None,
+             reason: str | None = None) -> NewCredentials:
+    """Register a staff member. Returns the first password and the TOTP URI, shown once."""
+    trail.require(ctx, actor, "user.manage", target=login_id)
+    if not LOGIN_ID.match(login_id):
+        raise AccountError("ログインIDは英小文字・数字・. _ - の3〜32文字で、英数字で始めてください")
+    if not name.strip() or not organisation.strip():
+        raise AccountError("氏名と所属は必須です(共用アカウントは作れません)")
+    scope = sorted(set(municipalities or []))
+    password = _generated_password()
+    sealed, version, uri = _new_secret(ctx, login_id)
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        _check_scope(conn, role, scope)
+        if conn.execute(select(app_user.c.login_id).where(app_user.c.login_id == login_id)).first():
+            raise AccountError(f"ログインID {login_id} は登録済みです(別の職員には別のIDを作成してください)")
+        user: dict[str, object] = {"login_id": login_id, "name": name.strip(), "organisation": organisation.strip(), "role": role,
+                "municipalities": _scope_text(scope)}
+        conn.execute(insert(app_user).values(
+            **user, password_hash=HASHER.hash(password), password_changed_at=now, must_change_password=True,
+            totp_sealed=sealed, totp_key_version=version, status="active", valid_until=valid_until, failed_logins=0,
+            created_at=now, created_by=actor.login_id))
+        _log_change(conn, actor, now, "新規登録", user, role_before=None, scope_before=None, approved_by=approved_by, reason=reason)
+    return NewCredentials(login_id, password, uri)
+
+
+def _user(conn: Connection, login_id: str) -> dict[str, object]:
+    row = conn.execute(select(app_user).where(app_user.c.login_id == login_id)).mappings().first()
+    if row is None:
+        raise AccountError(f"ログインID {login_id} はありません")
+    return dict(row)
+
+
+def list_users(ctx: Context, actor: Actor) -> list[Account]:
+    trail.require(ctx, actor, "user.read")
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(app_user).order_by(app_user.c.login_id)).all()
+    trail.record(ctx, actor, trail.Event("user.list", purpose=trail.purpose_of("user.read"), row_count=len(rows)))
+    return [Account(r.login_id, r.name, r.organisation, r.role, tuple(filter(None, r.municipalities.split(","))),
+                    _status(r.status, r.valid_until, now), r.valid_until, bool(r.locked_until and r.locked_until > now),
+                    r.last_login_at) for r in rows]
+
+
+def _status(status: str, valid_until: date | None, now: datetime) -> str:
+    return "expired" if status == "active" and valid_until is not None and valid_until < jst_date(now) else status
+
+
+def set_role(ctx: Context, actor: Actor, login_id: str, role: str, municipalities: list[str] | None = None, *,
+             approved_by: str | None = None, reason: str | None = None) -> str:
+    """Change role and scope; the kind recorded is 役割変更, 権限追加 or 権限削除."""
+    trail.require(ctx, actor, "user.manage", target=login_id)
+    scope = sorted(set(municipalities or []))
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        user = _user(conn, login_id)
+        _check_scope(conn, role, scope)
+        before_role, before_scope = str(user["role"]), str(user["municipalities"])
+        after_scope = _scope_text(scope)
+        if role == before_role and after_scope == before_scope:
+            raise AccountError("役割も担当市町村も変わりません")
+        kind = "役割変更" if role != before_role else ("権限追加" if set(scope) > set(filter(None, before_scope.split(","))) else "権限削除")
+        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(role=role, municipalities=after_scope))
+        _end_sessions(conn, login_id, now)
+        user.update(role=role, municipalities=after_scope)
+        _log_change(conn, actor, now, kind, user, role_before=before_role, scope_before=before_scope, approved_by=approved_by,
+                    reason=reason)
+    return kind
+
+
+def suspend(ctx: Context, actor: Actor, login_id: str, *, reason: str, approved_by: str | None = None) -> None:
+    """利用停止 (異動, 退職, 長期不在): no login, sessions end; the account and its history stay."""
+    trail.require(ctx, actor, "user.manage", target=login_id)
+    if not reason.strip():
+        raise AccountError("停止の理由(--reason)を入力してください")
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        user = _user(conn, login_id)
+        if user["status"] == "suspended":
+            raise AccountError(f"{login_id} は停止済みです")
+        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(status="suspended"))
+        _end_sessions(conn, login_id, now)
+        _log_change(conn, actor, now, "利用停止", user, role_before=str(user["role"]), scope_before=str(user["municipalities"]),
+                    approved_by=approved_by, reason=reason)
+
+
+def reset_password(ctx: Context, actor: Actor, login_id: str, *, new_totp: bool = False, approved_by: str | None = None,
+                   reason: str | None = None) -> NewCredentials:
+    """A new first password (and, if asked, a new TOTP secret); unlocks the account."""
+    trail.require(ctx, actor, "user.manage", target=login_id)
+    password = _generated_password()
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        user = _user(conn, login_id)
+        values: dict[str, object] = {"password_hash": HASHER.hash(password), "password_changed_at": now,
+                                     "must_change_password": True, "failed_logins": 0, "locked_until": None}
+        uri = ""
+        if new_totp:
+            values["totp_sealed"], values["totp_key_version"], uri = _new_secret(ctx, login_id)
+        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(**values))
+        _end_sessions(conn, login_id, now)
+        _log_change(conn, actor, now, "パスワード初期化", user, role_before=str(user["role"]),
+                    scope_before=str(user["municipalities"]), approved_by=approved_by, reason=reason)
+    return NewCredentials(login_id, password, uri)
+
+
+def _end_sessions(conn: Connection, login_id: str, now: datetime) -> None:
+    conn.execute(update(user_session).where(user_session.c.login_id == login_id, user_session.c.ended_at.is_(None))
+                 .values(ended_at=now))
+
+
+def _actor_of(user: dict[str, object]) -> Actor:
+    scope = tuple(filter(None, str(user["municipalities"]).split(",")))
+    return Actor(str(user["login_id"]), str(user["role"]), frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None)
+
+
+def _fail(ctx: Context, login_id: str, reason: str) -> LoginFailed:
+    trail.record(ctx, Actor(login_id or "-", "-"), trail.Event("login", target=login_id, outcome="failed", detail=reason))
+    return LoginFailed("ログインできません(ID・パスワード・確認コードを確かめてください。続けて誤るとロックされます)")
+
+
+def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
+    """Password and TOTP code → a session. Failures count toward the lockout."""
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        row = conn.execute(select(app_user).where(app_user.c.login_id == login_id)).mappings().first()
+        user = dict(row) if row else None
+        reason = None
+        if user is None:
+            reason = "unknown login id"
+        elif user["status"] != "active":
+            reason = "suspended"
+        elif user["valid_until"] is not None and user["valid_until"] < jst_date(now):  # type: ignore[operator]
+            reason = "expired"
+        elif user["locked_until"] is not None and user["locked_until"] > now:  # type: ignore[operator]
+            reason = "locked"
+        if reason is None and user is not None:
+            good = _password_ok(str(user["password_hash"]), password) and _code_ok(ctx, user, code, now)
+            if not good:
+                failed = int(user["failed_logins"]) + 1  # type: ignore[call-overload]
+                locked = now + LOCK_FOR if failed >= LOCK_AFTER else None
+                conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(
+                    failed_logins=0 if locked else failed, locked_until=locked))
+                reason = "wrong password or code" + (f"; locked for {LOCK_FOR}" if locked else f" ({failed})")
+    if reason is not None or user is None:
+        raise _fail(ctx, login_id, reason or "")
+    token = secrets.token_urlsafe(32)
+    actor = _actor_of(user)
+    with ctx.engine.begin() as conn:
+        values: dict[str, object] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        if HASHER.check_needs_rehash(str(user["password_hash"])):
+            values["password_hash"] = HASHER.hash(password)
+        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(**values))
+        conn.execute(insert(user_session).values(token_hash=_token_hash(token), login_id=login_id, created_at=now,
+                                                 expires_at=now + SESSION_FOR))
+        trail.append(conn, actor, [trail.Event("login", target=login_id, detail="password+totp")], now)
+    return Session(token, actor, bool(user["must_change_password"]))
+
+
+def _password_ok(stored: str, password: str) -> bool:
+    try:
+        return HASHER.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _code_ok(ctx: Context, user: dict[str, object], code: str, now: datetime) -> bool:
+    sealed, version = user["totp_sealed"], user["totp_key_version"]
+    if sealed is None or version is None:
+        return False
+    secret = crypto.unseal(ctx.keyring.key("secret", int(version)), bytes(sealed), str(user["login_id"]).encode("ascii"))  # type: ignore[call-overload, arg-type]
+    return pyotp.TOTP(secret.decode("ascii")).verify(code, for_time=now, valid_window=1)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def session_actor(ctx: Context, token: str) -> Actor:
+    """The actor of a live session (not ended, not expired, account still usable)."""
+    now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(user_session, app_user.c.status, app_user.c.valid_until)
+                           .join(app_user, app_user.c.login_id == user_session.c.login_id)
+                           .where(user_session.c.token_hash == _token_hash(token))).first()
+        if row is None or row.ended_at is not None or row.expires_at <= now or row.status != "active" or (
+                row.valid_until is not None and row.valid_until < jst_date(now)):
+            raise LoginFailed("ログインの有効期限が切れています。`shuyaku login` でログインしてください")
+        return _actor_of(_user(conn, row.login_id))
+
+
+def logout(ctx: Context, token: str) -> None:
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        row = conn.execute(select(user_session.c.login_id).where(user_session.c.token_hash == _token_hash(token))).first()
+        conn.execute(update(user_session).where(user_session.c.token_hash == _token_hash(token)).values(ended_at=now))
+        if row:
+            trail.append(conn, Actor(row.login_id, "-"), [trail.Event("logout", target=row.login_id)], now)
+
+
+def change_password(ctx: Context, login_id: str, old: str, new: str) -> None:
+    problems = password_problems(login_id, new)
+    if problems:
+        raise AccountError("パスワード: " + "、".join(problems))
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        user = _user(conn, login_id)
+        if not _password_ok(str(user["password_hash"]), old):
+            raise AccountError("現在のパスワードが違います")
+        if _password_ok(str(user["password_hash"]), new):
+            raise AccountError("新しいパスワードは現在のものと違うものにしてください")
+        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(
+            password_hash=HASHER.hash(new), password_changed_at=now, must_change_password=False))
+        trail.append(conn, _actor_of(user), [trail.Event("password.change", target=login_id)], now)
+
+
+def has_accounts(ctx: Context) -> bool:
+    with ctx.engine.connect() as conn:
+        return bool(conn.execute(select(func.count()).select_from(app_user)).scalar_one())

@@ -1,0 +1,77 @@
+"""Who may do what, in one place (pure).
+
+Every service function names its operation and, where the data belongs to a municipality,
+the municipality; ``check`` decides. Roles see personal data only where the table says so:
+an auditor reads the access log and the reports, an administrator manages accounts, and
+neither sees a person or a household.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shuyaku.access.actor import AccessDenied, Actor
+
+CLERK, SUPERVISOR, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
+    "municipal_clerk", "municipal_supervisor", "federation_operator", "auditor", "admin", "system")
+ROLES = {
+    CLERK: "市町村 国保担当",
+    SUPERVISOR: "市町村 国保担当(確認者)",
+    OPERATOR: "連合会 運用担当",
+    AUDITOR: "監査担当",
+    ADMIN: "システム管理者",
+}
+# Roles that see personal data: their accounts need the second factor.
+PERSONAL_DATA_ROLES = frozenset({CLERK, SUPERVISOR, OPERATOR})
+MUNICIPAL_ROLES = frozenset({CLERK, SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Operation:
+    label: str  # 業務, as the access log and reports say it
+    roles: frozenset[str]
+    personal_data: bool  # reads or writes personal data (logged as such)
+
+
+def _op(label: str, *roles: str, personal: bool = True) -> Operation:
+    return Operation(label, frozenset({*roles, SYSTEM}), personal)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "ingest": _op("受信ファイルの取込", OPERATOR),
+    "export": _op("返却ファイルの作成", OPERATOR, CLERK, SUPERVISOR),
+    "person.read": _op("被保険者の照会", OPERATOR, CLERK, SUPERVISOR),
+    "continuity.read": _op("世帯継続性候補の閲覧", OPERATOR, CLERK, SUPERVISOR),
+    "continuity.decide": _op("世帯継続性候補の確定・却下", OPERATOR, SUPERVISOR),
+    "tasuukai.explain": _op("多数回該当の内訳の閲覧", OPERATOR, CLERK, SUPERVISOR),
+    "tasuukai.run": _op("多数回該当回数の計算", OPERATOR),
+    "kogaku.run": _op("高額療養費の月次計算", OPERATOR),
+    "inbox.read": _op("受信ファイル台帳の閲覧", OPERATOR, CLERK, SUPERVISOR, personal=False),
+    "status": _op("稼働状況の閲覧", OPERATOR, CLERK, SUPERVISOR, AUDITOR, ADMIN, personal=False),
+    "vault.rotate": _op("索引鍵の更新", OPERATOR),
+    "archive.purge": _op("受信ファイル写しの廃棄", OPERATOR),
+    "municipality.manage": _op("市町村の登録", ADMIN, OPERATOR, personal=False),
+    "setting.change": _op("県の設定の変更", ADMIN, personal=False),
+    "user.manage": _op("利用者の登録・変更", ADMIN, personal=False),
+    "user.read": _op("利用者一覧の閲覧", ADMIN, AUDITOR, personal=False),
+    "audit.read": _op("アクセス記録の閲覧・検証", AUDITOR, ADMIN, personal=False),
+    "audit.checkpoint": _op("アクセス記録のチェックポイント作成", OPERATOR, ADMIN, AUDITOR, personal=False),
+    "report.permissions": _op("利用者権限変更一覧の作成", AUDITOR, ADMIN, personal=False),
+    "report.access_review": _op("アクセス記録点検表の作成", AUDITOR, personal=False),
+}
+
+
+def check(actor: Actor, operation: str, municipality_code: str | None = None) -> Operation:
+    """The operation if the actor may do it (for this municipality); else AccessDenied."""
+    op = OPERATIONS[operation]
+    if actor.role not in op.roles:
+        raise AccessDenied(f"{actor.login_id}(役割 {ROLES.get(actor.role, actor.role)})には「{op.label}」の権限がありません")
+    if municipality_code is not None:
+        actor.require_municipality(municipality_code)
+    elif actor.municipalities is not None and op.personal_data and operation not in SCOPED_BY_FILTER:
+        raise AccessDenied(f"{actor.login_id} は県全体を対象とする「{op.label}」を行えません(市町村を指定してください)")
+    return op
+
+
+# Operations that, without a municipality, narrow themselves to the actor's municipalities.
+SCOPED_BY_FILTER = frozenset({"continuity.read", "export"})

@@ -1,0 +1,199 @@
+"""Checkpoints and verification of the access log.
+
+A checkpoint is the RFC 6962 Merkle root over the first ``tree_size`` events (a leaf is an
+event's chain hash), signed with the installation's Ed25519 key (``keys/audit-signing.key``,
+made by ``shuyaku init``). ``verify`` re-derives everything from the events alone: the
+sequence (no gap, no duplicate), every chain hash, every checkpoint's root and signature,
+and a consistency proof between each pair of consecutive checkpoints (the log at the later
+one extends the log at the earlier one). It finds an edited, deleted, reordered or inserted
+event — also when the attacker recomputed the chain after the edit, because the signed
+roots then differ — and a replaced or forged checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, insert, select
+
+from shuyaku.access.actor import Actor
+from shuyaku.audit import merkle, trail
+from shuyaku.context import Context
+from shuyaku.db.query import rows_to_frame
+from shuyaku.db.schema import audit_checkpoint, audit_event
+
+PRIVATE, PUBLIC = "audit-signing.key", "audit-signing.pub"
+
+
+def ensure_signing_key(keys_dir: Path) -> bool:
+    """Create the Ed25519 key pair once (private key 0600). True when it was created."""
+    private = keys_dir / PRIVATE
+    if private.exists():
+        return False
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    (keys_dir / PUBLIC).write_text(raw.hex() + "\n", encoding="ascii")
+    return True
+
+
+def _private_key(keys_dir: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key((keys_dir / PRIVATE).read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{keys_dir / PRIVATE} は Ed25519 の鍵ではありません")
+    return key
+
+
+def public_key(keys_dir: Path) -> bytes:
+    return bytes.fromhex((keys_dir / PUBLIC).read_text(encoding="ascii").strip())
+
+
+def key_id(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()[:16]
+
+
+def statement(size: int, root_hex: str, at_utc: str) -> bytes:
+    """What a checkpoint's signature covers."""
+    return f"shuyaku audit checkpoint v1\n{size}\n{root_hex}\n{at_utc}\n".encode("ascii")
+
+
+SCHEMA = {name: pl.String for name in (*trail.ITEMS, "prev_hash", "hash")}
+
+
+def read_events(conn: Connection) -> pl.DataFrame:
+    """Every event in sequence order, as text (PostgreSQL: COPY, parsed by Polars)."""
+    columns = [*trail.ITEMS, "prev_hash", "hash"]
+    if conn.dialect.name == "postgresql":
+        buffer = io.BytesIO()
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY (SELECT {', '.join(columns)} FROM audit_event ORDER BY seq) TO STDOUT WITH (FORMAT csv)") as copy:
+            for chunk in copy:
+                buffer.write(chunk)
+        if buffer.tell() == 0:
+            return pl.DataFrame(schema=SCHEMA)
+        buffer.seek(0)
+        return pl.read_csv(buffer, has_header=False, new_columns=columns, schema=SCHEMA).fill_null("")  # empty text items
+    rows = conn.execute(select(*(audit_event.c[c] for c in columns)).order_by(audit_event.c.seq)).all()
+    return rows_to_frame([[str(v) for v in r] for r in rows], columns, SCHEMA)
+
+
+def _canonical_column(events: pl.DataFrame) -> pl.Series:
+    def esc(name: str) -> pl.Expr:
+        return (pl.col(name).str.replace_all("\\", "\\\\", literal=True).str.replace_all("\t", "\\t", literal=True)
+                .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True))
+    return events.select(pl.concat_str([esc(c) for c in trail.ITEMS], separator="\t").alias("c"))["c"]
+
+
+@dataclass
+class Report:
+    events: int = 0
+    checkpoints: int = 0
+    verified_size: int = 0  # events covered by the last good checkpoint
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def chain(events: pl.DataFrame, report: Report) -> bytearray:
+    """Check sequence and chain; return the leaf hashes (32 bytes each)."""
+    leaves = bytearray()
+    sha = hashlib.sha256
+    prev = trail.GENESIS
+    expected = 1
+    canon = _canonical_column(events)
+    for seq_text, prev_hash, text, stored in zip(events["seq"], events["prev_hash"], canon, events["hash"], strict=True):
+        seq = int(seq_text)
+        if seq != expected:
+            report.problems.append(f"連番 {expected} の次が {seq} です(記録の削除・挿入・並べ替え)")
+            expected = seq
+        if prev_hash != prev:
+            report.problems.append(f"連番 {seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)")
+        if sha(f"{prev_hash}\t{text}".encode()).hexdigest() != stored:
+            report.problems.append(f"連番 {seq}: 内容がハッシュと一致しません(改ざん)")
+        prev = stored
+        expected += 1
+        leaves += sha(b"\x00" + bytes.fromhex(stored)).digest()
+        if len(report.problems) > 100:
+            report.problems.append("問題が多いため以降の確認を省略しました")
+            break
+    return leaves
+
+
+def verify(ctx: Context, actor: Actor) -> Report:
+    trail.require(ctx, actor, "audit.read")
+    public = public_key(ctx.settings.keys_dir)
+    verifier = Ed25519PublicKey.from_public_bytes(public)
+    with ctx.engine.connect() as conn:
+        events = read_events(conn)
+        checkpoints = conn.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.checkpoint_id)).all()
+    report = Report(events=events.height, checkpoints=len(checkpoints))
+    levels = merkle.Levels(chain(events, report))
+    previous: tuple[int, bytes] | None = None
+    for cp in checkpoints:
+        label = f"チェックポイント {cp.checkpoint_id}(件数 {cp.tree_size:,})"
+        try:
+            verifier.verify(bytes.fromhex(cp.signature), statement(cp.tree_size, cp.root_hash, cp.at_utc))
+        except (InvalidSignature, ValueError):
+            report.problems.append(f"{label}: 署名が正しくありません(差し替え・偽造)")
+            continue
+        if cp.key_id != key_id(public):
+            report.problems.append(f"{label}: 署名鍵が異なります")
+        if cp.tree_size > levels.size:
+            report.problems.append(f"{label}: 記録が {levels.size:,} 件しかありません(削除)")
+            continue
+        signed_root = bytes.fromhex(cp.root_hash)
+        if levels.root(cp.tree_size) != signed_root:
+            report.problems.append(f"{label}: 記録から求めた Merkle ルートが署名済みのルートと異なります(それまでの記録の改ざん)")
+            continue
+        if previous is not None:
+            old_size, old_root = previous
+            proof = levels.consistency_proof(old_size, cp.tree_size) if old_size <= cp.tree_size else []
+            if not merkle.verify_consistency(old_size, cp.tree_size, old_root, signed_root, proof):
+                report.problems.append(f"{label}: 前のチェックポイント(件数 {old_size:,})と整合しません")
+                continue
+        previous = (cp.tree_size, signed_root)
+        report.verified_size = cp.tree_size
+    trail.record(ctx, actor, trail.Event("audit.verify", purpose=trail.purpose_of("audit.read"), row_count=report.events,
+                                         outcome="ok" if report.ok else "failed",
+                                         detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}"))
+    return report
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    checkpoint_id: int
+    tree_size: int
+    root_hash: str
+
+
+def checkpoint(ctx: Context, actor: Actor) -> Checkpoint:
+    """Sign the Merkle root over every event so far."""
+    trail.require(ctx, actor, "audit.checkpoint")
+    key = _private_key(ctx.settings.keys_dir)
+    public = public_key(ctx.settings.keys_dir)
+    with ctx.engine.begin() as conn:
+        trail.append(conn, actor, [trail.Event("audit.checkpoint", purpose=trail.purpose_of("audit.checkpoint"))], ctx.clock())
+        hashes = conn.execute(select(audit_event.c.hash).order_by(audit_event.c.seq)).scalars().all()
+        leaves = b"".join(hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes)
+        root = merkle.Levels(leaves).root(len(hashes)).hex()
+        at = trail.utc_text(ctx.clock())
+        last = conn.execute(select(audit_checkpoint.c.checkpoint_id).order_by(audit_checkpoint.c.checkpoint_id.desc()).limit(1)).scalar()
+        cid = (last or 0) + 1
+        conn.execute(insert(audit_checkpoint).values(
+            checkpoint_id=cid, tree_size=len(hashes), root_hash=root, at_utc=at, key_id=key_id(public),
+            signature=key.sign(statement(len(hashes), root, at)).hex()))
+    return Checkpoint(cid, len(hashes), root)
