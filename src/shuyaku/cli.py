@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import shutil
 import sys
 from datetime import datetime
@@ -15,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shuyaku import ids
-from shuyaku.access.actor import AccessDenied, cli_actor
+from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.config import load_settings
 from shuyaku.context import Context, NotInitialised, open_context
 from shuyaku.exchange import export as export_service
@@ -45,6 +47,14 @@ tasuukai_app = typer.Typer(help="多数回該当(直近12か月の該当月数)"
 app.add_typer(tasuukai_app, name="tasuukai")
 setting_app = typer.Typer(help="県の設定", no_args_is_help=True)
 app.add_typer(setting_app, name="setting")
+user_app = typer.Typer(help="利用者(職員ごとのID・役割・担当市町村)", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+audit_app = typer.Typer(help="アクセス記録(改ざん検知)", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+report_app = typer.Typer(help="帳票", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+db_app = typer.Typer(help="データベースの管理", no_args_is_help=True)
+app.add_typer(db_app, name="db")
 
 # Piped into a file or another program, tables keep their full width rather than "…".
 console = Console() if sys.stdout.isatty() else Console(width=200)
@@ -59,6 +69,33 @@ def _context() -> Context:
     except (KeyError_, NotInitialised) as exc:
         err.print(f"[red]エラー:[/] {exc}")
         raise typer.Exit(2) from None
+
+
+def _session_file(ctx: Context) -> Path:
+    return ctx.settings.home / "sessions" / f"{getpass.getuser()}.token"
+
+
+def _actor(ctx: Context) -> Actor:
+    """Who runs this command: the logged-in staff member (``shuyaku login``; the token in
+    ``SHUYAKU_SESSION`` or the session file). Before the first account exists the CLI runs
+    in set-up mode as ``setup:<OS login>`` with every right, logged like everybody else."""
+    from shuyaku.access import accounts
+
+    path = _session_file(ctx)
+    token = os.environ.get("SHUYAKU_SESSION") or (path.read_text(encoding="ascii").strip() if path.exists() else "")
+    if token:
+        try:
+            return accounts.session_actor(ctx, token)
+        except accounts.LoginFailed as exc:
+            raise _fail(str(exc)) from None
+    if not accounts.has_accounts(ctx):
+        return Actor(f"setup:{getpass.getuser()}", "system")
+    raise _fail("ログインしてください: shuyaku login --user ログインID")
+
+
+def _session() -> tuple[Context, Actor]:
+    ctx = _context()
+    return ctx, _actor(ctx)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -88,7 +125,7 @@ def municipality_add(
     """市町村を登録する(登録のない送信元のファイルは受け付けない)。"""
     ctx = _context()
     try:
-        add_municipality(ctx, cli_actor(), code, name, insurer, encoding)
+        add_municipality(ctx, _actor(ctx), code, name, insurer, encoding)
     except SetupError as exc:
         raise _fail(str(exc)) from None
     console.print(f"✓ {code} {name} を登録しました(保険者番号 {insurer}、{encoding})")
@@ -99,7 +136,7 @@ def municipality_list() -> None:
     """登録済みの市町村。"""
     from shuyaku.status import status as status_service
 
-    _print_municipalities(status_service(_context(), cli_actor()).municipalities)
+    _print_municipalities(status_service(*_session()).municipalities)
 
 
 def _print_municipalities(rows: list[dict[str, object]]) -> None:
@@ -136,7 +173,7 @@ def ingest(
                 progress.advance(task)
                 progress.update(task, description=f"取込 {path.name}")
 
-            outcomes = ingest_paths(ctx, cli_actor(), files, remove_source=remove_source, progress=step, jobs=jobs)
+            outcomes = ingest_paths(ctx, _actor(ctx), files, remove_source=remove_source, progress=step, jobs=jobs)
     except AccessDenied as exc:
         raise _fail(str(exc)) from None
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
@@ -161,7 +198,7 @@ def export(
     ctx = _context()
     try:
         codes = [municipality] if municipality else export_service.registered(ctx)
-        written = [p for code in codes for p in export_service.export(ctx, cli_actor(), code, kind.upper(), out)]
+        written = [p for code in codes for p in export_service.export(ctx, _actor(ctx), code, kind.upper(), out)]
     except (export_service.ExportError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     except OutboxBlocked as exc:
@@ -177,11 +214,14 @@ def status() -> None:
     """登録・受信・保管の状況。"""
     from shuyaku.status import status as status_service
 
-    s = status_service(_context(), cli_actor())
+    s = status_service(*_session())
     console.print(f"都道府県 {s.prefecture}  データベース {s.database}")
     console.print(f"鍵の版: {', '.join(f'{k} v{v}' for k, v in s.key_versions.items())}")
     files = "、".join(f"{STATUS_LABEL.get(k, k)} {v:,}" for k, v in sorted(s.files_by_status.items())) or "なし"
     console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
+    console.print(f"アクセス記録 {s.audit_events:,} 件(約 {s.audit_bytes / 2**20:,.1f} MiB、警告値 {s.audit_warn_bytes / 2**30:,.1f} GiB)")
+    for warning in s.warnings:
+        console.print(f"[yellow]注意:[/] {warning}")
     _print_municipalities(s.municipalities)
 
 
@@ -217,7 +257,7 @@ def synth(
         files += write_claims(world, out, claims_month)
     if ctx:
         for m in world.municipalities:
-            add_municipality(ctx, cli_actor(), m.code, m.name, m.insurer_number, m.encoding)
+            add_municipality(ctx, _actor(ctx), m.code, m.name, m.insurer_number, m.encoding)
     console.print(f"✓ {len(files)} ファイルを {out} に書きました(市町村 {municipalities}、被保険者 約 {persons:,})")
 
 
@@ -226,7 +266,7 @@ def rotate_index_key() -> None:
     """検索用の鍵を新しい版に替え、全件のブラインドインデックスを封印値から作り直す(県IDは不変)。"""
     from shuyaku.vault.rotation import rotate_index_key as rotate
 
-    version, count = rotate(_context(), cli_actor())
+    version, count = rotate(*_session())
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
 
 
@@ -240,12 +280,15 @@ def inbox_list(
     from shuyaku.exchange.ledger import list_files
 
     ctx = _context()
-    actor = cli_actor()
-    if municipality:
-        try:
-            actor.require_municipality(municipality)
-        except AccessDenied as exc:
-            raise _fail(str(exc)) from None
+    from shuyaku.audit import trail
+
+    actor = _actor(ctx)
+    try:
+        trail.require(ctx, actor, "inbox.read", municipality)
+    except AccessDenied as exc:
+        raise _fail(str(exc)) from None
+    if municipality is None and actor.municipalities is not None:
+        raise _fail("--municipality で担当の市町村を指定してください")
     with ctx.engine.connect() as conn:
         files = list_files(conn, status=status, municipality_code=municipality, limit=limit)
     table = Table("受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容")
@@ -268,7 +311,7 @@ def archive_purge(
 
     ctx = _context()
     day = date.fromisoformat(today) if today else jst_date(utc_now())
-    console.print(f"✓ 保存期間を過ぎた写し {purge_expired(ctx, cli_actor(), day)} 件を削除しました")
+    console.print(f"✓ 保存期間を過ぎた写し {purge_expired(ctx, _actor(ctx), day)} 件を削除しました")
 
 
 @person_app.command("show")
@@ -283,7 +326,7 @@ def person_show(
     ctx = _context()
     moment = datetime.fromisoformat(as_of) if as_of else None
     try:
-        view = lookup_person(ctx, cli_actor(), municipality, atena, moment)
+        view = lookup_person(ctx, _actor(ctx), municipality, atena, moment)
     except (NotFound, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     console.print(f"県被保険者ID {view.pref_person_id}  市町村 {view.municipality_code}  宛名番号 {view.atena_no}")
@@ -324,7 +367,7 @@ def kogaku_run(
 
     ctx = _context()
     try:
-        summary = run_month(ctx, cli_actor(), month, out or ctx.settings.outbox_dir / "kogaku")
+        summary = run_month(ctx, _actor(ctx), month, out or ctx.settings.outbox_dir / "kogaku")
     except RunError as exc:
         raise _fail(str(exc)) from None
     except OutboxBlocked as exc:
@@ -347,7 +390,7 @@ def continuity_list(
     from shuyaku.household import service
 
     try:
-        found = service.list_candidates(_context(), cli_actor(), municipality_code=municipality, status=status)
+        found = service.list_candidates(*_session(), municipality_code=municipality, status=status)
     except (service.DecisionError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     table = Table("候補番号", "異動日", "規則", "判定", "状態", "転入先 市町村・世帯番号・県世帯ID", "転出元 市町村・県世帯ID", "理由", "世帯員", "決定")
@@ -372,7 +415,7 @@ def continuity_confirm(
     """候補を確定する(継続と判定した候補は系譜になり、多数回の回数を引き継ぐ)。"""
     from shuyaku.household import service
 
-    ctx, actor = _context(), cli_actor()
+    ctx, actor = _session()
     try:
         if all_proposed:
             if municipality is None or candidate is not None:
@@ -395,7 +438,7 @@ def continuity_reject(
     """候補を却下する(確定済みの候補も却下でき、影響する多数回の回数を計算し直す)。"""
     from shuyaku.household import service
 
-    ctx, actor = _context(), cli_actor()
+    ctx, actor = _session()
     try:
         service.reject(ctx, actor, candidate, reason)
     except (service.DecisionError, AccessDenied) as exc:
@@ -409,7 +452,7 @@ def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]
     from shuyaku.kogaku import tasuukai
 
     try:
-        summary = tasuukai.run_month(_context(), cli_actor(), month)
+        summary = tasuukai.run_month(*_session(), month)
     except tasuukai.CountError as exc:
         raise _fail(str(exc)) from None
     console.print(f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
@@ -425,7 +468,7 @@ def tasuukai_explain(
     from shuyaku.kogaku import tasuukai
 
     try:
-        ex = tasuukai.explain(_context(), cli_actor(), household, month)
+        ex = tasuukai.explain(*_session(), household, month)
     except (tasuukai.CountError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
@@ -453,10 +496,239 @@ def setting_set(
     from shuyaku.setup import change_setting
 
     try:
-        before = change_setting(_context(), cli_actor(), key, value)
+        before = change_setting(*_session(), key, value)
     except SetupError as exc:
         raise _fail(str(exc)) from None
     console.print(f"✓ {key}: {before} → {value}")
+
+
+# --- accounts ------------------------------------------------------------------------
+
+
+@app.command()
+def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -> None:
+    """ログインする(パスワードと認証アプリの確認コード)。以後のコマンドはこの利用者として記録される。"""
+    from shuyaku.access import accounts
+
+    ctx = _context()
+    password = typer.prompt("パスワード", hide_input=True)
+    code = typer.prompt("確認コード(6桁)")
+    try:
+        session = accounts.login(ctx, user, password, code)
+    except accounts.LoginFailed as exc:
+        raise _fail(str(exc)) from None
+    if session.must_change_password:
+        console.print("初回ログインまたは初期化後のため、パスワードを変更してください")
+        new = typer.prompt("新しいパスワード", hide_input=True, confirmation_prompt=True)
+        try:
+            accounts.change_password(ctx, user, password, new)
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from None
+    path = _session_file(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(session.token)
+    console.print(f"✓ {user}({session.actor.role})としてログインしました(8時間有効)")
+
+
+@app.command()
+def logout() -> None:
+    """ログアウトする(セッションを終了し、端末に残さない)。"""
+    from shuyaku.access import accounts
+
+    ctx = _context()
+    path = _session_file(ctx)
+    if path.exists():
+        accounts.logout(ctx, path.read_text(encoding="ascii").strip())
+        path.unlink()
+    console.print("✓ ログアウトしました")
+
+
+@user_app.command("add")
+def user_add(
+    login_id: Annotated[str, typer.Argument(help="ログインID(職員ごと。共用しない)")],
+    name: Annotated[str, typer.Option(help="氏名")],
+    organisation: Annotated[str, typer.Option(help="所属")],
+    role: Annotated[str, typer.Option(help="municipal_clerk / municipal_supervisor / federation_operator / auditor / admin")],
+    municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(市町村の役割のみ。複数可)")] = None,
+    valid_until: Annotated[str | None, typer.Option(help="有効期限 YYYY-MM-DD(任期・異動予定)")] = None,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
+    from datetime import date as date_
+
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    try:
+        until = date_.fromisoformat(valid_until) if valid_until else None
+        creds = accounts.add_user(ctx, actor, login_id, name, organisation, role, municipality or [], valid_until=until,
+                                  approved_by=approved_by)
+    except (accounts.AccountError, AccessDenied, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {login_id} を登録しました。本人に安全な方法で渡してください(再表示はできません):")
+    console.print(f"  初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
+    console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """利用者の一覧(役割・担当・状態)。"""
+    from shuyaku.access import accounts, policy
+
+    try:
+        found = accounts.list_users(*_session())
+    except AccessDenied as exc:
+        raise _fail(str(exc)) from None
+    status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
+    table = Table("ログインID", "氏名", "所属", "役割", "担当市町村", "状態", "有効期限", "最終ログイン")
+    for a in found:
+        table.add_row(a.login_id, a.name, a.organisation, policy.ROLES.get(a.role, a.role), ",".join(a.municipalities) or "県全体",
+                      status_label.get(a.status, a.status) + ("(ロック中)" if a.locked else ""),
+                      a.valid_until.isoformat() if a.valid_until else "", f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "")
+    console.print(table)
+
+
+@user_app.command("suspend")
+def user_suspend(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    reason: Annotated[str, typer.Option(help="理由(異動・退職など)")],
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """利用を停止する(異動・退職)。ログインできなくなり、セッションも終わる。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    try:
+        accounts.suspend(ctx, actor, login_id, reason=reason, approved_by=approved_by)
+    except (accounts.AccountError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {login_id} の利用を停止しました")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    new_totp: Annotated[bool, typer.Option("--new-totp", help="認証アプリも登録し直す(端末の紛失など)")] = False,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """パスワードを初期化する(ロックも解除)。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    try:
+        creds = accounts.reset_password(ctx, actor, login_id, new_totp=new_totp, approved_by=approved_by)
+    except (accounts.AccountError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ 初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
+    if creds.totp_uri:
+        console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+
+
+@user_app.command("set-role")
+def user_set_role(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    role: Annotated[str, typer.Option(help="新しい役割")],
+    municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(複数可)")] = None,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    reason: Annotated[str | None, typer.Option(help="理由")] = None,
+) -> None:
+    """役割・担当市町村を変える(権限追加・権限削除・役割変更として記録)。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    try:
+        kind = accounts.set_role(ctx, actor, login_id, role, municipality or [], approved_by=approved_by, reason=reason)
+    except (accounts.AccountError, AccessDenied) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {login_id}: {kind}")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """アクセス記録を検証する: 連鎖ハッシュ、チェックポイントの Merkle ルートと署名、チェックポイント間の整合。"""
+    from shuyaku.audit.verify import verify
+
+    try:
+        report = verify(*_session())
+    except AccessDenied as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"記録 {report.events:,} 件、チェックポイント {report.checkpoints} 件(署名で確認済みの範囲: {report.verified_size:,} 件)")
+    if report.ok:
+        console.print("[green]✓ 改ざん・削除・挿入・並べ替えは見つかりませんでした[/]")
+        return
+    for problem in report.problems:
+        err.print(f"[red]✗[/] {problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """これまでの全記録の Merkle ルートに署名して残す(定期的に実行)。"""
+    from shuyaku.audit.verify import checkpoint
+
+    try:
+        cp = checkpoint(*_session())
+    except AccessDenied as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ チェックポイント {cp.checkpoint_id}: 記録 {cp.tree_size:,} 件、ルート {cp.root_hash}")
+
+
+@report_app.command("permissions")
+def report_permissions(
+    from_: Annotated[str, typer.Option("--from", help="期間の始め YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="期間の終わり YYYY-MM-DD")],
+    pdf: Annotated[Path | None, typer.Option(help="PDF の出力先")] = None,
+    csv_: Annotated[Path | None, typer.Option("--csv", help="CSV の出力先")] = None,
+) -> None:
+    """利用者権限変更一覧(A4横、和暦の作成日、変更者・承認者つき)。"""
+    _report("permissions", from_, to, pdf, csv_)
+
+
+@report_app.command("access-review")
+def report_access_review(
+    from_: Annotated[str, typer.Option("--from", help="期間の始め YYYY-MM-DD")],
+    to: Annotated[str, typer.Option("--to", help="期間の終わり YYYY-MM-DD")],
+    pdf: Annotated[Path | None, typer.Option(help="PDF の出力先")] = None,
+    csv_: Annotated[Path | None, typer.Option("--csv", help="CSV の出力先")] = None,
+) -> None:
+    """アクセス記録点検表: 時間外、大量照会、担当外へのアクセス(拒否)、ファイル出力、ログイン失敗。"""
+    _report("access_review", from_, to, pdf, csv_)
+
+
+def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None) -> None:
+    from datetime import date as date_
+
+    from shuyaku.reports import service
+    from shuyaku.reports.pdf import FontMissing
+
+    if pdf is None and csv_ is None:
+        raise _fail("--pdf か --csv(または両方)を指定してください")
+    ctx, actor = _session()
+    try:
+        build = service.permissions if kind == "permissions" else service.access_review
+        done = build(ctx, actor, date_.fromisoformat(start), date_.fromisoformat(end), pdf_path=pdf, csv_path=csv_)
+    except (service.ReportError, AccessDenied, FontMissing, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {done.rows:,} 件: " + "、".join(str(p) for p in done.files))
+
+
+@db_app.command("app-role")
+def db_app_role(
+    role: Annotated[str, typer.Argument(help="アプリケーションが接続に使う PostgreSQL のロール名")],
+) -> None:
+    """(PostgreSQL)アプリケーション用ロールを作り権限を与える: アクセス記録は参照と追加のみ(更新・削除不可)。"""
+    from shuyaku.db.roles import grant_app_role
+
+    ctx, actor = _session()
+    if actor.role not in ("admin", "system"):
+        raise _fail("システム管理者のみ実行できます")
+    try:
+        for line in grant_app_role(ctx.engine, role):
+            console.print(f"✓ {line}")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()

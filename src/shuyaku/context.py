@@ -21,7 +21,8 @@ from shuyaku.vault.service import Vault
 DEFAULTS = {
     "quarantine_share": "0.05",  # more failing records than this share holds the whole file
     "raw_retention_days": "400",  # encrypted copies of inbound files
-    "continuity_auto_confirm_k1": "0",  # 1: a simple move (K1) is confirmed without waiting for the municipality
+    "continuity_auto_confirm_k1": "0",
+    "audit_warn_bytes": str(10 * 2**30),  # `shuyaku status` warns when the access log passes this size  # 1: a simple move (K1) is confirmed without waiting for the municipality
 }
 
 

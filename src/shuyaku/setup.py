@@ -76,6 +76,7 @@ SETTABLE = {
     "continuity_auto_confirm_k1": lambda v: v in ("0", "1"),
     "quarantine_share": lambda v: _is_share(v),
     "raw_retention_days": lambda v: v.isdigit() and int(v) >= 1,
+    "audit_warn_bytes": lambda v: v.isdigit() and int(v) >= 1,
 }
 
 

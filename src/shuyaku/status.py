@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import (
+    audit_event,
     household_key,
     inbound_file,
     ingest_result,
@@ -31,6 +33,10 @@ class Status:
     files_by_status: dict[str, int] = field(default_factory=dict)
     quarantined: int = 0
     outbound_blocked: int = 0
+    audit_events: int = 0
+    audit_bytes: int = 0
+    audit_warn_bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 def _by_municipality(conn: Any, column: Any, *where: Any) -> dict[str, int]:
@@ -39,6 +45,7 @@ def _by_municipality(conn: Any, column: Any, *where: Any) -> dict[str, int]:
 
 def status(ctx: Context, actor: Actor) -> Status:
     """Counts only (no personal data); every role may see them."""
+    trail.require(ctx, actor, "status")
     with ctx.engine.connect() as conn:
         persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
         keys = _by_municipality(conn, person_key.c.municipality_code)
@@ -64,4 +71,21 @@ def status(ctx: Context, actor: Actor) -> Status:
                 "households": households.get(code, 0), "records": current.get(code, 0),
                 "SKSE": last_seq.get((code, "SKSE"), 0), "SKKS": last_seq.get((code, "SKKS"), 0), "held": held.get(code, 0),
             })
+        result.audit_events, result.audit_bytes = _audit_size(conn)
+    result.audit_warn_bytes = int(ctx.setting("audit_warn_bytes"))
+    if result.audit_bytes > result.audit_warn_bytes:
+        result.warnings.append(f"アクセス記録の容量が {result.audit_bytes / 2**30:.1f} GiB で、警告値 {result.audit_warn_bytes / 2**30:.1f} GiB を"
+                               "超えました。記録は削除できないため、保管領域を増やすか、古い期間を検証済みの媒体へ移す計画を立ててください")
     return result
+
+
+def _audit_size(conn: Any) -> tuple[int, int]:
+    """(events, bytes on disk: PostgreSQL's relation size with indexes; SQLite: an estimate)."""
+    e = audit_event.c
+    count = conn.execute(select(func.count()).select_from(audit_event)).scalar_one()
+    if conn.dialect.name == "postgresql":
+        return count, conn.execute(text("SELECT pg_total_relation_size('audit_event')")).scalar_one()
+    size = conn.execute(select(func.coalesce(func.sum(
+        func.length(e.actor) + func.length(e.scope) + func.length(e.action) + func.length(e.target) + func.length(e.purpose)
+        + func.length(e.detail) + 200), 0))).scalar_one()
+    return count, int(size)
