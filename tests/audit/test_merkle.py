@@ -7,7 +7,14 @@ import hashlib
 
 import pytest
 
-from shuyaku.audit.merkle import EMPTY_ROOT, Levels, leaf_hash, root_of, verify_consistency, verify_inclusion
+from shuyaku.audit.merkle import (
+    EMPTY_ROOT,
+    Levels,
+    leaf_hash,
+    root_of,
+    verify_consistency,
+    verify_inclusion,
+)
 
 # The reference leaves and the root of each size 0…8 (RFC 6962 test data, as published by
 # transparency-dev/merkle and certificate-transparency).

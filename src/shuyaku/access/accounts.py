@@ -20,7 +20,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
@@ -87,7 +87,7 @@ def password_problems(login_id: str, password: str) -> list[str]:
         problems.append(f"{MIN_LENGTH}文字以上にしてください")
     if kinds < 3:
         problems.append("英大文字・英小文字・数字・記号のうち3種類以上を使ってください")
-    if login_id.lower() in password.lower():
+    if login_id and login_id.lower() in password.lower():
         problems.append("ログインIDを含めないでください")
     return problems
 
@@ -180,7 +180,7 @@ def list_users(ctx: Context, actor: Actor) -> list[Account]:
         rows = conn.execute(select(app_user).order_by(app_user.c.login_id)).all()
     trail.record(ctx, actor, trail.Event("user.list", purpose=trail.purpose_of("user.read"), row_count=len(rows)))
     return [Account(r.login_id, r.name, r.organisation, r.role, tuple(filter(None, r.municipalities.split(","))),
-                    _status(r.status, r.valid_until, now), r.valid_until, bool(r.locked_until and r.locked_until > now),
+                    _status(r.status, r.valid_until, now), r.valid_until, bool(r.locked_until and _aware(r.locked_until) > now),
                     r.last_login_at) for r in rows]
 
 
@@ -274,7 +274,7 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             reason = "suspended"
         elif user["valid_until"] is not None and user["valid_until"] < jst_date(now):  # type: ignore[operator]
             reason = "expired"
-        elif user["locked_until"] is not None and user["locked_until"] > now:  # type: ignore[operator]
+        elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:  # type: ignore[arg-type]
             reason = "locked"
         if reason is None and user is not None:
             good = _password_ok(str(user["password_hash"]), password) and _code_ok(ctx, user, code, now)
@@ -314,6 +314,11 @@ def _code_ok(ctx: Context, user: dict[str, object], code: str, now: datetime) ->
     return pyotp.TOTP(secret.decode("ascii")).verify(code, for_time=now, valid_window=1)
 
 
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back stored UTC times without their zone."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -325,7 +330,7 @@ def session_actor(ctx: Context, token: str) -> Actor:
         row = conn.execute(select(user_session, app_user.c.status, app_user.c.valid_until)
                            .join(app_user, app_user.c.login_id == user_session.c.login_id)
                            .where(user_session.c.token_hash == _token_hash(token))).first()
-        if row is None or row.ended_at is not None or row.expires_at <= now or row.status != "active" or (
+        if row is None or row.ended_at is not None or _aware(row.expires_at) <= now or row.status != "active" or (
                 row.valid_until is not None and row.valid_until < jst_date(now)):
             raise LoginFailed("ログインの有効期限が切れています。`shuyaku login` でログインしてください")
         return _actor_of(_user(conn, row.login_id))
