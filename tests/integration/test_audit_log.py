@@ -176,9 +176,12 @@ def test_the_application_cannot_update_or_delete_the_log(ctx, tmp_path) -> None:
 
 
 def test_on_postgresql_the_application_role_may_insert_but_not_update_delete_or_truncate(ctx, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
-    if not database_url.startswith("postgresql"):
-        pytest.skip("database roles are a PostgreSQL matter (SQLite: the triggers above)")
     from shuyaku.db.roles import grant_app_role
+
+    if not database_url.startswith("postgresql"):  # SQLite has no roles: the triggers above are its guard
+        with pytest.raises(ValueError, match="PostgreSQL"):
+            grant_app_role(ctx.engine, "shuyaku_app_test")
+        return
 
     _activity(ctx, tmp_path)
     grant_app_role(ctx.engine, "shuyaku_app_test")
