@@ -89,7 +89,7 @@ def _actor(ctx: Context) -> Actor:
         except accounts.LoginFailed as exc:
             raise _fail(str(exc)) from None
     if not accounts.has_accounts(ctx):
-        return Actor(f"setup:{getpass.getuser()}", "system")
+        return Actor(f"setup:{os.environ.get('SHUYAKU_ACTOR') or getpass.getuser()}", "system")
     raise _fail("ログインしてください: shuyaku login --user ログインID")
 
 
@@ -519,7 +519,7 @@ def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -
         raise _fail(str(exc)) from None
     if session.must_change_password:
         console.print("初回ログインまたは初期化後のため、パスワードを変更してください")
-        new = typer.prompt("新しいパスワード", hide_input=True, confirmation_prompt=True)
+        new = typer.prompt("新しいパスワード", hide_input=True, confirmation_prompt="確認のためもう一度")
         try:
             accounts.change_password(ctx, user, password, new)
         except accounts.AccountError as exc:

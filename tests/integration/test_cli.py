@@ -129,3 +129,38 @@ def test_inbox_list_shows_held_files_with_their_reason(home: Path) -> None:
     result = runner.invoke(app, ["inbox", "list", "--status", "held"], terminal_width=250)
     assert result.exit_code == 0 and "gap.csv" in result.output and "E005" in result.output
     assert "gap.csv" not in runner.invoke(app, ["inbox", "list", "--status", "applied"], terminal_width=250).output
+
+
+def test_once_accounts_exist_every_command_runs_as_a_logged_in_user(home: Path) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    import pyotp
+
+    added = runner.invoke(app, ["user", "add", "kanri", "--name", "管理 太郎", "--organisation", "国保連合会 総務課",
+                                "--role", "admin"])
+    assert added.exit_code == 0, added.output
+    password = added.output.split("初期パスワード: ")[1].split("(")[0].strip()
+    secret = parse_qs(urlparse(added.output.split("認証アプリ登録: ")[1].split()[0]).query)["secret"][0]
+    refused = runner.invoke(app, ["status"])
+    assert refused.exit_code == 2 and "shuyaku login" in refused.output  # setup mode is over
+    wrong = runner.invoke(app, ["login", "--user", "kanri"], input=f"{password}\n000000\n" if pyotp.TOTP(secret).now() != "000000" else f"{password}\n111111\n")
+    assert wrong.exit_code == 2 and "ログインできません" in wrong.output
+    new = "Renraku#2026-Soumu"
+    logged_in = runner.invoke(app, ["login", "--user", "kanri"], input=f"{password}\n{pyotp.TOTP(secret).now()}\n{new}\n{new}\n")
+    assert logged_in.exit_code == 0, logged_in.output
+    assert (home / "home" / "sessions").is_dir()
+    assert runner.invoke(app, ["user", "list"]).exit_code == 0
+    clerk = runner.invoke(app, ["user", "add", "madoguchi", "--name", "窓口 花子", "--organisation", "架空市 国保年金課",
+                                "--role", "municipal_clerk", "--municipality", MUNI_A, "--approved-by", "kacho"])
+    assert clerk.exit_code == 0, clerk.output
+    # An administrator sees no personal data.
+    assert runner.invoke(app, ["person", "show", "--municipality", MUNI_A, "--atena", "1000000001"]).exit_code == 2
+    assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
+    verified = runner.invoke(app, ["audit", "verify"])
+    assert verified.exit_code == 0 and "見つかりませんでした" in verified.output
+    report = runner.invoke(app, ["report", "permissions", "--from", "2026-01-01", "--to", "2030-12-31",
+                                 "--pdf", str(home / "p.pdf"), "--csv", str(home / "p.csv")])
+    assert report.exit_code == 0 and "2 件" in report.output and (home / "p.pdf").stat().st_size > 10_000
+    assert runner.invoke(app, ["user", "suspend", "madoguchi", "--reason", "異動"]).exit_code == 0
+    assert runner.invoke(app, ["logout"]).exit_code == 0
+    assert runner.invoke(app, ["status"]).exit_code == 2

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from dataclasses import dataclass
 
 
@@ -20,12 +18,6 @@ class Actor:
     def require_municipality(self, municipality_code: str) -> None:
         if self.municipalities is not None and municipality_code not in self.municipalities:
             raise AccessDenied(f"{self.login_id} は市町村 {municipality_code} を扱う権限がありません")
-
-
-def cli_actor() -> Actor:
-    """The operator running the CLI: ``SHUYAKU_ACTOR`` or the OS login, as a federation operator."""
-    login = os.environ.get("SHUYAKU_ACTOR") or getpass.getuser()
-    return Actor(login_id=login, role="federation_operator")
 
 
 SYSTEM = Actor(login_id="system", role="system")
