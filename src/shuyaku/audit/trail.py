@@ -13,11 +13,14 @@ is logged (outcome ``denied``) and raises ``AccessDenied``.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from shuyaku import ids
 from shuyaku.access import policy
@@ -26,6 +29,7 @@ from shuyaku.context import Context
 from shuyaku.db.schema import audit_event
 
 GENESIS = "0" * 64
+GATHER_SECONDS = 0.0005  # how long a flushing thread waits for the others' events when others are waiting
 LOCK_KEY = 0x5348_5559_414B_5531  # "SHUYAKU1": the advisory lock of the chain's head
 ITEMS = ("seq", "at_utc", "actor", "role", "scope", "action", "target", "purpose", "row_count", "outcome", "detail")
 
@@ -62,7 +66,11 @@ def scope_of(actor: Actor) -> str:
 
 def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetime) -> int:
     """Append events in the caller's transaction; returns the last sequence number."""
-    if not events:
+    return _append(conn, [(actor, event) for event in events], now)
+
+
+def _append(conn: Connection, items: Sequence[tuple[Actor, Event]], now: datetime) -> int:
+    if not items:
         return 0
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
@@ -70,7 +78,7 @@ def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetim
     seq, prev = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     at = utc_text(now)
     rows = []
-    for event in events:
+    for actor, event in items:
         seq += 1
         row: dict[str, object] = {
             "seq": seq, "at_utc": at, "actor": actor.login_id, "role": actor.role, "scope": scope_of(actor),
@@ -84,10 +92,66 @@ def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetim
     return seq
 
 
+class _GroupCommit:
+    """Events recorded at the same moment by several threads (requests) share one
+    transaction: one thread at a time writes everything pending; the others wait on a
+    condition, and every caller returns only once its own events are committed (or with the
+    error that stopped them)."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[Actor, Event, list[object]]] = []
+        self.cv = threading.Condition()
+        self.flushing = False
+        self.callers = 0  # threads inside record(): more than one means a batch is worth gathering
+
+    def record(self, ctx: Context, actor: Actor, events: Sequence[Event]) -> None:
+        slots: list[list[object]] = [[] for _ in events]
+        with self.cv:
+            self.pending.extend((actor, event, slot) for event, slot in zip(events, slots, strict=True))
+            self.callers += 1
+        try:
+            while True:
+                with self.cv:
+                    if all(slots):
+                        break
+                    if self.flushing:
+                        self.cv.wait()
+                        continue
+                    self.flushing = True
+                    others = self.callers > 1
+                if others:
+                    time.sleep(GATHER_SECONDS)  # a transaction costs far more than this wait
+                with self.cv:
+                    batch, self.pending = self.pending, []
+                outcome: object = True
+                try:
+                    with ctx.engine.begin() as conn:
+                        _append(conn, [(a, e) for a, e, _ in batch], ctx.clock())
+                except Exception as exc:  # noqa: BLE001 — every waiter of this batch learns of it
+                    outcome = exc
+                with self.cv:
+                    for _, _, slot in batch:
+                        slot.append(outcome)
+                    self.flushing = False
+                    self.cv.notify_all()
+        finally:
+            with self.cv:
+                self.callers -= 1
+        for slot in slots:
+            if isinstance(slot[0], Exception):
+                raise slot[0]
+
+
+_GROUPS: weakref.WeakKeyDictionary[Engine, _GroupCommit] = weakref.WeakKeyDictionary()
+_GROUPS_LOCK = threading.Lock()
+
+
 def record(ctx: Context, actor: Actor, *events: Event) -> None:
-    """Append in a transaction of its own (reads, refusals, failures)."""
-    with ctx.engine.begin() as conn:
-        append(conn, actor, events, ctx.clock())
+    """Append in a transaction of its own (reads, refusals, failures), shared with the
+    events other threads record at the same moment in the same database."""
+    with _GROUPS_LOCK:
+        group = _GROUPS.setdefault(ctx.engine, _GroupCommit())
+    group.record(ctx, actor, events)
 
 
 def require(ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, target: str = "") -> policy.Operation:
