@@ -84,7 +84,8 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
                   f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル")
     applied += sum(o.status == "applied" for o in claim_outcomes)
     outcomes += claim_outcomes
-    ok = applied == len(outcomes) and leaked == 0 and carried > 0
+    audit_ok = _accounts_and_audit(ctx, home, console)
+    ok = applied == len(outcomes) and leaked == 0 and carried > 0 and audit_ok
     console.print("[green]デモ完了[/]" if ok else "[red]デモで問題が見つかりました[/]")
     return 0 if ok else 1
 
@@ -115,3 +116,41 @@ def _continuity(ctx: Context, operator: Actor, world: SyntheticPrefecture, conso
             table.add_row(ln.month, "○" if ln.counted else "×", ln.municipality_code, ln.filename, ln.note)
         console.print(table)
     return carried.height
+
+
+def _accounts_and_audit(ctx: Context, home: Path, console: Console) -> bool:
+    """Two staff accounts, a signed checkpoint, verification, the permission report."""
+    from datetime import date
+
+    from shuyaku.access import accounts
+    from shuyaku.audit.verify import checkpoint, verify
+    from shuyaku.reports import service as reports
+    from shuyaku.reports.pdf import FontMissing
+    from shuyaku.timeutil import jst_date
+
+    setup = Actor("setup:demo", "system")
+    accounts.add_user(ctx, setup, "kanri", "管理 太郎", "国保連合会 総務課", "admin")
+    code = _municipalities(ctx)[0]
+    accounts.add_user(ctx, setup, "madoguchi", "窓口 花子", "市町村 国保担当課", "municipal_clerk", [code], approved_by="kanri")
+    admin, auditor = Actor("kanri", "admin"), Actor("kansa", "auditor")
+    point = checkpoint(ctx, admin)
+    report = verify(ctx, auditor)
+    today = jst_date(ctx.clock())
+    out = home / "reports"
+    try:
+        made = reports.permissions(ctx, auditor, date(today.year, 1, 1), today, pdf_path=out / "利用者権限変更一覧.pdf",
+                                   csv_path=out / "利用者権限変更一覧.csv")
+        files = "、".join(p.name for p in made.files)
+    except FontMissing as exc:
+        made = reports.permissions(ctx, auditor, date(today.year, 1, 1), today, csv_path=out / "利用者権限変更一覧.csv")
+        files = f"{made.files[0].name}(PDF は省略: {exc})"
+    console.print(f"7. アクセス記録 {report.events:,} 件(チェックポイント {point.checkpoint_id} に署名、検証 {'異常なし' if report.ok else '異常あり'})、"
+                  f"利用者権限変更一覧 {made.rows} 件: {out}/{files}")
+    return report.ok
+
+
+def _municipalities(ctx: Context) -> list[str]:
+    from shuyaku.db.schema import municipality
+
+    with ctx.engine.connect() as conn:
+        return list(conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars())
