@@ -218,3 +218,15 @@ def test_no_individual_number_in_the_log_after_a_full_synthetic_run(ctx, tmp_pat
     logged = "\n".join("\t".join(map(str, e)) for e in events(ctx))
     assert len(events(ctx)) > 10
     assert [n for n in world.used_numbers if n in logged] == []
+
+
+def test_status_warns_when_the_log_passes_its_configured_size(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.setup import change_setting
+    from shuyaku.status import status
+
+    _activity(ctx, tmp_path)
+    quiet = status(ctx, OPERATOR)
+    assert quiet.audit_events >= 5 and quiet.audit_bytes > 0 and quiet.warnings == []
+    change_setting(ctx, Actor("adm", "admin"), "audit_warn_bytes", "100")
+    loud = status(ctx, OPERATOR)
+    assert len(loud.warnings) == 1 and "アクセス記録の容量" in loud.warnings[0]
