@@ -230,3 +230,16 @@ def test_status_warns_when_the_log_passes_its_configured_size(ctx, tmp_path) -> 
     change_setting(ctx, Actor("adm", "admin"), "audit_warn_bytes", "100")
     loud = status(ctx, OPERATOR)
     assert len(loud.warnings) == 1 and "アクセス記録の容量" in loud.warnings[0]
+
+
+def test_verification_in_runs_and_worker_processes_joins_the_runs_and_still_finds_a_deletion(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.audit import verify as verifying
+
+    monkeypatch.setattr(verifying, "SEGMENT", 3)
+    monkeypatch.setattr(verifying, "PARALLEL_FROM", 6)  # PostgreSQL: worker processes from 6 events on
+    _logged_and_checkpointed(ctx, tmp_path)
+    assert verify(ctx, AUDITOR).ok
+    with ctx.engine.begin() as conn:
+        conn.execute(audit_event.delete().where(audit_event.c.seq == 7))  # the first of a run
+    problems = _problems(ctx)
+    assert any("連番 7 の次が 8" in p for p in problems) and any(p.startswith("連番 8: 直前の記録") for p in problems)

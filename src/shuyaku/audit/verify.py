@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import polars as pl
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit import merkle, trail
@@ -72,20 +74,24 @@ def statement(size: int, root_hex: str, at_utc: str) -> bytes:
 SCHEMA = {name: pl.String for name in (*trail.ITEMS, "prev_hash", "hash")}
 
 
-def read_events(conn: Connection) -> pl.DataFrame:
-    """Every event in sequence order, as text (PostgreSQL: COPY, parsed by Polars)."""
+def read_events(conn: Connection, first: int = 1, last: int | None = None) -> pl.DataFrame:
+    """The events with ``first`` <= seq <= ``last`` in sequence order, as text
+    (PostgreSQL: COPY, parsed by Polars)."""
     columns = [*trail.ITEMS, "prev_hash", "hash"]
+    upper = 2**62 if last is None else last
     if conn.dialect.name == "postgresql":
         buffer = io.BytesIO()
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY (SELECT {', '.join(columns)} FROM audit_event ORDER BY seq) TO STDOUT WITH (FORMAT csv)") as copy:
+        query = f"SELECT {', '.join(columns)} FROM audit_event WHERE seq BETWEEN {int(first)} AND {int(upper)} ORDER BY seq"
+        with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)
         if buffer.tell() == 0:
             return pl.DataFrame(schema=SCHEMA)
         buffer.seek(0)
         return pl.read_csv(buffer, has_header=False, new_columns=columns, schema=SCHEMA).fill_null("")  # empty text items
-    rows = conn.execute(select(*(audit_event.c[c] for c in columns)).order_by(audit_event.c.seq)).all()
+    rows = conn.execute(select(*(audit_event.c[c] for c in columns)).where(audit_event.c.seq.between(first, upper))
+                        .order_by(audit_event.c.seq)).all()
     return rows_to_frame([[str(v) for v in r] for r in rows], columns, SCHEMA)
 
 
@@ -108,28 +114,88 @@ class Report:
         return not self.problems
 
 
-def chain(events: pl.DataFrame, report: Report) -> bytearray:
-    """Check sequence and chain; return the leaf hashes (32 bytes each)."""
+@dataclass
+class Segment:
+    """One run of events checked on its own: its ends, so runs can be joined, and its leaves."""
+
+    first_seq: int
+    last_seq: int
+    first_prev: str
+    last_hash: str
+    leaves: bytes
+    problems: list[str]
+
+
+def check_segment(events: pl.DataFrame) -> Segment:
+    """Sequence, links and hashes inside a run of events (the run's first link is checked
+    when runs are joined); the leaf hashes (32 bytes each)."""
     leaves = bytearray()
     sha = hashlib.sha256
-    prev = trail.GENESIS
-    expected = 1
-    canon = _canonical_column(events)
-    for seq_text, prev_hash, text, stored in zip(events["seq"], events["prev_hash"], canon, events["hash"], strict=True):
+    problems: list[str] = []
+    seqs, prevs, hashes = events["seq"].to_list(), events["prev_hash"].to_list(), events["hash"].to_list()
+    canon = _canonical_column(events).to_list()
+    prev = prevs[0] if prevs else trail.GENESIS
+    expected = int(seqs[0]) if seqs else 1
+    for seq_text, prev_hash, text, stored in zip(seqs, prevs, canon, hashes, strict=True):
         seq = int(seq_text)
         if seq != expected:
-            report.problems.append(f"連番 {expected} の次が {seq} です(記録の削除・挿入・並べ替え)")
+            problems.append(f"連番 {expected} の次が {seq} です(記録の削除・挿入・並べ替え)")
             expected = seq
         if prev_hash != prev:
-            report.problems.append(f"連番 {seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)")
+            problems.append(f"連番 {seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)")
         if sha(f"{prev_hash}\t{text}".encode()).hexdigest() != stored:
-            report.problems.append(f"連番 {seq}: 内容がハッシュと一致しません(改ざん)")
+            problems.append(f"連番 {seq}: 内容がハッシュと一致しません(改ざん)")
         prev = stored
         expected += 1
         leaves += sha(b"\x00" + bytes.fromhex(stored)).digest()
-        if len(report.problems) > 100:
-            report.problems.append("問題が多いため以降の確認を省略しました")
+        if len(problems) > 100:
+            problems.append("問題が多いため以降の確認を省略しました")
             break
+    return Segment(int(seqs[0]) if seqs else 0, int(seqs[-1]) if seqs else 0, prevs[0] if prevs else trail.GENESIS,
+                   hashes[-1] if hashes else trail.GENESIS, bytes(leaves), problems)
+
+
+SEGMENT = 1_000_000  # events a worker reads and checks at a time
+PARALLEL_FROM = 2 * SEGMENT  # below this the log is checked in this process
+
+
+def _segment_in_worker(url: str, first: int, last: int) -> Segment:
+    from shuyaku.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return check_segment(read_events(conn, first, last))
+    finally:
+        engine.dispose()
+
+
+def chain(ctx: Context, report: Report) -> bytearray:
+    """Check the whole log in runs of ``SEGMENT`` (on PostgreSQL in worker processes, one
+    per core), join the runs, and return every leaf hash."""
+    with ctx.engine.connect() as conn:
+        top = int(conn.execute(select(func.coalesce(func.max(audit_event.c.seq), 0))).scalar_one())
+    ranges = [(lo, min(lo + SEGMENT - 1, top)) for lo in range(1, top + 1, SEGMENT)] or [(1, 0)]
+    if top >= PARALLEL_FROM and ctx.engine.dialect.name == "postgresql":
+        url = ctx.engine.url.render_as_string(hide_password=False)
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            segments = list(pool.map(_segment_in_worker, *zip(*[(url, lo, hi) for lo, hi in ranges], strict=True)))
+    else:
+        with ctx.engine.connect() as conn:
+            segments = [check_segment(read_events(conn, lo, hi)) for lo, hi in ranges]
+    leaves = bytearray()
+    expected, prev = 1, trail.GENESIS
+    for segment in segments:
+        if not segment.leaves:
+            continue
+        if segment.first_seq != expected:
+            report.problems.append(f"連番 {expected} の次が {segment.first_seq} です(記録の削除・挿入・並べ替え)")
+        if segment.first_prev != prev:
+            report.problems.append(f"連番 {segment.first_seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)")
+        report.problems.extend(segment.problems)
+        expected, prev = segment.last_seq + 1, segment.last_hash
+        leaves += segment.leaves
+    report.events = len(leaves) // merkle.HASH
     return leaves
 
 
@@ -138,10 +204,9 @@ def verify(ctx: Context, actor: Actor) -> Report:
     public = public_key(ctx.settings.keys_dir)
     verifier = Ed25519PublicKey.from_public_bytes(public)
     with ctx.engine.connect() as conn:
-        events = read_events(conn)
         checkpoints = conn.execute(select(audit_checkpoint).order_by(audit_checkpoint.c.checkpoint_id)).all()
-    report = Report(events=events.height, checkpoints=len(checkpoints))
-    levels = merkle.Levels(chain(events, report))
+    report = Report(checkpoints=len(checkpoints))
+    levels = merkle.Levels(chain(ctx, report))
     previous: tuple[int, bytes] | None = None
     for cp in checkpoints:
         label = f"チェックポイント {cp.checkpoint_id}(件数 {cp.tree_size:,})"
