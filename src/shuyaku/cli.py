@@ -197,8 +197,10 @@ def export(
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
     ctx = _context()
     try:
-        codes = [municipality] if municipality else export_service.registered(ctx)
-        written = [p for code in codes for p in export_service.export(ctx, _actor(ctx), code, kind.upper(), out)]
+        actor = _actor(ctx)
+        codes = [municipality] if municipality else [
+            c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
+        written = [p for code in codes for p in export_service.export(ctx, actor, code, kind.upper(), out)]
     except (export_service.ExportError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     except OutboxBlocked as exc:

@@ -341,6 +341,10 @@ class SyntheticPrefecture:
         setai_no = joined.setai_no if joined else target.setai()
         new_head = movers[1] if shape == "K2" and len(movers) > 1 else h.head
         moved = [self._arrive(p, target, setai_no, head=(p is new_head and joined is None)) for p in movers]
+        if shape == "K1" and joined is None and self.rng.random() < 0.15:  # a birth on the day of the move (K3)
+            baby = self._person(target, setai_no, h.head.surname, head=False, relation="子", birth=self.today, sex=self.rng.choice("12"),
+                                since=self.today, reason="04")
+            moved.append(baby)
         if joined is not None:
             joined.members.extend(moved)
             for p in moved:
