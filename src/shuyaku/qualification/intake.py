@@ -55,14 +55,25 @@ def apply_person_records(
     persons = moves.persons_of(conn, municipality_code, touched)
     movers = moves.movers_among(conn, persons)
     review = moves.period_problems(conn, movers, file_id)
-    if full_load:
-        # An initial setup: only persons with more than one record or municipality can have changed household.
-        several = applied.group_by("atena_no").len().filter(pl.col("len") > 1)["atena_no"].to_list()
-        persons = sorted(set(movers) | set(moves.persons_of(conn, municipality_code, several)))
+    # Only a person known in another municipality, or whose records here differ in household
+    # or head flag or were interrupted by a loss of NHI, can be part of a household change.
+    persons = sorted(set(movers) | set(_changed_households(conn, municipality_code, touched)))
     confirmed_since = continuity.detect(conn, persons, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
     if confirmed_since is not None:
         tasuukai.recount(conn, confirmed_since, now)
     return applied, pl.concat([problems, round_problems, review], how="vertical")
+
+
+def _changed_households(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:
+    q = qualification_period.c
+    current = fetch_in(conn, [q.atena_no, q.pref_person_id, q.history_no, q.setai_no, q.is_head, q.qualified_until], q.atena_no, atenas,
+                       q.municipality_code == municipality_code, q.superseded_at.is_(None),
+                       schema={"atena_no": pl.String, "pref_person_id": pl.String, "history_no": pl.Int64, "setai_no": pl.String,
+                               "is_head": pl.Boolean, "qualified_until": pl.Date})
+    ended_before_last = pl.col("qualified_until").sort_by("history_no").head(pl.len() - 1).is_not_null().any()
+    changed = current.group_by("pref_person_id").agg(
+        (pl.col("setai_no").n_unique() > 1) | (pl.col("is_head").n_unique() > 1) | ended_before_last)
+    return changed.filter(pl.col(changed.columns[1]))["pref_person_id"].to_list()
 
 
 def _bind_persons(
