@@ -381,3 +381,20 @@ def test_kogaku_run_uses_the_lineage_count_and_halves_caps_in_the_move_month(ctx
     continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B)
     assert (inputs("202604")["in_prefecture_move"], inputs("202604")["prior_hits"]) == (True, 3)
     assert (inputs("202605")["in_prefecture_move"], inputs("202605")["prior_hits"]) == (False, 3)
+
+
+def test_a_move_deleted_by_the_municipality_withdraws_its_proposed_candidate(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    pref = Prefecture(ctx)
+    family_in_a(pref)
+    pref.send("SKKS", [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)], MUNI_B)
+    [candidate] = candidates(ctx)
+    assert (candidate.rule, candidate.status) == ("K1", "proposed")
+    # Sent for the wrong family: B deletes both records.
+    wrong = [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)]
+    for row in wrong:
+        row[4], row[7] = "3", ""
+    pref.send("SKKS", wrong, MUNI_B)
+    [withdrawn] = candidates(ctx)
+    assert withdrawn.status == "withdrawn" and "取り下げ" in withdrawn.decision_note
+    [kzkh] = export(ctx, OPERATOR, MUNI_B, "KZKH", tmp_path)
+    assert [r for r in kzkh.read_text(encoding="utf-8").splitlines() if r.startswith("2,")] == []  # never sent: nothing to take back

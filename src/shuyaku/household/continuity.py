@@ -97,9 +97,19 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
     from that month on must be recomputed."""
     if not persons:
         return None
-    moved, returns = transitions(_records(conn, persons))
+    records = _records(conn, persons)
+    moved, returns = transitions(records)
     judgements: list[tuple[rules.Judgement, date]] = []
-    events = moved.select("source", "day").unique().sort("source", "day")
+    # The changes found now, and those of these persons' households that have proposed
+    # candidates already: judged again, a change a correction took away loses its candidates.
+    c = continuity_candidate.c
+    households = records["pref_household_id"].unique().to_list()
+    earlier = pl.concat([
+        fetch_in(conn, [c.from_household, c.change_date], column, households, c.status == PROPOSED, c.rule != "K8",
+                 schema={"from_household": pl.String, "change_date": pl.Date})
+        for column in (c.from_household, c.to_household)
+    ]).rename({"from_household": "source", "change_date": "day"})
+    events = pl.concat([moved.select("source", "day"), earlier]).unique().sort("source", "day")
     if events.height:
         judgements += _judge_events(conn, events)
     for row in returns.iter_rows(named=True):
