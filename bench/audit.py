@@ -50,7 +50,7 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
     from sqlalchemy import insert
 
     from shuyaku.audit import merkle, trail
-    from shuyaku.audit.verify import _private_key, key_id, public_key, statement
+    from shuyaku.audit.verify import _private_key, event_leaf, key_id, public_key, statement
     from shuyaku.context import open_context
     from shuyaku.db.engine import bulk_insert
     from shuyaku.db.schema import audit_checkpoint, audit_event
@@ -61,7 +61,7 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
     key, public = _private_key(ctx.settings.keys_dir), public_key(ctx.settings.keys_dir)
     actors = [(f"clerk{i:03d}", "municipal_clerk", "112038") for i in range(200)] + [("op01", "federation_operator", "県全体")]
     start = datetime(2026, 1, 5, tzinfo=UTC)
-    prev, leaves, sha = trail.GENESIS, bytearray(), hashlib.sha256
+    prev, leaves = trail.GENESIS, bytearray()
     started = time.perf_counter()
     chunk: list[dict[str, object]] = []
     checkpoints = []
@@ -73,7 +73,7 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
                                   "row_count": ev.row_count, "outcome": "ok", "detail": ""}  # type: ignore[attr-defined]
         row["prev_hash"] = prev
         row["hash"] = prev = trail.chain_hash(prev, trail.canonical(row))
-        leaves += sha(b"\x00" + bytes.fromhex(prev)).digest()
+        leaves += event_leaf(prev)
         chunk.append(row)
         if len(chunk) == 200_000 or i == events:
             with ctx.engine.begin() as conn:

@@ -14,6 +14,16 @@ UNDER70 = tables.UNDER70_CLASSES
 OVER70 = tables.OVER70_CLASSES
 
 
+
+def _prior_hits(hit_months: pl.DataFrame, month: str) -> pl.DataFrame:
+    """household_id → distinct household-level hit months in m−11 … m−1, ≥ 2018-04 (the
+    months of each generated case, as the store's count would give them)."""
+    earliest = max(rules.add_months(month, -rules.WINDOW), rules.FIRST_COUNTED_MONTH)
+    return (
+        hit_months.filter((pl.col("month") >= earliest) & (pl.col("month") < month))
+        .group_by("household_id").agg(pl.col("month").n_unique().alias("prior_hits"))
+    )
+
 def _birth(rng: random.Random, month: str) -> date:
     first = rules.first_of(month)
     kind = rng.random()
@@ -73,7 +83,7 @@ def test_batch_and_pure_function_agree(month: str) -> None:
     })
     hit_months = pl.DataFrame(
         [(hid, m) for hid, c in cases.items() for m in c.prior_hit_months], schema=["household_id", "month"], orient="row")
-    households = households.join(batch.prior_hits(hit_months, month), on="household_id", how="left").with_columns(
+    households = households.join(_prior_hits(hit_months, month), on="household_id", how="left").with_columns(
         pl.col("prior_hits").fill_null(0))
     members = pl.DataFrame([(hid, m.id, m.birth_date) for hid, c in cases.items() for m in c.members],
                            schema=["household_id", "member_id", "birth_date"], orient="row")

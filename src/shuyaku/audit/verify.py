@@ -71,6 +71,11 @@ def statement(size: int, root_hex: str, at_utc: str) -> bytes:
     return f"shuyaku audit checkpoint v1\n{size}\n{root_hex}\n{at_utc}\n".encode("ascii")
 
 
+def event_leaf(event_hash: str) -> bytes:
+    """The Merkle leaf hash of an event: its chain hash (hex) as the leaf's data."""
+    return merkle.leaf_hash(bytes.fromhex(event_hash))
+
+
 SCHEMA = {name: pl.String for name in (*trail.ITEMS, "prev_hash", "hash")}
 
 
@@ -147,7 +152,7 @@ def check_segment(events: pl.DataFrame) -> Segment:
             problems.append(f"連番 {seq}: 内容がハッシュと一致しません(改ざん)")
         prev = stored
         expected += 1
-        leaves += sha(b"\x00" + bytes.fromhex(stored)).digest()
+        leaves += event_leaf(stored)
         if len(problems) > 100:
             problems.append("問題が多いため以降の確認を省略しました")
             break
@@ -253,7 +258,7 @@ def checkpoint(ctx: Context, actor: Actor) -> Checkpoint:
     with ctx.engine.begin() as conn:
         trail.append(conn, actor, [trail.Event("audit.checkpoint", purpose=trail.purpose_of("audit.checkpoint"))], ctx.clock())
         hashes = conn.execute(select(audit_event.c.hash).order_by(audit_event.c.seq)).scalars().all()
-        leaves = b"".join(hashlib.sha256(b"\x00" + bytes.fromhex(h)).digest() for h in hashes)
+        leaves = b"".join(event_leaf(h) for h in hashes)
         root = merkle.Levels(leaves).root(len(hashes)).hex()
         at = trail.utc_text(ctx.clock())
         last = conn.execute(select(audit_checkpoint.c.checkpoint_id).order_by(audit_checkpoint.c.checkpoint_id.desc()).limit(1)).scalar()

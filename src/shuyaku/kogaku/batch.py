@@ -150,11 +150,3 @@ def calculate_month(month: str, table: CapTable, households: pl.DataFrame, membe
     )
     return steps.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
 
-
-def prior_hits(hit_months: pl.DataFrame, month: str) -> pl.DataFrame:
-    """household_id → distinct household-level hit months in m−11 … m−1, ≥ 2018-04."""
-    earliest = max(rules.add_months(month, -rules.WINDOW), rules.FIRST_COUNTED_MONTH)
-    return (
-        hit_months.filter((pl.col("month") >= earliest) & (pl.col("month") < month))
-        .group_by("household_id").agg(pl.col("month").n_unique().alias("prior_hits"))
-    )

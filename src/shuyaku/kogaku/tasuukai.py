@@ -280,8 +280,9 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
                                 .where(r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month)).all()
         computed = conn.execute(select(h.pref_household_id, h.month, h.kind).where(
             h.pref_household_id.in_(related), h.superseded_at.is_(None), h.month >= lo, h.month <= month)).all()
-        keys = dict(conn.execute(select(k.pref_household_id, k.municipality_code).where(k.pref_household_id.in_(related))).all())
-        setais = dict(conn.execute(select(k.pref_household_id, k.setai_no).where(k.pref_household_id.in_(related))).all())
+        keyed = conn.execute(select(k.pref_household_id, k.municipality_code, k.setai_no).where(k.pref_household_id.in_(related))).all()
+        keys = {hh: code for hh, code, _ in keyed}
+        setais = {hh: setai for hh, _, setai in keyed}
         hits = hit_rows(conn, first, last, related) if first <= last else pl.DataFrame(
             schema={"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64})
         edges, restarts = lineage(conn, month)

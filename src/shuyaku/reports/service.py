@@ -115,24 +115,25 @@ def access_review(ctx: Context, actor: Actor, start: date, end: date, *, pdf_pat
     def local(ev: object) -> datetime:
         return datetime.strptime(ev.at_utc, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).astimezone(JST)  # type: ignore[attr-defined]
 
-    def row(ev: object) -> list[str]:
-        return [local(ev).strftime("%Y-%m-%d %H:%M:%S"), ev.actor, _role(ev.role), ev.scope, ev.action, ev.target,  # type: ignore[attr-defined]
+    def row(ev: object, at: datetime) -> list[str]:
+        return [at.strftime("%Y-%m-%d %H:%M:%S"), ev.actor, _role(ev.role), ev.scope, ev.action, ev.target,  # type: ignore[attr-defined]
                 str(ev.row_count), ev.outcome, ev.detail]  # type: ignore[attr-defined]
 
-    personal = [ev for ev in events if ev.action in PERSONAL_ACTIONS and ev.outcome == "ok"]
-    off_hours = [ev for ev in personal if local(ev).weekday() >= 5 or not rules.day_starts <= local(ev).hour < rules.day_ends]
-    per_day = Counter((ev.actor, local(ev).date()) for ev in personal if ev.action == "person.read")
-    bulk = [ev for ev in personal if per_day[(ev.actor, local(ev).date())] > rules.bulk_per_day and ev.action == "person.read"
+    timed = [(ev, local(ev)) for ev in events]
+    personal = [(ev, at) for ev, at in timed if ev.action in PERSONAL_ACTIONS and ev.outcome == "ok"]
+    off_hours = [(ev, at) for ev, at in personal if at.weekday() >= 5 or not rules.day_starts <= at.hour < rules.day_ends]
+    per_day = Counter((ev.actor, at.date()) for ev, at in personal if ev.action == "person.read")
+    bulk = [(ev, at) for ev, at in personal if per_day[(ev.actor, at.date())] > rules.bulk_per_day and ev.action == "person.read"
             or ev.row_count > rules.bulk_rows]
-    denied = [ev for ev in events if ev.outcome == "denied"]
-    exports = [ev for ev in events if ev.action == "export" and ev.outcome == "ok"]
-    failed_logins = [ev for ev in events if ev.action == "login" and ev.outcome == "failed"]
+    denied = [(ev, at) for ev, at in timed if ev.outcome == "denied"]
+    exports = [(ev, at) for ev, at in timed if ev.action == "export" and ev.outcome == "ok"]
+    failed_logins = [(ev, at) for ev, at in timed if ev.action == "login" and ev.outcome == "failed"]
     sections = [
-        (f"時間外のアクセス({rules.day_starts}時前・{rules.day_ends}時以降・土日)", [row(ev) for ev in off_hours]),
-        (f"大量の照会(1日 {rules.bulk_per_day} 件超、または1回 {rules.bulk_rows:,} 件超)", [row(ev) for ev in bulk]),
-        ("担当外・権限外のアクセス(拒否したもの)", [row(ev) for ev in denied]),
-        ("ファイルの出力", [row(ev) for ev in exports]),
-        ("ログインの失敗", [row(ev) for ev in failed_logins]),
+        (f"時間外のアクセス({rules.day_starts}時前・{rules.day_ends}時以降・土日)", [row(ev, at) for ev, at in off_hours]),
+        (f"大量の照会(1日 {rules.bulk_per_day} 件超、または1回 {rules.bulk_rows:,} 件超)", [row(ev, at) for ev, at in bulk]),
+        ("担当外・権限外のアクセス(拒否したもの)", [row(ev, at) for ev, at in denied]),
+        ("ファイルの出力", [row(ev, at) for ev, at in exports]),
+        ("ログインの失敗", [row(ev, at) for ev, at in failed_logins]),
     ]
     total = sum(len(r) for _, r in sections)
     out = ReportFiles(total)
