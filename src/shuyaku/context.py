@@ -21,8 +21,10 @@ from shuyaku.vault.service import Vault
 DEFAULTS = {
     "quarantine_share": "0.05",  # more failing records than this share holds the whole file
     "raw_retention_days": "400",  # encrypted copies of inbound files
-    "continuity_auto_confirm_k1": "0",
-    "audit_warn_bytes": str(10 * 2**30),  # `shuyaku status` warns when the access log passes this size  # 1: a simple move (K1) is confirmed without waiting for the municipality
+    "continuity_auto_confirm_k1": "0",  # 1: a simple move (K1) is confirmed without waiting for the municipality
+    "audit_warn_bytes": str(10 * 2**30),  # `shuyaku status` warns when the access log passes this size
+    "max_file_bytes": str(512 * 2**20),  # a larger inbound file is refused before it is read
+    "max_columns": "64",  # items per record read at most (every layout has fewer); the rest is counted, not kept
 }
 
 

@@ -7,12 +7,14 @@ The rules are in ``shared/reference/identifiers.md``: 個人番号 (individual n
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
 import secrets
 import struct
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Collection, Iterable
 
 PERSON_KIND = "1"
 HOUSEHOLD_KIND = "2"
@@ -142,18 +144,68 @@ def is_valid_pref_id(value: str, kind: str | None = None) -> bool:
     return value[2] in (PERSON_KIND, HOUSEHOLD_KIND) and (kind is None or value[2] == kind)
 
 
+# --- finding and masking individual numbers in text -----------------------------------
+#
+# Every Unicode decimal digit counts (full-width ０-９ included): a number typed in a name or
+# a reason is still a number. The mapping is one character to one character, so positions
+# found in the normalised text are positions in the original.
+
+
+
+@functools.cache
+def _ascii_digit_table() -> dict[int, str]:
+    return str.maketrans({c: str(unicodedata.decimal(c)) for c in map(chr, range(0x80, 0x110000))
+                          if unicodedata.category(c) == "Nd"})
+
 _TWELVE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
+# In free text a number is also written in groups (6311 8121 5607, 6311-8121-5607).
+_GROUPED_RUN = re.compile(r"(?<![0-9])[0-9]{4}[ \-\u3000][0-9]{4}[ \-\u3000][0-9]{4}(?![0-9])")
+MASK = "*" * 12
+
+
+def ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit (full-width, other scripts) as its ASCII digit."""
+    return text if text.isascii() else text.translate(_ascii_digit_table())
+
+
+def twelve_digit_runs(text: str) -> list[str]:
+    """Every run of exactly 12 digits (any script, as ASCII), not part of a longer run."""
+    return _TWELVE_DIGIT_RUN.findall(ascii_digits(text))
 
 
 def find_individual_numbers(text: str) -> list[str]:
     """Every 12-digit run (not part of a longer run) that passes the individual-number check."""
-    return [m for m in _TWELVE_DIGIT_RUN.findall(text) if is_valid_individual_number(m)]
+    return [m for m in twelve_digit_runs(text) if is_valid_individual_number(m)]
 
 
-def redact(text: str) -> str:
-    """``text`` with every 12-digit run that passes the individual-number check masked.
+def redact(text: str, known: Collection[str] = frozenset(), *, check_digit: bool = True) -> str:
+    """``text`` with individual numbers masked: every 12-digit run (ASCII or full-width) in
+    ``known``, and — where ``check_digit`` (free text: names, messages, reasons, log-in IDs,
+    file names) — every run that passes the check digit, also when written in groups of four.
 
-    The last line of defence for text that leaves the process from places we do not
-    compose ourselves (exception messages of libraries, tracebacks in the log).
+    Coded items (宛名番号, 世帯番号 …) pass ``check_digit=False``: a legitimate 12-digit key
+    passes the check digit one time in ten and must survive; only a number the system knows
+    as somebody's individual number is masked there.
     """
-    return _TWELVE_DIGIT_RUN.sub(lambda m: "*" * 12 if is_valid_individual_number(m.group()) else m.group(), text)
+    if not text:
+        return text
+    normal = ascii_digits(text)
+    spans: list[tuple[int, int]] = []
+    for m in _TWELVE_DIGIT_RUN.finditer(normal):
+        if m.group() in known or (check_digit and is_valid_individual_number(m.group())):
+            spans.append(m.span())
+    if check_digit:
+        for m in _GROUPED_RUN.finditer(normal):
+            digits = re.sub(r"[^0-9]", "", m.group())
+            if digits in known or is_valid_individual_number(digits):
+                spans.append(m.span())
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [text[last:start], "*" * (end - start)]
+        last = end
+    out.append(text[last:])
+    return "".join(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 # First day of each era (the era of a date is the last one that has begun).
@@ -26,3 +27,23 @@ def wareki_year(day: date) -> str:
 def wareki(day: date) -> str:
     """``令和8年11月27日``."""
     return f"{wareki_year(day)}{day.month}月{day.day}日"
+
+
+# --- text that leaves the system --------------------------------------------------------
+
+# C0 and C1 controls (ESC starts terminal sequences), DEL, and the bidirectional overrides
+# and isolates that make a line read differently from how it is stored.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+
+
+def without_controls(value: str, *, keep_newlines: bool = False) -> str:
+    """``value`` with control characters replaced by U+FFFD (tab and newline too, unless kept)."""
+    cleaned = _CONTROL.sub("\ufffd", value)
+    return cleaned if keep_newlines else cleaned.replace("\t", "\ufffd").replace("\n", "\ufffd")
+
+
+def csv_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection): a cell
+    starting with = + - @ tab or CR gets a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_LEAD) else value

@@ -148,8 +148,8 @@ def test_a_crash_mid_file_leaves_no_partial_state_and_the_file_can_be_sent_again
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(history_module, "bulk_insert", explode)
-    with pytest.raises(RuntimeError):
-        ingest(ctx, raw)
+    failed = ingest(ctx, raw)  # the file's failure, not the run's: recorded and reported
+    assert (failed.status, failed.code) == ("rejected", "E002") and "予期しないエラー" in failed.message
     assert counts(ctx) == {k: 0 for k in counts(ctx)}
     assert rows(ctx, ledger.inbound_file, ledger.inbound_file.c.status == "applied") == []
     monkeypatch.undo()

@@ -4,7 +4,8 @@ An event records time, actor, role, municipality scope, action, target IDs, purp
 count and outcome — never an individual number (``ids.redact`` runs over every text item as
 a last guard). ``hash`` = SHA-256 of the previous event's hash, a tab and the event's
 canonical text (its items, tab-separated, with ``\\``, tab and newline escaped). Appends are
-serialised (PostgreSQL: a transaction-level advisory lock; SQLite has one writer).
+serialised (``db.locks.write_lock``: a PostgreSQL advisory lock; on SQLite the write lock
+itself, taken before the head is read).
 
 ``require`` is how a service asks the access policy: an allowed call goes on, a refused one
 is logged (outcome ``denied``) and raises ``AccessDenied``.
@@ -20,13 +21,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select
 
 from shuyaku import ids
 from shuyaku.access import policy
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.context import Context
+from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import audit_event
+from shuyaku.text import without_controls
 
 GENESIS = "0" * 64
 GATHER_SECONDS = 0.0005  # how long a flushing thread waits for the others' events when others are waiting
@@ -64,6 +67,13 @@ def scope_of(actor: Actor) -> str:
     return "県全体" if actor.municipalities is None else ",".join(sorted(actor.municipalities))
 
 
+def _safe(value: str) -> str:
+    """Every text item of an event, actor included, passes the one egress redaction: no
+    individual number (ASCII or full-width, grouped or not) and no control character is
+    ever written into the log, where it could never be removed."""
+    return without_controls(ids.redact(value))
+
+
 def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetime) -> int:
     """Append events in the caller's transaction; returns the last sequence number."""
     return _append(conn, [(actor, event) for event in events], now)
@@ -72,8 +82,7 @@ def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetim
 def _append(conn: Connection, items: Sequence[tuple[Actor, Event]], now: datetime) -> int:
     if not items:
         return 0
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+    write_lock(conn, LOCK_KEY)  # before reading the head: two writers never take the same seq
     head = conn.execute(select(audit_event.c.seq, audit_event.c.hash).order_by(audit_event.c.seq.desc()).limit(1)).first()
     seq, prev = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     at = utc_text(now)
@@ -81,9 +90,9 @@ def _append(conn: Connection, items: Sequence[tuple[Actor, Event]], now: datetim
     for actor, event in items:
         seq += 1
         row: dict[str, object] = {
-            "seq": seq, "at_utc": at, "actor": actor.login_id, "role": actor.role, "scope": scope_of(actor),
-            "action": event.action, "target": ids.redact(event.target), "purpose": ids.redact(event.purpose),
-            "row_count": int(event.row_count), "outcome": event.outcome, "detail": ids.redact(event.detail),
+            "seq": seq, "at_utc": at, "actor": _safe(actor.login_id)[:32], "role": actor.role, "scope": scope_of(actor),
+            "action": event.action, "target": _safe(event.target), "purpose": _safe(event.purpose),
+            "row_count": int(event.row_count), "outcome": event.outcome, "detail": _safe(event.detail),
         }
         row["prev_hash"] = prev
         row["hash"] = prev = chain_hash(prev, canonical(row))

@@ -137,6 +137,27 @@ vault_entry = Table(
     Column("updated_at", Timestamp, nullable=False),
 )
 
+# Individual numbers that arrived but were never enrolled (a quarantined record, a held or
+# refused file): only their blind index, under the index key of its version, so the outbox
+# guard also knows them. Never the number, not even sealed.
+seen_number = Table(
+    "seen_number",
+    metadata,
+    Column("blind_index", String(64), primary_key=True),
+    Column("index_key_version", Integer, nullable=False),
+    Column("file_id", Integer, nullable=False),
+    Column("seen_at", Timestamp, nullable=False),
+)
+
+# One row per named lock. On SQLite a write to a row here takes the database's write lock
+# before anything is read (see ``db.locks``); PostgreSQL uses advisory locks instead.
+app_lock = Table(
+    "app_lock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("taken", BigInteger, nullable=False),
+)
+
 # (市町村コード, 宛名番号) → person: the municipal key.
 person_key = Table(
     "person_key",
@@ -412,6 +433,7 @@ app_user = Table(
     Column("valid_until", Date),  # the account expires after this day (異動, 任期)
     Column("failed_logins", Integer, nullable=False),
     Column("locked_until", Timestamp),
+    Column("totp_last_step", BigInteger),  # the last TOTP time step accepted: a code is used once
     Column("last_login_at", Timestamp),
     Column("created_at", Timestamp, nullable=False),
     Column("created_by", String(32), nullable=False),
@@ -483,4 +505,7 @@ audit_checkpoint = Table(
     Column("at_utc", String(27), nullable=False),
     Column("key_id", String(16), nullable=False),  # the first 16 hex of SHA-256(public key)
     Column("signature", String(128), nullable=False),  # Ed25519 over the checkpoint's text
+    # The tree's right frontier at tree_size (the roots of its perfect subtrees, left to
+    # right, hex, comma-separated): the next root costs O(log n) hashes over the new events.
+    Column("frontier", Text),
 )

@@ -90,7 +90,7 @@ def parse_header(row: list[str]) -> Header:
         raise fail("ヘッダ", f"ヘッダの項目数が9ではありません({len(row)})")
     _, kind, municipality_code, insurer_number, data_kind, as_of, created, seq, version = row
     if kind not in KNOWN_KINDS:
-        raise fail("種別", f"種別「{kind}」は {'/'.join(KNOWN_KINDS)} のいずれかにしてください")
+        raise fail("種別", f"種別{shown(kind)}は {'/'.join(KNOWN_KINDS)} のいずれかにしてください")
     if not ids.is_valid_municipality_code(municipality_code):
         raise fail("送信元市町村コード", "6桁で検査数字が正しい市町村コードを指定してください")
     if not ids.is_valid_insurer_number(insurer_number) or len(insurer_number) != 6:
@@ -108,15 +108,29 @@ def parse_header(row: list[str]) -> Header:
     return Header(kind, municipality_code, insurer_number, data_kind, as_of, created, int(seq), version)
 
 
-def parse(raw: bytes, encoding: str) -> ParsedFile:
-    """Decode, split into header / data / trailer, and check the trailer's shape."""
+MAX_COLUMNS = 64
+
+
+def parse(raw: bytes, encoding: str, *, max_columns: int = MAX_COLUMNS) -> ParsedFile:
+    """Decode, split into header / data / trailer, and check the trailer's shape.
+
+    At most ``max_columns`` items of a record are kept (every layout has fewer); its width
+    is still counted, so an over-long record is that record's error, not a memory blow-up."""
     body = raw[len(BOM):] if raw.startswith(BOM) else raw
+    if encoding.replace("_", "").replace("-", "").lower() in ("cp932", "shiftjis", "sjis", "mskanji") and not body.isascii():
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise EnvelopeError("E002", 1, "文字コード", f"文字コードが登録({encoding})と異なります: UTF-8 のファイルです。"
+                                "登録どおりの文字コードで送るか、登録の変更を連合会に依頼してください")
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
         raise EnvelopeError("E002", line, "文字コード", f"{encoding} として読めないバイトがあります(バイト位置 {exc.start})") from None
-    header_row, data, trailer_row = _split(text)
+    header_row, data, trailer_row = _split(text, max_columns)
     if header_row is None or header_row[0] != 1:
         raise EnvelopeError("E003", 1, "ヘッダ", "1行目にヘッダレコードがありません")
     header = parse_header(header_row[1])
@@ -127,14 +141,24 @@ def parse(raw: bytes, encoding: str) -> ParsedFile:
     misplaced = data.filter(pl.col("f0") != "2")
     if misplaced.height:
         line = int(misplaced["line_no"][0])
-        raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分「{misplaced['f0'][0]}」の行があります(2 のみ)")
+        raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分が{shown(misplaced['f0'][0])}の行があります(2 のみ)。"
+                            "レコードの途中の改行、または引用符のない項目内の改行を確かめてください")
     return ParsedFile(header, trailer, trailer_row[0], data)
 
 
 Row = tuple[int, list[str]]
 
 
-def _split(text: str) -> tuple[Row | None, pl.DataFrame, Row | None]:
+def shown(value: str | None) -> str:
+    """A value quoted in a message only when it is short ASCII that cannot be an identifier
+    (a code such as 1, 2, SKKS); anything else only by its length."""
+    text = value or ""
+    if len(text) <= 4 and text.isascii() and text.isprintable():
+        return f"「{text}」"
+    return f"({len(text)}文字の値)"
+
+
+def _split(text: str, max_columns: int = MAX_COLUMNS) -> tuple[Row | None, pl.DataFrame, Row | None]:
     """(header, data table, trailer). A file without quotes is split a column at a time;
     one with quotes goes through the csv module, which also finds broken quoting (E002)."""
     if '"' not in text:
@@ -145,7 +169,7 @@ def _split(text: str) -> tuple[Row | None, pl.DataFrame, Row | None]:
         first, last = (lines[0][0], lines[0][1].split(",")), (lines[-1][0], lines[-1][1].split(","))
         body = lines[1:-1] if len(lines) > 1 else []
         items = pl.Series([line for _, line in body], dtype=pl.String).str.split(",")
-        return first, _table([n for n, _ in body], items), (last if len(lines) > 1 else None)
+        return first, _table([n for n, _ in body], items, max_columns), (last if len(lines) > 1 else None)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[Row] = []
     try:
@@ -160,13 +184,13 @@ def _split(text: str) -> tuple[Row | None, pl.DataFrame, Row | None]:
         return None, _table([], pl.Series([], dtype=pl.List(pl.String))), None
     data_rows = rows[1:-1] if len(rows) > 1 else []
     items = pl.Series([r for _, r in data_rows], dtype=pl.List(pl.String))
-    return rows[0], _table([n for n, _ in data_rows], items), (rows[-1] if len(rows) > 1 else None)
+    return rows[0], _table([n for n, _ in data_rows], items, max_columns), (rows[-1] if len(rows) > 1 else None)
 
 
-def _table(line_numbers: list[int], items: pl.Series) -> pl.DataFrame:
+def _table(line_numbers: list[int], items: pl.Series, max_columns: int = MAX_COLUMNS) -> pl.DataFrame:
     """Columns ``f0`` … of strings (NULL past a short record's end), ``line_no``, ``width``."""
     widths = items.list.len().cast(pl.Int64)
-    most = max(int(widths.max() or 0) if len(items) else 0, 1)  # type: ignore[arg-type]
+    most = min(max(int(widths.max() or 0) if len(items) else 0, 1), max_columns)  # type: ignore[arg-type]
     columns = [pl.col("items").list.get(i, null_on_oob=True).alias(f"f{i}") for i in range(most)]
     return pl.DataFrame({"items": items}).select(columns).with_columns(
         pl.Series("line_no", line_numbers, dtype=pl.Int64), widths.alias("width"))

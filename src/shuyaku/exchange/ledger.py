@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, and_, func, insert, select
 
+from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
+from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import inbound_file, ingest_result, municipality
+from shuyaku.exchange.containment import Containment, masked_record_columns
 from shuyaku.exchange.layouts import Layout
 
-APPLIED, DUPLICATE, REJECTED, HELD = "applied", "duplicate", "rejected", "held"
+APPLIED, DUPLICATE, REJECTED, HELD, RELEASED = "applied", "duplicate", "rejected", "held", "released"
 
 
 def municipality_row(conn: Connection, code: str) -> Any:
@@ -19,9 +24,9 @@ def municipality_row(conn: Connection, code: str) -> Any:
 
 
 def lock_sender(conn: Connection, code: str) -> None:
-    """Serialise ingests of one sender (PostgreSQL row lock; SQLite has one writer anyway)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(municipality.c.municipality_code).where(municipality.c.municipality_code == code).with_for_update())
+    """Serialise ingests of one sender: the first statement of the file's transaction, so
+    the re-send check and the 連番 check read what any other process has committed."""
+    write_lock(conn, f"ingest:{code}")
 
 
 def last_applied_seq(conn: Connection, code: str, kind: str) -> int:
@@ -30,47 +35,83 @@ def last_applied_seq(conn: Connection, code: str, kind: str) -> int:
     return int(conn.execute(stmt).scalar() or 0)
 
 
-def earlier_copy(conn: Connection, sha256: str) -> Any:
-    """A file with the same content that was applied, or is held waiting (a re-send)."""
+def earlier_copy(conn: Connection, sha256: str, *, besides: int | None = None) -> Any:
+    """A file with the same content that was applied, or is held waiting (a re-send);
+    ``besides``: the held file being released, which is not a copy of itself."""
     f = inbound_file.c
     stmt = select(inbound_file).where(f.sha256 == sha256, f.status.in_([APPLIED, HELD])).order_by(f.file_id)
+    if besides is not None:
+        stmt = stmt.where(f.file_id != besides)
     return conn.execute(stmt).first()
 
 
-def held_waiting(conn: Connection, code: str, kind: str, seq: int) -> Any:
-    """The newest held file for exactly this sequence number that waits for its predecessor."""
+def ready_to_release(conn: Connection, code: str | None = None, kind: str | None = None) -> Any:
+    """A file held for a 連番 gap (E005) whose predecessor is now applied (the newest such
+    copy of that 連番), or None."""
     f = inbound_file.c
+    last = (select(f.municipality_code, f.kind, func.max(f.seq).label("seq")).where(f.status == APPLIED)
+            .group_by(f.municipality_code, f.kind).subquery())
     stmt = (
         select(inbound_file)
-        .where(f.municipality_code == code, f.kind == kind, f.seq == seq, f.status == HELD, f.error_code == "E005")
-        .order_by(f.file_id.desc())
+        .join(last, and_(last.c.municipality_code == f.municipality_code, last.c.kind == f.kind, f.seq == last.c.seq + 1))
+        .where(f.status == HELD, f.error_code == "E005", f.archive_name.is_not(None))
+        .order_by(f.file_id.desc()).limit(1)
     )
+    if code is not None:
+        stmt = stmt.where(f.municipality_code == code)
+    if kind is not None:
+        stmt = stmt.where(f.kind == kind)
     return conn.execute(stmt).first()
 
 
-def record_file(conn: Connection, **values: Any) -> int:
+def record_file(conn: Connection, guard: Containment, **values: Any) -> int:
+    """One ledger row; its message passes the file's containment (no number, no control)."""
+    if values.get("message"):
+        values["message"] = guard.free_text(str(values["message"]))
     return int(conn.execute(insert(inbound_file).values(**values).returning(inbound_file.c.file_id)).scalar_one())
 
 
-def record_results(conn: Connection, file_id: int, layout: Layout | None, problems: pl.DataFrame, records: pl.DataFrame | None) -> None:
-    """Store one 取込結果 row per record with a problem; errors keep the record (no 個人番号)."""
+_KEY = re.compile(r"[0-9]{1,15}")
+_HISTORY = re.compile(r"[0-9]{1,4}")
+
+
+def record_results(conn: Connection, file_id: int, layout: Layout | None, problems: pl.DataFrame, records: pl.DataFrame | None,
+                   guard: Containment, width: pl.Series | None = None) -> None:
+    """Store one 取込結果 row per record with a problem; errors keep a copy of the record.
+
+    The copy never has the 個人番号 item, and every other item passes the file's
+    containment: a number that stands in the wrong column (a shifted record, a number typed
+    into a name) is masked wherever it stands. A key or 履歴番号 that is not one (too long,
+    not digits) is kept only inside the copy, so one bad value never fails the ledger."""
     if problems.height == 0:
         return
-    frame = problems
+    frame = problems.with_columns(pl.col("message").map_elements(guard.free_text, return_dtype=pl.String))
+    keys: dict[int, tuple[str | None, str | None, str | None]] = {}
     if records is not None and layout is not None:
-        shown = [f for f in layout.fields if f.check != "individual"]
-        as_json = pl.struct([pl.col(f.column).alias(f.label) for f in shown]).struct.json_encode()
-        keyed = records.select(
-            "line_no",
-            pl.col(layout.record_key).alias("record_key"),
-            pl.col("history_no").cast(pl.String).alias("history_no") if "history_no" in records.columns else pl.lit(None, pl.String).alias("history_no"),
-            as_json.alias("_json"),
-        )
-        frame = frame.join(keyed, on="line_no", how="left").with_columns(
-            pl.when(pl.col("result") == "9").then(pl.col("_json")).alias("record")
-        ).drop("_json")
-    else:
-        frame = frame.with_columns(pl.lit(None, pl.String).alias(c) for c in ("record_key", "history_no", "record"))
+        free, _ = masked_record_columns(layout)
+        labels = {f.column: f.label for f in layout.fields if f.check != "individual"}
+        bad_lines = set(problems.filter(pl.col("result") == "9")["line_no"].to_list())
+        table = records.with_columns((width if width is not None else pl.repeat(layout.width, records.height)).alias("_width"))
+        for row in table.filter(pl.col("line_no").is_in(list(set(problems["line_no"].to_list())))).iter_rows(named=True):
+            shifted = row["_width"] != layout.width
+            guard_row = guard if not shifted else Containment(guard.known | {n for v in row.values() if isinstance(v, str)
+                                                                             for n in ids.find_individual_numbers(v)})
+
+            def shown(column: str, value: object, g: Containment = guard_row, shifted: bool = shifted) -> str:
+                text = "" if value is None else str(value)
+                return g.free_text(text) if shifted or column in free else g.coded(text)
+
+            key = shown(layout.record_key, row.get(layout.record_key))
+            history = shown("history_no", row.get("history_no")) if "history_no" in row else ""
+            copy = json.dumps({label: shown(column, row.get(column)) for column, label in labels.items()}, ensure_ascii=False) \
+                if row["line_no"] in bad_lines else None
+            keys[row["line_no"]] = (key if _KEY.fullmatch(key) else None, history if _HISTORY.fullmatch(history) else None, copy)
+    looked_up = [keys.get(n, (None, None, None)) for n in frame["line_no"].to_list()]
+    frame = frame.with_columns(
+        pl.Series("record_key", [k[0] for k in looked_up], dtype=pl.String),
+        pl.Series("history_no", [k[1] for k in looked_up], dtype=pl.String),
+        pl.Series("record", [k[2] for k in looked_up], dtype=pl.String),
+    )
     bulk_insert(conn, ingest_result, frame.select(
         pl.lit(file_id).alias("file_id"), "line_no", "record_key", "history_no", "result", "code", "field", "message", "record"))
 

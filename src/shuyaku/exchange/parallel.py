@@ -59,15 +59,14 @@ def _start(settings: Settings, counter: Any, slots: int) -> None:
 
 
 def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[Any]:
-    from shuyaku.exchange.service import ingest_bytes
+    from shuyaku.exchange.service import ingest_path
 
     ctx = _worker["ctx"]
     outcomes = []
     for path in group:
-        raw = path.read_bytes()
         for attempt in range(1, RETRIES + 1):
             try:
-                outcome = ingest_bytes(ctx, actor, raw, path.name)
+                outcome = ingest_path(ctx, actor, path)
                 break
             except (IntegrityError, OperationalError) as exc:
                 if attempt == RETRIES:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,15 +19,25 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from shuyaku.access.actor import Actor
+from shuyaku import ids
+from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
+from shuyaku.crash import crash_point
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
+from shuyaku.exchange.containment import (
+    Containment,
+    file_numbers,
+    known_to_vault,
+    remember_unenrolled,
+    safe_filename,
+)
 from shuyaku.exchange.envelope import EnvelopeError, Header
 from shuyaku.exchange.layouts import INBOUND, KNOWN_KINDS, Layout
-from shuyaku.exchange.records import typed
+from shuyaku.exchange.records import problems_for, typed
 from shuyaku.exchange.validate import ERROR, PROBLEM_SCHEMA, WARNING, summarise, validate
 from shuyaku.household.intake import apply_household_records
 from shuyaku.qualification.intake import apply_person_records
@@ -74,7 +86,10 @@ def ingest_paths(
     """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order.
 
     ``jobs`` > 1 spreads senders over worker processes (PostgreSQL only; SQLite has one
-    writer, so it always runs in this process)."""
+    writer, so it always runs in this process). Held files whose gap is already filled (a
+    run that was killed between a file and the release of its successor) are released
+    first. A file that cannot be read is that file's refusal, never the run's end."""
+    release_ready(ctx)
     files = expand(paths)
     if jobs > 1 and ctx.engine.dialect.name == "postgresql":
         from shuyaku.exchange.parallel import ingest_in_workers
@@ -82,7 +97,7 @@ def ingest_paths(
         return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
-        outcome = ingest_bytes(ctx, actor, path.read_bytes(), path.name)
+        outcome = ingest_path(ctx, actor, path)
         if remove_source and outcome.ok:
             path.unlink()  # the encrypted archive copy is the one that stays
         outcomes.append(outcome)
@@ -91,12 +106,55 @@ def ingest_paths(
     return outcomes
 
 
+def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
+    """One file from disk: refused with a reason (and a ledger row) when it is a symbolic
+    link, not a regular file, unreadable or larger than ``max_file_bytes``."""
+    refusal = _unreadable(ctx, path)
+    if refusal is None:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            refusal = f"ファイルを読めません({exc.strerror})"
+    if refusal is not None:
+        trail.require(ctx, actor, "ingest", target=safe_filename(path.name))
+        base = {"filename": safe_filename(path.name), "sha256": "", "size_bytes": 0, "received_at": ctx.clock(), "actor": actor.login_id}
+        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E002", 0, "ファイル", refusal), Containment())
+    return ingest_bytes(ctx, actor, raw, path.name)
+
+
+def _unreadable(ctx: Context, path: Path) -> str | None:
+    if path.is_symlink():
+        return "シンボリックリンクは受け付けません(実体のファイルを受信フォルダに置いてください)"
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"ファイルを読めません({exc.strerror})"
+    if not stat.S_ISREG(info.st_mode):
+        return "通常のファイルではありません(デバイス・FIFO などは受け付けません)"
+    limit = int(ctx.setting("max_file_bytes"))
+    if info.st_size > limit:
+        return f"ファイルが大きすぎます({info.st_size:,} バイト、上限 {limit:,} バイト: 設定 max_file_bytes)"
+    return None
+
+
 def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files and folders (their ``*.csv``) in ingest order: by sender, kind, then 連番."""
+    """Files and folders (their ``*.csv``) in ingest order: by sender, kind, then 連番.
+    Inside a folder, symbolic links are listed too (and refused with a reason), never followed."""
     out: list[Path] = []
     for path in paths:
-        out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".csv") if path.is_dir() else [path])
+        if path.is_dir() and not path.is_symlink():
+            out.extend(sorted(p for p in _walk(path) if p.suffix.lower() == ".csv"))
+        else:
+            out.append(path)
     return sorted(out, key=_order_key)
+
+
+def _walk(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        found += [Path(root) / n for n in names]
+        found += [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()]
+    return found
 
 
 def sender_of(path: Path) -> str:
@@ -106,59 +164,69 @@ def sender_of(path: Path) -> str:
 
 def _order_key(path: Path) -> tuple[Any, ...]:
     try:
+        if path.is_symlink() or not path.is_file():
+            raise OSError
         with path.open("rb") as handle:
-            header = envelope.peek_header(handle.readline())
+            header = envelope.peek_header(handle.readline(4096))
         return (0, header.municipality_code, KNOWN_KINDS.index(header.kind), header.seq, path.name)
     except (EnvelopeError, OSError):
         return (1, "", 0, 0, path.name)
 
 
-def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
-    """One inbound file, whatever becomes of it; logged in the access log either way."""
-    outcome = _ingest_bytes(ctx, actor, raw, filename)
-    trail.record(ctx, actor, trail.Event(
-        "ingest", target=f"受付番号 {outcome.file_id} {outcome.municipality_code or ''} {outcome.kind or ''} {filename}",
-        purpose=trail.purpose_of("ingest"), row_count=outcome.applied, outcome="ok" if outcome.ok else "failed",
-        detail=f"status={outcome.status} code={outcome.code or ''} records={outcome.records}"))
-    return outcome
+def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, releasing: Any = None) -> IngestOutcome:
+    """One inbound file, whatever becomes of it: a ledger row and an access-log event in
+    the same transaction as its data. An unexpected failure is this file's refusal (logged
+    with its cause), and the next file goes on."""
+    filename = safe_filename(filename)
+    try:
+        return _ingest_bytes(ctx, actor, raw, filename, releasing)
+    except (AccessDenied, OperationalError, IntegrityError):
+        raise  # refused (already logged), or a conflict the caller may retry
+    except Exception as exc:  # noqa: BLE001 — one file's failure is that file's, not the run's
+        log.exception("ingest failed unexpectedly: %s", filename)
+        base = {"filename": filename, "sha256": hashlib.sha256(raw).hexdigest(), "size_bytes": len(raw), "received_at": ctx.clock(),
+                "actor": actor.login_id}
+        error = EnvelopeError("E002", 0, "ファイル", f"処理中に予期しないエラーが発生しました({type(exc).__name__})。"
+                              "連合会で原因を調べます。ファイルは反映していません")
+        return _finish(ctx, actor, base, ledger.REJECTED, error, Containment(), releasing=releasing)
 
 
-def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
+def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasing: Any) -> IngestOutcome:
     sha = hashlib.sha256(raw).hexdigest()
     now = ctx.clock()
+    guard = Containment()
     base: dict[str, Any] = {"filename": filename, "sha256": sha, "size_bytes": len(raw), "received_at": now, "actor": actor.login_id}
     try:
         header = envelope.peek_header(raw)
     except EnvelopeError as exc:
-        return _finish(ctx, base, ledger.REJECTED, exc)
+        return _finish(ctx, actor, base, ledger.REJECTED, exc, guard, releasing=releasing)
     base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
                 as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
     trail.require(ctx, actor, "ingest", header.municipality_code, target=filename)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)
-        earlier = ledger.earlier_copy(conn, sha)
     if sender is None:
-        return _finish(ctx, base, ledger.REJECTED, EnvelopeError("E003", 1, "送信元市町村コード",
-                       f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)"))
+        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E003", 1, "送信元市町村コード",
+                       f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)"),
+                       guard, releasing=releasing)
     if sender.insurer_number != header.insurer_number:
-        return _finish(ctx, base, ledger.REJECTED, EnvelopeError("E003", 1, "保険者番号",
-                       f"保険者番号 {header.insurer_number} は市町村 {header.municipality_code} の登録({sender.insurer_number})と異なります"))
+        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E003", 1, "保険者番号",
+                       f"保険者番号 {header.insurer_number} は市町村 {header.municipality_code} の登録({sender.insurer_number})と異なります"),
+                       guard, releasing=releasing)
     name, version = archive.store(ctx.settings.archive_dir, ctx.keyring, raw, sha)
     retention = int(ctx.setting("raw_retention_days"))
     base.update(archive_name=name, archive_key_version=version, retain_until=jst_date(now) + timedelta(days=retention))
-    if earlier is not None:
-        message = f"受信済みのファイル(受付番号 {earlier.file_id}、{earlier.status})と同一内容です。変更はありません"
-        return _finish(ctx, base, ledger.DUPLICATE, None, message=message)
+    layout = INBOUND.get(header.kind)
     try:
-        parsed = envelope.parse(raw, sender.encoding)
-        layout = INBOUND.get(header.kind)
+        parsed = envelope.parse(raw, sender.encoding, max_columns=int(ctx.setting("max_columns")))
         if layout is None:
             raise EnvelopeError("E003", 1, "種別", f"種別 {header.kind} はこの版では取り込めません(対応: {', '.join(INBOUND)})")
         records, width = _frame(layout, parsed)
+        guard.learn(file_numbers(layout, records, width))
         _check_records_envelope(layout, header, parsed, records)
     except EnvelopeError as exc:
-        return _finish(ctx, base, ledger.REJECTED, exc)
-    return _apply(ctx, base, layout, header, records, width, now)
+        return _finish(ctx, actor, base, ledger.REJECTED, exc, guard, releasing=releasing)
+    return _apply(ctx, actor, base, layout, header, records, width, now, guard, releasing)
 
 
 def _frame(layout: Layout, parsed: envelope.ParsedFile) -> tuple[pl.DataFrame, pl.Series]:
@@ -201,37 +269,111 @@ def _span(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}〜{last}"
 
 
-def _apply(ctx: Context, base: dict[str, Any], layout: Layout, header: Header, records: pl.DataFrame, width: pl.Series, now: Any) -> IngestOutcome:
+class _Duplicate(Exception):
+    def __init__(self, earlier: Any) -> None:
+        self.earlier = earlier
+
+
+def _duplicate_message(earlier: Any) -> str:
+    return f"受信済みのファイル(受付番号 {earlier.file_id}、{earlier.status})と同一内容です。変更はありません"
+
+
+def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, header: Header, records: pl.DataFrame,
+           width: pl.Series, now: Any, guard: Containment, releasing: Any) -> IngestOutcome:
+    """Everything from the re-send check to the commit in one transaction that holds the
+    sender's lock from its first statement: a second process offering the same file waits
+    and then finds it applied (a duplicate), never applies it twice or calls it E004."""
     raw_problems = validate(layout, records, width)
-    bad_lines = raw_problems.filter(pl.col("result") == ERROR).select("line_no")
-    valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
     share = float(ctx.setting("quarantine_share"))
+    releasing_id = releasing.file_id if releasing is not None else None
     try:
         with ctx.engine.begin() as conn:
-            ledger.lock_sender(conn, header.municipality_code)  # one file of a sender at a time
+            ledger.lock_sender(conn, header.municipality_code)
+            earlier = ledger.earlier_copy(conn, base["sha256"], besides=releasing_id)
+            if earlier is not None:
+                raise _Duplicate(earlier)
             decision = _sequence(conn, header)
             if decision is not None:
                 raise _Hold(error=decision)
-            file_id = ledger.record_file(conn, status=ledger.APPLIED, **base)
+            file_id = ledger.record_file(conn, guard, status=ledger.APPLIED, **base)
+            contained = containment_problems(conn, ctx.vault, layout, records, guard)
+            found = pl.concat([raw_problems, contained], how="vertical")
+            bad_lines = found.filter(pl.col("result") == ERROR).select("line_no").unique()
+            valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
             _, more = APPLIERS[layout.kind](ctx, conn, valid, header, file_id, now)
-            problems = summarise(pl.concat([raw_problems, more], how="vertical"))
+            problems = summarise(pl.concat([found, more], how="vertical"))
             counts = _counts(records.height, problems)
             if counts["error_count"] > share * records.height:
                 raise _Hold(problems, counts, f"エラーのレコードが {counts['error_count']}/{records.height} 件で、"
                                               f"許容割合 {share:.0%} を超えたため、ファイル全体を保留しました。確認のうえ再送してください")
-            ledger.record_results(conn, file_id, layout, problems, records)
+            _remember_quarantined(conn, ctx, layout, records, problems, file_id, now)
+            ledger.record_results(conn, file_id, layout, problems, records, guard, width)
             conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts))
+            _mark_released(conn, releasing, ctx.clock())
+            _log_ingest(conn, actor, file_id, base, ledger.APPLIED, None, counts, now)
+            crash_point("ingest.before_commit")
+    except _Duplicate as dup:
+        return _finish(ctx, actor, base, ledger.DUPLICATE, None, guard, message=_duplicate_message(dup.earlier), releasing=releasing)
     except _Hold as hold:
-        return _finish(ctx, base, ledger.HELD, hold.error, message=hold.message, problems=hold.problems, layout=layout,
-                       records=records if hold.problems is not None else None, counts=hold.counts)
+        return _finish(ctx, actor, base, ledger.HELD, hold.error, guard, message=hold.message, problems=hold.problems, layout=layout,
+                       records=records if hold.problems is not None else None, width=width, counts=hold.counts, releasing=releasing)
+    crash_point("ingest.after_commit")
     outcome = IngestOutcome(file_id, base["filename"], ledger.APPLIED, None, f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
                             header.municipality_code, header.kind, header.seq, records.height,
                             counts["applied_count"], counts["warning_count"], counts["error_count"])
     log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",
              file_id, header.kind, header.municipality_code, header.seq, records.height, counts["error_count"], counts["warning_count"])
     ctx.note_bulk_write(records.height, WRITTEN_TABLES)
-    _release_waiting(ctx, header)
+    release_ready(ctx, header.municipality_code, header.kind)
     return outcome
+
+
+def containment_problems(conn: Connection, vault: Any, layout: Layout, records: pl.DataFrame, guard: Containment) -> pl.DataFrame:
+    """E011 for a record whose coded item (宛名番号, 世帯番号, 被保険者証番号 …) holds an
+    individual number — one of this file's, or one the system knows. Such a value would be
+    stored as a key and sent back to the municipality; it is refused at the door instead."""
+    coded = [f for f in layout.fields if f.check != "individual" and f.kind not in ("text", "kana") and f.kind == "digits"]
+    coded += [f for f in layout.fields if f.column == "card_number"]
+    if not coded or records.height == 0:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    twelve = [v for f in coded for v in records[f.column].to_list() if v and len(ids.ascii_digits(v)) == 12]
+    known = guard.known | (known_to_vault(conn, vault, twelve) if twelve else set())
+    if not known:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    guard.learn(known)
+    found = []
+    for f in coded:
+        hit = records.filter(pl.col(f.column).map_elements(ids.ascii_digits, return_dtype=pl.String).is_in(list(known)))
+        if hit.height:
+            found.append(problems_for(hit, "E011", f.label, f"{f.label}: 個人番号と同じ値です。この項目に個人番号は入れられません"))
+    return pl.concat(found, how="vertical") if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
+
+
+def _remember_quarantined(conn: Connection, ctx: Context, layout: Layout, records: pl.DataFrame, problems: pl.DataFrame,
+                          file_id: int, now: Any) -> None:
+    """The numbers of records that were not applied: known to the outbox guard from now on."""
+    if "individual_number" not in records.columns:
+        return
+    bad = problems.filter(pl.col("result") == ERROR).select("line_no")
+    numbers = records.join(bad, on="line_no", how="semi")["individual_number"].to_list()
+    remember_unenrolled(conn, ctx.vault, [ids.ascii_digits(n) for n in numbers if n], file_id, now)
+
+
+def _log_ingest(conn: Connection, actor: Actor, file_id: int, base: dict[str, Any], status: str, code: str | None,
+                counts: dict[str, int], now: Any) -> None:
+    trail.append(conn, actor, [trail.Event(
+        "ingest", target=f"受付番号 {file_id} {base.get('municipality_code') or ''} {base.get('kind') or ''} {base['filename']}",
+        purpose=trail.purpose_of("ingest"), row_count=counts["applied_count"],
+        outcome="ok" if status in (ledger.APPLIED, ledger.DUPLICATE) else "failed",
+        detail=f"status={status} code={code or ''} records={counts['record_count']}")], now)
+
+
+def _mark_released(conn: Connection, releasing: Any, now: Any) -> None:
+    """The held copy that this run applied (or judged again) is done with, in the same
+    transaction as its outcome: a crash leaves it held, and the next run releases it."""
+    if releasing is not None:
+        conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == releasing.file_id)
+                     .values(status=ledger.RELEASED, message="連番の欠番が解消したため再処理しました"))
 
 
 def _person_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -276,18 +418,19 @@ def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
     return {"record_count": total, "applied_count": total - errors, "warning_count": warnings, "error_count": errors}
 
 
-def _release_waiting(ctx: Context, header: Header) -> None:
-    """A file held for a sequence gap (E005) is applied once its predecessor has been."""
-    with ctx.engine.connect() as conn:
-        waiting = ledger.held_waiting(conn, header.municipality_code, header.kind, header.seq + 1)
-    if waiting is None or waiting.archive_name is None:
-        return
-    raw = archive.load(ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256)
-    with ctx.engine.begin() as conn:
-        conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == waiting.file_id)
-                     .values(status="released", decided_at=ctx.clock(), message="連番の欠番が解消したため再処理しました"))
-    outcome = ingest_bytes(ctx, _system_of(waiting.actor), raw, waiting.filename)
-    log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
+def release_ready(ctx: Context, municipality_code: str | None = None, kind: str | None = None) -> None:
+    """Apply every file held for a 連番 gap (E005) whose predecessor has been applied,
+    from its encrypted copy, one after another. Also called at the start of every run, so
+    a run killed between a file and the release of its successor loses nothing."""
+    while True:
+        with ctx.engine.connect() as conn:
+            waiting = ledger.ready_to_release(conn, municipality_code, kind)
+        if waiting is None:
+            return
+        crash_point("release.before")
+        raw = archive.load(ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256)
+        outcome = ingest_bytes(ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting)
+        log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
 
 
 def _system_of(login_id: str) -> Actor:
@@ -295,22 +438,32 @@ def _system_of(login_id: str) -> Actor:
 
 
 def _finish(
-    ctx: Context, base: dict[str, Any], status: str, error: EnvelopeError | None, *, message: str | None = None,
-    problems: pl.DataFrame | None = None, layout: Layout | None = None, records: pl.DataFrame | None = None,
-    counts: dict[str, int] | None = None,
+    ctx: Context, actor: Actor, base: dict[str, Any], status: str, error: EnvelopeError | None, guard: Containment, *,
+    message: str | None = None, problems: pl.DataFrame | None = None, layout: Layout | None = None,
+    records: pl.DataFrame | None = None, width: pl.Series | None = None, counts: dict[str, int] | None = None,
+    releasing: Any = None,
 ) -> IngestOutcome:
-    """Record a file that was not applied (or was a duplicate) in its own transaction."""
+    """Record a file that was not applied (or was a duplicate), with its access-log event,
+    in one transaction. A held file's numbers become known to the outbox guard."""
     code = error.code if error else None
     text = message or (f"{MESSAGES[error.code]}: 行{error.line} {error.field}: {error.message}" if error else "")
     counts = counts or {"record_count": 0, "applied_count": 0, "warning_count": 0, "error_count": 0}
     if status != ledger.APPLIED:
         counts = {**counts, "applied_count": 0}
+    now = ctx.clock()
     with ctx.engine.begin() as conn:
-        file_id = ledger.record_file(conn, status=status, error_code=code, message=text, decided_at=ctx.clock(), **counts, **base)
+        if base.get("municipality_code"):
+            ledger.lock_sender(conn, base["municipality_code"])
+        file_id = ledger.record_file(conn, guard, status=status, error_code=code, message=text, decided_at=now, **counts, **base)
         if error is not None:
             problems = pl.DataFrame({"line_no": [error.line], "code": [error.code], "result": [ERROR], "field": [error.field], "message": [error.message]}, schema=PROBLEM_SCHEMA)
         if problems is not None:
-            ledger.record_results(conn, file_id, layout, problems, records)
+            ledger.record_results(conn, file_id, layout, problems, records, guard, width)
+        if status != ledger.DUPLICATE and guard.known:
+            remember_unenrolled(conn, ctx.vault, guard.known, file_id, now)
+        _mark_released(conn, releasing, now)
+        _log_ingest(conn, actor, file_id, base, status, code, counts, now)
+    text = guard.free_text(text)
     log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=%s code=%s",
              file_id, base.get("kind"), base.get("municipality_code"), base.get("seq"), status, code)
     return IngestOutcome(file_id, base["filename"], status, code, text, base.get("municipality_code"), base.get("kind"),
