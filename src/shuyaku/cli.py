@@ -196,19 +196,27 @@ def export(
 ) -> None:
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
     ctx = _context()
-    try:
-        actor = _actor(ctx)
-        codes = [municipality] if municipality else [
-            c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
-        written = [p for code in codes for p in export_service.export(ctx, actor, code, kind.upper(), out)]
-    except (export_service.ExportError, AccessDenied) as exc:
-        raise _fail(str(exc)) from None
-    except OutboxBlocked as exc:
-        raise _fail(str(exc), 1) from None
+    actor = _actor(ctx)
+    codes = [municipality] if municipality else [
+        c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
+    written: list[Path] = []
+    blocked: list[str] = []
+    for code in codes:  # one municipality's refused file stops no other's
+        try:
+            written += export_service.export(ctx, actor, code, kind.upper(), out)
+        except (export_service.ExportError, AccessDenied) as exc:
+            raise _fail(str(exc)) from None
+        except OutboxBlocked as exc:
+            written += exc.written
+            blocked.append(str(exc))
     for path in written:
-        console.print(f"✓ {path}")
-    if not written:
+        console.print(f"✓ {path}", markup=False)
+    if not written and not blocked:
         console.print("未送付の返却データはありません")
+    for message in blocked:
+        err.print(f"エラー: {message}", markup=False, highlight=False)
+    if blocked:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -118,7 +118,8 @@ def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_no
     monkeypatch.undo()
     [released] = export(ctx, OPERATOR, MUNI_A, "KKKK", out)  # the same inbound file is still owed its report
     assert released.exists()
-    assert outbox.guard(outbox.OutboundLayout("XXXX", ("個人番号",)), "") is not None
+    with ctx.engine.connect() as conn:
+        assert outbox.guard(conn, ctx.vault, outbox.OutboundLayout("XXXX", ("個人番号",)), MUNI_A, [], "") is not None
 
 
 def test_ingest_remove_source_leaves_no_plain_file_and_keeps_an_encrypted_copy(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]

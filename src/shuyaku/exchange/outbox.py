@@ -1,9 +1,18 @@
 """Return files to municipalities, through the outbox guard (never an individual number).
 
-The guard refuses a file whose layout has an individual-number item or whose text holds
-any 12-digit run that passes the individual-number check digit. A refused file is not
-written; the refusal is recorded (``outbound_file.status = 'blocked'``) and logged.
-Files are written under a temporary name and renamed, so a reader never sees half a file.
+The guard (``shared/spec/files.md``, "Federation → municipality"): after full-width digits
+are normalised, a file may hold no individual-number item and no run of exactly 12 digits
+that (a) the system has received as an individual number — its blind index is in the
+vault, or in ``seen_number`` (quarantined, held or refused records) — or (b) passes the
+check digit, unless it stands in a key item (宛名番号, 世帯番号) and equals a key the same
+municipality itself sent. A refused file is not written, its refusal is recorded
+(``outbound_file.status = 'blocked'``) and logged, and it stops no other file.
+
+A file on disk always has its ledger row and a ledger row its file: the file is written
+under a temporary name and fsynced inside the transaction that records it, and renamed to
+its name only after that transaction commits (``Staged.publish``). A crash in between
+leaves a temporary file that the next export into the same folder renames (its row
+committed) or removes (its row never was): ``recover``.
 """
 
 from __future__ import annotations
@@ -18,8 +27,14 @@ from pathlib import Path
 from sqlalchemy import Connection, func, insert, select
 
 from shuyaku import ids
-from shuyaku.db.schema import outbound_file
+from shuyaku.crash import crash_point
+from shuyaku.db.locks import write_lock
+from shuyaku.db.schema import household_key, inbound_file, ingest_result, outbound_file, person_key
+from shuyaku.exchange.containment import known_to_vault
+from shuyaku.files import write_private
+from shuyaku.text import csv_cell
 from shuyaku.timeutil import jst_date, jst_stamp
+from shuyaku.vault.service import Vault
 
 log = logging.getLogger("shuyaku.outbox")
 
@@ -27,11 +42,13 @@ FORBIDDEN_ITEMS = ("個人番号", "individual_number")
 
 
 class OutboxBlocked(RuntimeError):
-    """The guard refused a file; the message names the file and the reason, not the value."""
+    """The guard refused a file; the message names the file and the reason, not the value.
+    ``written``: the files of the same export that did go out."""
 
-    def __init__(self, message: str, record: dict[str, object]) -> None:
+    def __init__(self, message: str, record: dict[str, object], written: list[Path] | None = None) -> None:
         super().__init__(message)
         self.record = record
+        self.written = written or []
 
 
 def record_blocked(conn: Connection, blocked: OutboxBlocked) -> None:
@@ -54,14 +71,57 @@ TSKG = OutboundLayout("TSKG", ("市町村コード", "世帯番号", "県世帯I
                                "引継元県世帯ID一覧"))
 
 
-def guard(layout: OutboundLayout, text: str) -> str | None:
-    """The reason a file may not leave, or None."""
+KEY_ITEMS = {"宛名番号": ("atena",), "世帯番号": ("setai",), "宛名番号又は世帯番号": ("atena", "setai")}
+
+
+def guard(conn: Connection, vault: Vault, layout: OutboundLayout, municipality_code: str, rows: list[list[str]],
+          text: str) -> str | None:
+    """The reason a file may not leave, or None. ``text`` is the whole rendered file
+    (header and trailer included); ``rows`` its data items, in ``layout.items`` order."""
     if any(item in FORBIDDEN_ITEMS for item in layout.items):
         return f"{layout.kind} のレイアウトに個人番号の項目があります"
-    found = ids.find_individual_numbers(text)
-    if found:
-        return f"個人番号の検査数字を満たす12桁の数字列が {len(found)} 箇所あります"
+    runs = ids.twelve_digit_runs(text)
+    if not runs:
+        return None
+    received = known_to_vault(conn, vault, runs)
+    if received:
+        return f"受信したことのある個人番号と同じ12桁の数字列が {sum(r in received for r in runs)} 箇所あります"
+    passing = {r for r in runs if ids.is_valid_individual_number(r)}
+    if not passing:
+        return None
+    allowed: set[str] = set()
+    unexplained = 0
+    for row in rows:
+        for item, value in zip(layout.items, row, strict=True):
+            for run in ids.twelve_digit_runs(value):
+                if run not in passing:
+                    continue
+                if item in KEY_ITEMS and ids.ascii_digits(value) == run and _own_key(conn, municipality_code, KEY_ITEMS[item], run):
+                    allowed.add(run)
+                else:
+                    unexplained += 1
+    # A run outside the data items (header, trailer) is never a key.
+    in_items = sum(1 for row in rows for value in row for r in ids.twelve_digit_runs(value) if r in passing)
+    unexplained += sum(1 for r in runs if r in passing) - in_items
+    if unexplained:
+        return f"個人番号の検査数字を満たす12桁の数字列が、市町村自身の宛名番号・世帯番号でない位置に {unexplained} 箇所あります"
     return None
+
+
+def _own_key(conn: Connection, municipality_code: str, kinds: tuple[str, ...], value: str) -> bool:
+    """Whether the municipality itself sent ``value`` as a 宛名番号 / 世帯番号 (as a key
+    of a record, or as the key of a line reported back in a KKKK)."""
+    checks = []
+    if "atena" in kinds:
+        checks.append(select(person_key.c.atena_no).where(person_key.c.municipality_code == municipality_code,
+                                                          person_key.c.atena_no == value))
+    if "setai" in kinds:
+        checks.append(select(household_key.c.setai_no).where(household_key.c.municipality_code == municipality_code,
+                                                             household_key.c.setai_no == value))
+    if len(kinds) > 1:  # KKKK: the key of a line of one of this municipality's own files
+        checks.append(select(ingest_result.c.record_key).join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
+                      .where(inbound_file.c.municipality_code == municipality_code, ingest_result.c.record_key == value))
+    return any(conn.execute(check.limit(1)).first() is not None for check in checks)
 
 
 def render(layout: OutboundLayout, *, municipality_code: str, insurer_number: str, as_of: datetime, seq: int,
@@ -73,6 +133,7 @@ def render(layout: OutboundLayout, *, municipality_code: str, insurer_number: st
 
 
 def _field(value: str) -> str:
+    value = csv_cell(value)
     return '"' + value.replace('"', '""') + '"' if any(c in value for c in ',"\r\n') else value
 
 
@@ -83,26 +144,57 @@ def next_seq(conn: Connection, municipality_code: str, kind: str) -> int:
     return int(conn.execute(latest).scalar() or 0) + 1
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A released file written under its temporary name; ``publish`` after the commit."""
+
+    tmp: Path
+    target: Path
+
+    def publish(self) -> Path:
+        os.replace(self.tmp, self.target)
+        crash_point("outbox.after_publish")
+        return self.target
+
+
 def release(
-    conn: Connection, *, layout: OutboundLayout, municipality_code: str, insurer_number: str, encoding: str,
+    conn: Connection, vault: Vault, *, layout: OutboundLayout, municipality_code: str, insurer_number: str, encoding: str,
     rows: list[list[str]], out_dir: Path, now: datetime, actor: str, inbound_file_id: int | None = None,
-) -> Path:
-    """Guard, then write atomically and record the release. Raises OutboxBlocked (nothing written)."""
+) -> Staged:
+    """Guard, then write the temporary file and record the release in the caller's
+    transaction. Raises OutboxBlocked (nothing written). The caller publishes after commit."""
+    write_lock(conn, f"outbox:{municipality_code}:{layout.kind}")  # one 連番 per file, however many export at once
     seq = next_seq(conn, municipality_code, layout.kind)
     text = render(layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows)
     filename = f"{municipality_code}_{layout.kind}_D_{jst_date(now).strftime('%Y%m%d')}_{seq:02d}.csv"
-    reason = guard(layout, text)
+    reason = guard(conn, vault, layout, municipality_code, rows, text)
     payload = text.encode(encoding, errors="replace")
     values = dict(municipality_code=municipality_code, kind=layout.kind, seq=seq, filename=filename, row_count=len(rows),
                   created_at=now, actor=actor, inbound_file_id=inbound_file_id)
     if reason is not None:
         log.warning("outbox blocked kind=%s municipality=%s seq=%s reason=%s", layout.kind, municipality_code, seq, reason)
         raise OutboxBlocked(f"{filename}: 送出を止めました — {reason}", {"status": "blocked", "reason": reason, **values})
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / filename
     tmp = out_dir / f".{filename}.tmp"
-    tmp.write_bytes(payload)
-    os.replace(tmp, target)
+    write_private(tmp, payload)
     conn.execute(insert(outbound_file).values(status="released", sha256=hashlib.sha256(payload).hexdigest(), **values))
+    crash_point("outbox.before_commit")
     log.info("outbox released kind=%s municipality=%s seq=%s rows=%s", layout.kind, municipality_code, seq, len(rows))
-    return target
+    return Staged(tmp, target)
+
+
+def recover(conn: Connection, out_dir: Path) -> list[Path]:
+    """Finish what a crash interrupted in ``out_dir``: a temporary file whose release was
+    committed becomes its file; one whose release never committed is removed."""
+    published: list[Path] = []
+    if not out_dir.is_dir():
+        return published
+    for tmp in sorted(out_dir.glob(".*.csv.tmp")):
+        filename = tmp.name[1:].removesuffix(".tmp")
+        o = outbound_file.c
+        row = conn.execute(select(o.sha256).where(o.filename == filename, o.status == "released")).first()
+        if row is not None and not (out_dir / filename).exists() and hashlib.sha256(tmp.read_bytes()).hexdigest() == row.sha256:
+            published.append(Staged(tmp, out_dir / filename).publish())
+        else:
+            tmp.unlink()
+    return published

@@ -13,22 +13,22 @@ move between two municipalities that took effect after the 1st of the month.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Connection, select, update
 
-from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification_period
+from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
 from shuyaku.exchange.outbox import OutboxBlocked
+from shuyaku.files import replace_private
 from shuyaku.kogaku import batch, rules, tables, tasuukai
 
 log = logging.getLogger("shuyaku.kogaku")
@@ -163,28 +163,31 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)
     summary.household_hits = result.filter(pl.col("hit") == "household").height
-    summary.files = _write_lists(result, month, table.id, out_dir)
+    summary.files = _write_lists(ctx, result, month, table.id, out_dir)
     log.info("kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s", actor.login_id, month,
              summary.households, summary.paid_households, summary.payment_total, summary.unmatched_claims)
     return summary
 
 
-def _write_lists(result: pl.DataFrame, month: str, table_id: str, out_dir: Path) -> list[Path]:
-    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), guarded."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _write_lists(ctx: Context, result: pl.DataFrame, month: str, table_id: str, out_dir: Path) -> list[Path]:
+    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), guarded
+    like every outbound file: no number the system has received, no run passing the check
+    digit outside the municipality's own 世帯番号."""
     listing = result.filter(pl.col("hit") != "none").sort("municipality_code", "setai_no").select(
         "municipality_code", "setai_no", "household_id", pl.lit(month).alias("month"), pl.lit(table_id).alias("table"), "prior_hits",
         pl.col("tasuukai").cast(pl.Int8), pl.col("hit").replace_strict({"household": "1", "outpatient_only": "2"}),
         "outpatient_special", "over70_household", "household", "payment")
     listing.columns = list(LIST_COLUMNS)
     written = []
+    layout = outbox.OutboundLayout("KGSK", LIST_COLUMNS)
     for (code,), part in listing.group_by("市町村コード", maintain_order=True):
+        rows = [["" if v is None else str(v) for v in row] for row in part.rows()]
         text = part.write_csv(line_terminator="\r\n")
-        if ids.find_individual_numbers(text):
-            raise OutboxBlocked(f"支給一覧 {code}: 個人番号の検査数字を満たす12桁の数字列があるため出力しません", {})
+        with ctx.engine.connect() as conn:
+            reason = outbox.guard(conn, ctx.vault, layout, str(code), rows, text)
+        if reason is not None:
+            raise OutboxBlocked(f"支給一覧 {code}: 出力を止めました — {reason}", {})
         target = out_dir / f"{code}_KGSK_{month}.csv"
-        tmp = out_dir / f".{target.name}.tmp"
-        tmp.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-        os.replace(tmp, target)
+        replace_private(target, b"\xef\xbb\xbf" + text.encode("utf-8"))
         written.append(target)
     return written
