@@ -9,12 +9,13 @@ import shutil
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Table as RichTable
+from rich.text import Text
 
 from shuyaku import ids
 from shuyaku.access.actor import AccessDenied, Actor
@@ -23,8 +24,10 @@ from shuyaku.context import Context, NotInitialised, open_context
 from shuyaku.exchange import export as export_service
 from shuyaku.exchange.outbox import OutboxBlocked
 from shuyaku.exchange.service import IngestOutcome, expand, ingest_paths
+from shuyaku.files import private_umask
 from shuyaku.setup import SetupError, add_municipality
 from shuyaku.setup import init as init_service
+from shuyaku.text import without_controls
 from shuyaku.timeutil import utc_now
 from shuyaku.vault.keys import KeyError_
 
@@ -56,9 +59,32 @@ app.add_typer(report_app, name="report")
 db_app = typer.Typer(help="データベースの管理", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+class SafeConsole(Console):
+    """A console that never interprets what it prints: no Rich markup (a name such as
+    ``[/red]斎藤`` is printed as written) and no control character (an ESC in a file name
+    never reaches the terminal). Styling is given explicitly (``style=``, ``Text``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, **kwargs)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(without_controls(o, keep_newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+class Table(RichTable):
+    """A table whose text cells are printed as written, without control characters."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().add_row(*(without_controls(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
+def _styled(label: str, style: str, rest: str = "") -> Text:
+    return Text.assemble((label, style), without_controls(rest, keep_newlines=True))
+
+
 # Piped into a file or another program, tables keep their full width rather than "…".
-console = Console() if sys.stdout.isatty() else Console(width=200)
-err = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=200)
+console = SafeConsole() if sys.stdout.isatty() else SafeConsole(width=200)
+err = SafeConsole(stderr=True) if sys.stderr.isatty() else SafeConsole(stderr=True, width=200)
 
 STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
 
@@ -67,7 +93,7 @@ def _context() -> Context:
     try:
         return open_context(load_settings())
     except (KeyError_, NotInitialised) as exc:
-        err.print(f"[red]エラー:[/] {exc}")
+        err.print(_styled("エラー: ", "red", str(exc)))
         raise typer.Exit(2) from None
 
 
@@ -87,10 +113,29 @@ def _actor(ctx: Context) -> Actor:
         try:
             return accounts.session_actor(ctx, token)
         except accounts.LoginFailed as exc:
+            _log_refused(ctx, "session ended or expired")
             raise _fail(str(exc)) from None
     if not accounts.has_accounts(ctx):
         return Actor(f"setup:{os.environ.get('SHUYAKU_ACTOR') or getpass.getuser()}", "system")
+    _log_refused(ctx, "not logged in")
     raise _fail("ログインしてください: shuyaku login --user ログインID")
+
+
+def _log_refused(ctx: Context, why: str) -> None:
+    """A command refused before anybody logged in is an access attempt too: logged."""
+    from shuyaku.audit import trail
+
+    trail.record(ctx, Actor(f"未ログイン:{getpass.getuser()}"[:32], "-"),
+                 trail.Event(_invoked.get("command", "command"), outcome="denied", detail=why))
+
+
+_invoked: dict[str, str] = {}
+
+
+@app.callback()
+def _remember_command(typer_ctx: typer.Context) -> None:
+    """shuyaku — 国保情報集約システム"""
+    _invoked["command"] = typer_ctx.invoked_subcommand or "command"
 
 
 def _session() -> tuple[Context, Actor]:
@@ -99,7 +144,7 @@ def _session() -> tuple[Context, Actor]:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]エラー:[/] {message}")
+    err.print(_styled("エラー: ", "red", message))
     return typer.Exit(code)
 
 
@@ -179,7 +224,7 @@ def ingest(
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
     for o in outcomes:
         colour = "green" if o.ok else "red"
-        table.add_row(str(o.file_id), o.filename, f"[{colour}]{STATUS_LABEL.get(o.status, o.status)}[/]", str(o.records),
+        table.add_row(str(o.file_id), o.filename, Text(STATUS_LABEL.get(o.status, o.status), style=colour), str(o.records),
                       str(o.applied), str(o.warnings), str(o.errors), o.code or "", o.message)
     console.print(table)
     if not outcomes:
@@ -231,7 +276,7 @@ def status() -> None:
     console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
     console.print(f"アクセス記録 {s.audit_events:,} 件(約 {s.audit_bytes / 2**20:,.1f} MiB、警告値 {s.audit_warn_bytes / 2**30:,.1f} GiB)")
     for warning in s.warnings:
-        console.print(f"[yellow]注意:[/] {warning}")
+        console.print(_styled("注意: ", "yellow", warning))
     _print_municipalities(s.municipalities)
 
 
@@ -385,7 +430,7 @@ def kogaku_run(
     console.print(f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
                   f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}")
     if summary.unmatched_claims or summary.undeclared_classes:
-        console.print(f"[yellow]注意:[/] 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
+        console.print("注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
                       f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)")
     for path in summary.files:
         console.print(f"  {path}")
@@ -666,10 +711,10 @@ def audit_verify() -> None:
         raise _fail(str(exc)) from None
     console.print(f"記録 {report.events:,} 件、チェックポイント {report.checkpoints} 件(署名で確認済みの範囲: {report.verified_size:,} 件)")
     if report.ok:
-        console.print("[green]✓ 改ざん・削除・挿入・並べ替えは見つかりませんでした[/]")
+        console.print("✓ 改ざん・削除・挿入・並べ替えは見つかりませんでした", style="green")
         return
     for problem in report.problems:
-        err.print(f"[red]✗[/] {problem}")
+        err.print(_styled("✗ ", "red", problem))
     raise typer.Exit(1)
 
 
@@ -756,12 +801,13 @@ def demo(
 
 def main() -> None:
     """Entry point: an unexpected failure is logged and shown in one line, numbers masked."""
+    private_umask()  # everything written under SHUYAKU_HOME is the owner's alone
     try:
         app()  # usage errors, typer.Exit and Ctrl-C are handled inside (exit 2, the code, 1)
     except Exception as exc:  # noqa: BLE001 — the boundary: nothing raw reaches the terminal
         logging.getLogger("shuyaku").exception("unexpected failure")
-        err.print(f"[red]予期しないエラー:[/] {type(exc).__name__}: {ids.redact(str(exc))}"
-                  "(詳細はログ SHUYAKU_HOME/log/shuyaku.log)", markup=True, highlight=False)
+        err.print(_styled("予期しないエラー: ", "red", f"{type(exc).__name__}: {ids.redact(str(exc))}"
+                                                   "(詳細はログ SHUYAKU_HOME/log/shuyaku.log)"))
         sys.exit(1)
 if __name__ == "__main__":
     main()

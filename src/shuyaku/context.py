@@ -14,6 +14,7 @@ from shuyaku import ids
 from shuyaku.config import Settings
 from shuyaku.db.engine import FIRST_ANALYZE_AT, make_engine, refresh_statistics
 from shuyaku.db.schema import setting
+from shuyaku.files import private_umask
 from shuyaku.timeutil import utc_now
 from shuyaku.vault.keys import KeyRing
 from shuyaku.vault.service import Vault
@@ -77,6 +78,7 @@ class Context:
 
 
 def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Context:
+    private_umask()  # the database, log, archive and outbox are created owner-only
     keyring = KeyRing.load(settings.keys_dir)
     setup_logging(settings)
     return Context(settings, make_engine(settings.database_url), keyring, clock)

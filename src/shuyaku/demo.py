@@ -86,7 +86,7 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     outcomes += claim_outcomes
     audit_ok = _accounts_and_audit(ctx, home, console)
     ok = applied == len(outcomes) and leaked == 0 and carried > 0 and audit_ok
-    console.print("[green]デモ完了[/]" if ok else "[red]デモで問題が見つかりました[/]")
+    console.print("デモ完了" if ok else "デモで問題が見つかりました", style="green" if ok else "red")
     return 0 if ok else 1
 
 

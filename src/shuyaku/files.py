@@ -7,6 +7,7 @@ personal data or the keys to it, so it is created 0600 (directories 0700).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -35,6 +36,9 @@ def write_private(path: Path, payload: bytes) -> None:
 def replace_private(target: Path, payload: bytes) -> None:
     """Write ``payload`` under a temporary name beside ``target``, then rename: a reader
     sees the old file or the new one, never half of it."""
-    tmp = target.with_name(f".{target.name}.tmp")
-    write_private(tmp, payload)
-    os.replace(tmp, target)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")  # two writers never share one
+    try:
+        write_private(tmp, payload)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)

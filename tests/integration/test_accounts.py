@@ -41,6 +41,9 @@ def test_first_login_needs_password_and_totp_then_a_new_password(ctx) -> None:  
     with pytest.raises(accounts.AccountError, match="ログインID"):
         accounts.change_password(ctx, "tanaka", creds.password, "Tanaka-2026-xyz")
     accounts.change_password(ctx, "tanaka", creds.password, "Kaso-Shi#2026-nov")
+    with pytest.raises(accounts.LoginFailed):  # the same code again, in the same 30 seconds: used once (RFC 6238 §5.2)
+        accounts.login(ctx, "tanaka", "Kaso-Shi#2026-nov", _code(ctx, _secret(creds.totp_uri)))
+    ctx.clock.advance(seconds=30)
     again = accounts.login(ctx, "tanaka", "Kaso-Shi#2026-nov", _code(ctx, _secret(creds.totp_uri)))
     assert not again.must_change_password
 

@@ -16,6 +16,7 @@ suspension, and every change kept for the 利用者権限変更一覧.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import string
@@ -27,11 +28,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Connection, func, insert, select, update
 
+from shuyaku import ids
 from shuyaku.access import policy
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
+from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import app_user, municipality, permission_change, user_session
+from shuyaku.text import without_controls
 from shuyaku.timeutil import jst_date
 from shuyaku.vault import rules as crypto
 
@@ -41,6 +45,7 @@ LOCK_AFTER = 5
 LOCK_FOR = timedelta(minutes=30)
 SESSION_FOR = timedelta(hours=8)
 LOGIN_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
+NUMBER_LIKE = re.compile(r"[0-9]{10}")  # a log-in ID never looks like an individual number (12) or a phone number
 ISSUER = "shuyaku"
 
 
@@ -146,6 +151,8 @@ def add_user(ctx: Context, actor: Actor, login_id: str, name: str, organisation:
     trail.require(ctx, actor, "user.manage", target=login_id)
     if not LOGIN_ID.match(login_id):
         raise AccountError("ログインIDは英小文字・数字・. _ - の3〜32文字で、英数字で始めてください")
+    if NUMBER_LIKE.search(login_id):
+        raise AccountError("ログインIDに10桁以上の数字の並びは使えません(個人番号や電話番号と見分けられないため)")
     if not name.strip() or not organisation.strip():
         raise AccountError("氏名と所属は必須です(共用アカウントは作れません)")
     scope = sorted(set(municipalities or []))
@@ -256,15 +263,25 @@ def _actor_of(user: dict[str, object]) -> Actor:
     return Actor(str(user["login_id"]), str(user["role"]), frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None)
 
 
-def _fail(ctx: Context, login_id: str, reason: str) -> LoginFailed:
-    trail.record(ctx, Actor(login_id or "-", "-"), trail.Event("login", target=login_id, outcome="failed", detail=reason))
-    return LoginFailed("ログインできません(ID・パスワード・確認コードを確かめてください。続けて誤るとロックされます)")
+FAILED = "ログインできません(ID・パスワード・確認コードを確かめてください。続けて誤るとロックされます)"
+# Verified when the log-in ID is unknown, suspended, expired or locked, so that every
+# refusal costs one Argon2id verification, like a wrong password does (no enumeration by time).
+_DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _typed(login_id: str) -> str:
+    """What somebody typed as a log-in ID, as it may be logged: no number, no control
+    character, at most 64 characters (the CSV of the review neutralises formulas)."""
+    return without_controls(ids.redact(login_id))[:64]
 
 
 def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
-    """Password and TOTP code → a session. Failures count toward the lockout."""
+    """Password and TOTP code → a session. A failure counts toward the lockout atomically
+    (the account's lock is held from the first read to the last write, so parallel wrong
+    attempts cannot each see the old count), and a TOTP time step is accepted once."""
     now = ctx.clock()
     with ctx.engine.begin() as conn:
+        write_lock(conn, f"login:{login_id[:64]}")
         row = conn.execute(select(app_user).where(app_user.c.login_id == login_id)).mappings().first()
         user = dict(row) if row else None
         reason = None
@@ -276,16 +293,15 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             reason = "expired"
         elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:  # type: ignore[arg-type]
             reason = "locked"
-        if reason is None and user is not None:
-            good = _password_ok(str(user["password_hash"]), password) and _code_ok(ctx, user, code, now)
-            if not good:
-                failed = int(user["failed_logins"]) + 1  # type: ignore[call-overload]
-                locked = now + LOCK_FOR if failed >= LOCK_AFTER else None
-                conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(
-                    failed_logins=0 if locked else failed, locked_until=locked))
-                reason = "wrong password or code" + (f"; locked for {LOCK_FOR}" if locked else f" ({failed})")
+        if reason is not None or user is None:
+            _password_ok(_DUMMY_HASH, password)
+        elif not (_password_ok(str(user["password_hash"]), password) and _use_code(ctx, conn, user, code, now)):
+            reason = _count_failure(conn, login_id, now)
+        if reason is not None or user is None:
+            actor = Actor(login_id if user is not None else "不明", "-")
+            trail.append(conn, actor, [trail.Event("login", target=_typed(login_id), outcome="failed", detail=reason or "")], now)
     if reason is not None or user is None:
-        raise _fail(ctx, login_id, reason or "")
+        raise LoginFailed(FAILED)
     token = secrets.token_urlsafe(32)
     actor = _actor_of(user)
     with ctx.engine.begin() as conn:
@@ -299,6 +315,16 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
     return Session(token, actor, bool(user["must_change_password"]))
 
 
+def _count_failure(conn: Connection, login_id: str, now: datetime) -> str:
+    u = app_user.c
+    conn.execute(update(app_user).where(u.login_id == login_id).values(failed_logins=u.failed_logins + 1))
+    failed = int(conn.execute(select(u.failed_logins).where(u.login_id == login_id)).scalar_one())
+    if failed >= LOCK_AFTER:
+        conn.execute(update(app_user).where(u.login_id == login_id).values(failed_logins=0, locked_until=now + LOCK_FOR))
+        return f"wrong password or code; locked for {LOCK_FOR}"
+    return f"wrong password or code ({failed})"
+
+
 def _password_ok(stored: str, password: str) -> bool:
     try:
         return HASHER.verify(stored, password)
@@ -306,12 +332,23 @@ def _password_ok(stored: str, password: str) -> bool:
         return False
 
 
-def _code_ok(ctx: Context, user: dict[str, object], code: str, now: datetime) -> bool:
+def _use_code(ctx: Context, conn: Connection, user: dict[str, object], code: str, now: datetime) -> bool:
+    """The code is right for the step before, the current or the next 30-second step, and
+    that step is later than the last one accepted (a code is used once: RFC 6238 §5.2)."""
     sealed, version = user["totp_sealed"], user["totp_key_version"]
-    if sealed is None or version is None:
+    if sealed is None or version is None or not (code.isascii() and code.isdigit() and len(code) == 6):
         return False
     secret = crypto.unseal(ctx.keyring.key("secret", int(version)), bytes(sealed), str(user["login_id"]).encode("ascii"))  # type: ignore[call-overload, arg-type]
-    return pyotp.TOTP(secret.decode("ascii")).verify(code, for_time=now, valid_window=1)
+    totp = pyotp.TOTP(secret.decode("ascii"))
+    current = totp.timecode(now)
+    step = next((current + offset for offset in (0, -1, 1)
+                 if hmac.compare_digest(totp.generate_otp(current + offset), code)), None)
+    if step is None:
+        return False
+    u = app_user.c
+    used = conn.execute(update(app_user).where(u.login_id == user["login_id"], (u.totp_last_step.is_(None)) | (u.totp_last_step < step))
+                        .values(totp_last_step=step)).rowcount
+    return bool(used)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -6,9 +6,9 @@ The plain file never stays on disk: the copy under ``archive/`` is AES-256-GCM u
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from shuyaku.files import replace_private
 from shuyaku.vault import rules
 from shuyaku.vault.keys import KeyRing
 
@@ -19,10 +19,8 @@ def store(archive_dir: Path, keyring: KeyRing, raw: bytes, sha256: str) -> tuple
     version = keyring.current["archive"]
     name = f"{sha256}.v{version}.enc"
     target = archive_dir / name
-    if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(rules.seal(keyring.key("archive", version), raw, sha256.encode("ascii")))
-        os.replace(tmp, target)
+    if not target.exists():  # fsynced before the ledger row that names it can commit
+        replace_private(target, rules.seal(keyring.key("archive", version), raw, sha256.encode("ascii")))
     return name, version
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,7 +20,9 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_event, permission_change
+from shuyaku.files import replace_private
 from shuyaku.reports import pdf
+from shuyaku.text import csv_cell, without_controls
 from shuyaku.timeutil import JST, jst_date
 
 PERMISSION_COLUMNS = ("No", "変更日時", "区分", "利用者ID", "氏名", "所属", "変更前の役割", "変更後の役割", "担当範囲(変更前→変更後)",
@@ -62,11 +63,10 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> P
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
-    writer.writerows(rows)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))  # BOM: spreadsheets read it as UTF-8
-    os.replace(tmp, path)
+    # Names, log-in IDs and targets come from people (or from whoever typed a log-in ID):
+    # no cell may start a formula in the spreadsheet an auditor opens it with.
+    writer.writerows([[csv_cell(without_controls(str(v))) for v in row] for row in rows])
+    replace_private(path, b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))  # BOM: spreadsheets read it as UTF-8
     return path
 
 
