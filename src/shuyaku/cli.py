@@ -89,12 +89,29 @@ err = SafeConsole(stderr=True) if sys.stderr.isatty() else SafeConsole(stderr=Tr
 STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
 
 
+_opened: list[Context] = []
+
+
 def _context() -> Context:
     try:
-        return open_context(load_settings())
+        ctx = open_context(load_settings())
     except (KeyError_, NotInitialised) as exc:
         err.print(_styled("エラー: ", "red", str(exc)))
         raise typer.Exit(2) from None
+    _opened.append(ctx)
+    return ctx
+
+
+def _seal_opened() -> None:
+    """Every command that appended to the access log ends by signing its tail."""
+    from shuyaku.audit.verify import seal_tail
+
+    while _opened:
+        ctx = _opened.pop()
+        try:
+            seal_tail(ctx)
+        except Exception:  # noqa: BLE001 — the command's own outcome stands; verify reports the unsigned tail
+            logging.getLogger("shuyaku").exception("could not sign the access log's tail")
 
 
 def _session_file(ctx: Context) -> Path:
@@ -136,6 +153,7 @@ _invoked: dict[str, str] = {}
 def _remember_command(typer_ctx: typer.Context) -> None:
     """shuyaku — 国保情報集約システム"""
     _invoked["command"] = typer_ctx.invoked_subcommand or "command"
+    typer_ctx.call_on_close(_seal_opened)
 
 
 def _session() -> tuple[Context, Actor]:
@@ -701,15 +719,27 @@ def user_set_role(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """アクセス記録を検証する: 連鎖ハッシュ、チェックポイントの Merkle ルートと署名、チェックポイント間の整合。"""
+def audit_verify(
+    against: Annotated[Path | None, typer.Option(help="外部に保管した署名付きチェックポイント(audit checkpoint --export の出力)")] = None,
+) -> None:
+    """アクセス記録を検証する: 連鎖ハッシュ、チェックポイントの Merkle ルートと署名、チェックポイント間の整合、未署名の末尾。"""
     from shuyaku.audit.verify import verify
 
+    ctx, actor = _session()
     try:
-        report = verify(*_session())
+        note = against.read_text(encoding="utf-8") if against else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"{against}: 読めません({exc})") from None
+    try:
+        report = verify(ctx, actor, note)
     except AccessDenied as exc:
         raise _fail(str(exc)) from None
     console.print(f"記録 {report.events:,} 件、チェックポイント {report.checkpoints} 件(署名で確認済みの範囲: {report.verified_size:,} 件)")
+    if report.unsigned_events:
+        console.print(f"未署名の末尾: {report.unsigned_events:,} 件({report.unsigned_since} 以降)。"
+                      "`shuyaku audit checkpoint` で署名します")
+    if report.against is not None and report.ok:
+        console.print(f"外部保管のチェックポイント(件数 {report.against:,})と整合しています")
     if report.ok:
         console.print("✓ 改ざん・削除・挿入・並べ替えは見つかりませんでした", style="green")
         return
@@ -719,15 +749,22 @@ def audit_verify() -> None:
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint() -> None:
-    """これまでの全記録の Merkle ルートに署名して残す(定期的に実行)。"""
-    from shuyaku.audit.verify import checkpoint
+def audit_checkpoint(
+    export: Annotated[Path | None, typer.Option("--export", help="署名付きチェックポイント(C2SP tlog-checkpoint)を書き出すファイル")] = None,
+) -> None:
+    """これまでの全記録の Merkle ルートに署名して残す(--export で外部保管用の署名付きノートも書く)。"""
+    from shuyaku.audit.verify import checkpoint, export_head
 
+    ctx, actor = _session()
     try:
-        cp = checkpoint(*_session())
+        cp = export_head(ctx, actor, export) if export else checkpoint(ctx, actor)
     except AccessDenied as exc:
         raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"{export}: 書き込めません({exc.strerror})") from None
     console.print(f"✓ チェックポイント {cp.checkpoint_id}: 記録 {cp.tree_size:,} 件、ルート {cp.root_hash}")
+    if export:
+        console.print(f"  署名付きチェックポイントを {export} に書きました(システムの外に保管してください)")
 
 
 @report_app.command("permissions")

@@ -11,7 +11,7 @@ earlier tree is a prefix, and each of its subtrees is a run of aligned perfect s
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 HASH = 32
@@ -165,3 +165,36 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes, pro
         fn >>= 1
         sn >>= 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+# --- the right frontier: roots in O(log n) as the log grows ---------------------------
+#
+# A tree of n leaves is a run of perfect subtrees, one for each set bit of n, largest
+# first. Their roots (the "frontier") are all that is needed to append the next leaf and
+# to compute the root: appending merges the last two roots once for every trailing one bit.
+
+
+def extend_frontier(frontier: Sequence[bytes], size: int, leaves: Iterable[bytes]) -> tuple[list[bytes], int]:
+    """The frontier after appending ``leaves`` (leaf hashes) to a tree of ``size`` leaves."""
+    stack = list(frontier)
+    if len(stack) != bin(size).count("1"):
+        raise ValueError("a frontier has one root for every set bit of the tree size")
+    for leaf in leaves:
+        stack.append(leaf)
+        size += 1
+        carry = size
+        while carry & 1 == 0:
+            right = stack.pop()
+            stack.append(node_hash(stack.pop(), right))
+            carry >>= 1
+    return stack, size
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """The RFC 6962 root of the tree whose frontier this is."""
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1]
+    for left in reversed(frontier[:-1]):
+        root = node_hash(left, root)
+    return root

@@ -12,6 +12,7 @@ roots then differ — and a replaced or forged checkpoint.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import multiprocessing
@@ -29,8 +30,10 @@ from sqlalchemy import Connection, func, insert, select
 from shuyaku.access.actor import Actor
 from shuyaku.audit import merkle, trail
 from shuyaku.context import Context
+from shuyaku.db.locks import write_lock
 from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import audit_checkpoint, audit_event
+from shuyaku.files import replace_private
 
 PRIVATE, PUBLIC = "audit-signing.key", "audit-signing.pub"
 
@@ -113,6 +116,9 @@ class Report:
     checkpoints: int = 0
     verified_size: int = 0  # events covered by the last good checkpoint
     problems: list[str] = field(default_factory=list)
+    unsigned_events: int = 0  # events after the last checkpoint: not yet protected by a signature
+    unsigned_since: str = ""  # the time of the first of them (UTC)
+    against: int | None = None  # the size of an outside signed tree head the log was proven against
 
     @property
     def ok(self) -> bool:
@@ -204,7 +210,9 @@ def chain(ctx: Context, report: Report) -> bytearray:
     return leaves
 
 
-def verify(ctx: Context, actor: Actor) -> Report:
+def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
+    """Everything above; with ``against`` (a signed note kept outside the system), also
+    that the log today still has, at that note's size, exactly the root it had then."""
     trail.require(ctx, actor, "audit.read")
     public = public_key(ctx.settings.keys_dir)
     verifier = Ed25519PublicKey.from_public_bytes(public)
@@ -237,6 +245,26 @@ def verify(ctx: Context, actor: Actor) -> Report:
                 continue
         previous = (cp.tree_size, signed_root)
         report.verified_size = cp.tree_size
+    ids_ = [cp.checkpoint_id for cp in checkpoints]
+    if ids_ != list(range(1, len(ids_) + 1)):
+        missing = sorted(set(range(1, max(ids_, default=0) + 1)) - set(ids_))
+        report.problems.append(f"チェックポイント番号 {', '.join(map(str, missing[:10]))} がありません(チェックポイントの削除)")
+    last_signed = max((cp.tree_size for cp in checkpoints), default=0)
+    report.unsigned_events = max(levels.size - last_signed, 0)
+    if report.unsigned_events:
+        with ctx.engine.connect() as conn:
+            report.unsigned_since = str(conn.execute(select(audit_event.c.at_utc).where(audit_event.c.seq == last_signed + 1)).scalar() or "")
+    if against is not None:
+        try:
+            size, root = read_note(ctx, against)
+        except NoteError as exc:
+            report.problems.append(f"外部保管のチェックポイント: {exc}")
+        else:
+            report.against = size
+            if size > levels.size:
+                report.problems.append(f"外部保管のチェックポイントは {size:,} 件を署名していますが、記録は {levels.size:,} 件しかありません(末尾の削除)")
+            elif levels.root(size) != root:
+                report.problems.append(f"外部保管のチェックポイント(件数 {size:,})のルートと、現在の記録から求めたルートが異なります(改ざん)")
     trail.record(ctx, actor, trail.Event("audit.verify", purpose=trail.purpose_of("audit.read"), row_count=report.events,
                                          outcome="ok" if report.ok else "failed",
                                          detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}"))
@@ -251,19 +279,110 @@ class Checkpoint:
 
 
 def checkpoint(ctx: Context, actor: Actor) -> Checkpoint:
-    """Sign the Merkle root over every event so far."""
+    """Sign the Merkle root over every event so far (this request's own event included)."""
     trail.require(ctx, actor, "audit.checkpoint")
+    signed = _sign(ctx, [trail.Event("audit.checkpoint", purpose=trail.purpose_of("audit.checkpoint"))], actor)
+    assert signed is not None
+    return signed
+
+
+def seal_tail(ctx: Context) -> Checkpoint | None:
+    """Sign a checkpoint if any event was appended since the last one (None otherwise).
+    Every CLI command ends with this, and a long-running server must call it at least once
+    a minute, so that a cut or rewritten tail breaks a signed root. Costs O(log n) hashes
+    plus reading the new events' hashes. Without the signing key it does nothing."""
+    if not (ctx.settings.keys_dir / PRIVATE).exists():
+        return None
+    return _sign(ctx, [], None)
+
+
+def _sign(ctx: Context, events: list[trail.Event], actor: Actor | None) -> Checkpoint | None:
     key = _private_key(ctx.settings.keys_dir)
     public = public_key(ctx.settings.keys_dir)
+    cp = audit_checkpoint.c
     with ctx.engine.begin() as conn:
-        trail.append(conn, actor, [trail.Event("audit.checkpoint", purpose=trail.purpose_of("audit.checkpoint"))], ctx.clock())
-        hashes = conn.execute(select(audit_event.c.hash).order_by(audit_event.c.seq)).scalars().all()
-        leaves = b"".join(event_leaf(h) for h in hashes)
-        root = merkle.Levels(leaves).root(len(hashes)).hex()
+        write_lock(conn, trail.LOCK_KEY)  # the appenders' lock: the tail cannot move while it is signed
+        if events and actor is not None:
+            trail.append(conn, actor, events, ctx.clock())
+        last = conn.execute(select(audit_checkpoint).order_by(cp.checkpoint_id.desc()).limit(1)).first()
+        frontier, size = ([], 0) if last is None or last.frontier is None else (_frontier(last.frontier), int(last.tree_size))
+        hashes = conn.execute(select(audit_event.c.hash).where(audit_event.c.seq > size).order_by(audit_event.c.seq)).scalars().all()
+        if not hashes and last is not None and last.frontier is not None:
+            return None
+        frontier, size = merkle.extend_frontier(frontier, size, (event_leaf(h) for h in hashes))
+        root = merkle.frontier_root(frontier).hex()
         at = trail.utc_text(ctx.clock())
-        last = conn.execute(select(audit_checkpoint.c.checkpoint_id).order_by(audit_checkpoint.c.checkpoint_id.desc()).limit(1)).scalar()
-        cid = (last or 0) + 1
+        cid = (last.checkpoint_id if last else 0) + 1
         conn.execute(insert(audit_checkpoint).values(
-            checkpoint_id=cid, tree_size=len(hashes), root_hash=root, at_utc=at, key_id=key_id(public),
-            signature=key.sign(statement(len(hashes), root, at)).hex()))
-    return Checkpoint(cid, len(hashes), root)
+            checkpoint_id=cid, tree_size=size, root_hash=root, at_utc=at, key_id=key_id(public),
+            signature=key.sign(statement(size, root, at)).hex(), frontier=",".join(h.hex() for h in frontier)))
+    return Checkpoint(cid, size, root)
+
+
+def _frontier(text_: str) -> list[bytes]:
+    return [bytes.fromhex(h) for h in text_.split(",") if h]
+
+
+# --- signed tree heads for safekeeping outside the system (C2SP tlog-checkpoint) --------
+
+
+def origin(ctx: Context) -> str:
+    """The log's name in its signed notes (setting ``audit_origin``)."""
+    return ctx.setting("audit_origin") or f"shuyaku.pref{ctx.prefecture}.kokuho/access-log"
+
+
+def note_key_id(name: str, public: bytes) -> bytes:
+    """C2SP signed-note key ID of an Ed25519 key: the first 4 bytes of
+    SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key)."""
+    return hashlib.sha256(name.encode("utf-8") + b"\n\x01" + public).digest()[:4]
+
+
+def signed_note(ctx: Context, size: int, root_hex: str) -> str:
+    """The tree head as a C2SP ``tlog-checkpoint`` signed note: origin, size, base64
+    root, a blank line, and one Ed25519 signature line (— name base64(key ID ‖ signature))."""
+    name = origin(ctx)
+    body = f"{name}\n{size}\n{base64.b64encode(bytes.fromhex(root_hex)).decode('ascii')}\n"
+    key = _private_key(ctx.settings.keys_dir)
+    public = public_key(ctx.settings.keys_dir)
+    signature = base64.b64encode(note_key_id(name, public) + key.sign(body.encode("utf-8"))).decode("ascii")
+    return f"{body}\n\u2014 {name} {signature}\n"
+
+
+def export_head(ctx: Context, actor: Actor, path: Path) -> Checkpoint:
+    """Sign a checkpoint and write it as a signed note to ``path`` (kept outside the system)."""
+    cp = checkpoint(ctx, actor)
+    replace_private(path, signed_note(ctx, cp.tree_size, cp.root_hash).encode("utf-8"))
+    return cp
+
+
+class NoteError(ValueError):
+    pass
+
+
+def read_note(ctx: Context, text_: str) -> tuple[int, bytes]:
+    """(tree size, root) of a signed note made by this installation's key; NoteError if
+    it is malformed, for another log, or its signature does not verify."""
+    body, sep, signatures = text_.partition("\n\n")
+    lines = body.split("\n")
+    if not sep or len(lines) < 3 or not lines[1].isdigit():
+        raise NoteError("署名付きチェックポイント(C2SP tlog-checkpoint)の形式ではありません")
+    name, public = origin(ctx), public_key(ctx.settings.keys_dir)
+    if lines[0] != name:
+        raise NoteError(f"別のログのチェックポイントです(origin: {lines[0][:80]})")
+    verifier = Ed25519PublicKey.from_public_bytes(public)
+    for line in signatures.splitlines():
+        parts = line.split(" ")
+        if len(parts) != 3 or parts[0] != "\u2014" or parts[1] != name:
+            continue
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+            if raw[:4] != note_key_id(name, public):
+                continue
+            verifier.verify(raw[4:], (body + "\n").encode("utf-8"))
+        except (ValueError, InvalidSignature):
+            continue
+        try:
+            return int(lines[1]), base64.b64decode(lines[2], validate=True)
+        except ValueError:
+            break
+    raise NoteError("このシステムの署名鍵による正しい署名がありません")
