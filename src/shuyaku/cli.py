@@ -823,6 +823,38 @@ def db_app_role(
         raise _fail(str(exc)) from None
 
 
+@app.command("backup")
+def backup_command(folder: Annotated[Path, typer.Argument(help="写しを置く新しいフォルダ(外部媒体など)")]) -> None:
+    """データベース・鍵・受信ファイルの暗号化した写しをまとめてバックアップする(PostgreSQL は pg_dump)。"""
+    from shuyaku.backup import BackupError, backup
+
+    ctx, actor = _session()
+    try:
+        done = backup(ctx, actor, folder)
+    except (BackupError, AccessDenied, OSError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {done.folder} に {done.files} ファイルを書きました(アクセス記録 {done.counts.get('audit_event', 0):,} 件、"
+                  f"県被保険者ID {done.counts.get('person', 0):,} 件)。鍵を含むため厳重に保管してください")
+
+
+@app.command("restore")
+def restore_command(
+    folder: Annotated[Path, typer.Argument(help="shuyaku backup で作ったフォルダ")],
+    yes: Annotated[bool, typer.Option("--yes", help="現在のデータベースを写しで置き換えることを確認する")] = False,
+) -> None:
+    """バックアップから復元する(現在のデータベースは置き換わる)。復元後 audit verify で確認する。"""
+    from shuyaku.backup import BackupError, restore
+
+    if not yes:
+        raise _fail("現在のデータベースを置き換えます。よければ --yes を付けて実行してください")
+    ctx, actor = _session()
+    try:
+        done = restore(ctx, actor, folder)
+    except (BackupError, AccessDenied, OSError) as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {done.folder} から復元しました(件数は写しと一致)。`shuyaku audit verify` で記録を確かめてください")
+
+
 @app.command()
 def demo(
     home: Annotated[Path, typer.Option(help="デモ用の SHUYAKU_HOME(毎回作り直す)")] = Path("var/demo"),

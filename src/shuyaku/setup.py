@@ -16,6 +16,7 @@ from shuyaku.context import Context
 from shuyaku.db import migrate
 from shuyaku.db.engine import make_engine
 from shuyaku.db.schema import municipality, setting
+from shuyaku.files import private_dir, private_umask
 from shuyaku.vault.keys import KeyRing
 
 ENCODINGS = ("utf-8", "cp932")
@@ -30,7 +31,8 @@ def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
     if not (len(prefecture) == 2 and prefecture.isdigit() and 1 <= int(prefecture) <= 47):
         raise SetupError(f"--prefecture は都道府県番号 01〜47 の2桁です(指定: {prefecture})")
     done = []
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_umask()  # keys, database, log: the owner's alone, whatever the caller's umask
+    private_dir(settings.home)
     if not (settings.keys_dir / "keyring.json").exists():
         KeyRing.create(settings.keys_dir)
         done.append(f"鍵を生成しました: {settings.keys_dir}")

@@ -58,6 +58,7 @@ OPERATIONS: dict[str, Operation] = {
     "audit.checkpoint": _op("アクセス記録のチェックポイント作成", OPERATOR, ADMIN, AUDITOR, personal=False),
     "report.permissions": _op("利用者権限変更一覧の作成", AUDITOR, ADMIN, personal=False),
     "report.access_review": _op("アクセス記録点検表の作成", AUDITOR, personal=False),
+    "backup": _op("バックアップ・復元(保管庫と鍵を含む全件の写し)", OPERATOR, ADMIN),
 }
 
 

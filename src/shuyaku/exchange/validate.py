@@ -27,6 +27,7 @@ PROBLEM_SCHEMA = {
 }
 
 _PRIVATE_USE = r"[\x{E000}-\x{F8FF}\x{F0000}-\x{FFFFD}\x{100000}-\x{10FFFD}]"
+_CONTROL = r"[\x00-\x1f\x7f-\x9f]"
 _KATAKANA = r"^[\x{30A0}-\x{30FF}\x{3000}]+$"
 
 
@@ -108,6 +109,8 @@ def field_checks(f: Field) -> list[Check]:
         checks.append(Check("E020", ERROR, f.label, present & ~_timestamp_ok(f), f"{f.label}: 西暦の日時14桁(YYYYMMDDhhmmss)で指定してください"))
     elif f.kind in ("text", "kana"):
         checks.append(Check("E011", ERROR, f.label, col.str.len_chars() > f.length, f"{f.label}: {f.length}文字以内にしてください"))
+        checks.append(Check("E011", ERROR, f.label, col.str.contains(_CONTROL),
+                            f"{f.label}: 制御文字(NUL・ESC・改行など)が含まれています。文字だけにしてください"))
         checks.append(Check("W201", WARNING, f.label, col.str.contains(_PRIVATE_USE), f"{f.label}: 外字(私用領域の文字)が含まれています。確認対象として記録しました"))
         if f.kind == "kana":
             checks.append(Check("W202", WARNING, f.label, present & ~col.str.contains(_KATAKANA), f"{f.label}: 全角カタカナ以外の文字が含まれています"))
