@@ -1,0 +1,183 @@
+"""Two processes at once, and SIGKILL in the middle: the store ends as a serial,
+uninterrupted run leaves it.
+
+The runs are real `shuyaku` processes. ``SHUYAKU_CRASH_AT=point:n`` (``shuyaku.crash``)
+makes a process kill itself with SIGKILL the n-th time it passes a named point: before
+and after a file's commit, before a held file's release, before an outbound file's commit
+and after its rename. After each kill a plain re-run finishes the work.
+
+The canonical dump leaves out what legitimately differs between two runs: the random
+prefecture IDs, times, and the ledger rows of *duplicates* (a file applied just before a
+kill is offered again by the re-run and recognised as a re-send).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from shuyaku.access.actor import Actor
+from shuyaku.audit.verify import verify
+from shuyaku.config import Settings
+from shuyaku.context import open_context
+from shuyaku.db.schema import (
+    continuity_candidate,
+    household_key,
+    household_record,
+    id_assignment,
+    inbound_file,
+    ingest_result,
+    outbound_file,
+    person,
+    person_key,
+    qualification_period,
+    vault_entry,
+)
+from shuyaku.setup import add_municipality, init
+from shuyaku.synth.prefecture import SyntheticPrefecture
+from tests.conftest import _reset_postgres
+
+SETUP = Actor("setup:harness", "system")
+
+
+def _world(inbox: Path) -> tuple[SyntheticPrefecture, list[Path]]:
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=11)
+    files = world.write_full(inbox)
+    for _ in range(2):
+        files += world.write_day(inbox, 12)
+    return world, files
+
+
+def _fresh(settings: Settings, world: SyntheticPrefecture) -> None:
+    if settings.database_url.startswith("sqlite"):
+        for p in settings.home.parent.glob("shuyaku.db*"):
+            p.unlink()
+    else:
+        _reset_postgres(settings.database_url)
+    shutil.rmtree(settings.home, ignore_errors=True)
+    from datetime import UTC, datetime
+
+    init(settings, "11", datetime.now(UTC))
+    ctx = open_context(settings)
+    for m in world.municipalities:
+        add_municipality(ctx, SETUP, m.code, m.name, m.insurer_number, m.encoding)
+    ctx.engine.dispose()
+
+
+def _shuyaku(settings: Settings, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url,
+           "SHUYAKU_ACTOR": "harness"}
+    env.pop("SHUYAKU_CRASH_AT", None)
+    if crash:
+        env["SHUYAKU_CRASH_AT"] = crash
+    return subprocess.run([sys.executable, "-m", "shuyaku.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]:
+    ctx = open_context(settings)
+    try:
+        with ctx.engine.connect() as conn:
+            counts = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                      for t in (person, vault_entry, person_key, household_key, household_record, qualification_period,
+                                id_assignment, continuity_candidate)}
+            f = inbound_file.c
+            ledger = sorted(conn.execute(select(f.municipality_code, f.kind, f.seq, f.status, f.error_code, f.record_count,
+                                                f.applied_count, f.error_count).where(f.status != "duplicate")).all())
+            results = sorted(conn.execute(select(inbound_file.c.filename, ingest_result.c.line_no, ingest_result.c.code)
+                                          .join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
+                                          .where(inbound_file.c.status != "duplicate")).all())
+            periods = sorted(conn.execute(select(qualification_period.c.municipality_code, qualification_period.c.atena_no,
+                                                 qualification_period.c.history_no, qualification_period.c.superseded_at.is_(None))).all())
+            o = outbound_file.c
+            released = sorted(conn.execute(select(o.kind, o.municipality_code, o.row_count).where(o.status == "released")
+                                           .outerjoin(inbound_file, inbound_file.c.file_id == o.inbound_file_id)
+                                           .where((inbound_file.c.status.is_(None)) | (inbound_file.c.status != "duplicate"))).all())
+            files = sorted(conn.execute(select(o.filename).where(o.status == "released")).scalars())
+        report = verify(ctx, SETUP)
+        assert report.ok, report.problems
+    finally:
+        ctx.engine.dispose()
+    if out is not None:
+        on_disk = sorted(p.name for p in out.iterdir())
+        assert on_disk == files, "every outbound file on disk has its ledger row and every row its file"
+        assert all(p.read_bytes().endswith(b"\r\n") and b"\r\n3," in p.read_bytes() for p in out.iterdir())  # none partial
+    return {"counts": counts, "ledger": ledger, "results": results, "periods": periods, "released": released}
+
+
+def _export_all(settings: Settings, out: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+    result = None
+    for kind in ("KKKK", "IDTB", "KZKH"):
+        result = _shuyaku(settings, "export", "--kind", kind, "--out", str(out), crash=crash)
+        if result.returncode < 0:
+            return result
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert result is not None
+    return result
+
+
+def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settings: Settings, tmp_path: Path) -> None:
+    world, files = _world(tmp_path / "all")
+    held_back = next(p for p in files if "_SKKS_D_" in p.name)  # its successors wait (E005) until it comes
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for p in files:
+        if p != held_back:
+            shutil.copy(p, inbox / p.name)
+    late = tmp_path / "late"
+    late.mkdir()
+    shutil.copy(held_back, late / held_back.name)
+
+    # The uninterrupted run.
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", str(inbox)).returncode == 1  # held files: exit 1
+    assert _shuyaku(settings, "ingest", str(late)).returncode == 0
+    _export_all(settings, tmp_path / "out-clean")
+    clean = _canonical(settings, tmp_path / "out-clean")
+    assert clean["counts"]["person"] > 0 and any(row[3] == "held" for row in clean["ledger"]) is False
+
+    # The same work, killed at every stage and run again.
+    _fresh(settings, world)
+    for point in ("ingest.before_commit:3", "ingest.after_commit:2"):
+        assert _shuyaku(settings, "ingest", str(inbox), crash=point).returncode == -9
+    assert _shuyaku(settings, "ingest", str(inbox)).returncode == 1
+    assert _shuyaku(settings, "ingest", str(late), crash="release.before:1").returncode == -9
+    assert _shuyaku(settings, "ingest", str(late), crash="ingest.before_commit:1").returncode == -9  # during a release
+    assert _shuyaku(settings, "ingest", str(late)).returncode == 0
+    out = tmp_path / "out"
+    for point in ("outbox.before_commit:2", "outbox.after_publish:1"):
+        assert _export_all(settings, out, crash=point).returncode == -9
+    _export_all(settings, out)
+    assert _canonical(settings, out) == clean
+
+
+def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tmp_path: Path) -> None:
+    world, _ = _world(tmp_path / "inbox")
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", str(tmp_path / "inbox")).returncode == 0
+    serial = _canonical(settings)
+
+    _fresh(settings, world)
+    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url, "SHUYAKU_ACTOR": "twin"}
+    env.pop("SHUYAKU_CRASH_AT", None)
+    command = [sys.executable, "-m", "shuyaku.cli", "ingest", str(tmp_path / "inbox")]
+    twins = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [t.communicate(timeout=300) for t in twins]
+    assert [t.returncode for t in twins] == [0, 0], outputs
+    assert _canonical(settings) == serial  # nothing doubled, no invented E004, nothing held
+    ctx = open_context(settings)
+    with ctx.engine.connect() as conn:
+        statuses = conn.execute(select(inbound_file.c.status, func.count()).group_by(inbound_file.c.status)).all()
+    ctx.engine.dispose()
+    counts = dict(statuses)
+    assert counts["applied"] == counts.get("duplicate", 0) == len(list((tmp_path / "inbox").iterdir()))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url)
