@@ -192,3 +192,25 @@ def _without_triggers(ctx, statement: str) -> None:  # type: ignore[no-untyped-d
         conn.execute(text(statement))
         for name in names:
             conn.execute(text(sql[name]))
+
+
+def test_backup_then_restore_gives_back_the_same_counts_and_a_log_that_verifies(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.backup import BackupError, backup, restore, table_counts
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    seal_tail(ctx)
+    done = backup(ctx, OPERATOR, tmp_path / "bk")
+    assert stat.S_IMODE((tmp_path / "bk").stat().st_mode) == 0o700 and (tmp_path / "bk" / "keys").is_dir()
+    before = done.counts
+    ingest(ctx, exchange_file("SKKS", [skks("1000000002", individual_number=number(2), setai="2000000002")], seq=2))
+    assert table_counts(ctx)["person"] == before["person"] + 1
+    restored = restore(ctx, OPERATOR, tmp_path / "bk")
+    after = table_counts(ctx)
+    assert after["person"] == before["person"] and restored.counts == before
+    assert after["audit_event"] == before["audit_event"] + 1  # the restore itself is logged
+    assert verify(ctx, SETUP).ok
+    assert ingest(ctx, exchange_file("SKKS", [skks("1000000002", individual_number=number(2), setai="2000000002")],
+                                     seq=2)).status == "applied"  # the restored keys still open the vault
+    (tmp_path / "bk" / "manifest.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(BackupError):
+        restore(ctx, OPERATOR, tmp_path / "bk")
