@@ -47,3 +47,11 @@ def csv_cell(value: str) -> str:
     """A CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection): a cell
     starting with = + - @ tab or CR gets a leading apostrophe."""
     return "'" + value if value.startswith(_FORMULA_LEAD) else value
+
+
+def typed_text(value: str) -> str:
+    """What a person typed (a reason, a note, a name), as it may be stored and shown: no
+    individual number (ASCII, full-width or grouped) and no control character."""
+    from shuyaku import ids  # ids is pure too; imported here to keep this module's import light
+
+    return without_controls(ids.redact(value)).strip()

@@ -109,3 +109,57 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
     with ctx.engine.connect() as conn:
         assert conn.execute(select(metadata.tables["vault_entry"])).first() is not None
         assert set(orphans(conn).values()) == {0}  # the references without a foreign key hold
+
+
+def test_numbers_in_every_position_and_every_free_text_never_come_out(ctx, settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The hostile cases: a number in each item of a record, full-width, grouped, in a
+    name, in a file name, as a log-in ID and in a reason typed by staff."""
+    from shuyaku import ids
+    from shuyaku.access import accounts
+    from shuyaku.household import service as continuity
+    from tests.builders import MUNI_A, exchange_file, number, skks
+
+    wide = str.maketrans("0123456789", "０１２３４５６７８９")
+    secret = number(500)
+    records = [skks(f"11{i:08d}", individual_number=number(600 + i), setai=f"21{i:08d}") for i in range(40)]
+    for position in range(26):
+        if position == 7:
+            continue
+        row = skks(f"12{position:08d}", individual_number=secret if position % 2 else number(700 + position), setai=f"22{position:08d}")
+        row[position] = secret if position % 3 else secret.translate(wide)
+        records.append(row)
+    records.append(skks("1300000001", individual_number=number(801), name=f"番号 {secret[:4]} {secret[4:8]} {secret[8:]}"))
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    (inbox / f"{secret}.csv").write_bytes(exchange_file("SKKS", records))
+    monkeypatch.setenv("SHUYAKU_HOME", str(settings.home))
+    monkeypatch.setenv("SHUYAKU_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+    cli_out = [runner.invoke(app, ["ingest", str(inbox)]).output, runner.invoke(app, ["inbox", "list"]).output]
+    for login in (secret, secret.translate(wide)):
+        try:
+            accounts.login(ctx, login, "x", "000000")
+        except accounts.LoginFailed:
+            pass
+    with ctx.engine.begin() as conn:  # a candidate for staff to reject with a reason holding a number
+        from datetime import UTC, date, datetime
+
+        from shuyaku.db.schema import continuity_candidate
+        conn.execute(continuity_candidate.insert().values(
+            candidate_id=900, to_municipality_code=MUNI_A, to_setai_no="2100000000", to_household="1120000000018",
+            from_municipality_code=MUNI_A, from_setai_no="2100000001", from_household="1120000000026", change_date=date(2026, 10, 1),
+            rule="K1", continuous=True, status="proposed", reason="test", persons="{}", households="[]",
+            proposed_at=datetime(2026, 10, 1, tzinfo=UTC), file_id=1))
+    continuity.reject(ctx, OPERATOR, 900, f"番号 {secret} の世帯と重複")
+    out = tmp_path / "out"
+    for kind in ("KKKK", "IDTB", "KZKH"):
+        cli_out.append(runner.invoke(app, ["export", "--municipality", MUNI_A, "--kind", kind, "--out", str(out)]).output)
+    places = {
+        "database": ids.ascii_digits(_database_text(ctx, settings)),
+        "log": ids.ascii_digits(settings.log_file.read_text(encoding="utf-8")),
+        "cli": ids.ascii_digits("".join(cli_out)),
+        "outbound": ids.ascii_digits("".join(p.read_bytes().decode("utf-8", "replace") for p in out.iterdir())),
+    }
+    assert len(list(out.iterdir())) >= 2
+    for place, content in places.items():
+        assert secret not in content, f"the number found in {place}"

@@ -35,7 +35,7 @@ from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import app_user, municipality, permission_change, user_session
-from shuyaku.text import without_controls
+from shuyaku.text import typed_text, without_controls
 from shuyaku.timeutil import jst_date
 from shuyaku.vault import rules as crypto
 
@@ -128,6 +128,8 @@ def _check_scope(conn: Connection, role: str, municipalities: list[str]) -> None
 
 def _log_change(conn: Connection, actor: Actor, now: datetime, kind: str, user: dict[str, object], *, role_before: str | None,
                 scope_before: str | None, approved_by: str | None, reason: str | None) -> None:
+    approved_by = typed_text(approved_by)[:32] if approved_by else approved_by
+    reason = typed_text(reason) if reason else reason
     conn.execute(insert(permission_change).values(
         at=now, kind=kind, login_id=user["login_id"], name=user["name"], organisation=user["organisation"],
         role_before=role_before, role_after=user["role"], scope_before=scope_before, scope_after=user["municipalities"],
@@ -163,7 +165,7 @@ def add_user(ctx: Context, actor: Actor, login_id: str, name: str, organisation:
         _check_scope(conn, role, scope)
         if conn.execute(select(app_user.c.login_id).where(app_user.c.login_id == login_id)).first():
             raise AccountError(f"ログインID {login_id} は登録済みです(別の職員には別のIDを作成してください)")
-        user: dict[str, object] = {"login_id": login_id, "name": name.strip(), "organisation": organisation.strip(), "role": role,
+        user: dict[str, object] = {"login_id": login_id, "name": typed_text(name), "organisation": typed_text(organisation), "role": role,
                 "municipalities": _scope_text(scope)}
         conn.execute(insert(app_user).values(
             **user, password_hash=HASHER.hash(password), password_changed_at=now, must_change_password=True,

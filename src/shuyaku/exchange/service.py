@@ -297,6 +297,7 @@ def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, hea
                 raise _Hold(error=decision)
             file_id = ledger.record_file(conn, guard, status=ledger.APPLIED, **base)
             contained = containment_problems(conn, ctx.vault, layout, records, guard)
+            records = mask_free_text(layout, records, guard)
             found = pl.concat([raw_problems, contained], how="vertical")
             bad_lines = found.filter(pl.col("result") == ERROR).select("line_no").unique()
             valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
@@ -347,6 +348,18 @@ def containment_problems(conn: Connection, vault: Any, layout: Layout, records: 
         if hit.height:
             found.append(problems_for(hit, "E011", f.label, f"{f.label}: 個人番号と同じ値です。この項目に個人番号は入れられません"))
     return pl.concat(found, how="vertical") if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
+
+
+def mask_free_text(layout: Layout, records: pl.DataFrame, guard: Containment) -> pl.DataFrame:
+    """Free-text items (氏名, 住所, 続柄 …) are stored and shown, so a number typed into one
+    is masked before anything is applied: no name legitimately holds twelve digits."""
+    columns = [f.column for f in layout.fields if f.kind in ("text", "kana")]
+    suspicious = pl.any_horizontal([pl.col(c).str.contains(r"[0-9０-９]{4}") for c in columns]) if columns else pl.lit(False)
+    touched = records.filter(suspicious)
+    if touched.height == 0:
+        return records
+    masked = touched.select("line_no", *[pl.col(c).map_elements(guard.free_text, return_dtype=pl.String) for c in columns])
+    return records.update(masked, on="line_no")
 
 
 def _remember_quarantined(conn: Connection, ctx: Context, layout: Layout, records: pl.DataFrame, problems: pl.DataFrame,

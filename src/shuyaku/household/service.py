@@ -17,6 +17,7 @@ from shuyaku.context import Context
 from shuyaku.db.schema import continuity_candidate
 from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
 from shuyaku.kogaku import tasuukai
+from shuyaku.text import typed_text
 
 log = logging.getLogger("shuyaku.continuity")
 STATUS_LABEL = {"proposed": "提案", "confirmed": "確定", "rejected": "却下", "withdrawn": "取下げ"}
@@ -82,6 +83,7 @@ def _load(ctx: Context, conn: Connection, actor: Actor, candidate_id: int) -> An
 
 def _decide(conn: Connection, actor: Actor, rows: list[Any], status: str, note: str | None, now: datetime) -> list[int]:
     c = continuity_candidate.c
+    note = typed_text(note) if note else note  # typed by staff: sent in KZKH and logged
     ids = [r.candidate_id for r in rows]
     for start in range(0, len(ids), 900):
         conn.execute(update(continuity_candidate).where(c.candidate_id.in_(ids[start:start + 900])).values(
