@@ -293,8 +293,9 @@ def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, hea
             if earlier is not None:
                 raise _Duplicate(earlier)
             decision = _sequence(conn, header)
-            if decision is not None:
-                raise _Hold(error=decision)
+            if decision is not None:  # the file waits whole: its records are counted, none applied
+                raise _Hold(error=decision, counts={"record_count": records.height, "applied_count": 0, "warning_count": 0,
+                                                    "error_count": 0})
             file_id = ledger.record_file(conn, guard, status=ledger.APPLIED, **base)
             contained = containment_problems(conn, ctx.vault, layout, records, guard)
             records = mask_free_text(layout, records, guard)
