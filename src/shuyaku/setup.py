@@ -79,6 +79,9 @@ SETTABLE = {
     "quarantine_share": lambda v: _is_share(v),
     "raw_retention_days": lambda v: v.isdigit() and int(v) >= 1,
     "audit_warn_bytes": lambda v: v.isdigit() and int(v) >= 1,
+    "max_file_bytes": lambda v: v.isdigit() and int(v) >= 1024,
+    "max_columns": lambda v: v.isdigit() and 30 <= int(v) <= 10_000,  # every layout has fewer than 30 items
+    "audit_origin": lambda v: 0 < len(v) <= 200 and v.isprintable() and " " not in v and "+" not in v,  # C2SP origin line
 }
 
 
