@@ -57,13 +57,22 @@ def safe_filename(name: str) -> str:
     return without_controls(ids.redact(text))[:255] or "(名前なし)"
 
 
+_WIDE = [chr(0xFF10 + d) for d in range(10)]
+
+
+def ascii_digits_expr(column: str) -> pl.Expr:
+    """The column with full-width digits as ASCII (the digits municipal systems type)."""
+    return pl.col(column).str.replace_many(_WIDE, [str(d) for d in range(10)])
+
+
 def file_numbers(layout: Layout, records: pl.DataFrame, width: pl.Series) -> list[str]:
     """Every value that stands where this file's individual numbers are: the 個人番号
     column of well-formed records (as ASCII digits), and every run passing the check digit
     anywhere in a record whose item count is wrong."""
     found: list[str] = []
     if NUMBER_COLUMN in records.columns:
-        found += [ids.ascii_digits(v) for v in records[NUMBER_COLUMN].to_list() if v]
+        found += records.select(ascii_digits_expr(NUMBER_COLUMN).alias("n")).filter(
+            pl.col("n").str.contains(r"^[0-9]{12}$"))["n"].to_list()
     shifted = records.filter(width != layout.width) if records.height else records
     for row in shifted.drop("line_no").rows():
         for value in row:

@@ -30,6 +30,7 @@ from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
 from shuyaku.exchange.containment import (
     Containment,
+    ascii_digits_expr,
     file_numbers,
     known_to_vault,
     remember_unenrolled,
@@ -89,6 +90,7 @@ def ingest_paths(
     writer, so it always runs in this process). Held files whose gap is already filled (a
     run that was killed between a file and the release of its successor) are released
     first. A file that cannot be read is that file's refusal, never the run's end."""
+    trail.require(ctx, actor, "ingest", target="受信フォルダ")  # before releasing anything on the caller's behalf
     release_ready(ctx)
     files = expand(paths)
     if jobs > 1 and ctx.engine.dialect.name == "postgresql":
@@ -334,18 +336,20 @@ def containment_problems(conn: Connection, vault: Any, layout: Layout, records: 
     """E011 for a record whose coded item (宛名番号, 世帯番号, 被保険者証番号 …) holds an
     individual number — one of this file's, or one the system knows. Such a value would be
     stored as a key and sent back to the municipality; it is refused at the door instead."""
-    coded = [f for f in layout.fields if f.check != "individual" and f.kind not in ("text", "kana") and f.kind == "digits"]
-    coded += [f for f in layout.fields if f.column == "card_number"]
+    coded = [f for f in layout.fields if f.check != "individual" and (f.kind == "digits" or f.column == "card_number")]
     if not coded or records.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    twelve = [v for f in coded for v in records[f.column].to_list() if v and len(ids.ascii_digits(v)) == 12]
-    known = guard.known | (known_to_vault(conn, vault, twelve) if twelve else set())
+    twelve = pl.concat([records.select(ascii_digits_expr(f.column).alias("v")) for f in coded]).filter(
+        pl.col("v").str.contains(r"^[0-9]{12}$"))["v"].unique().to_list()
+    if not twelve:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    known = (guard.known & set(twelve)) | known_to_vault(conn, vault, twelve)
     if not known:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     guard.learn(known)
     found = []
     for f in coded:
-        hit = records.filter(pl.col(f.column).map_elements(ids.ascii_digits, return_dtype=pl.String).is_in(list(known)))
+        hit = records.filter(ascii_digits_expr(f.column).is_in(list(known)))
         if hit.height:
             found.append(problems_for(hit, "E011", f.label, f"{f.label}: 個人番号と同じ値です。この項目に個人番号は入れられません"))
     return pl.concat(found, how="vertical") if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
