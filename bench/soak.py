@@ -41,7 +41,10 @@ def generate(out: Path, municipalities: int, persons: int, days: int, events: in
     for day in range(1, days + 1):
         folder = out / f"day{day:02d}"
         world.write_day(folder, events)
+        clean = out / f"day{day:02d}-corrected"
+        clean.mkdir()
         for path in folder.glob("*.csv"):
+            shutil.copy(path, clean / path.name)  # what the municipality sends when a file is held
             path.write_bytes(_malform(path.read_bytes(), malformed, rng))
     return [{"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding} for m in world.municipalities]
 
@@ -99,6 +102,21 @@ def ledger_totals(settings: object) -> dict[str, int]:
         out[f"{status}_records"], out[f"{status}_applied"], out[f"{status}_errors"], out[f"{status}_files"] = (
             int(records or 0), int(applied or 0), int(errors or 0), int(files))
     return out
+
+
+def held_for_errors(settings: object, day_files: list[str]) -> list[str]:
+    """The day's files held because too many of their records failed (not for a gap)."""
+    from sqlalchemy import select
+
+    from shuyaku.context import open_context
+    from shuyaku.db.schema import inbound_file
+
+    ctx = open_context(settings)  # type: ignore[arg-type]
+    f = inbound_file.c
+    with ctx.engine.connect() as conn:
+        names = set(conn.execute(select(f.filename).where(f.status == "held", f.error_code.is_(None))).scalars())
+    ctx.engine.dispose()
+    return sorted(names & set(day_files))
 
 
 def hostile_memory(env: dict[str, str], work: Path, municipality: dict[str, str]) -> list[tuple[str, float, float]]:
@@ -193,10 +211,18 @@ def main() -> None:
                 break
             sys.stderr.write(err.decode("utf-8", "replace")[-2000:])
             raise SystemExit(f"day {day}: ingest exited {run.returncode}")
+        resend = work / f"resend{day:02d}"
+        resend.mkdir()
+        for name in held_for_errors(settings, day_files=[p.name for p in folder.glob("*.csv")]):
+            shutil.copy(data / f"day{day:02d}-corrected" / name, resend / name)  # corrected, same 連番
+        if any(resend.iterdir()):
+            sent += data_records(resend)
+            shuyaku(env, "ingest", str(resend)).wait()
         day_seconds.append(time.perf_counter() - t0)
-        print(f"day {day:2d}: {data_records(folder):,} records in {day_seconds[-1]:.1f} s", flush=True)
+        print(f"day {day:2d}: {data_records(folder):,} records in {day_seconds[-1]:.1f} s "
+              f"({len(list(resend.iterdir()))} held files sent again corrected)", flush=True)
 
-    totals = ledger_totals(settings)
+    totals = ledger_totals(settings)  # before the hostile files below add theirs
     applied = totals.get("applied_applied", 0)
     quarantined = totals.get("applied_errors", 0)
     held = totals.get("held_records", 0) + totals.get("rejected_records", 0)

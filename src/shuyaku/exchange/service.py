@@ -7,6 +7,7 @@ fate and every problem are in the ledger; the plain file is archived only encryp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -186,11 +187,17 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         raise  # refused (already logged), or a conflict the caller may retry
     except Exception as exc:  # noqa: BLE001 — one file's failure is that file's, not the run's
         log.exception("ingest failed unexpectedly: %s", filename)
-        base = {"filename": filename, "sha256": hashlib.sha256(raw).hexdigest(), "size_bytes": len(raw), "received_at": ctx.clock(),
-                "actor": actor.login_id}
+        base: dict[str, Any] = {"filename": filename, "sha256": hashlib.sha256(raw).hexdigest(), "size_bytes": len(raw),
+                                "received_at": ctx.clock(), "actor": actor.login_id}
+        with contextlib.suppress(EnvelopeError):  # the sender and 連番, so the municipality's KKKK tells it
+            header = envelope.peek_header(raw)
+            base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
+                        as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
         error = EnvelopeError("E002", 0, "ファイル", f"処理中に予期しないエラーが発生しました({type(exc).__name__})。"
                               "連合会で原因を調べます。ファイルは反映していません")
-        return _finish(ctx, actor, base, ledger.REJECTED, error, Containment(), releasing=releasing)
+        records = max(raw.count(b"\n") - 2, 0)  # about: nothing of it was applied
+        counts = {"record_count": records, "applied_count": 0, "warning_count": 0, "error_count": 0}
+        return _finish(ctx, actor, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
 
 
 def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasing: Any) -> IngestOutcome:
