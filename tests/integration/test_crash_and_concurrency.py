@@ -110,6 +110,15 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
     return {"counts": counts, "ledger": ledger, "results": results, "periods": periods, "released": released}
 
 
+def _ledger_problems(settings: Settings) -> str:
+    ctx = open_context(settings)
+    with ctx.engine.connect() as conn:
+        f = inbound_file.c
+        found = conn.execute(select(f.filename, f.status, f.error_code, f.message).where(f.status.not_in(["applied", "duplicate"]))).all()
+    ctx.engine.dispose()
+    return repr(found)
+
+
 def _export_all(settings: Settings, out: Path, crash: str | None = None) -> subprocess.CompletedProcess[str]:
     result = None
     for kind in ("KKKK", "IDTB", "KZKH"):
@@ -203,7 +212,7 @@ def test_two_ingests_of_different_senders_at_once_end_as_the_serial_order(settin
     pair = [subprocess.Popen([sys.executable, "-m", "shuyaku.cli", "ingest", str(folder)], env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for folder in halves]
     outputs = [p.communicate(timeout=300) for p in pair]
-    assert [p.returncode for p in pair] == [0, 0], outputs
+    assert [p.returncode for p in pair] == [0, 0], [err[-3000:] + _ledger_problems(settings) for _, err in outputs]
     together = _canonical(settings)
     # Continuity candidates depend on which municipality's file of a move came first; the
     # order property of the judgement (tests/integration/test_continuity.py) makes the

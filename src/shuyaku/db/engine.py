@@ -106,3 +106,22 @@ def _sqlite_text(name: str, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return col.dt.strftime("%Y-%m-%d %H:%M:%S.%6f")
+
+
+def _conflict_errors() -> tuple[type[BaseException], ...]:
+    """What a transaction raises when another one conflicted with it (a unique key taken
+    meanwhile, a deadlock, a lock wait given up): through SQLAlchemy, or raw from the
+    driver's COPY in ``bulk_insert``."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    found: list[type[BaseException]] = [IntegrityError, OperationalError]
+    try:
+        import psycopg
+
+        found += [psycopg.IntegrityError, psycopg.OperationalError]
+    except ImportError:  # SQLite only
+        pass
+    return tuple(found)
+
+
+CONFLICT_ERRORS = _conflict_errors()

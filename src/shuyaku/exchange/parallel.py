@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from itertools import groupby
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
@@ -59,21 +56,12 @@ def _start(settings: Settings, counter: Any, slots: int) -> None:
 
 
 def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[Any]:
-    from shuyaku.exchange.service import ingest_path
+    from shuyaku.exchange.service import ingest_with_retries
 
     ctx = _worker["ctx"]
     outcomes = []
     for path in group:
-        for attempt in range(1, RETRIES + 1):
-            try:
-                outcome = ingest_path(ctx, actor, path)
-                break
-            except (IntegrityError, OperationalError) as exc:
-                if attempt == RETRIES:
-                    raise
-                log.warning("retrying %s after a conflict with another worker (attempt %s): %s",
-                            path.name, attempt, type(exc).__name__)
-                time.sleep(0.2 * attempt)
+        outcome = ingest_with_retries(ctx, actor, path)
         if remove_source and outcome.ok:
             path.unlink()
         outcomes.append(outcome)

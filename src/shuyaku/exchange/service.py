@@ -11,22 +11,25 @@ import contextlib
 import hashlib
 import logging
 import os
+import random
 import stat
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from shuyaku import ids
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.crash import crash_point
+from shuyaku.db.engine import CONFLICT_ERRORS
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
 from shuyaku.exchange.containment import (
@@ -100,13 +103,36 @@ def ingest_paths(
         return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
-        outcome = ingest_path(ctx, actor, path)
+        outcome = ingest_with_retries(ctx, actor, path)
         if remove_source and outcome.ok:
             path.unlink()  # the encrypted archive copy is the one that stays
         outcomes.append(outcome)
         if progress:
             progress(path, outcome)
     return outcomes
+
+
+RETRIES = 3
+
+
+def ingest_with_retries(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
+    """``ingest_path``, run again when another process's transaction conflicted with this
+    one (the same new individual number arriving for two municipalities at once, a
+    deadlock between two senders' files of one move). The file's transaction rolled back
+    whole, so running it again is safe; after RETRIES the error is raised."""
+    return _retrying(lambda: ingest_path(ctx, actor, path), safe_filename(path.name))
+
+
+def _retrying(attempt_once: Callable[[], IngestOutcome], label: str) -> IngestOutcome:
+    for attempt in range(1, RETRIES + 1):
+        try:
+            return attempt_once()
+        except CONFLICT_ERRORS as exc:
+            if attempt == RETRIES:
+                raise
+            log.warning("retrying %s after a conflict with another process (attempt %s): %s", label, attempt, type(exc).__name__)
+            time.sleep(0.2 * attempt + random.random() * 0.3)
+    raise AssertionError("unreachable")
 
 
 def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
@@ -183,8 +209,10 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
     filename = safe_filename(filename)
     try:
         return _ingest_bytes(ctx, actor, raw, filename, releasing)
-    except (AccessDenied, OperationalError, IntegrityError):
-        raise  # refused (already logged), or a conflict the caller may retry
+    except AccessDenied:
+        raise  # refused, and already logged
+    except CONFLICT_ERRORS:
+        raise  # another process's transaction conflicted with this one: the caller retries
     except Exception as exc:  # noqa: BLE001 — one file's failure is that file's, not the run's
         log.exception("ingest failed unexpectedly: %s", filename)
         base: dict[str, Any] = {"filename": filename, "sha256": hashlib.sha256(raw).hexdigest(), "size_bytes": len(raw),
@@ -454,7 +482,8 @@ def release_ready(ctx: Context, municipality_code: str | None = None, kind: str 
             return
         crash_point("release.before")
         raw = archive.load(ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256)
-        outcome = ingest_bytes(ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting)
+        outcome = _retrying(partial(ingest_bytes, ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting),
+                            waiting.filename)
         log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
 
 
