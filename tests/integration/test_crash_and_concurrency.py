@@ -218,3 +218,44 @@ def test_two_ingests_of_different_senders_at_once_end_as_the_serial_order(settin
     # order property of the judgement (tests/integration/test_continuity.py) makes the
     # result the same either way, so every part of the dump must be equal.
     assert together == serial
+
+
+def _counts_now(settings: Settings) -> list[tuple[object, ...]]:
+    from shuyaku.db.schema import tasuukai_count
+
+    ctx = open_context(settings)
+    t = tasuukai_count.c
+    with ctx.engine.connect() as conn:
+        found = sorted(conn.execute(select(t.municipality_code, t.setai_no, t.month, t.hit_count, t.months)
+                                    .where(t.superseded_at.is_(None))).all())
+    ctx.engine.dispose()
+    return [tuple(r) for r in found]
+
+
+def test_a_batch_during_an_ingest_ends_as_one_of_the_serial_orders(settings: Settings, tmp_path: Path) -> None:
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=13)
+    first, later = tmp_path / "first", tmp_path / "later"
+    world.write_full(first)
+    for month in ("202607", "202608", "202609", "202610"):
+        world.write_hits(first, month)
+    for _ in range(2):
+        world.write_day(later, 12)
+    orders = []
+    for batch_first in (True, False):
+        _fresh(settings, world)
+        assert _shuyaku(settings, "ingest", str(first)).returncode == 0
+        steps = [("tasuukai", "run", "--month", "202611"), ("ingest", str(later))]
+        for step in steps if batch_first else steps[::-1]:
+            assert _shuyaku(settings, *step).returncode == 0
+        orders.append((_canonical(settings), _counts_now(settings)))
+
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", str(first)).returncode == 0
+    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url, "SHUYAKU_ACTOR": "both"}
+    env.pop("SHUYAKU_CRASH_AT", None)
+    both = [subprocess.Popen([sys.executable, "-m", "shuyaku.cli", *step], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for step in (("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))]
+    outputs = [p.communicate(timeout=300) for p in both]
+    assert [p.returncode for p in both] == [0, 0], outputs
+    assert (_canonical(settings), _counts_now(settings)) in orders
+    assert orders[0][1]  # the batch really counted something
