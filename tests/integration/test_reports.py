@@ -79,3 +79,14 @@ def test_the_access_review_lists_off_hours_refusals_and_exports(ctx, tmp_path) -
     text = _pdf_text(tmp_path / "r.pdf")
     assert "アクセス記録点検表" in text and "tonari" in text and "以下余白" in text
     assert number(1) not in text and number(1) not in (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+
+
+def test_the_bundled_font_is_used_without_any_os_font_and_an_override_must_exist(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.reports import pdf
+
+    monkeypatch.delenv("SHUYAKU_REPORT_FONT", raising=False)
+    assert pdf.font_path() == pdf.BUNDLED_FONT and pdf.BUNDLED_FONT.stat().st_size > 1_000_000
+    assert (pdf.BUNDLED_FONT.parent / "IPA_Font_License_Agreement_v1.0.txt").read_text(encoding="utf-8").startswith("IPAフォントライセンス")
+    monkeypatch.setenv("SHUYAKU_REPORT_FONT", str(tmp_path / "missing.ttf"))
+    with pytest.raises(pdf.FontMissing, match="SHUYAKU_REPORT_FONT"):
+        pdf.font_path()

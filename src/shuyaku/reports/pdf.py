@@ -21,13 +21,9 @@ from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, 
 from shuyaku.text import wareki
 
 FONT = "ShuyakuGothic"
-# Debian's fonts-ipaexfont-gothic (IPAex ゴシック, TrueType outlines, embeddable).
-FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
-    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf",
-    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf",
-    "/usr/share/fonts/truetype/ipaexfont-gothic/ipaexg.ttf",
-)
+# IPAex ゴシック (TrueType outlines, embeddable), shipped inside the package under the IPA
+# Font License v1.0 (reports/fonts/README.md): no OS font package is needed.
+BUNDLED_FONT = Path(__file__).parent / "fonts" / "ipaexg.ttf"
 
 
 class FontMissing(RuntimeError):
@@ -36,10 +32,13 @@ class FontMissing(RuntimeError):
 
 def font_path() -> Path:
     configured = os.environ.get("SHUYAKU_REPORT_FONT")
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FontMissing("帳票用の日本語フォントがありません。`apt-get install fonts-ipaexfont-gothic` を実行するか、"
+    if configured:
+        if Path(configured).is_file():
+            return Path(configured)
+        raise FontMissing(f"SHUYAKU_REPORT_FONT のフォント {configured} がありません(TrueType の .ttf を指定してください)")
+    if BUNDLED_FONT.is_file():
+        return BUNDLED_FONT
+    raise FontMissing(f"同梱の帳票用フォント {BUNDLED_FONT} がありません。パッケージを入れ直すか、"
                       "SHUYAKU_REPORT_FONT に TrueType フォント(.ttf)を指定してください")
 
 
