@@ -38,8 +38,12 @@ ACTIONS = ("person.read", "ingest", "export", "continuity.read", "tasuukai.expla
 def _event(i: int) -> object:
     from shuyaku.audit import trail
 
-    return trail.Event(ACTIONS[i % len(ACTIONS)], target=f"11{i:011d} (112038 宛名番号 1{i % 10**9:09d})",
-                       purpose="被保険者の照会", row_count=i % 7)
+    return trail.Event(
+        ACTIONS[i % len(ACTIONS)],
+        target=f"11{i:011d} (112038 宛名番号 1{i % 10**9:09d})",
+        purpose="被保険者の照会",
+        row_count=i % 7,
+    )
 
 
 def load(settings: object, events: int, checkpoint_every: int) -> dict[str, object]:
@@ -59,7 +63,9 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
     init(settings, "11", datetime.now(UTC))  # type: ignore[arg-type]
     ctx = open_context(settings)  # type: ignore[arg-type]
     key, public = _private_key(ctx.settings.keys_dir), public_key(ctx.settings.keys_dir)
-    actors = [(f"clerk{i:03d}", "municipal_clerk", "112038") for i in range(200)] + [("op01", "federation_operator", "県全体")]
+    actors = [(f"clerk{i:03d}", "municipal_clerk", "112038") for i in range(200)] + [
+        ("op01", "federation_operator", "県全体")
+    ]
     start = datetime(2026, 1, 5, tzinfo=UTC)
     prev, leaves = trail.GENESIS, bytearray()
     started = time.perf_counter()
@@ -68,9 +74,19 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
     for i in range(1, events + 1):
         ev = _event(i)
         actor, role, scope = actors[i % len(actors)]
-        row: dict[str, object] = {"seq": i, "at_utc": trail.utc_text(start + timedelta(seconds=i * 2)), "actor": actor, "role": role,
-                                  "scope": scope, "action": ev.action, "target": ev.target, "purpose": ev.purpose,  # type: ignore[attr-defined]
-                                  "row_count": ev.row_count, "outcome": "ok", "detail": ""}  # type: ignore[attr-defined]
+        row: dict[str, object] = {
+            "seq": i,
+            "at_utc": trail.utc_text(start + timedelta(seconds=i * 2)),
+            "actor": actor,
+            "role": role,
+            "scope": scope,
+            "action": ev.action,
+            "target": ev.target,
+            "purpose": ev.purpose,  # type: ignore[attr-defined]
+            "row_count": ev.row_count,
+            "outcome": "ok",
+            "detail": "",
+        }  # type: ignore[attr-defined]
         row["prev_hash"] = prev
         row["hash"] = prev = trail.chain_hash(prev, trail.canonical(row))
         leaves += event_leaf(prev)
@@ -86,8 +102,16 @@ def load(settings: object, events: int, checkpoint_every: int) -> dict[str, obje
         for n, size in enumerate(checkpoints, 1):
             root = levels.root(size).hex()
             at = trail.utc_text(start + timedelta(seconds=size * 2 + 1))
-            conn.execute(insert(audit_checkpoint).values(checkpoint_id=n, tree_size=size, root_hash=root, at_utc=at,
-                                                         key_id=key_id(public), signature=key.sign(statement(size, root, at)).hex()))
+            conn.execute(
+                insert(audit_checkpoint).values(
+                    checkpoint_id=n,
+                    tree_size=size,
+                    root_hash=root,
+                    at_utc=at,
+                    key_id=key_id(public),
+                    signature=key.sign(statement(size, root, at)).hex(),
+                )
+            )
     ctx.note_bulk_write(10**9, ["audit_event"])
     return {"events": events, "checkpoints": len(checkpoints), "load_seconds": round(time.perf_counter() - started, 1)}
 
@@ -121,16 +145,31 @@ def append_rates(settings: object, n: int) -> dict[str, object]:
     started = time.perf_counter()
     for at in range(0, n, 1000):
         with ctx.engine.begin() as conn:
-            trail.append(conn, actor, events[at:at + 1000], ctx.clock())  # type: ignore[arg-type]
+            trail.append(conn, actor, events[at : at + 1000], ctx.clock())  # type: ignore[arg-type]
     out["batch_per_s"] = n / (time.perf_counter() - started)
     # Baseline: the same rows, no chain, no lock, into a copy of the table without triggers.
     with ctx.engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_plain"))
         conn.execute(text("CREATE TABLE bench_plain AS SELECT * FROM audit_event WHERE false"))
     plain = audit_event.to_metadata(__import__("sqlalchemy").MetaData(), name="bench_plain")
-    rows = [{"seq": i, "at_utc": "2026-11-27T00:00:00.000000Z", "actor": "bench", "role": "federation_operator", "scope": "県全体",
-             "action": ev.action, "target": ev.target, "purpose": ev.purpose, "row_count": ev.row_count, "outcome": "ok",  # type: ignore[attr-defined]
-             "detail": "", "prev_hash": "0" * 64, "hash": "0" * 64} for i, ev in enumerate(events)]
+    rows = [
+        {
+            "seq": i,
+            "at_utc": "2026-11-27T00:00:00.000000Z",
+            "actor": "bench",
+            "role": "federation_operator",
+            "scope": "県全体",
+            "action": ev.action,
+            "target": ev.target,
+            "purpose": ev.purpose,
+            "row_count": ev.row_count,
+            "outcome": "ok",  # type: ignore[attr-defined]
+            "detail": "",
+            "prev_hash": "0" * 64,
+            "hash": "0" * 64,
+        }
+        for i, ev in enumerate(events)
+    ]
     started = time.perf_counter()
     for row in rows:
         with ctx.engine.begin() as conn:
@@ -149,7 +188,7 @@ def append_rates(settings: object, n: int) -> dict[str, object]:
     started = time.perf_counter()
     for at in range(0, n, 1000):
         with ctx.engine.begin() as conn:
-            conn.execute(insert(plain), rows[at:at + 1000])
+            conn.execute(insert(plain), rows[at : at + 1000])
     out["plain_batch_per_s"] = n / (time.perf_counter() - started)
     with ctx.engine.begin() as conn:
         conn.execute(text("DROP TABLE bench_plain"))
@@ -173,8 +212,14 @@ def child(args: argparse.Namespace) -> None:
         ctx = open_context(settings)
         started = time.perf_counter()
         report = verify(ctx, Actor("bench-auditor", "auditor"))
-        figures = {"seconds": time.perf_counter() - started, "events": report.events, "checkpoints": report.checkpoints,
-                   "ok": report.ok, "problems": report.problems[:3], "peak_mb": peak_mb()}
+        figures = {
+            "seconds": time.perf_counter() - started,
+            "events": report.events,
+            "checkpoints": report.checkpoints,
+            "ok": report.ok,
+            "problems": report.problems[:3],
+            "peak_mb": peak_mb(),
+        }
     elif args.step == "baseline":
         from shuyaku.audit import merkle
         from shuyaku.audit.verify import read_events
@@ -218,24 +263,34 @@ def main() -> None:
     if not args.skip_load:
         shutil.rmtree(home, ignore_errors=True)
         reset_postgres(args.pg_url)
-        loaded = run_child(__file__, step="load", events=str(args.events), **{"checkpoint-every": str(args.checkpoint_every)}, **common)
+        loaded = run_child(
+            __file__, step="load", events=str(args.events), **{"checkpoint-every": str(args.checkpoint_every)}, **common
+        )
         print(f"loaded: {loaded}")
     verified = run_child(__file__, step="verify", **common)
     baseline = run_child(__file__, step="baseline", **common)
     appended = run_child(__file__, step="append", n=str(args.append), **common)
     print(f"\nAccess log on PostgreSQL — {verified['events']:,} events, {verified['checkpoints']} signed checkpoints")
     print("| what | figure | baseline (same run) | ratio |\n|---|---|---|---|")
-    print(f"| append, one event a transaction (`trail.record`) | {appended['record_per_s']:,.0f} events/s | "
-          f"plain INSERT a transaction {appended['plain_single_per_s']:,.0f}/s | {appended['plain_single_per_s'] / appended['record_per_s']:.2f}× |")
-    print(f"| append, {THREADS} threads each logging one event a request (`trail.record`, group commit) | "
-          f"{appended['threads_per_s']:,.0f} events/s | plain INSERT a transaction from {THREADS} threads "
-          f"{appended['plain_threads_per_s']:,.0f}/s | {appended['plain_threads_per_s'] / appended['threads_per_s']:.2f}× |")
-    print(f"| append, 1,000 a transaction (`trail.append`) | {appended['batch_per_s']:,.0f} events/s | "
-          f"plain INSERT of 1,000 {appended['plain_batch_per_s']:,.0f}/s | {appended['plain_batch_per_s'] / appended['batch_per_s']:.2f}× |")
-    print(f"| `audit verify` (ok: {verified['ok']}) | {verified['seconds']:.1f} s, peak {verified['peak_mb']:,.0f} MB | "
-          f"read alone {baseline['read_seconds']:.1f} s + bare SHA-256 work {baseline['sha_seconds']:.1f} s "
-          f"= {baseline['read_seconds'] + baseline['sha_seconds']:.1f} s | "
-          f"{verified['seconds'] / (baseline['read_seconds'] + baseline['sha_seconds']):.2f}× |")
+    print(
+        f"| append, one event a transaction (`trail.record`) | {appended['record_per_s']:,.0f} events/s | "
+        f"plain INSERT a transaction {appended['plain_single_per_s']:,.0f}/s | {appended['plain_single_per_s'] / appended['record_per_s']:.2f}× |"
+    )
+    print(
+        f"| append, {THREADS} threads each logging one event a request (`trail.record`, group commit) | "
+        f"{appended['threads_per_s']:,.0f} events/s | plain INSERT a transaction from {THREADS} threads "
+        f"{appended['plain_threads_per_s']:,.0f}/s | {appended['plain_threads_per_s'] / appended['threads_per_s']:.2f}× |"
+    )
+    print(
+        f"| append, 1,000 a transaction (`trail.append`) | {appended['batch_per_s']:,.0f} events/s | "
+        f"plain INSERT of 1,000 {appended['plain_batch_per_s']:,.0f}/s | {appended['plain_batch_per_s'] / appended['batch_per_s']:.2f}× |"
+    )
+    print(
+        f"| `audit verify` (ok: {verified['ok']}) | {verified['seconds']:.1f} s, peak {verified['peak_mb']:,.0f} MB | "
+        f"read alone {baseline['read_seconds']:.1f} s + bare SHA-256 work {baseline['sha_seconds']:.1f} s "
+        f"= {baseline['read_seconds'] + baseline['sha_seconds']:.1f} s | "
+        f"{verified['seconds'] / (baseline['read_seconds'] + baseline['sha_seconds']):.2f}× |"
+    )
     if not verified["ok"]:
         print(f"problems: {verified['problems']}")
 

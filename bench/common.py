@@ -13,8 +13,14 @@ def peak_mb() -> float:
     """Peak resident memory of this process or of its largest worker process, whichever is
     larger. (ru_maxrss of this process would carry the parent's peak over fork and exec;
     VmHWM belongs to this program alone.)"""
-    own = next((int(line.split()[1]) / 1024 for line in Path("/proc/self/status").read_text().splitlines()
-                if line.startswith("VmHWM:")), 0.0)
+    own = next(
+        (
+            int(line.split()[1]) / 1024
+            for line in Path("/proc/self/status").read_text().splitlines()
+            if line.startswith("VmHWM:")
+        ),
+        0.0,
+    )
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 

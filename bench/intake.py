@@ -38,7 +38,10 @@ def generate(out: Path, municipalities: int, persons: int, delta_records: int, s
     # One business day whose delta files hold about `delta_records` records in all.
     events = max(1, delta_records * 10 // 27)  # an event writes 2.7 records on average here
     world.write_day(out / "delta", events)
-    register = [{"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding} for m in world.municipalities]
+    register = [
+        {"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding}
+        for m in world.municipalities
+    ]
     (out / "municipalities.json").write_text(json.dumps(register, ensure_ascii=False))
     (out / "done.json").write_text("{}")
 
@@ -75,12 +78,16 @@ def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     outcomes = ingest_paths(ctx, operator, [data / args.folder], jobs=int(args.jobs))
     seconds = time.perf_counter() - started
-    print(json.dumps({
-        "seconds": seconds,
-        "records": sum(o.records for o in outcomes),
-        "statuses": sorted({o.status for o in outcomes}),
-        "peak_mb": peak_mb(),
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "records": sum(o.records for o in outcomes),
+                "statuses": sorted({o.status for o in outcomes}),
+                "peak_mb": peak_mb(),
+            }
+        )
+    )
 
 
 def copy_baseline(url: str, folder: Path) -> float:
@@ -114,8 +121,11 @@ def main() -> None:
     parser.add_argument("--delta", type=int, default=20_000, help="records in the daily delta (about)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--backends", default="postgresql,sqlite")
-    parser.add_argument("--pg-url", default=os.environ.get("SHUYAKU_BENCH_POSTGRES_URL", DEFAULT_PG),
-                        help="a database the benchmark may wipe (schema public is dropped)")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("SHUYAKU_BENCH_POSTGRES_URL", DEFAULT_PG),
+        help="a database the benchmark may wipe (schema public is dropped)",
+    )
     parser.add_argument("--jobs", default="1,2", help="worker processes to measure on PostgreSQL, e.g. 1,2")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -132,8 +142,10 @@ def main() -> None:
     started = time.perf_counter()
     generate(data, args.municipalities, args.persons, args.delta, args.seed)
     full_records, delta_records = data_records(data / "full"), data_records(data / "delta")
-    print(f"data: {args.municipalities} municipalities, {full_records:,} full records, {delta_records:,} delta records "
-          f"(generated or cached in {time.perf_counter() - started:.0f} s)")
+    print(
+        f"data: {args.municipalities} municipalities, {full_records:,} full records, {delta_records:,} delta records "
+        f"(generated or cached in {time.perf_counter() - started:.0f} s)"
+    )
 
     rows = []
     baseline: dict[str, float] = {}
@@ -155,7 +167,9 @@ def main() -> None:
             url = f"sqlite:///{home / 'shuyaku.db'}"
         run_child(__file__, step="setup", url=url, home=str(home), data=str(data))
         for folder in ("full", "delta"):
-            figures = run_child(__file__, step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs))
+            figures = run_child(
+                __file__, step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs)
+            )
             if figures["statuses"] != ["applied"]:
                 raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
@@ -164,7 +178,9 @@ def main() -> None:
     print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
     for what, folder, records, seconds, peak in rows:
         ratio = float(seconds) / baseline[folder]  # type: ignore[arg-type]
-        print(f"{what:48} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}")
+        print(
+            f"{what:48} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -39,23 +39,30 @@ def generate(data: Path, municipalities: int, persons: int, month: str, seed: in
     world.write_full(data / "full")
     write_income_classes(world, data / "classes", month[:4] + "08")
     write_claims(world, data / "claims", month, seed)
-    register = [{"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding} for m in world.municipalities]
+    register = [
+        {"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding}
+        for m in world.municipalities
+    ]
     (data / "municipalities.json").write_text(json.dumps(register, ensure_ascii=False))
     (data / "done.json").write_text("{}")
 
 
 def _cap_sql(prefix: str, medical: str, den: str) -> str:
     base, threshold, tasuukai = f"{prefix}_base", f"{prefix}_thr", f"{prefix}_tas"
-    return (f"(CASE WHEN tasuukai AND {tasuukai} IS NOT NULL THEN {tasuukai} // {den} ELSE {base} // {den} + "
-            f"CASE WHEN {threshold} IS NOT NULL AND {medical} > {threshold} // {den} "
-            f"THEN ({medical} - {threshold} // {den} + 50) // 100 ELSE 0 END END)")
+    return (
+        f"(CASE WHEN tasuukai AND {tasuukai} IS NOT NULL THEN {tasuukai} // {den} ELSE {base} // {den} + "
+        f"CASE WHEN {threshold} IS NOT NULL AND {medical} > {threshold} // {den} "
+        f"THEN ({medical} - {threshold} // {den} + 50) // 100 ELSE 0 END END)"
+    )
 
 
 def _birthday_sql(years: int) -> str:
     y = f"(year(birth_date) + {years})"
     leap = f"(({y} % 4 = 0 AND {y} % 100 <> 0) OR {y} % 400 = 0)"
-    return (f"CASE WHEN month(birth_date) = 2 AND day(birth_date) = 29 AND NOT {leap} THEN make_date({y}, 3, 1) "
-            f"ELSE make_date({y}, month(birth_date), day(birth_date)) END")
+    return (
+        f"CASE WHEN month(birth_date) = 2 AND day(birth_date) = 29 AND NOT {leap} THEN make_date({y}, 3, 1) "
+        f"ELSE make_date({y}, month(birth_date), day(birth_date)) END"
+    )
 
 
 def duckdb_sql(first: str, next_first: str, unit_threshold: int) -> str:
@@ -82,7 +89,7 @@ older AS (
 o1 AS (SELECT o.*, hh.*, CASE WHEN o.turns75 THEN hh.den * 2 ELSE hh.den END AS own_den FROM older o JOIN hh USING (household_id)),
 o2 AS (SELECT *, CASE WHEN o_out IS NOT NULL AND outpatient > 0 THEN greatest(outpatient - o_out // own_den, 0) ELSE 0 END AS paid1 FROM o1),
 o3 AS (SELECT *, outpatient - paid1 + inpatient AS after1 FROM o2),
-o4 AS (SELECT *, CASE WHEN turns75 THEN greatest(after1 - {_cap_sql('o', 'medical', 'own_den')}, 0) ELSE 0 END AS own_paid FROM o3),
+o4 AS (SELECT *, CASE WHEN turns75 THEN greatest(after1 - {_cap_sql("o", "medical", "own_den")}, 0) ELSE 0 END AS own_paid FROM o3),
 step1 AS (SELECT household_id, sum(paid1) AS paid1, sum(own_paid) AS own_paid, sum(after1 - own_paid) AS s2, sum(medical) AS m2
           FROM o4 GROUP BY household_id),
 units AS (SELECT household_id, sum(copay) AS copay, sum(total_cost) AS total_cost FROM c WHERE NOT over70
@@ -92,9 +99,9 @@ u3 AS (SELECT u.household_id, sum(u.copay) AS c3, sum(u.total_cost) AS m3u FROM 
 s AS (SELECT hh.*, coalesce(paid1, 0) AS paid1, coalesce(own_paid, 0) AS own_paid, coalesce(s2, 0) AS s2, coalesce(m2, 0) AS m2,
              coalesce(c3, 0) AS c3, coalesce(m3u, 0) AS m3u
       FROM hh LEFT JOIN step1 USING (household_id) LEFT JOIN u3 USING (household_id)),
-t2 AS (SELECT *, CASE WHEN s2 > 0 THEN greatest(s2 - {_cap_sql('o', 'm2', 'den')}, 0) ELSE 0 END AS paid2 FROM s),
+t2 AS (SELECT *, CASE WHEN s2 > 0 THEN greatest(s2 - {_cap_sql("o", "m2", "den")}, 0) ELSE 0 END AS paid2 FROM s),
 t3 AS (SELECT *, m2 + m3u AS m3 FROM t2),
-t4 AS (SELECT *, CASE WHEN c3 > 0 AND u_base IS NOT NULL THEN greatest(s2 - paid2 + c3 - {_cap_sql('u', 'm3', 'den')}, 0)
+t4 AS (SELECT *, CASE WHEN c3 > 0 AND u_base IS NOT NULL THEN greatest(s2 - paid2 + c3 - {_cap_sql("u", "m3", "den")}, 0)
                  ELSE 0 END AS household FROM t3)
 SELECT household_id, paid1 AS outpatient_special, own_paid + paid2 AS over70_household, household,
        paid1 + own_paid + paid2 + household AS payment FROM t4
@@ -126,14 +133,22 @@ def child(args: argparse.Namespace) -> None:
         for folder in ("full", "classes", "claims"):
             started = time.perf_counter()
             outcomes = ingest_paths(ctx, operator, [data / folder], jobs=2)
-            figures[folder] = {"seconds": time.perf_counter() - started, "records": sum(o.records for o in outcomes),
-                               "statuses": sorted({o.status for o in outcomes})}
+            figures[folder] = {
+                "seconds": time.perf_counter() - started,
+                "records": sum(o.records for o in outcomes),
+                "statuses": sorted({o.status for o in outcomes}),
+            }
     elif args.step == "run":
         ctx = open_context(settings)
         started = time.perf_counter()
         summary = run_month(ctx, operator, args.month, home / "lists")
-        figures = {"seconds": time.perf_counter() - started, "households": summary.households,
-                   "paid": summary.paid_households, "total": summary.payment_total, "peak_mb": peak_mb()}
+        figures = {
+            "seconds": time.perf_counter() - started,
+            "households": summary.households,
+            "paid": summary.paid_households,
+            "total": summary.payment_total,
+            "peak_mb": peak_mb(),
+        }
     elif args.step == "compare":
         import duckdb
 
@@ -149,28 +164,55 @@ def child(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         ours = batch.calculate_month(dashed, table, households, members, claims)
         figures["polars_seconds"] = time.perf_counter() - started
-        u70 = pl.DataFrame({"class": list(table.under70), "base": [c.base for c in table.under70.values()],
-                            "threshold": [c.threshold for c in table.under70.values()],
-                            "tasuukai": [c.tasuukai for c in table.under70.values()]},
-                           schema={"class": pl.String, "base": pl.Int64, "threshold": pl.Int64, "tasuukai": pl.Int64})
-        o70 = pl.DataFrame({"class": list(table.over70), "base": [c.household.base for c in table.over70.values()],
-                            "threshold": [c.household.threshold for c in table.over70.values()],
-                            "tasuukai": [c.household.tasuukai for c in table.over70.values()],
-                            "outpatient": [c.outpatient for c in table.over70.values()]},
-                           schema={"class": pl.String, "base": pl.Int64, "threshold": pl.Int64, "tasuukai": pl.Int64,
-                                   "outpatient": pl.Int64})
+        u70 = pl.DataFrame(
+            {
+                "class": list(table.under70),
+                "base": [c.base for c in table.under70.values()],
+                "threshold": [c.threshold for c in table.under70.values()],
+                "tasuukai": [c.tasuukai for c in table.under70.values()],
+            },
+            schema={"class": pl.String, "base": pl.Int64, "threshold": pl.Int64, "tasuukai": pl.Int64},
+        )
+        o70 = pl.DataFrame(
+            {
+                "class": list(table.over70),
+                "base": [c.household.base for c in table.over70.values()],
+                "threshold": [c.household.threshold for c in table.over70.values()],
+                "tasuukai": [c.household.tasuukai for c in table.over70.values()],
+                "outpatient": [c.outpatient for c in table.over70.values()],
+            },
+            schema={
+                "class": pl.String,
+                "base": pl.Int64,
+                "threshold": pl.Int64,
+                "tasuukai": pl.Int64,
+                "outpatient": pl.Int64,
+            },
+        )
         db = duckdb.connect()
-        for name, frame in (("households", households), ("members", members), ("claims", claims), ("u70", u70), ("o70", o70)):
+        for name, frame in (
+            ("households", households),
+            ("members", members),
+            ("claims", claims),
+            ("u70", u70),
+            ("o70", o70),
+        ):
             db.register(name, frame.to_arrow())
-        sql = duckdb_sql(str(rules.first_of(dashed)), str(rules.first_of(rules.add_months(dashed, 1))), table.unit_threshold)
+        sql = duckdb_sql(
+            str(rules.first_of(dashed)), str(rules.first_of(rules.add_months(dashed, 1))), table.unit_threshold
+        )
         started = time.perf_counter()
         db.execute(f"CREATE TABLE result AS {sql}")
         figures["duckdb_seconds"] = time.perf_counter() - started
-        theirs = pl.DataFrame(db.execute("SELECT household_id, payment FROM result").fetchall(),
-                              schema={"household_id": pl.String, "payment": pl.Int64}, orient="row")
+        theirs = pl.DataFrame(
+            db.execute("SELECT household_id, payment FROM result").fetchall(),
+            schema={"household_id": pl.String, "payment": pl.Int64},
+            orient="row",
+        )
         joined = ours.join(theirs, on="household_id", how="full", suffix="_duckdb")
         figures["same_payment_every_household"] = bool(
-            joined.height == ours.height and (joined["payment"] == joined["payment_duckdb"]).all())
+            joined.height == ours.height and (joined["payment"] == joined["payment_duckdb"]).all()
+        )
         figures["payment_total"] = int(ours["payment"].sum())
         figures["peak_mb"] = peak_mb()
     print(json.dumps(figures))
@@ -212,8 +254,10 @@ def main() -> None:
     print(f"{'calculation, Polars (batch.calculate_month)':58} {compare['polars_seconds']:>8.2f}")
     print(f"{'baseline: the same steps in DuckDB SQL':58} {compare['duckdb_seconds']:>8.2f}")
     ratio = float(compare["polars_seconds"]) / float(compare["duckdb_seconds"])  # type: ignore[arg-type]
-    print(f"Polars / DuckDB: {ratio:.2f}×; same payment for every household: {compare['same_payment_every_household']}; "
-          f"total {compare['payment_total']:,} yen to {run['paid']:,} households")
+    print(
+        f"Polars / DuckDB: {ratio:.2f}×; same payment for every household: {compare['same_payment_every_household']}; "
+        f"total {compare['payment_total']:,} yen to {run['paid']:,} households"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/shuyaku_bench_soak"
 
 
-def generate(out: Path, municipalities: int, persons: int, days: int, events: int, malformed: float, seed: int) -> list[dict[str, str]]:
+def generate(
+    out: Path, municipalities: int, persons: int, days: int, events: int, malformed: float, seed: int
+) -> list[dict[str, str]]:
     from shuyaku.synth.prefecture import SyntheticPrefecture
 
     world = SyntheticPrefecture(prefecture="11", municipalities=municipalities, persons=persons, seed=seed)
@@ -46,7 +48,10 @@ def generate(out: Path, municipalities: int, persons: int, days: int, events: in
         for path in folder.glob("*.csv"):
             shutil.copy(path, clean / path.name)  # what the municipality sends when a file is held
             path.write_bytes(_malform(path.read_bytes(), malformed, rng))
-    return [{"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding} for m in world.municipalities]
+    return [
+        {"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding}
+        for m in world.municipalities
+    ]
 
 
 def _malform(raw: bytes, share: float, rng: random.Random) -> bytes:
@@ -82,7 +87,9 @@ def data_records(folder: Path) -> int:
 
 
 def shuyaku(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "shuyaku.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "shuyaku.cli", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
 
 
 def ledger_totals(settings: object) -> dict[str, int]:
@@ -94,13 +101,20 @@ def ledger_totals(settings: object) -> dict[str, int]:
     ctx = open_context(settings)  # type: ignore[arg-type]
     f = inbound_file.c
     with ctx.engine.connect() as conn:
-        rows = conn.execute(select(f.status, func.sum(f.record_count), func.sum(f.applied_count), func.sum(f.error_count), func.count())
-                            .where(f.data_kind == "2").group_by(f.status)).all()
+        rows = conn.execute(
+            select(f.status, func.sum(f.record_count), func.sum(f.applied_count), func.sum(f.error_count), func.count())
+            .where(f.data_kind == "2")
+            .group_by(f.status)
+        ).all()
     ctx.engine.dispose()
     out: dict[str, int] = {}
     for status, records, applied, errors, files in rows:
         out[f"{status}_records"], out[f"{status}_applied"], out[f"{status}_errors"], out[f"{status}_files"] = (
-            int(records or 0), int(applied or 0), int(errors or 0), int(files))
+            int(records or 0),
+            int(applied or 0),
+            int(errors or 0),
+            int(files),
+        )
     return out
 
 
@@ -125,7 +139,7 @@ def hostile_memory(env: dict[str, str], work: Path, municipality: dict[str, str]
     header = f"1,SKKS,{code},{insurer},2,20261001,20261001180000,9999,1.0\r\n"
     good_line = f"2,{code},1000000001,1,1,20261001,02,,2000000001,1,世帯主,,12345678,01,試験　太郎,シケン　タロウ,19700101,1,20261001,02,,,20261001,,,20261001090000\r\n"
     cases = {
-        "well-formed, 8 MB": header + good_line * (8 * 2**20 // len(good_line.encode())) ,
+        "well-formed, 8 MB": header + good_line * (8 * 2**20 // len(good_line.encode())),
         "one record of a million items, 2 MB": header + "2," + ",".join(["1"] * 1_000_000) + "\r\n",
         "8 MB in one quoted item": header + '2,"' + "x" * (8 * 2**20) + '"\r\n',
         "8 MB of records of 1,000 items": header + ("2," + ",".join(["12"] * 1000) + "\r\n") * (8 * 2**20 // 3000),
@@ -137,10 +151,22 @@ def hostile_memory(env: dict[str, str], work: Path, municipality: dict[str, str]
         folder = work / f"hostile-{len(results)}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "h.csv").write_bytes(payload)
-        probe = subprocess.run([sys.executable, "-c", (
-            "import resource, subprocess, sys;"
-            "subprocess.run([sys.executable, '-m', 'shuyaku.cli', 'ingest', sys.argv[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"), str(folder)], env=env, capture_output=True, text=True, check=True)
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                (
+                    "import resource, subprocess, sys;"
+                    "subprocess.run([sys.executable, '-m', 'shuyaku.cli', 'ingest', sys.argv[1]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL);"
+                    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+                ),
+                str(folder),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         results.append((name, len(payload) / 2**20, int(probe.stdout.strip()) / 1024))
     return results
 
@@ -170,8 +196,11 @@ def main() -> None:
     data = work / "data"
     started = time.perf_counter()
     register = generate(data, args.municipalities, args.persons, args.days, args.events, args.malformed, args.seed)
-    print(f"generated {args.days} days for {args.municipalities} municipalities, {args.persons:,} persons "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"generated {args.days} days for {args.municipalities} municipalities, {args.persons:,} persons "
+        f"in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     home = work / "home"
     url = f"sqlite:///{home / 'shuyaku.db'}" if args.sqlite else args.postgres_url
     if not args.sqlite:
@@ -189,7 +218,10 @@ def main() -> None:
     t0 = time.perf_counter()
     full = shuyaku(env, "ingest", str(data / "full"))
     full.wait()
-    print(f"full load: {data_records(data / 'full'):,} records in {time.perf_counter() - t0:.1f} s (exit {full.returncode})", flush=True)
+    print(
+        f"full load: {data_records(data / 'full'):,} records in {time.perf_counter() - t0:.1f} s (exit {full.returncode})",
+        flush=True,
+    )
 
     rng = random.Random(args.seed + 1)
     sent, kills, day_seconds = 0, 0, []
@@ -219,26 +251,41 @@ def main() -> None:
             sent += data_records(resend)
             shuyaku(env, "ingest", str(resend)).wait()
         day_seconds.append(time.perf_counter() - t0)
-        print(f"day {day:2d}: {data_records(folder):,} records in {day_seconds[-1]:.1f} s "
-              f"({len(list(resend.iterdir()))} held files sent again corrected)", flush=True)
+        print(
+            f"day {day:2d}: {data_records(folder):,} records in {day_seconds[-1]:.1f} s "
+            f"({len(list(resend.iterdir()))} held files sent again corrected)",
+            flush=True,
+        )
 
     totals = ledger_totals(settings)  # before the hostile files below add theirs
     applied = totals.get("applied_applied", 0)
     quarantined = totals.get("applied_errors", 0)
     held = totals.get("held_records", 0) + totals.get("rejected_records", 0)
     lost = sent - applied - quarantined - held
-    verify = subprocess.run([sys.executable, "-m", "shuyaku.cli", "audit", "verify"], env=env, capture_output=True, text=True)
+    verify = subprocess.run(
+        [sys.executable, "-m", "shuyaku.cli", "audit", "verify"], env=env, capture_output=True, text=True
+    )
     print()
-    print(f"days {args.days}, killed {kills} ingests; records sent {sent:,} / applied {applied:,} / quarantined {quarantined:,} / "
-          f"in held or refused files {held:,} / lost {lost:,}")
-    print(f"time per simulated day: median {sorted(day_seconds)[len(day_seconds) // 2]:.1f} s, worst {max(day_seconds):.1f} s")
-    print(f"audit verify: exit {verify.returncode} — {verify.stdout.strip().splitlines()[-1] if verify.stdout.strip() else verify.stderr.strip()[-200:]}")
+    print(
+        f"days {args.days}, killed {kills} ingests; records sent {sent:,} / applied {applied:,} / quarantined {quarantined:,} / "
+        f"in held or refused files {held:,} / lost {lost:,}"
+    )
+    print(
+        f"time per simulated day: median {sorted(day_seconds)[len(day_seconds) // 2]:.1f} s, worst {max(day_seconds):.1f} s"
+    )
+    print(
+        f"audit verify: exit {verify.returncode} — {verify.stdout.strip().splitlines()[-1] if verify.stdout.strip() else verify.stderr.strip()[-200:]}"
+    )
     print()
     print("| input | MB | peak MB | peak MB per input MB |")
     print("|---|---|---|---|")
     for name, size, peak in hostile_memory(env, work, register[0]):
         print(f"| {name} | {size:.1f} | {peak:.0f} | {peak / size:.1f} |")
-    print(json.dumps({"sent": sent, "applied": applied, "quarantined": quarantined, "held": held, "lost": lost, "kills": kills}))
+    print(
+        json.dumps(
+            {"sent": sent, "applied": applied, "quarantined": quarantined, "held": held, "lost": lost, "kills": kills}
+        )
+    )
     if lost != 0 or verify.returncode != 0:
         raise SystemExit(1)
 

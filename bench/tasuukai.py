@@ -77,10 +77,13 @@ def load(settings: object, households: int, seed: int) -> dict[str, object]:
     total = households + n_moved + n_again
     hh_ids = ids.new_pref_id_batch("11", ids.HOUSEHOLD_KIND, total)
     muni_of = rng.integers(0, len(munis), total)
-    keys = pl.DataFrame({
-        "municipality_code": [munis[i] for i in muni_of], "setai_no": [f"{i + 1:010d}" for i in range(total)],
-        "pref_household_id": hh_ids,
-    }).with_columns(pl.lit(now).alias("bound_at"), pl.lit(0).alias("file_id"))
+    keys = pl.DataFrame(
+        {
+            "municipality_code": [munis[i] for i in muni_of],
+            "setai_no": [f"{i + 1:010d}" for i in range(total)],
+            "pref_household_id": hh_ids,
+        }
+    ).with_columns(pl.lit(now).alias("bound_at"), pl.lit(0).alias("file_id"))
     # Lineages: household i; the first n_moved also have a successor, the first n_again a second one.
     first_move = rng.integers(1, len(MONTHS) - 1, n_moved)
     second_move = np.minimum(first_move[:n_again] + rng.integers(1, 6, n_again), len(MONTHS) - 1)
@@ -99,16 +102,38 @@ def load(settings: object, households: int, seed: int) -> dict[str, object]:
     owner[after_second] = households + n_moved + lineage[after_second]
     # The move month is reported by both municipalities (半額特例の月).
     at_move = moved & (month_idx == first_move[np.minimum(lineage, n_moved - 1)])
-    rows = pl.DataFrame({"h": np.concatenate([owner, lineage[at_move]]), "m": np.concatenate([month_idx, month_idx[at_move]]),
-                         "k": np.concatenate([outpatient_only[lineage, month_idx], outpatient_only[lineage[at_move], month_idx[at_move]]])})
-    hh = keys.with_row_index("h").select(pl.col("h").cast(pl.Int64), "municipality_code", "setai_no", "pref_household_id")
-    hits = rows.with_columns(pl.col("h").cast(pl.Int64)).join(hh, on="h").select(
-        "municipality_code", "setai_no", pl.col("m").replace_strict(dict(enumerate(MONTHS)), return_dtype=pl.String).alias("month"),
-        "pref_household_id", pl.when(pl.col("k")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("kind"),
-        pl.lit("03").alias("income_code"), pl.lit("0").alias("municipal_tasuukai"), pl.lit("0").alias("move_month"),
-        pl.lit(80_000).alias("payment"), pl.lit("20261231090000").alias("source_updated"), pl.lit(0).alias("file_id"),
-        pl.int_range(pl.len()).alias("line_no"), pl.lit(now).alias("recorded_at"),
-    ).unique(["municipality_code", "setai_no", "month"])
+    rows = pl.DataFrame(
+        {
+            "h": np.concatenate([owner, lineage[at_move]]),
+            "m": np.concatenate([month_idx, month_idx[at_move]]),
+            "k": np.concatenate(
+                [outpatient_only[lineage, month_idx], outpatient_only[lineage[at_move], month_idx[at_move]]]
+            ),
+        }
+    )
+    hh = keys.with_row_index("h").select(
+        pl.col("h").cast(pl.Int64), "municipality_code", "setai_no", "pref_household_id"
+    )
+    hits = (
+        rows.with_columns(pl.col("h").cast(pl.Int64))
+        .join(hh, on="h")
+        .select(
+            "municipality_code",
+            "setai_no",
+            pl.col("m").replace_strict(dict(enumerate(MONTHS)), return_dtype=pl.String).alias("month"),
+            "pref_household_id",
+            pl.when(pl.col("k")).then(pl.lit("2")).otherwise(pl.lit("1")).alias("kind"),
+            pl.lit("03").alias("income_code"),
+            pl.lit("0").alias("municipal_tasuukai"),
+            pl.lit("0").alias("move_month"),
+            pl.lit(80_000).alias("payment"),
+            pl.lit("20261231090000").alias("source_updated"),
+            pl.lit(0).alias("file_id"),
+            pl.int_range(pl.len()).alias("line_no"),
+            pl.lit(now).alias("recorded_at"),
+        )
+        .unique(["municipality_code", "setai_no", "month"])
+    )
 
     def day(index: int) -> date:
         month = MONTHS[index]
@@ -116,27 +141,56 @@ def load(settings: object, households: int, seed: int) -> dict[str, object]:
 
     def candidate(src: list[int], dst: list[int], days: list[date], rule: str, continuous: bool) -> pl.DataFrame:
         s, d = hh[src], hh[dst]
-        return pl.DataFrame({
-            "from_household": s["pref_household_id"], "from_municipality_code": s["municipality_code"], "from_setai_no": s["setai_no"],
-            "to_household": d["pref_household_id"], "to_municipality_code": d["municipality_code"], "to_setai_no": d["setai_no"],
-            "change_date": days, "rule": [rule] * len(src), "continuous": [continuous] * len(src), "status": ["confirmed"] * len(src),
-            "reason": ["bench"] * len(src), "persons": ["{}"] * len(src), "households": ["[]"] * len(src),
-            "proposed_at": [now] * len(src), "file_id": [0] * len(src), "decided_by": ["bench"] * len(src), "decided_at": [now] * len(src),
-        })
+        return pl.DataFrame(
+            {
+                "from_household": s["pref_household_id"],
+                "from_municipality_code": s["municipality_code"],
+                "from_setai_no": s["setai_no"],
+                "to_household": d["pref_household_id"],
+                "to_municipality_code": d["municipality_code"],
+                "to_setai_no": d["setai_no"],
+                "change_date": days,
+                "rule": [rule] * len(src),
+                "continuous": [continuous] * len(src),
+                "status": ["confirmed"] * len(src),
+                "reason": ["bench"] * len(src),
+                "persons": ["{}"] * len(src),
+                "households": ["[]"] * len(src),
+                "proposed_at": [now] * len(src),
+                "file_id": [0] * len(src),
+                "decided_by": ["bench"] * len(src),
+                "decided_at": [now] * len(src),
+            }
+        )
 
-    moves = candidate(list(range(n_moved)), [households + i for i in range(n_moved)], [day(int(i)) for i in first_move], "K1", True)
-    agains = candidate([households + i for i in range(n_again)], [households + n_moved + i for i in range(n_again)],
-                       [day(int(i)) for i in second_move], "K1", True)
+    moves = candidate(
+        list(range(n_moved)), [households + i for i in range(n_moved)], [day(int(i)) for i in first_move], "K1", True
+    )
+    agains = candidate(
+        [households + i for i in range(n_again)],
+        [households + n_moved + i for i in range(n_again)],
+        [day(int(i)) for i in second_move],
+        "K1",
+        True,
+    )
     restarted = rng.choice(np.arange(n_moved, households), households // 500, replace=False).tolist()
-    restarts = candidate(restarted, restarted, [day(int(i)) for i in rng.integers(0, len(MONTHS), len(restarted))], "K5", False)
+    restarts = candidate(
+        restarted, restarted, [day(int(i)) for i in rng.integers(0, len(MONTHS), len(restarted))], "K5", False
+    )
     started = time.perf_counter()
     with ctx.engine.begin() as conn:
         bulk_insert(conn, household_key, keys)
         bulk_insert(conn, hit_report, hits)
         bulk_insert(conn, continuity_candidate, pl.concat([moves, agains, restarts]))
     ctx.note_bulk_write(10**9, ["household_key", "hit_report", "continuity_candidate"])
-    return {"households": total, "hit_rows": hits.height, "household_hits_per_month": round(hits.filter(pl.col("kind") == "1").height / 24),
-            "edges": n_moved + n_again, "restarts": len(restarted), "load_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "households": total,
+        "hit_rows": hits.height,
+        "household_hits_per_month": round(hits.filter(pl.col("kind") == "1").height / 24),
+        "edges": n_moved + n_again,
+        "restarts": len(restarted),
+        "load_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def child(args: argparse.Namespace) -> None:
@@ -153,8 +207,13 @@ def child(args: argparse.Namespace) -> None:
         ctx = open_context(settings)
         started = time.perf_counter()
         summary = tasuukai.run_month(ctx, Actor("bench", "federation_operator"), RUN_MONTH)
-        figures = {"seconds": time.perf_counter() - started, "households": summary.households, "tasuukai": summary.tasuukai,
-                   "changed": summary.changed, "peak_mb": peak_mb()}
+        figures = {
+            "seconds": time.perf_counter() - started,
+            "households": summary.households,
+            "tasuukai": summary.tasuukai,
+            "changed": summary.changed,
+            "peak_mb": peak_mb(),
+        }
     elif args.step == "compare":
         import duckdb
         import polars as pl
@@ -180,8 +239,9 @@ def child(args: argparse.Namespace) -> None:
         theirs = pl.DataFrame(theirs_rows, schema={"household": pl.String, "hit_count": pl.Int64}, orient="row")
         joined = ours.join(theirs, on="household", how="full", suffix="_duckdb")
         figures["households_with_months"] = ours.height
-        figures["same_count_every_household"] = bool(joined.height == ours.height == theirs.height
-                                                     and (joined["hit_count"] == joined["hit_count_duckdb"]).all())
+        figures["same_count_every_household"] = bool(
+            joined.height == ours.height == theirs.height and (joined["hit_count"] == joined["hit_count_duckdb"]).all()
+        )
         figures["carried_households"] = found.filter(pl.col("origin") != pl.col("household"))["household"].n_unique()
         figures["peak_mb"] = peak_mb()
     print(json.dumps(figures))
@@ -215,19 +275,27 @@ def main() -> None:
     again = run_child(__file__, step="rerun", **common)
     compare = run_child(__file__, step="compare", **common)
     backend = "SQLite" if args.sqlite else "PostgreSQL"
-    print(f"\n多数回 for {RUN_MONTH} — {loaded['households']:,} households, {loaded['hit_rows']:,} KGGT rows "
-          f"(≈{loaded['household_hits_per_month']:,} household hits a month), {loaded['edges']:,} lineage edges, "
-          f"{loaded['restarts']:,} restarts; {backend}")
+    print(
+        f"\n多数回 for {RUN_MONTH} — {loaded['households']:,} households, {loaded['hit_rows']:,} KGGT rows "
+        f"(≈{loaded['household_hits_per_month']:,} household hits a month), {loaded['edges']:,} lineage edges, "
+        f"{loaded['restarts']:,} restarts; {backend}"
+    )
     print("| what | seconds | peak MB |\n|---|---|---|")
-    print(f"| `tasuukai run`, first run ({first['households']:,} households counted, {first['tasuukai']:,} 多数回, "
-          f"{first['changed']:,} rows written) | {first['seconds']:.2f} | {first['peak_mb']:.0f} |")
-    print(f"| `tasuukai run`, re-run (nothing changed: {again['changed']:,} rows written) | {again['seconds']:.2f} | {again['peak_mb']:.0f} |")
+    print(
+        f"| `tasuukai run`, first run ({first['households']:,} households counted, {first['tasuukai']:,} 多数回, "
+        f"{first['changed']:,} rows written) | {first['seconds']:.2f} | {first['peak_mb']:.0f} |"
+    )
+    print(
+        f"| `tasuukai run`, re-run (nothing changed: {again['changed']:,} rows written) | {again['seconds']:.2f} | {again['peak_mb']:.0f} |"
+    )
     print(f"| read the window's hits and the lineage from the store | {compare['read_seconds']:.2f} | |")
     print(f"| count, Polars (`tasuukai.contributions`) | {compare['polars_seconds']:.2f} | |")
     print(f"| count, DuckDB recursive SQL (baseline) | {compare['duckdb_seconds']:.2f} | {compare['peak_mb']:.0f} |")
     ratio = compare["polars_seconds"] / max(compare["duckdb_seconds"], 1e-9)  # type: ignore[operator]
-    print(f"Polars / DuckDB = {ratio:.2f}×; same count for every household: {compare['same_count_every_household']} "
-          f"({compare['households_with_months']:,} households with months, {compare['carried_households']:,} with months carried over a move)")
+    print(
+        f"Polars / DuckDB = {ratio:.2f}×; same count for every household: {compare['same_count_every_household']} "
+        f"({compare['households_with_months']:,} households with months, {compare['carried_households']:,} with months carried over a move)"
+    )
 
 
 if __name__ == "__main__":

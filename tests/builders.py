@@ -18,24 +18,89 @@ def number(seed: int) -> str:
     return body + str(ids.individual_number_check_digit(body))
 
 
-def skks(atena: str, *, muni: str = MUNI_A, history: int = 1, op: str = "1", individual_number: str | None = "",
-         setai: str = "2000000001", head: bool = True, name: str = "試験　太郎", kana: str = "シケン　タロウ",
-         change_date: str = "20261001", reason: str = "02", qualified_from: str = "20261001",
-         qualified_until: str = "", until_reason: str = "", applied_from: str = "20261001", applied_to: str = "",
-         birth: str = "19700101", **overrides: str) -> list[str]:
-    row = ["2", muni, atena, str(history), op, change_date, reason, individual_number or "", setai, "1" if head else "0",
-           "世帯主" if head else "子", "", "12345678", "01", name, kana, birth, "1", qualified_from, "02",
-           qualified_until, until_reason, applied_from, applied_to, "", "20261001090000"]
+def skks(
+    atena: str,
+    *,
+    muni: str = MUNI_A,
+    history: int = 1,
+    op: str = "1",
+    individual_number: str | None = "",
+    setai: str = "2000000001",
+    head: bool = True,
+    name: str = "試験　太郎",
+    kana: str = "シケン　タロウ",
+    change_date: str = "20261001",
+    reason: str = "02",
+    qualified_from: str = "20261001",
+    qualified_until: str = "",
+    until_reason: str = "",
+    applied_from: str = "20261001",
+    applied_to: str = "",
+    birth: str = "19700101",
+    **overrides: str,
+) -> list[str]:
+    row = [
+        "2",
+        muni,
+        atena,
+        str(history),
+        op,
+        change_date,
+        reason,
+        individual_number or "",
+        setai,
+        "1" if head else "0",
+        "世帯主" if head else "子",
+        "",
+        "12345678",
+        "01",
+        name,
+        kana,
+        birth,
+        "1",
+        qualified_from,
+        "02",
+        qualified_until,
+        until_reason,
+        applied_from,
+        applied_to,
+        "",
+        "20261001090000",
+    ]
     for index, value in overrides.items():
         row[int(index.removeprefix("i"))] = value
     return row
 
 
-def skse(setai: str, *, muni: str = MUNI_A, history: int = 1, op: str = "1", head_atena: str = "1000000001",
-         address: str = "架空市緑町1丁目2番3号", change_date: str = "20261001", reason: str = "21",
-         applied_from: str = "20261001", applied_to: str = "") -> list[str]:
-    return ["2", muni, setai, str(history), op, change_date, reason, head_atena, "0", "3300001", address,
-            applied_from, applied_to, "20261001090000"]
+def skse(
+    setai: str,
+    *,
+    muni: str = MUNI_A,
+    history: int = 1,
+    op: str = "1",
+    head_atena: str = "1000000001",
+    address: str = "架空市緑町1丁目2番3号",
+    change_date: str = "20261001",
+    reason: str = "21",
+    applied_from: str = "20261001",
+    applied_to: str = "",
+) -> list[str]:
+    return [
+        "2",
+        muni,
+        setai,
+        str(history),
+        op,
+        change_date,
+        reason,
+        head_atena,
+        "0",
+        "3300001",
+        address,
+        applied_from,
+        applied_to,
+        "20261001090000",
+    ]
 
 
 def csv_line(values: list[str]) -> str:
@@ -45,34 +110,89 @@ def csv_line(values: list[str]) -> str:
     return ",".join(out)
 
 
-def exchange_file(kind: str, rows: list[list[str]], *, muni: str = MUNI_A, seq: int = 1, data_kind: str = "2",
-                  encoding: str = "utf-8", insurer: str | None = None, trailer: list[str] | None = None,
-                  header: list[str] | None = None) -> bytes:
-    head = header or ["1", kind, muni, insurer or INSURERS.get(muni, INSURER_A), data_kind, "20261001", "20261001180000", str(seq), "1.0"]
+def exchange_file(
+    kind: str,
+    rows: list[list[str]],
+    *,
+    muni: str = MUNI_A,
+    seq: int = 1,
+    data_kind: str = "2",
+    encoding: str = "utf-8",
+    insurer: str | None = None,
+    trailer: list[str] | None = None,
+    header: list[str] | None = None,
+) -> bytes:
+    head = header or [
+        "1",
+        kind,
+        muni,
+        insurer or INSURERS.get(muni, INSURER_A),
+        data_kind,
+        "20261001",
+        "20261001180000",
+        str(seq),
+        "1.0",
+    ]
     ops = [r[4] for r in rows]
     tail = trailer or ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")), ""]
     text = "".join(csv_line(line) + "\r\n" for line in [head, *rows, tail])
     return text.encode(encoding)
 
 
-def rece(atena: str, *, muni: str = MUNI_A, month: str = "202607", institution: str = "1310000001", setting: str = "1",
-         detail: str = "1", op: str = "1", total: int = 1_000_000, copay: int = 300_000, disease: str = "0") -> list[str]:
+def rece(
+    atena: str,
+    *,
+    muni: str = MUNI_A,
+    month: str = "202607",
+    institution: str = "1310000001",
+    setting: str = "1",
+    detail: str = "1",
+    op: str = "1",
+    total: int = 1_000_000,
+    copay: int = 300_000,
+    disease: str = "0",
+) -> list[str]:
     return ["2", muni, atena, month, institution, setting, detail, op, str(total), str(copay), disease]
 
 
-def skbn(setai: str, *, muni: str = MUNI_A, op: str = "1", start: str = "202608", end: str = "", under70: str = "03",
-         over70: str = "", year: str = "2026") -> list[str]:
+def skbn(
+    setai: str,
+    *,
+    muni: str = MUNI_A,
+    op: str = "1",
+    start: str = "202608",
+    end: str = "",
+    under70: str = "03",
+    over70: str = "",
+    year: str = "2026",
+) -> list[str]:
     return ["2", muni, setai, op, start, end, under70, over70, year, "20260801090000"]
 
 
 def amount_trailer(rows: list[list[str]], amount_index: int, op_index: int = 7) -> list[str]:
     ops = [r[op_index] for r in rows]
-    return ["3", str(len(rows)), str(ops.count("1")), str(ops.count("2")), str(ops.count("3")),
-            str(sum(int(r[amount_index]) for r in rows))]
+    return [
+        "3",
+        str(len(rows)),
+        str(ops.count("1")),
+        str(ops.count("2")),
+        str(ops.count("3")),
+        str(sum(int(r[amount_index]) for r in rows)),
+    ]
 
 
-def kggt(setai: str, month: str, *, muni: str = MUNI_A, op: str = "1", kind: str = "1", income: str = "03",
-         tasuukai: str = "0", move_month: str = "0", payment: int = 50_000) -> list[str]:
+def kggt(
+    setai: str,
+    month: str,
+    *,
+    muni: str = MUNI_A,
+    op: str = "1",
+    kind: str = "1",
+    income: str = "03",
+    tasuukai: str = "0",
+    move_month: str = "0",
+    payment: int = 50_000,
+) -> list[str]:
     return ["2", muni, setai, month, op, kind, income, tasuukai, move_month, str(payment), "20261001090000"]
 
 

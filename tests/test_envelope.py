@@ -86,5 +86,5 @@ def test_a_record_kind_other_than_2_among_the_data_is_E002() -> None:
 
 def test_broken_quoting_is_E002() -> None:
     good = exchange_file("SKKS", [skks("1000000001")]).decode()
-    raw = good.replace("試験　太郎", 'a"b"c', 1).replace(",a\"b", ',"a"b', 1).encode()
+    raw = good.replace("試験　太郎", 'a"b"c', 1).replace(',a"b', ',"a"b', 1).encode()
     assert _error(raw).code == "E002"

@@ -31,7 +31,7 @@ def test_municipality_code_vectors(body: str, expected: str) -> None:
 
 
 def _single_digit_changes(value: str) -> list[str]:
-    return [value[:i] + d + value[i + 1:] for i in range(len(value)) for d in "0123456789" if d != value[i]]
+    return [value[:i] + d + value[i + 1 :] for i in range(len(value)) for d in "0123456789" if d != value[i]]
 
 
 def _individual_remainder(body: str) -> int:
@@ -44,7 +44,10 @@ def test_individual_number_catches_a_single_wrong_digit_unless_both_remainders_m
     # moves the remainder between 0 and 1 is the one single-digit error it cannot see.
     number = body + str(ids.individual_number_check_digit(body))
     for changed in _single_digit_changes(number):
-        undetectable = changed[11] == number[11] and {_individual_remainder(body), _individual_remainder(changed[:11])} == {0, 1}
+        undetectable = changed[11] == number[11] and {
+            _individual_remainder(body),
+            _individual_remainder(changed[:11]),
+        } == {0, 1}
         assert ids.is_valid_individual_number(changed) is undetectable
 
 
@@ -60,8 +63,14 @@ def test_pref_ids_are_13_digits_and_catch_every_single_wrong_digit(kind: str, pr
     assert len(pref_id) == 13 and pref_id.startswith(prefecture + kind)
     assert ids.is_valid_pref_id(pref_id, kind)
     assert not ids.is_valid_pref_id(pref_id, "2" if kind == "1" else "1")
-    assert not any(ids.is_valid_pref_id(c) and c[2] == kind and c[:2] == prefecture and c != pref_id
-                   and ids.insurer_check_digit(c[:12]) == int(c[12]) for c in _single_digit_changes(pref_id))
+    assert not any(
+        ids.is_valid_pref_id(c)
+        and c[2] == kind
+        and c[:2] == prefecture
+        and c != pref_id
+        and ids.insurer_check_digit(c[:12]) == int(c[12])
+        for c in _single_digit_changes(pref_id)
+    )
 
 
 @given(st.text(alphabet="0123456789", min_size=5, max_size=5))

@@ -7,16 +7,19 @@ import pytest
 from shuyaku.text import wareki
 
 
-@pytest.mark.parametrize(("day", "expected"), [
-    (date(2019, 4, 30), "平成31年4月30日"),
-    (date(2019, 5, 1), "令和元年5月1日"),
-    (date(2019, 12, 31), "令和元年12月31日"),
-    (date(2020, 1, 1), "令和2年1月1日"),
-    (date(2026, 11, 27), "令和8年11月27日"),
-    (date(1989, 1, 7), "昭和64年1月7日"),
-    (date(1989, 1, 8), "平成元年1月8日"),
-    (date(1926, 12, 25), "昭和元年12月25日"),
-])
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2019, 4, 30), "平成31年4月30日"),
+        (date(2019, 5, 1), "令和元年5月1日"),
+        (date(2019, 12, 31), "令和元年12月31日"),
+        (date(2020, 1, 1), "令和2年1月1日"),
+        (date(2026, 11, 27), "令和8年11月27日"),
+        (date(1989, 1, 7), "昭和64年1月7日"),
+        (date(1989, 1, 8), "平成元年1月8日"),
+        (date(1926, 12, 25), "昭和元年12月25日"),
+    ],
+)
 def test_wareki_with_gannen(day: date, expected: str) -> None:
     assert wareki(day) == expected
 

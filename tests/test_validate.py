@@ -13,7 +13,8 @@ from tests.builders import number, skks, skse
 def _frame(layout, rows: list[list[str]]) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     data = {f.column: [r[i] for r in rows] for i, f in enumerate(layout.fields)}
     return pl.DataFrame(data, schema={f.column: pl.String for f in layout.fields}).with_columns(
-        pl.Series("line_no", list(range(2, len(rows) + 2)), dtype=pl.Int64))
+        pl.Series("line_no", list(range(2, len(rows) + 2)), dtype=pl.Int64)
+    )
 
 
 def _problems(layout, *rows: list[str]) -> list[tuple[int, str, str, str]]:  # type: ignore[no-untyped-def]
@@ -41,7 +42,11 @@ BAD_NUMBER = number(1)[:11] + str((int(number(1)[11]) + 1) % 10)
         (skks("1000000001", individual_number=number(1), reason="77"), "E012", "異動事由コード"),
         (skks("1000000001", individual_number=number(1), i17="3"), "E012", "性別コード"),
         (skks("1000000001", individual_number=number(1), birth="19700231"), "E020", "生年月日"),
-        (skks("1000000001", individual_number=number(1), qualified_until="20261001", until_reason="02"), "E020", "資格喪失年月日"),
+        (
+            skks("1000000001", individual_number=number(1), qualified_until="20261001", until_reason="02"),
+            "E020",
+            "資格喪失年月日",
+        ),
         (skks("1000000001", individual_number=number(1), applied_to="20260930"), "E020", "適用終了年月日"),
         (skks("1000000001", individual_number=number(1), qualified_until="20261101"), "E011", "資格喪失事由コード"),
         (skks("1000000001", individual_number=number(1), i25="2026100109"), "E020", "更新日時"),
@@ -52,8 +57,11 @@ def test_record_errors_name_code_and_field(row: list[str], code: str, field: str
 
 
 def test_private_use_characters_and_non_katakana_kana_are_warnings() -> None:
-    problems = _problems(SKKS, skks("1000000001", individual_number=number(1), name="試験\ue000太郎"),
-                         skks("1000000002", individual_number=number(2), kana="しけん　たろう"))
+    problems = _problems(
+        SKKS,
+        skks("1000000001", individual_number=number(1), name="試験\ue000太郎"),
+        skks("1000000002", individual_number=number(2), kana="しけん　たろう"),
+    )
     assert problems == [(2, "W201", "1", "氏名"), (3, "W202", "1", "カナ氏名")]
 
 

@@ -49,8 +49,10 @@ class BackupSummary:
 
 def table_counts(ctx: Context) -> dict[str, int]:
     with ctx.engine.connect() as conn:
-        return {name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-                for name, table in sorted(metadata.tables.items())}
+        return {
+            name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for name, table in sorted(metadata.tables.items())
+        }
 
 
 def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
@@ -60,7 +62,10 @@ def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
     private_dir(folder)
     trail.record(ctx, actor, trail.Event("backup", target=str(folder), purpose=trail.purpose_of("backup")))
     if ctx.engine.dialect.name == "postgresql":
-        _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(folder / "database.dump"), _libpq_url(ctx)], "pg_dump")
+        _run(
+            ["pg_dump", "--format=custom", "--no-owner", "--file", str(folder / "database.dump"), _libpq_url(ctx)],
+            "pg_dump",
+        )
     else:
         source = sqlite3.connect(ctx.engine.url.database or "")
         target = sqlite3.connect(folder / "shuyaku.db")
@@ -73,7 +78,13 @@ def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
             shutil.copytree(source_dir, folder / name)
     counts = table_counts(ctx)
     files = {str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-    manifest = {"format": FORMAT, "database": ctx.engine.dialect.name, "at": ctx.clock().isoformat(), "counts": counts, "files": files}
+    manifest = {
+        "format": FORMAT,
+        "database": ctx.engine.dialect.name,
+        "at": ctx.clock().isoformat(),
+        "counts": counts,
+        "files": files,
+    }
     replace_private(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     return BackupSummary(folder, len(files), counts)
 
@@ -87,8 +98,19 @@ def restore(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
         raise BackupError(f"この写しは {manifest['database']} のものです(復元先: {ctx.engine.dialect.name})")
     if ctx.engine.dialect.name == "postgresql":
         ctx.engine.dispose()
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--dbname", _libpq_url(ctx),
-              str(folder / "database.dump")], "pg_restore")
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                "--dbname",
+                _libpq_url(ctx),
+                str(folder / "database.dump"),
+            ],
+            "pg_restore",
+        )
     else:
         path = Path(ctx.engine.url.database or "")
         ctx.engine.dispose()
@@ -109,9 +131,16 @@ def restore(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
     counts = table_counts(ctx)
     differs = {k: (v, counts.get(k)) for k, v in manifest["counts"].items() if counts.get(k) != v}
     if differs:
-        raise BackupError("復元後の件数が写しと異なります: " + ", ".join(f"{k} {a}→{b}" for k, (a, b) in differs.items()))
-    trail.record(ctx, actor, trail.Event("restore", target=str(folder), purpose=trail.purpose_of("backup"),
-                                         detail=f"backup of {manifest['at']}"))
+        raise BackupError(
+            "復元後の件数が写しと異なります: " + ", ".join(f"{k} {a}→{b}" for k, (a, b) in differs.items())
+        )
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "restore", target=str(folder), purpose=trail.purpose_of("backup"), detail=f"backup of {manifest['at']}"
+        ),
+    )
     return BackupSummary(folder, len(manifest["files"]), counts)
 
 

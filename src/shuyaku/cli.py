@@ -59,6 +59,7 @@ app.add_typer(report_app, name="report")
 db_app = typer.Typer(help="データベースの管理", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
+
 class SafeConsole(Console):
     """A console that never interprets what it prints: no Rich markup (a name such as
     ``[/red]斎藤`` is printed as written) and no control character (an ESC in a file name
@@ -67,14 +68,16 @@ class SafeConsole(Console):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(markup=False, highlight=False, **kwargs)
 
-    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        super().print(*(without_controls(o, keep_newlines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(
+            *(without_controls(o, keep_newlines=True) if isinstance(o, str) else o for o in objects), **kwargs
+        )
 
 
 class Table(RichTable):
     """A table whose text cells are printed as written, without control characters."""
 
-    def add_row(self, *renderables: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*(without_controls(r) if isinstance(r, str) else r for r in renderables), **kwargs)
 
 
@@ -142,8 +145,11 @@ def _log_refused(ctx: Context, why: str) -> None:
     """A command refused before anybody logged in is an access attempt too: logged."""
     from shuyaku.audit import trail
 
-    trail.record(ctx, Actor(f"未ログイン:{getpass.getuser()}"[:32], "-"),
-                 trail.Event(_invoked.get("command", "command"), outcome="denied", detail=why))
+    trail.record(
+        ctx,
+        Actor(f"未ログイン:{getpass.getuser()}"[:32], "-"),
+        trail.Event(_invoked.get("command", "command"), outcome="denied", detail=why),
+    )
 
 
 _invoked: dict[str, str] = {}
@@ -205,20 +211,37 @@ def municipality_list() -> None:
 def _print_municipalities(rows: list[dict[str, object]]) -> None:
     table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", "保留")
     for m in rows:
-        table.add_row(str(m["code"]), str(m["name"]), str(m["encoding"]), f"{m['persons']:,}", f"{m['households']:,}",
-                      str(m["SKSE"]), str(m["SKKS"]), str(m["held"]))
+        table.add_row(
+            str(m["code"]),
+            str(m["name"]),
+            str(m["encoding"]),
+            f"{m['persons']:,}",
+            f"{m['households']:,}",
+            str(m["SKSE"]),
+            str(m["SKKS"]),
+            str(m["held"]),
+        )
     console.print(table)
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err, transient=False, disable=not err.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )
 
 
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ(中の *.csv)")],
-    remove_source: Annotated[bool, typer.Option("--remove-source", help="反映後に元ファイルを削除する(暗号化した写しだけを保管)")] = False,
+    remove_source: Annotated[
+        bool, typer.Option("--remove-source", help="反映後に元ファイルを削除する(暗号化した写しだけを保管)")
+    ] = False,
     jobs: Annotated[int, typer.Option(help="並列に処理するプロセス数(PostgreSQL のみ。市町村単位で分担)")] = 1,
 ) -> None:
     """市町村ファイル(SKSE/SKKS)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留があれば 1。"""
@@ -242,8 +265,17 @@ def ingest(
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
     for o in outcomes:
         colour = "green" if o.ok else "red"
-        table.add_row(str(o.file_id), o.filename, Text(STATUS_LABEL.get(o.status, o.status), style=colour), str(o.records),
-                      str(o.applied), str(o.warnings), str(o.errors), o.code or "", o.message)
+        table.add_row(
+            str(o.file_id),
+            o.filename,
+            Text(STATUS_LABEL.get(o.status, o.status), style=colour),
+            str(o.records),
+            str(o.applied),
+            str(o.warnings),
+            str(o.errors),
+            o.code or "",
+            o.message,
+        )
     console.print(table)
     if not outcomes:
         raise _fail("取り込むファイルがありません(*.csv)")
@@ -253,15 +285,20 @@ def ingest(
 
 @app.command()
 def export(
-    kind: Annotated[str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表) / KZKH(世帯継続性候補) / TSKG(多数回該当回数)")],
+    kind: Annotated[
+        str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表) / KZKH(世帯継続性候補) / TSKG(多数回該当回数)")
+    ],
     out: Annotated[Path, typer.Option(help="出力フォルダ")],
     municipality: Annotated[str | None, typer.Option(help="市町村コード(省略時は登録済みの全市町村)")] = None,
 ) -> None:
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
     ctx = _context()
     actor = _actor(ctx)
-    codes = [municipality] if municipality else [
-        c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
+    codes = (
+        [municipality]
+        if municipality
+        else [c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
+    )
     written: list[Path] = []
     blocked: list[str] = []
     for code in codes:  # one municipality's refused file stops no other's
@@ -291,8 +328,12 @@ def status() -> None:
     console.print(f"都道府県 {s.prefecture}  データベース {s.database}")
     console.print(f"鍵の版: {', '.join(f'{k} v{v}' for k, v in s.key_versions.items())}")
     files = "、".join(f"{STATUS_LABEL.get(k, k)} {v:,}" for k, v in sorted(s.files_by_status.items())) or "なし"
-    console.print(f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件")
-    console.print(f"アクセス記録 {s.audit_events:,} 件(約 {s.audit_bytes / 2**20:,.1f} MiB、警告値 {s.audit_warn_bytes / 2**30:,.1f} GiB)")
+    console.print(
+        f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件"
+    )
+    console.print(
+        f"アクセス記録 {s.audit_events:,} 件(約 {s.audit_bytes / 2**20:,.1f} MiB、警告値 {s.audit_warn_bytes / 2**30:,.1f} GiB)"
+    )
     for warning in s.warnings:
         console.print(_styled("注意: ", "yellow", warning))
     _print_municipalities(s.municipalities)
@@ -307,8 +348,12 @@ def synth(
     events: Annotated[int, typer.Option(help="1日あたりの異動件数(世帯単位)")] = 40,
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
     register: Annotated[bool, typer.Option("--register", help="市町村をデータベースに登録する")] = False,
-    claims_month: Annotated[str | None, typer.Option(help="この診療年月(YYYYMM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く")] = None,
-    hit_months: Annotated[int, typer.Option(help="基準日前のこの月数分の高額該当情報(KGGT)も書く(日次差分の異動の前)")] = 0,
+    claims_month: Annotated[
+        str | None, typer.Option(help="この診療年月(YYYYMM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く")
+    ] = None,
+    hit_months: Annotated[
+        int, typer.Option(help="基準日前のこの月数分の高額該当情報(KGGT)も書く(日次差分の異動の前)")
+    ] = 0,
 ) -> None:
     """架空の県のファイル(SKSE/SKKS 全件+日次差分、必要なら KGGT・RECE・SKBN)を生成する。"""
     from shuyaku.kogaku.tasuukai import shift
@@ -316,7 +361,9 @@ def synth(
 
     ctx = _context() if register else None
     prefecture = ctx.prefecture if ctx else "11"
-    world = SyntheticPrefecture(prefecture=prefecture, municipalities=municipalities, persons=persons, seed=seed, cp932_every=3)
+    world = SyntheticPrefecture(
+        prefecture=prefecture, municipalities=municipalities, persons=persons, seed=seed, cp932_every=3
+    )
     files = world.write_full(out)
     start = world.today.strftime("%Y%m")
     for back in range(hit_months, 0, -1):
@@ -364,11 +411,23 @@ def inbox_list(
         raise _fail("--municipality で担当の市町村を指定してください")
     with ctx.engine.connect() as conn:
         files = list_files(conn, status=status, municipality_code=municipality, limit=limit)
-    table = Table("受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容")
+    table = Table(
+        "受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容"
+    )
     for f in files:
-        table.add_row(str(f.file_id), str(f.received_at)[:19], f.municipality_code or "", f.kind or "", str(f.seq or ""),
-                      f.filename, STATUS_LABEL.get(f.status, f.status), str(f.record_count), str(f.error_count),
-                      f.error_code or "", f.message or "")
+        table.add_row(
+            str(f.file_id),
+            str(f.received_at)[:19],
+            f.municipality_code or "",
+            f.kind or "",
+            str(f.seq or ""),
+            f.filename,
+            STATUS_LABEL.get(f.status, f.status),
+            str(f.record_count),
+            str(f.error_count),
+            f.error_code or "",
+            f.message or "",
+        )
     console.print(table)
 
 
@@ -391,7 +450,9 @@ def archive_purge(
 def person_show(
     municipality: Annotated[str, typer.Option(help="市町村コード")],
     atena: Annotated[str, typer.Option(help="宛名番号")],
-    as_of: Annotated[str | None, typer.Option("--as-known-at", help="この時点で把握していた内容(ISO 日時、UTC)")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-known-at", help="この時点で把握していた内容(ISO 日時、UTC)")
+    ] = None,
 ) -> None:
     """被保険者の資格履歴(時点指定で過去に把握していた内容も)。"""
     from shuyaku.qualification.service import NotFound, lookup_person
@@ -403,11 +464,23 @@ def person_show(
     except (NotFound, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     console.print(f"県被保険者ID {view.pref_person_id}  市町村 {view.municipality_code}  宛名番号 {view.atena_no}")
-    table = Table("履歴", "異動日", "事由", "世帯番号", "県世帯ID", "氏名", "資格取得", "資格喪失", "適用開始", "適用終了", "記録")
+    table = Table(
+        "履歴", "異動日", "事由", "世帯番号", "県世帯ID", "氏名", "資格取得", "資格喪失", "適用開始", "適用終了", "記録"
+    )
     for r in view.records:
-        table.add_row(str(r["history_no"]), str(r["change_date"]), r["reason_code"], r["setai_no"], r["pref_household_id"], r["name"],
-                      str(r["qualified_from"]), str(r["qualified_until"] or ""), str(r["applied_from"]), str(r["applied_to"] or ""),
-                      str(r["recorded_at"])[:19])
+        table.add_row(
+            str(r["history_no"]),
+            str(r["change_date"]),
+            r["reason_code"],
+            r["setai_no"],
+            r["pref_household_id"],
+            r["name"],
+            str(r["qualified_from"]),
+            str(r["qualified_until"] or ""),
+            str(r["applied_from"]),
+            str(r["applied_to"] or ""),
+            str(r["recorded_at"])[:19],
+        )
     console.print(table)
 
 
@@ -416,7 +489,8 @@ def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファ�
     """1世帯1か月の高額療養費を計算し、JSON で出力する(データベース不要)。"""
     import json
 
-    from shuyaku.kogaku.calc import CaseError, calculate_json
+    from shuyaku.kogaku.calc import calculate_json
+    from shuyaku.kogaku.rules import CaseError
 
     try:
         text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8")
@@ -445,11 +519,15 @@ def kogaku_run(
         raise _fail(str(exc)) from None
     except OutboxBlocked as exc:
         raise _fail(str(exc), 1) from None
-    console.print(f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
-                  f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}")
+    console.print(
+        f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
+        f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}"
+    )
     if summary.unmatched_claims or summary.undeclared_classes:
-        console.print("注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
-                      f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)")
+        console.print(
+            "注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
+            f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)"
+        )
     for path in summary.files:
         console.print(f"  {path}")
 
@@ -466,14 +544,33 @@ def continuity_list(
         found = service.list_candidates(*_session(), municipality_code=municipality, status=status)
     except (service.DecisionError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
-    table = Table("候補番号", "異動日", "規則", "判定", "状態", "転入先 市町村・世帯番号・県世帯ID", "転出元 市町村・県世帯ID", "理由", "世帯員", "決定")
+    table = Table(
+        "候補番号",
+        "異動日",
+        "規則",
+        "判定",
+        "状態",
+        "転入先 市町村・世帯番号・県世帯ID",
+        "転出元 市町村・県世帯ID",
+        "理由",
+        "世帯員",
+        "決定",
+    )
     for c in found:
         members = " ".join(f"{p}:{part}" for p, part in c.persons.items())
         decided = f"{c.decided_by} {c.decided_at:%Y-%m-%d %H:%M}" if c.decided_at else ""
-        table.add_row(str(c.candidate_id), c.change_date.isoformat(), c.rule, "継続" if c.continuous else "非継続",
-                      service.STATUS_LABEL[c.status], f"{c.to_municipality_code} {c.to_setai_no} {c.to_household}",
-                      f"{c.from_municipality_code} {c.from_household}", c.reason + (f"({c.decision_note})" if c.decision_note else ""),
-                      members, decided)
+        table.add_row(
+            str(c.candidate_id),
+            c.change_date.isoformat(),
+            c.rule,
+            "継続" if c.continuous else "非継続",
+            service.STATUS_LABEL[c.status],
+            f"{c.to_municipality_code} {c.to_setai_no} {c.to_household}",
+            f"{c.from_municipality_code} {c.from_household}",
+            c.reason + (f"({c.decision_note})" if c.decision_note else ""),
+            members,
+            decided,
+        )
     console.print(table)
     console.print(f"{len(found):,} 件")
 
@@ -481,7 +578,9 @@ def continuity_list(
 @continuity_app.command("confirm")
 def continuity_confirm(
     candidate: Annotated[int | None, typer.Argument(help="候補番号")] = None,
-    all_proposed: Annotated[bool, typer.Option("--all-proposed", help="提案中の候補をすべて確定する(--municipality と共に)")] = False,
+    all_proposed: Annotated[
+        bool, typer.Option("--all-proposed", help="提案中の候補をすべて確定する(--municipality と共に)")
+    ] = False,
     municipality: Annotated[str | None, typer.Option(help="--all-proposed の対象市町村コード")] = None,
     note: Annotated[str | None, typer.Option(help="確定の備考")] = None,
 ) -> None:
@@ -500,7 +599,9 @@ def continuity_confirm(
             done = service.confirm(ctx, actor, candidate, note)
     except (service.DecisionError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"✓ 確定 {len(done):,} 件(確定者 {actor.login_id})" + (f": {', '.join(map(str, done[:20]))}" if done else ""))
+    console.print(
+        f"✓ 確定 {len(done):,} 件(確定者 {actor.login_id})" + (f": {', '.join(map(str, done[:20]))}" if done else "")
+    )
 
 
 @continuity_app.command("reject")
@@ -528,8 +629,10 @@ def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]
         summary = tasuukai.run_month(*_session(), month)
     except tasuukai.CountError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
-                  f"前回から変わった世帯 {summary.changed:,}")
+    console.print(
+        f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
+        f"前回から変わった世帯 {summary.changed:,}"
+    )
 
 
 @tasuukai_app.command("explain")
@@ -545,13 +648,26 @@ def tasuukai_explain(
     except (tasuukai.CountError, AccessDenied) as exc:
         raise _fail(str(exc)) from None
     console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
-    console.print(f"対象期間 {ex.first}〜{ex.last}: 該当 {ex.hit_count} か月 → 多数回該当 {'あり' if ex.tasuukai else 'なし'}"
-                  f"(3か月以上で4回目から多数回)")
-    table = Table("診療年月", "数える", "県世帯ID", "市町村", "世帯番号", "報告元", "ファイル", "行", "該当区分", "理由")
+    console.print(
+        f"対象期間 {ex.first}〜{ex.last}: 該当 {ex.hit_count} か月 → 多数回該当 {'あり' if ex.tasuukai else 'なし'}"
+        f"(3か月以上で4回目から多数回)"
+    )
+    table = Table(
+        "診療年月", "数える", "県世帯ID", "市町村", "世帯番号", "報告元", "ファイル", "行", "該当区分", "理由"
+    )
     for ln in ex.lines:
-        table.add_row(ln.month, "○" if ln.counted else "×", ln.household, ln.municipality_code, ln.setai_no,
-                      "連合会" if ln.source == "federation" else ln.source, ln.filename, "" if ln.line_no is None else str(ln.line_no),
-                      ln.kind, ln.note)
+        table.add_row(
+            ln.month,
+            "○" if ln.counted else "×",
+            ln.household,
+            ln.municipality_code,
+            ln.setai_no,
+            "連合会" if ln.source == "federation" else ln.source,
+            ln.filename,
+            "" if ln.line_no is None else str(ln.line_no),
+            ln.kind,
+            ln.note,
+        )
     console.print(table)
     if ex.candidates:
         cands = Table("候補番号", "転出元 県世帯ID", "転入先 県世帯ID", "異動日", "規則", "判定", "状態")
@@ -562,7 +678,9 @@ def tasuukai_explain(
 
 @setting_app.command("set")
 def setting_set(
-    key: Annotated[str, typer.Argument(help="設定名(continuity_auto_confirm_k1, quarantine_share, raw_retention_days)")],
+    key: Annotated[
+        str, typer.Argument(help="設定名(continuity_auto_confirm_k1, quarantine_share, raw_retention_days)")
+    ],
     value: Annotated[str, typer.Argument(help="値")],
 ) -> None:
     """県の設定を変える(例: continuity_auto_confirm_k1 1 で単純な県内転居 K1 を自動確定)。"""
@@ -623,7 +741,9 @@ def user_add(
     login_id: Annotated[str, typer.Argument(help="ログインID(職員ごと。共用しない)")],
     name: Annotated[str, typer.Option(help="氏名")],
     organisation: Annotated[str, typer.Option(help="所属")],
-    role: Annotated[str, typer.Option(help="municipal_clerk / municipal_supervisor / federation_operator / auditor / admin")],
+    role: Annotated[
+        str, typer.Option(help="municipal_clerk / municipal_supervisor / federation_operator / auditor / admin")
+    ],
     municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(市町村の役割のみ。複数可)")] = None,
     valid_until: Annotated[str | None, typer.Option(help="有効期限 YYYY-MM-DD(任期・異動予定)")] = None,
     approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
@@ -636,8 +756,17 @@ def user_add(
     ctx, actor = _session()
     try:
         until = date_.fromisoformat(valid_until) if valid_until else None
-        creds = accounts.add_user(ctx, actor, login_id, name, organisation, role, municipality or [], valid_until=until,
-                                  approved_by=approved_by)
+        creds = accounts.add_user(
+            ctx,
+            actor,
+            login_id,
+            name,
+            organisation,
+            role,
+            municipality or [],
+            valid_until=until,
+            approved_by=approved_by,
+        )
     except (accounts.AccountError, AccessDenied, ValueError) as exc:
         raise _fail(str(exc)) from None
     console.print(f"✓ {login_id} を登録しました。本人に安全な方法で渡してください(再表示はできません):")
@@ -657,9 +786,16 @@ def user_list() -> None:
     status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
     table = Table("ログインID", "氏名", "所属", "役割", "担当市町村", "状態", "有効期限", "最終ログイン")
     for a in found:
-        table.add_row(a.login_id, a.name, a.organisation, policy.ROLES.get(a.role, a.role), ",".join(a.municipalities) or "県全体",
-                      status_label.get(a.status, a.status) + ("(ロック中)" if a.locked else ""),
-                      a.valid_until.isoformat() if a.valid_until else "", f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "")
+        table.add_row(
+            a.login_id,
+            a.name,
+            a.organisation,
+            policy.ROLES.get(a.role, a.role),
+            ",".join(a.municipalities) or "県全体",
+            status_label.get(a.status, a.status) + ("(ロック中)" if a.locked else ""),
+            a.valid_until.isoformat() if a.valid_until else "",
+            f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "",
+        )
     console.print(table)
 
 
@@ -720,7 +856,9 @@ def user_set_role(
 
 @audit_app.command("verify")
 def audit_verify(
-    against: Annotated[Path | None, typer.Option(help="外部に保管した署名付きチェックポイント(audit checkpoint --export の出力)")] = None,
+    against: Annotated[
+        Path | None, typer.Option(help="外部に保管した署名付きチェックポイント(audit checkpoint --export の出力)")
+    ] = None,
 ) -> None:
     """アクセス記録を検証する: 連鎖ハッシュ、チェックポイントの Merkle ルートと署名、チェックポイント間の整合、未署名の末尾。"""
     from shuyaku.audit.verify import verify
@@ -734,10 +872,14 @@ def audit_verify(
         report = verify(ctx, actor, note)
     except AccessDenied as exc:
         raise _fail(str(exc)) from None
-    console.print(f"記録 {report.events:,} 件、チェックポイント {report.checkpoints} 件(署名で確認済みの範囲: {report.verified_size:,} 件)")
+    console.print(
+        f"記録 {report.events:,} 件、チェックポイント {report.checkpoints} 件(署名で確認済みの範囲: {report.verified_size:,} 件)"
+    )
     if report.unsigned_events:
-        console.print(f"未署名の末尾: {report.unsigned_events:,} 件({report.unsigned_since} 以降)。"
-                      "`shuyaku audit checkpoint` で署名します")
+        console.print(
+            f"未署名の末尾: {report.unsigned_events:,} 件({report.unsigned_since} 以降)。"
+            "`shuyaku audit checkpoint` で署名します"
+        )
     if report.against is not None and report.ok:
         console.print(f"外部保管のチェックポイント(件数 {report.against:,})と整合しています")
     if report.ok:
@@ -750,7 +892,9 @@ def audit_verify(
 
 @audit_app.command("checkpoint")
 def audit_checkpoint(
-    export: Annotated[Path | None, typer.Option("--export", help="署名付きチェックポイント(C2SP tlog-checkpoint)を書き出すファイル")] = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="署名付きチェックポイント(C2SP tlog-checkpoint)を書き出すファイル")
+    ] = None,
 ) -> None:
     """これまでの全記録の Merkle ルートに署名して残す(--export で外部保管用の署名付きノートも書く)。"""
     from shuyaku.audit.verify import checkpoint, export_head
@@ -833,8 +977,10 @@ def backup_command(folder: Annotated[Path, typer.Argument(help="写しを置く�
         done = backup(ctx, actor, folder)
     except (BackupError, AccessDenied, OSError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"✓ {done.folder} に {done.files} ファイルを書きました(アクセス記録 {done.counts.get('audit_event', 0):,} 件、"
-                  f"県被保険者ID {done.counts.get('person', 0):,} 件)。鍵を含むため厳重に保管してください")
+    console.print(
+        f"✓ {done.folder} に {done.files} ファイルを書きました(アクセス記録 {done.counts.get('audit_event', 0):,} 件、"
+        f"県被保険者ID {done.counts.get('person', 0):,} 件)。鍵を含むため厳重に保管してください"
+    )
 
 
 @app.command("restore")
@@ -852,7 +998,9 @@ def restore_command(
         done = restore(ctx, actor, folder)
     except (BackupError, AccessDenied, OSError) as exc:
         raise _fail(str(exc)) from None
-    console.print(f"✓ {done.folder} から復元しました(件数は写しと一致)。`shuyaku audit verify` で記録を確かめてください")
+    console.print(
+        f"✓ {done.folder} から復元しました(件数は写しと一致)。`shuyaku audit verify` で記録を確かめてください"
+    )
 
 
 @app.command()
@@ -875,8 +1023,15 @@ def main() -> None:
         app()  # usage errors, typer.Exit and Ctrl-C are handled inside (exit 2, the code, 1)
     except Exception as exc:  # noqa: BLE001 — the boundary: nothing raw reaches the terminal
         logging.getLogger("shuyaku").exception("unexpected failure")
-        err.print(_styled("予期しないエラー: ", "red", f"{type(exc).__name__}: {ids.redact(str(exc))}"
-                                                   "(詳細はログ SHUYAKU_HOME/log/shuyaku.log)"))
+        err.print(
+            _styled(
+                "予期しないエラー: ",
+                "red",
+                f"{type(exc).__name__}: {ids.redact(str(exc))}(詳細はログ SHUYAKU_HOME/log/shuyaku.log)",
+            )
+        )
         sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

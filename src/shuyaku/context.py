@@ -60,7 +60,7 @@ class Context:
             value = self._settings_cache[key] = DEFAULTS[key]
         if value is None:
             raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
-        return value
+        return str(value)
 
     def forget_setting(self, key: str) -> None:
         self._settings_cache.pop(key, None)

@@ -39,14 +39,18 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     files += world.write_hits(inbox, "202610")
     for m in world.municipalities:
         add_municipality(ctx, operator, m.code, m.name, m.insurer_number, m.encoding)
-    console.print(f"1. 市町村 {len(world.municipalities)} 団体を登録し、初期セットアップ+高額該当7か月分+日次差分3日分 {len(files)} ファイルを生成")
+    console.print(
+        f"1. 市町村 {len(world.municipalities)} 団体を登録し、初期セットアップ+高額該当7か月分+日次差分3日分 {len(files)} ファイルを生成"
+    )
 
     started = time.perf_counter()
     outcomes = ingest_paths(ctx, operator, [inbox], remove_source=True)
     seconds = time.perf_counter() - started
     applied = sum(o.status == "applied" for o in outcomes)
-    console.print(f"2. 取込: {applied}/{len(outcomes)} ファイル反映、{sum(o.records for o in outcomes):,} レコード、{seconds:.1f} 秒"
-                  f"(受信フォルダの残り {len(list(inbox.glob('*.csv')))} ファイル)")
+    console.print(
+        f"2. 取込: {applied}/{len(outcomes)} ファイル反映、{sum(o.records for o in outcomes):,} レコード、{seconds:.1f} 秒"
+        f"(受信フォルダの残り {len(list(inbox.glob('*.csv')))} ファイル)"
+    )
 
     carried = _continuity(ctx, operator, world, console)
 
@@ -56,7 +60,9 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
         for kind in ("KKKK", "IDTB", "KZKH", "TSKG"):
             written += export(ctx, operator, m.code, kind, outbox / m.code)
     leaked = sum(len(ids.find_individual_numbers(p.read_bytes().decode("utf-8", "replace"))) for p in written)
-    console.print(f"4. 返却: KKKK・IDTB・KZKH・TSKG {len(written)} ファイルを {outbox} に出力(個人番号らしき12桁: {leaked} 件)")
+    console.print(
+        f"4. 返却: KKKK・IDTB・KZKH・TSKG {len(written)} ファイルを {outbox} に出力(個人番号らしき12桁: {leaked} 件)"
+    )
 
     a = id_assignment.c
     with ctx.engine.connect() as conn:
@@ -67,11 +73,20 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     s = status(ctx, operator)
     table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", title="5. 要約")
     for row in s.municipalities:
-        table.add_row(str(row["code"]), str(row["name"]), str(row["encoding"]), f"{row['persons']:,}", f"{row['households']:,}",
-                      str(row["SKSE"]), str(row["SKKS"]))
+        table.add_row(
+            str(row["code"]),
+            str(row["name"]),
+            str(row["encoding"]),
+            f"{row['persons']:,}",
+            f"{row['households']:,}",
+            str(row["SKSE"]),
+            str(row["SKKS"]),
+        )
     console.print(table)
-    console.print(f"県被保険者ID {s.persons:,} 件(新規付番 {kinds.get('1', 0):,}、県内転居で引継ぎ {kinds.get('2', 0):,})、"
-                  f"隔離レコード {s.quarantined} 件")
+    console.print(
+        f"県被保険者ID {s.persons:,} 件(新規付番 {kinds.get('1', 0):,}、県内転居で引継ぎ {kinds.get('2', 0):,})、"
+        f"隔離レコード {s.quarantined} 件"
+    )
     from shuyaku.kogaku.service import run_month
     from shuyaku.synth.claims import write_claims, write_income_classes
 
@@ -80,8 +95,10 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     write_claims(world, claims_in, "202609")
     claim_outcomes = ingest_paths(ctx, operator, [claims_in], remove_source=True)
     month = run_month(ctx, operator, "202609", outbox / "kogaku")
-    console.print(f"6. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
-                  f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル")
+    console.print(
+        f"6. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
+        f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル"
+    )
     applied += sum(o.status == "applied" for o in claim_outcomes)
     outcomes += claim_outcomes
     audit_ok = _accounts_and_audit(ctx, home, console)
@@ -104,14 +121,23 @@ def _continuity(ctx: Context, operator: Actor, world: SyntheticPrefecture, conso
     with ctx.engine.connect() as conn:
         counts = tasuukai.counts(conn, "202611")
     carried = counts.filter(pl.col("predecessors") != "").sort("hit_count", descending=True)
-    console.print(f"3. 世帯の継続性候補 {len(found):,} 件({'、'.join(f'{r} {n}' for r, n in sorted(rules.items()))})を転入先として確定。"
-                  f"2026年11月の多数回: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
-                  f"他の市町村から該当月を引き継いだ世帯 {carried.height:,}")
+    console.print(
+        f"3. 世帯の継続性候補 {len(found):,} 件({'、'.join(f'{r} {n}' for r, n in sorted(rules.items()))})を転入先として確定。"
+        f"2026年11月の多数回: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
+        f"他の市町村から該当月を引き継いだ世帯 {carried.height:,}"
+    )
     if carried.height:
         example = carried.row(0, named=True)
         ex = tasuukai.explain(ctx, operator, example["household"], "202611")
-        table = Table("診療年月", "数える", "市町村", "報告元ファイル", "理由", title=f"   例: 県世帯ID {ex.household}(市町村 {ex.municipality_code})"
-                      f" 直近12か月 {ex.hit_count} か月 → 多数回{'該当' if ex.tasuukai else '非該当'}")
+        table = Table(
+            "診療年月",
+            "数える",
+            "市町村",
+            "報告元ファイル",
+            "理由",
+            title=f"   例: 県世帯ID {ex.household}(市町村 {ex.municipality_code})"
+            f" 直近12か月 {ex.hit_count} か月 → 多数回{'該当' if ex.tasuukai else '非該当'}",
+        )
         for ln in ex.lines:
             table.add_row(ln.month, "○" if ln.counted else "×", ln.municipality_code, ln.filename, ln.note)
         console.print(table)
@@ -131,21 +157,31 @@ def _accounts_and_audit(ctx: Context, home: Path, console: Console) -> bool:
     setup = Actor("setup:demo", "system")
     accounts.add_user(ctx, setup, "kanri", "管理 太郎", "国保連合会 総務課", "admin")
     code = _municipalities(ctx)[0]
-    accounts.add_user(ctx, setup, "madoguchi", "窓口 花子", "市町村 国保担当課", "municipal_clerk", [code], approved_by="kanri")
+    accounts.add_user(
+        ctx, setup, "madoguchi", "窓口 花子", "市町村 国保担当課", "municipal_clerk", [code], approved_by="kanri"
+    )
     admin, auditor = Actor("kanri", "admin"), Actor("kansa", "auditor")
     point = checkpoint(ctx, admin)
     report = verify(ctx, auditor)
     today = jst_date(ctx.clock())
     out = home / "reports"
     try:
-        made = reports.permissions(ctx, auditor, date(today.year, 1, 1), today, pdf_path=out / "利用者権限変更一覧.pdf",
-                                   csv_path=out / "利用者権限変更一覧.csv")
+        made = reports.permissions(
+            ctx,
+            auditor,
+            date(today.year, 1, 1),
+            today,
+            pdf_path=out / "利用者権限変更一覧.pdf",
+            csv_path=out / "利用者権限変更一覧.csv",
+        )
         files = "、".join(p.name for p in made.files)
     except FontMissing as exc:
         made = reports.permissions(ctx, auditor, date(today.year, 1, 1), today, csv_path=out / "利用者権限変更一覧.csv")
         files = f"{made.files[0].name}(PDF は省略: {exc})"
-    console.print(f"7. アクセス記録 {report.events:,} 件(チェックポイント {point.checkpoint_id} に署名、検証 {'異常なし' if report.ok else '異常あり'})、"
-                  f"利用者権限変更一覧 {made.rows} 件: {out}/{files}")
+    console.print(
+        f"7. アクセス記録 {report.events:,} 件(チェックポイント {point.checkpoint_id} に署名、検証 {'異常なし' if report.ok else '異常あり'})、"
+        f"利用者権限変更一覧 {made.rows} 件: {out}/{files}"
+    )
     return report.ok
 
 
@@ -153,4 +189,6 @@ def _municipalities(ctx: Context) -> list[str]:
     from shuyaku.db.schema import municipality
 
     with ctx.engine.connect() as conn:
-        return list(conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars())
+        return list(
+            conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars()
+        )

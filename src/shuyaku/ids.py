@@ -52,6 +52,7 @@ def new_individual_number_from(rng: random.Random) -> str:
 
 # --- 保険者番号 and the prefecture IDs (Luhn-like 2-1 rule) --------------------------
 
+
 def insurer_check_digit(body: str) -> int:
     """Check digit by the 保険者番号 rule: from the right, weights 2, 1, 2, 1 …; digit sums."""
     if not body or _DIGITS.fullmatch(body) is None:
@@ -93,6 +94,7 @@ def with_municipality_check_digit(body: str) -> str:
 
 # --- 県被保険者ID / 県世帯ID ---------------------------------------------------------
 
+
 def new_pref_id(prefecture: str, kind: str) -> str:
     """A random 13-digit prefecture ID: 都道府県 (2) + kind (1) + 9 random + check."""
     if not _is_digits(prefecture, 2) or kind not in (PERSON_KIND, HOUSEHOLD_KIND):
@@ -130,7 +132,9 @@ def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[st
         frame = pl.DataFrame({"r": random}).select(body.alias("body"))
         digits = [pl.col("body").str.slice(i, 1).cast(pl.Int32) * (2 if (11 - i) % 2 == 0 else 1) for i in range(12)]
         total = pl.sum_horizontal([d // 10 + d % 10 for d in digits])
-        fresh = frame.select(pl.col("body") + ((10 - total % 10) % 10).cast(pl.String))["body"].unique(maintain_order=True)
+        fresh = frame.select(pl.col("body") + ((10 - total % 10) % 10).cast(pl.String))["body"].unique(
+            maintain_order=True
+        )
         for candidate in fresh.to_list():
             if candidate not in seen and len(out) < count:
                 seen.add(candidate)
@@ -151,15 +155,17 @@ def is_valid_pref_id(value: str, kind: str | None = None) -> bool:
 # found in the normalised text are positions in the original.
 
 
-
 @functools.cache
 def _ascii_digit_table() -> dict[int, str]:
-    return str.maketrans({c: str(unicodedata.decimal(c)) for c in map(chr, range(0x80, 0x110000))
-                          if unicodedata.category(c) == "Nd"})
+    return str.maketrans(
+        {c: str(unicodedata.decimal(c)) for c in map(chr, range(0x80, 0x110000)) if unicodedata.category(c) == "Nd"}
+    )
+
 
 _TWELVE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 # In free text a number is also written in groups (6311 8121 5607, 6311-8121-5607).
 _GROUPED_RUN = re.compile(r"(?<![0-9])[0-9]{4}[ \-\u3000][0-9]{4}[ \-\u3000][0-9]{4}(?![0-9])")
+_LONG_DIGIT_RUN = re.compile(r"[0-9]{13,}")
 MASK = "*" * 12
 
 
@@ -178,6 +184,17 @@ def find_individual_numbers(text: str) -> list[str]:
     return [m for m in twelve_digit_runs(text) if is_valid_individual_number(m)]
 
 
+def find_embedded_numbers(text: str) -> list[str]:
+    """Every 12-digit window of a run of 12 or more digits that passes the check digit:
+    what might be a number in text whose items can no longer be told apart (a record whose
+    items shifted, where a number may have digits stuck to it)."""
+    found = []
+    for m in re.finditer(r"[0-9]{12,}", ascii_digits(text)):
+        run = m.group()
+        found += [run[i : i + 12] for i in range(len(run) - 11) if is_valid_individual_number(run[i : i + 12])]
+    return found
+
+
 def redact(text: str, known: Collection[str] = frozenset(), *, check_digit: bool = True) -> str:
     """``text`` with individual numbers masked: every 12-digit run (ASCII or full-width) in
     ``known``, and — where ``check_digit`` (free text: names, messages, reasons, log-in IDs,
@@ -194,6 +211,10 @@ def redact(text: str, known: Collection[str] = frozenset(), *, check_digit: bool
     for m in _TWELVE_DIGIT_RUN.finditer(normal):
         if m.group() in known or (check_digit and is_valid_individual_number(m.group())):
             spans.append(m.span())
+    if known:  # a known number is masked also inside a longer run of digits (a number with "99" stuck to it)
+        for m in _LONG_DIGIT_RUN.finditer(normal):
+            run, start = m.group(), m.start()
+            spans += [(start + i, start + i + 12) for i in range(len(run) - 11) if run[i : i + 12] in known]
     if check_digit:
         for m in _GROUPED_RUN.finditer(normal):
             digits = re.sub(r"[^0-9]", "", m.group())
@@ -203,8 +224,9 @@ def redact(text: str, known: Collection[str] = frozenset(), *, check_digit: bool
         return text
     out, last = [], 0
     for start, end in sorted(spans):
-        if start < last:
+        if end <= last:
             continue
+        start = max(start, last)  # overlapping windows of one long run: mask their union
         out += [text[last:start], "*" * (end - start)]
         last = end
     out.append(text[last:])

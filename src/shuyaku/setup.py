@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -54,7 +55,9 @@ def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
     return done
 
 
-def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_number: str, encoding: str = "utf-8") -> None:
+def add_municipality(
+    ctx: Context, actor: Actor, code: str, name: str, insurer_number: str, encoding: str = "utf-8"
+) -> None:
     trail.require(ctx, actor, "municipality.manage", target=code)
     if not ids.is_valid_municipality_code(code):
         raise SetupError(f"市町村コード {code} は6桁で検査数字が正しくありません")
@@ -67,21 +70,42 @@ def add_municipality(ctx: Context, actor: Actor, code: str, name: str, insurer_n
     with ctx.engine.begin() as conn:
         if conn.execute(select(municipality.c.name).where(municipality.c.municipality_code == code)).first():
             raise SetupError(f"市町村コード {code} は登録済みです")
-        conn.execute(insert(municipality).values(municipality_code=code, name=name, insurer_number=insurer_number,
-                                                 encoding=encoding, registered_at=ctx.clock(), registered_by=actor.login_id))
-        trail.append(conn, actor, [trail.Event("municipality.add", target=f"{code} {name}", row_count=1,
-                                               purpose=trail.purpose_of("municipality.manage"))], ctx.clock())
+        conn.execute(
+            insert(municipality).values(
+                municipality_code=code,
+                name=name,
+                insurer_number=insurer_number,
+                encoding=encoding,
+                registered_at=ctx.clock(),
+                registered_by=actor.login_id,
+            )
+        )
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "municipality.add",
+                    target=f"{code} {name}",
+                    row_count=1,
+                    purpose=trail.purpose_of("municipality.manage"),
+                )
+            ],
+            ctx.clock(),
+        )
 
 
 # What `shuyaku setting set` may change, and how a value is checked.
-SETTABLE = {
+SETTABLE: dict[str, Callable[[str], bool]] = {
     "continuity_auto_confirm_k1": lambda v: v in ("0", "1"),
     "quarantine_share": lambda v: _is_share(v),
     "raw_retention_days": lambda v: v.isdigit() and int(v) >= 1,
     "audit_warn_bytes": lambda v: v.isdigit() and int(v) >= 1,
     "max_file_bytes": lambda v: v.isdigit() and int(v) >= 1024,
     "max_columns": lambda v: v.isdigit() and 30 <= int(v) <= 10_000,  # every layout has fewer than 30 items
-    "audit_origin": lambda v: 0 < len(v) <= 200 and v.isprintable() and " " not in v and "+" not in v,  # C2SP origin line
+    "audit_origin": lambda v: (
+        0 < len(v) <= 200 and v.isprintable() and " " not in v and "+" not in v
+    ),  # C2SP origin line
 }
 
 
@@ -105,8 +129,21 @@ def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
             conn.execute(insert(setting).values(key=key, value=value))
         else:
             conn.execute(update(setting).where(setting.c.key == key).values(value=value))
-        trail.append(conn, actor, [trail.Event("setting.change", target=key, detail=f"{before} → {value}",
-                                               purpose=trail.purpose_of("setting.change"))], ctx.clock())
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "setting.change",
+                    target=key,
+                    detail=f"{before} → {value}",
+                    purpose=trail.purpose_of("setting.change"),
+                )
+            ],
+            ctx.clock(),
+        )
     ctx.forget_setting(key)
-    logging.getLogger("shuyaku.setup").info("setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value)
+    logging.getLogger("shuyaku.setup").info(
+        "setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value
+    )
     return before

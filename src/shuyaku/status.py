@@ -50,10 +50,18 @@ def status(ctx: Context, actor: Actor) -> Status:
         persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
         keys = _by_municipality(conn, person_key.c.municipality_code)
         households = _by_municipality(conn, household_key.c.municipality_code)
-        current = _by_municipality(conn, qualification_period.c.municipality_code, qualification_period.c.superseded_at.is_(None))
+        current = _by_municipality(
+            conn, qualification_period.c.municipality_code, qualification_period.c.superseded_at.is_(None)
+        )
         f = inbound_file.c
-        last_seq = {(m, k): s for m, k, s in conn.execute(
-            select(f.municipality_code, f.kind, func.max(f.seq)).where(f.status == "applied").group_by(f.municipality_code, f.kind)).all()}
+        last_seq = {
+            (m, k): s
+            for m, k, s in conn.execute(
+                select(f.municipality_code, f.kind, func.max(f.seq))
+                .where(f.status == "applied")
+                .group_by(f.municipality_code, f.kind)
+            ).all()
+        }
         held = _by_municipality(conn, f.municipality_code, f.status == "held")
         result = Status(
             prefecture=ctx.prefecture,
@@ -61,21 +69,35 @@ def status(ctx: Context, actor: Actor) -> Status:
             key_versions=dict(ctx.keyring.current),
             persons=persons,
             files_by_status=dict(conn.execute(select(f.status, func.count()).group_by(f.status)).all()),
-            quarantined=conn.execute(select(func.count()).select_from(ingest_result).where(ingest_result.c.result == "9")).scalar_one(),
-            outbound_blocked=conn.execute(select(func.count()).select_from(outbound_file).where(outbound_file.c.status == "blocked")).scalar_one(),
+            quarantined=conn.execute(
+                select(func.count()).select_from(ingest_result).where(ingest_result.c.result == "9")
+            ).scalar_one(),
+            outbound_blocked=conn.execute(
+                select(func.count()).select_from(outbound_file).where(outbound_file.c.status == "blocked")
+            ).scalar_one(),
         )
         for m in conn.execute(select(municipality).order_by(municipality.c.municipality_code)).all():
             code = m.municipality_code
-            result.municipalities.append({
-                "code": code, "name": m.name, "encoding": m.encoding, "persons": keys.get(code, 0),
-                "households": households.get(code, 0), "records": current.get(code, 0),
-                "SKSE": last_seq.get((code, "SKSE"), 0), "SKKS": last_seq.get((code, "SKKS"), 0), "held": held.get(code, 0),
-            })
+            result.municipalities.append(
+                {
+                    "code": code,
+                    "name": m.name,
+                    "encoding": m.encoding,
+                    "persons": keys.get(code, 0),
+                    "households": households.get(code, 0),
+                    "records": current.get(code, 0),
+                    "SKSE": last_seq.get((code, "SKSE"), 0),
+                    "SKKS": last_seq.get((code, "SKKS"), 0),
+                    "held": held.get(code, 0),
+                }
+            )
         result.audit_events, result.audit_bytes = _audit_size(conn)
     result.audit_warn_bytes = int(ctx.setting("audit_warn_bytes"))
     if result.audit_bytes > result.audit_warn_bytes:
-        result.warnings.append(f"アクセス記録の容量が {result.audit_bytes / 2**30:.1f} GiB で、警告値 {result.audit_warn_bytes / 2**30:.1f} GiB を"
-                               "超えました。記録は削除できないため、保管領域を増やすか、古い期間を検証済みの媒体へ移す計画を立ててください")
+        result.warnings.append(
+            f"アクセス記録の容量が {result.audit_bytes / 2**30:.1f} GiB で、警告値 {result.audit_warn_bytes / 2**30:.1f} GiB を"
+            "超えました。記録は削除できないため、保管領域を増やすか、古い期間を検証済みの媒体へ移す計画を立ててください"
+        )
     return result
 
 
@@ -85,7 +107,20 @@ def _audit_size(conn: Any) -> tuple[int, int]:
     count = conn.execute(select(func.count()).select_from(audit_event)).scalar_one()
     if conn.dialect.name == "postgresql":
         return count, conn.execute(text("SELECT pg_total_relation_size('audit_event')")).scalar_one()
-    size = conn.execute(select(func.coalesce(func.sum(
-        func.length(e.actor) + func.length(e.scope) + func.length(e.action) + func.length(e.target) + func.length(e.purpose)
-        + func.length(e.detail) + 200), 0))).scalar_one()
+    size = conn.execute(
+        select(
+            func.coalesce(
+                func.sum(
+                    func.length(e.actor)
+                    + func.length(e.scope)
+                    + func.length(e.action)
+                    + func.length(e.target)
+                    + func.length(e.purpose)
+                    + func.length(e.detail)
+                    + 200
+                ),
+                0,
+            )
+        )
+    ).scalar_one()
     return count, int(size)

@@ -21,7 +21,10 @@ def test_concurrent_records_share_transactions_and_keep_one_sound_chain(ctx) -> 
     from sqlalchemy import func, select
 
     from shuyaku.db.schema import audit_event
+
     with ctx.engine.connect() as conn:
         targets = set(conn.execute(select(audit_event.c.target).where(audit_event.c.action == "person.read")).scalars())
-        assert conn.execute(select(func.count()).select_from(audit_event)).scalar_one() == 2 + 8 * 25 + 1  # and verify logs itself after reading
+        assert (
+            conn.execute(select(func.count()).select_from(audit_event)).scalar_one() == 2 + 8 * 25 + 1
+        )  # and verify logs itself after reading
     assert targets == {f"{n}-{i}" for n in range(8) for i in range(25)}

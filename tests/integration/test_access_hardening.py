@@ -35,8 +35,15 @@ def _log_text(ctx) -> str:  # type: ignore[no-untyped-def]
     return ids.ascii_digits("\n".join(" ".join(str(v) for v in r) for r in rows(ctx, audit_event)))
 
 
-@pytest.mark.parametrize("typed", [number(1), number(1).translate(FULL_WIDTH), f"{number(1)[:4]} {number(1)[4:8]} {number(1)[8:]}",
-                                   f"id{number(1)}x"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        number(1),
+        number(1).translate(FULL_WIDTH),
+        f"{number(1)[:4]} {number(1)[4:8]} {number(1)[8:]}",
+        f"id{number(1)}x",
+    ],
+)
 def test_a_number_typed_as_a_login_id_never_reaches_the_log_or_the_review(ctx, tmp_path, typed) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(accounts.LoginFailed):
         accounts.login(ctx, typed, "x", "000000")
@@ -105,8 +112,12 @@ def test_commands_refused_before_login_are_in_the_access_log(tmp_path: Path, dat
     monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SHUYAKU_DATABASE_URL", database_url)
     assert runner.invoke(app, ["init"]).exit_code == 0
-    assert runner.invoke(app, ["user", "add", "kanri", "--name", "管理 太郎", "--organisation", "連合会",
-                               "--role", "admin"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["user", "add", "kanri", "--name", "管理 太郎", "--organisation", "連合会", "--role", "admin"]
+        ).exit_code
+        == 0
+    )
     refused = runner.invoke(app, ["status"])
     assert refused.exit_code == 2
     from shuyaku.config import load_settings
@@ -120,7 +131,9 @@ def test_commands_refused_before_login_are_in_the_access_log(tmp_path: Path, dat
     ctx.engine.dispose()
 
 
-def test_names_with_markup_and_escape_sequences_print_as_written(tmp_path: Path, database_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_names_with_markup_and_escape_sequences_print_as_written(
+    tmp_path: Path, database_url: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     runner = CliRunner()
     monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SHUYAKU_DATABASE_URL", database_url)
@@ -128,7 +141,9 @@ def test_names_with_markup_and_escape_sequences_print_as_written(tmp_path: Path,
     assert runner.invoke(app, ["municipality", "add", MUNI_A, "架空市", "--insurer", INSURER_A]).exit_code == 0
     inbox = tmp_path / "in"
     inbox.mkdir()
-    (inbox / "a\x1b[2J.csv").write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1), name="[/red]斎藤")]))
+    (inbox / "a\x1b[2J.csv").write_bytes(
+        exchange_file("SKKS", [skks("1000000001", individual_number=number(1), name="[/red]斎藤")])
+    )
     ingested = runner.invoke(app, ["ingest", str(inbox)])
     assert ingested.exit_code == 0, ingested.output
     shown = runner.invoke(app, ["person", "show", "--municipality", MUNI_A, "--atena", "1000000001"])
@@ -154,7 +169,9 @@ def test_a_cut_or_rewritten_tail_fails_verify_once_the_command_signed_it(ctx, tm
     assert seal_tail(ctx) is None  # nothing new: no new checkpoint
     size = int(lines[1])
     _without_triggers(ctx, f"DELETE FROM audit_event WHERE seq >= {size - 1}")  # cut the tail …
-    _without_triggers(ctx, f"DELETE FROM audit_checkpoint WHERE tree_size >= {size - 1}")  # … and the checkpoints that signed it
+    _without_triggers(
+        ctx, f"DELETE FROM audit_checkpoint WHERE tree_size >= {size - 1}"
+    )  # … and the checkpoints that signed it
     assert verify(ctx, SETUP).ok  # inside the database alone the cut cannot be seen …
     report = verify(ctx, SETUP, note.read_text(encoding="utf-8"))
     assert not report.ok and any("末尾の削除" in p for p in report.problems)  # … the head kept outside sees it
@@ -186,7 +203,9 @@ def _without_triggers(ctx, statement: str) -> None:  # type: ignore[no-untyped-d
             conn.execute(text("ALTER TABLE audit_checkpoint ENABLE TRIGGER USER"))
             return
         names = [r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all()]
-        sql = {r[0]: r[1] for r in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()}
+        sql = {
+            r[0]: r[1] for r in conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+        }
         for name in names:
             conn.execute(text(f"DROP TRIGGER {name}"))
         conn.execute(text(statement))
@@ -209,8 +228,12 @@ def test_backup_then_restore_gives_back_the_same_counts_and_a_log_that_verifies(
     assert after["person"] == before["person"] and restored.counts == before
     assert after["audit_event"] == before["audit_event"] + 1  # the restore itself is logged
     assert verify(ctx, SETUP).ok
-    assert ingest(ctx, exchange_file("SKKS", [skks("1000000002", individual_number=number(2), setai="2000000002")],
-                                     seq=2)).status == "applied"  # the restored keys still open the vault
+    assert (
+        ingest(
+            ctx, exchange_file("SKKS", [skks("1000000002", individual_number=number(2), setai="2000000002")], seq=2)
+        ).status
+        == "applied"
+    )  # the restored keys still open the vault
     (tmp_path / "bk" / "manifest.json").write_text("{}", encoding="utf-8")
     with pytest.raises(BackupError):
         restore(ctx, OPERATOR, tmp_path / "bk")

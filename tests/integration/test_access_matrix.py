@@ -96,12 +96,18 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
         "archive.purge": lambda a: purge_expired(ctx, a, date(2026, 11, 27)),
         "municipality.manage": lambda a: add_municipality(ctx, a, "111112", "試験村", "111112"),
         "setting.change": lambda a: change_setting(ctx, a, "continuity_auto_confirm_k1", "1"),
-        "user.manage": lambda a: accounts.add_user(ctx, a, f"new-{next(counter)}", "新人 職員", "架空市", "municipal_clerk", [MUNI_A]),
+        "user.manage": lambda a: accounts.add_user(
+            ctx, a, f"new-{next(counter)}", "新人 職員", "架空市", "municipal_clerk", [MUNI_A]
+        ),
         "user.read": lambda a: accounts.list_users(ctx, a),
         "audit.read": lambda a: verify(ctx, a),
         "audit.checkpoint": lambda a: checkpoint(ctx, a),
-        "report.permissions": lambda a: reports.permissions(ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "p.csv"),
-        "report.access_review": lambda a: reports.access_review(ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "r.csv"),
+        "report.permissions": lambda a: reports.permissions(
+            ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "p.csv"
+        ),
+        "report.access_review": lambda a: reports.access_review(
+            ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "r.csv"
+        ),
     }
 
 
@@ -127,12 +133,18 @@ def test_every_role_against_every_operation_and_municipality(ctx, tmp_path) -> N
                 except Exception:  # noqa: BLE001 — allowed, then failed for its own reason
                     allowed = True
                 found[(operation, role, muni)] = allowed
-    expected = {(op, role, muni): role in EXPECTED[op][col] for op in EXPECTED for role in ROLES
-                for muni, col in ((MUNI_A, 0), (MUNI_B, 1))}
+    expected = {
+        (op, role, muni): role in EXPECTED[op][col]
+        for op in EXPECTED
+        for role in ROLES
+        for muni, col in ((MUNI_A, 0), (MUNI_B, 1))
+    }
     wrong = sorted(k for k in expected if expected[k] != found[k])
     assert wrong == [], f"(operation, role, municipality) allowed ≠ expected: {wrong}"
     with ctx.engine.connect() as conn:
-        denied = conn.execute(select(audit_event.c.actor, audit_event.c.action).where(audit_event.c.outcome == "denied")).all()
+        denied = conn.execute(
+            select(audit_event.c.actor, audit_event.c.action).where(audit_event.c.outcome == "denied")
+        ).all()
     assert len(denied) == sum(not allowed for allowed in found.values())
 
 

@@ -28,8 +28,9 @@ def _code(ctx, secret: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_first_login_needs_password_and_totp_then_a_new_password(ctx) -> None:  # type: ignore[no-untyped-def]
-    creds = accounts.add_user(ctx, SETUP, "tanaka", "田中 花子", "架空市 国保年金課", "municipal_clerk", [MUNI_A],
-                              approved_by="admin-1")
+    creds = accounts.add_user(
+        ctx, SETUP, "tanaka", "田中 花子", "架空市 国保年金課", "municipal_clerk", [MUNI_A], approved_by="admin-1"
+    )
     [user] = rows(ctx, app_user)
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")  # OWASP parameters
     assert creds.password not in user.password_hash and _secret(creds.totp_uri).encode() not in user.totp_sealed
@@ -75,30 +76,52 @@ def test_unknown_suspended_and_expired_accounts_cannot_log_in_and_suspension_end
         accounts.session_actor(ctx, session.token)
     with pytest.raises(accounts.LoginFailed):
         accounts.login(ctx, "suzuki", creds.password, _code(ctx, _secret(creds.totp_uri)))
-    temp = accounts.add_user(ctx, SETUP, "rinji", "臨時 職員", "架空市", "municipal_clerk", [MUNI_A], valid_until=date(2026, 11, 26))
+    temp = accounts.add_user(
+        ctx, SETUP, "rinji", "臨時 職員", "架空市", "municipal_clerk", [MUNI_A], valid_until=date(2026, 11, 26)
+    )
     with pytest.raises(accounts.LoginFailed):  # the clock is on 2026-11-27
         accounts.login(ctx, "rinji", temp.password, _code(ctx, _secret(temp.totp_uri)))
-    assert {a.login_id: a.status for a in accounts.list_users(ctx, ADMIN)} == {"suzuki": "suspended", "rinji": "expired"}
+    assert {a.login_id: a.status for a in accounts.list_users(ctx, ADMIN)} == {
+        "suzuki": "suspended",
+        "rinji": "expired",
+    }
 
 
 def test_every_change_is_recorded_with_who_and_who_approved(ctx) -> None:  # type: ignore[no-untyped-def]
-    accounts.add_user(ctx, SETUP, "yamada", "山田 三郎", "架空市 国保年金課", "municipal_clerk", [MUNI_A], approved_by="kacho")
-    assert accounts.set_role(ctx, ADMIN, "yamada", "municipal_clerk", [MUNI_A, MUNI_B], approved_by="kacho") == "権限追加"
+    accounts.add_user(
+        ctx, SETUP, "yamada", "山田 三郎", "架空市 国保年金課", "municipal_clerk", [MUNI_A], approved_by="kacho"
+    )
+    assert (
+        accounts.set_role(ctx, ADMIN, "yamada", "municipal_clerk", [MUNI_A, MUNI_B], approved_by="kacho") == "権限追加"
+    )
     assert accounts.set_role(ctx, ADMIN, "yamada", "municipal_clerk", [MUNI_B]) == "権限削除"
     assert accounts.set_role(ctx, ADMIN, "yamada", "municipal_supervisor", [MUNI_B], reason="係長昇任") == "役割変更"
     accounts.reset_password(ctx, ADMIN, "yamada", new_totp=True)
     accounts.suspend(ctx, ADMIN, "yamada", reason="退職")
-    changes = [(c.kind, c.role_before, c.role_after, c.scope_before, c.scope_after, c.changed_by, c.approved_by)
-               for c in rows(ctx, permission_change)]
+    changes = [
+        (c.kind, c.role_before, c.role_after, c.scope_before, c.scope_after, c.changed_by, c.approved_by)
+        for c in rows(ctx, permission_change)
+    ]
     assert changes == [
         ("新規登録", None, "municipal_clerk", None, MUNI_A, "setup:root", "kacho"),
-        ("権限追加", "municipal_clerk", "municipal_clerk", MUNI_A, ",".join(sorted([MUNI_A, MUNI_B])), "admin-1", "kacho"),
+        (
+            "権限追加",
+            "municipal_clerk",
+            "municipal_clerk",
+            MUNI_A,
+            ",".join(sorted([MUNI_A, MUNI_B])),
+            "admin-1",
+            "kacho",
+        ),
         ("権限削除", "municipal_clerk", "municipal_clerk", ",".join(sorted([MUNI_A, MUNI_B])), MUNI_B, "admin-1", None),
         ("役割変更", "municipal_clerk", "municipal_supervisor", MUNI_B, MUNI_B, "admin-1", None),
         ("パスワード初期化", "municipal_supervisor", "municipal_supervisor", MUNI_B, MUNI_B, "admin-1", None),
         ("利用停止", "municipal_supervisor", "municipal_supervisor", MUNI_B, MUNI_B, "admin-1", None),
     ]
-    assert [e.action for e in rows(ctx, audit_event) if e.action.startswith("user.")][:2] == ["user.新規登録", "user.権限追加"]
+    assert [e.action for e in rows(ctx, audit_event) if e.action.startswith("user.")][:2] == [
+        "user.新規登録",
+        "user.権限追加",
+    ]
 
 
 def test_no_shared_or_malformed_accounts_and_scopes_that_fit_the_role(ctx) -> None:  # type: ignore[no-untyped-def]

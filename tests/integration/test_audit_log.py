@@ -28,8 +28,16 @@ CLERK_B = Actor("clerk-b", "municipal_clerk", frozenset({MUNI_B}))
 
 
 def _activity(ctx: Context, tmp_path: Any) -> None:
-    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1)),
-                                       skks("1000000002", individual_number=number(2), head=False)]))
+    ingest(
+        ctx,
+        exchange_file(
+            "SKKS",
+            [
+                skks("1000000001", individual_number=number(1)),
+                skks("1000000002", individual_number=number(2), head=False),
+            ],
+        ),
+    )
     lookup_person(ctx, OPERATOR, MUNI_A, "1000000001")
     export(ctx, OPERATOR, MUNI_A, "IDTB", tmp_path)
     with pytest.raises(AccessDenied):
@@ -64,7 +72,12 @@ def _unguard(ctx: Context) -> None:
             conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
             conn.execute(text("ALTER TABLE audit_checkpoint DISABLE TRIGGER USER"))
         else:
-            for name in ("audit_event_no_update", "audit_event_no_delete", "audit_checkpoint_no_update", "audit_checkpoint_no_delete"):
+            for name in (
+                "audit_event_no_update",
+                "audit_event_no_delete",
+                "audit_checkpoint_no_update",
+                "audit_checkpoint_no_delete",
+            ):
                 conn.execute(text(f"DROP TRIGGER {name}"))
 
 
@@ -89,7 +102,7 @@ def _rechain(ctx: Context, from_seq: int) -> None:
     rows = [dict(r._mapping) for r in events(ctx)]
     prev = rows[from_seq - 2]["hash"] if from_seq > 1 else trail.GENESIS
     with ctx.engine.begin() as conn:
-        for row in rows[from_seq - 1:]:
+        for row in rows[from_seq - 1 :]:
             new = trail.chain_hash(prev, trail.canonical(row))
             conn.execute(update(audit_event).where(audit_event.c.seq == row["seq"]).values(prev_hash=prev, hash=new))
             prev = new
@@ -163,7 +176,11 @@ def test_a_replaced_or_forged_checkpoint_is_found(ctx, tmp_path) -> None:  # typ
         # A root over a shorter log, signed with a key that is not the installation's.
         fake_root = "ab" * 32
         sig = Ed25519PrivateKey.generate().sign(statement(first.tree_size, fake_root, first.at_utc)).hex()
-        conn.execute(update(audit_checkpoint).where(audit_checkpoint.c.checkpoint_id == 1).values(root_hash=fake_root, signature=sig))
+        conn.execute(
+            update(audit_checkpoint)
+            .where(audit_checkpoint.c.checkpoint_id == 1)
+            .values(root_hash=fake_root, signature=sig)
+        )
     assert any(p.startswith("チェックポイント 1") and "署名が正しくありません" in p for p in _problems(ctx))
 
 
@@ -175,7 +192,9 @@ def test_the_application_cannot_update_or_delete_the_log(ctx, tmp_path) -> None:
     assert verify(ctx, AUDITOR).ok
 
 
-def test_on_postgresql_the_application_role_may_insert_but_not_update_delete_or_truncate(ctx, tmp_path, database_url) -> None:  # type: ignore[no-untyped-def]
+def test_on_postgresql_the_application_role_may_insert_but_not_update_delete_or_truncate(
+    ctx, tmp_path, database_url
+) -> None:  # type: ignore[no-untyped-def]
     from shuyaku.db.roles import grant_app_role
 
     if not database_url.startswith("postgresql"):  # SQLite has no roles: the triggers above are its guard
@@ -190,8 +209,12 @@ def test_on_postgresql_the_application_role_may_insert_but_not_update_delete_or_
         trail.append(conn, OPERATOR, [trail.Event("person.read", target="as the application role")], ctx.clock())
         assert conn.execute(text("SELECT count(*) FROM qualification_period")).scalar_one() == 2  # business tables: yes
     _unguard(ctx)  # not even with the triggers gone: the role itself has no right
-    for sql in ("UPDATE audit_event SET actor = 'x'", "DELETE FROM audit_event", "TRUNCATE audit_event",
-                "UPDATE audit_checkpoint SET root_hash = 'x'"):
+    for sql in (
+        "UPDATE audit_event SET actor = 'x'",
+        "DELETE FROM audit_event",
+        "TRUNCATE audit_event",
+        "UPDATE audit_checkpoint SET root_hash = 'x'",
+    ):
         with pytest.raises(DBAPIError, match="permission denied"), ctx.engine.begin() as conn:
             conn.execute(text("SET LOCAL ROLE shuyaku_app_test"))
             conn.execute(text(sql))
@@ -232,7 +255,9 @@ def test_status_warns_when_the_log_passes_its_configured_size(ctx, tmp_path) -> 
     assert len(loud.warnings) == 1 and "アクセス記録の容量" in loud.warnings[0]
 
 
-def test_verification_in_runs_and_worker_processes_joins_the_runs_and_still_finds_a_deletion(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_verification_in_runs_and_worker_processes_joins_the_runs_and_still_finds_a_deletion(
+    ctx, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from shuyaku.audit import verify as verifying
 
     monkeypatch.setattr(verifying, "SEGMENT", 3)

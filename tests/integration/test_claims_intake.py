@@ -35,13 +35,20 @@ def test_a_claim_correction_supersedes_and_a_copay_over_its_cap_is_quarantined(c
     batch = fixed + [bad]
     outcome = ingest(ctx, exchange_file("RECE", batch, seq=2, trailer=amount_trailer(batch, 8)))
     assert outcome.status == "applied" and results(ctx, outcome.file_id) == [(33, "E011", "9")]
-    current = [r.copay for r in rows(ctx, claim_unit, claim_unit.c.atena_no == "1000000001", claim_unit.c.superseded_at.is_(None))]
+    current = [
+        r.copay
+        for r in rows(ctx, claim_unit, claim_unit.c.atena_no == "1000000001", claim_unit.c.superseded_at.is_(None))
+    ]
     assert current == [250_000]
 
 
 def test_income_classes_by_household_and_months(ctx) -> None:  # type: ignore[no-untyped-def]
     others = [skbn(f"20000001{i:02d}") for i in range(30)]
-    spans = [skbn("2000000001", start="202608", under70="03", over70="14"), skbn("2000000002", start="202608", end="202607"), *others]
+    spans = [
+        skbn("2000000001", start="202608", under70="03", over70="14"),
+        skbn("2000000002", start="202608", end="202607"),
+        *others,
+    ]
     outcome = ingest(ctx, exchange_file("SKBN", spans, trailer=_skbn_trailer(spans)))
     assert outcome.status == "applied"
     assert results(ctx, outcome.file_id) == [(3, "E020", "9")]  # ends before it starts

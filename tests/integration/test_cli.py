@@ -85,7 +85,12 @@ def test_vault_rotate_index_key(home: Path) -> None:
 
 def test_synth_register_then_ingest_everything(home: Path) -> None:
     out = home / "synth"
-    assert runner.invoke(app, ["synth", "--out", str(out), "--municipalities", "2", "--persons", "200", "--days", "1", "--register"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["synth", "--out", str(out), "--municipalities", "2", "--persons", "200", "--days", "1", "--register"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(app, ["ingest", str(out)])
     assert result.exit_code == 0, result.output
 
@@ -96,7 +101,9 @@ def test_demo_runs_end_to_end_on_its_own_sqlite_file(tmp_path: Path) -> None:
     assert "デモ完了" in result.output and "個人番号らしき12桁: 0 件" in result.output
 
 
-def test_an_unexpected_failure_is_one_masked_line_and_exit_1(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_unexpected_failure_is_one_masked_line_and_exit_1(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import shuyaku.exchange.service as service
     from shuyaku.cli import main
 
@@ -136,30 +143,66 @@ def test_once_accounts_exist_every_command_runs_as_a_logged_in_user(home: Path) 
 
     import pyotp
 
-    added = runner.invoke(app, ["user", "add", "kanri", "--name", "管理 太郎", "--organisation", "国保連合会 総務課",
-                                "--role", "admin"])
+    added = runner.invoke(
+        app, ["user", "add", "kanri", "--name", "管理 太郎", "--organisation", "国保連合会 総務課", "--role", "admin"]
+    )
     assert added.exit_code == 0, added.output
     password = added.output.split("初期パスワード: ")[1].split("(")[0].strip()
     secret = parse_qs(urlparse(added.output.split("認証アプリ登録: ")[1].split()[0]).query)["secret"][0]
     refused = runner.invoke(app, ["status"])
     assert refused.exit_code == 2 and "shuyaku login" in refused.output  # setup mode is over
-    wrong = runner.invoke(app, ["login", "--user", "kanri"], input=f"{password}\n000000\n" if pyotp.TOTP(secret).now() != "000000" else f"{password}\n111111\n")
+    wrong = runner.invoke(
+        app,
+        ["login", "--user", "kanri"],
+        input=f"{password}\n000000\n" if pyotp.TOTP(secret).now() != "000000" else f"{password}\n111111\n",
+    )
     assert wrong.exit_code == 2 and "ログインできません" in wrong.output
     new = "Renraku#2026-Soumu"
-    logged_in = runner.invoke(app, ["login", "--user", "kanri"], input=f"{password}\n{pyotp.TOTP(secret).now()}\n{new}\n{new}\n")
+    logged_in = runner.invoke(
+        app, ["login", "--user", "kanri"], input=f"{password}\n{pyotp.TOTP(secret).now()}\n{new}\n{new}\n"
+    )
     assert logged_in.exit_code == 0, logged_in.output
     assert (home / "home" / "sessions").is_dir()
     assert runner.invoke(app, ["user", "list"]).exit_code == 0
-    clerk = runner.invoke(app, ["user", "add", "madoguchi", "--name", "窓口 花子", "--organisation", "架空市 国保年金課",
-                                "--role", "municipal_clerk", "--municipality", MUNI_A, "--approved-by", "kacho"])
+    clerk = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "madoguchi",
+            "--name",
+            "窓口 花子",
+            "--organisation",
+            "架空市 国保年金課",
+            "--role",
+            "municipal_clerk",
+            "--municipality",
+            MUNI_A,
+            "--approved-by",
+            "kacho",
+        ],
+    )
     assert clerk.exit_code == 0, clerk.output
     # An administrator sees no personal data.
     assert runner.invoke(app, ["person", "show", "--municipality", MUNI_A, "--atena", "1000000001"]).exit_code == 2
     assert runner.invoke(app, ["audit", "checkpoint"]).exit_code == 0
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0 and "見つかりませんでした" in verified.output
-    report = runner.invoke(app, ["report", "permissions", "--from", "2026-01-01", "--to", "2030-12-31",
-                                 "--pdf", str(home / "p.pdf"), "--csv", str(home / "p.csv")])
+    report = runner.invoke(
+        app,
+        [
+            "report",
+            "permissions",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2030-12-31",
+            "--pdf",
+            str(home / "p.pdf"),
+            "--csv",
+            str(home / "p.csv"),
+        ],
+    )
     assert report.exit_code == 0 and "2 件" in report.output and (home / "p.pdf").stat().st_size > 10_000
     assert runner.invoke(app, ["user", "suspend", "madoguchi", "--reason", "異動"]).exit_code == 0
     assert runner.invoke(app, ["logout"]).exit_code == 0

@@ -58,7 +58,11 @@ class Prefecture:
     def send(self, kind: str, records: list[list[str]], muni: str = MUNI_A) -> Any:
         self.seq[(muni, kind)] += 1
         seq = self.seq[(muni, kind)]
-        raw = kggt_file(records, muni=muni, seq=seq) if kind == "KGGT" else exchange_file(kind, records, muni=muni, seq=seq)
+        raw = (
+            kggt_file(records, muni=muni, seq=seq)
+            if kind == "KGGT"
+            else exchange_file(kind, records, muni=muni, seq=seq)
+        )
         outcome = ingest(self.ctx, raw, f"{muni}_{kind}_{seq}.csv")
         assert outcome.status == "applied", outcome.message
         return outcome
@@ -71,21 +75,44 @@ class Prefecture:
 
 
 def family_in_a(pref: Prefecture, hits: tuple[str, ...] = ("202601", "202602", "202603")) -> None:
-    pref.send("SKKS", [skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
-                       skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE)])
+    pref.send(
+        "SKKS",
+        [
+            skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
+            skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE),
+        ],
+    )
     if hits:
         pref.send("KGGT", [kggt(HOME, m) for m in hits])
 
 
 def leave_a(atena: str, *, head: bool, history: int = 2) -> list[str]:
     """A's 県内転出 record: 適用 ends the day before the move, 資格 continues."""
-    return skks(atena, history=history, setai=HOME, head=head, change_date=MOVE, reason="12", qualified_from="20250101",
-                applied_from="20250101", applied_to="20260409")
+    return skks(
+        atena,
+        history=history,
+        setai=HOME,
+        head=head,
+        change_date=MOVE,
+        reason="12",
+        qualified_from="20250101",
+        applied_from="20250101",
+        applied_to="20260409",
+    )
 
 
 def arrive_b(atena: str, seed: int, *, setai: str = NEW_HOME, head: bool = True) -> list[str]:
-    return skks(atena, muni=MUNI_B, individual_number=number(seed), setai=setai, head=head, change_date=MOVE, reason="11",
-                qualified_from="20250101", applied_from=MOVE)
+    return skks(
+        atena,
+        muni=MUNI_B,
+        individual_number=number(seed),
+        setai=setai,
+        head=head,
+        change_date=MOVE,
+        reason="11",
+        qualified_from="20250101",
+        applied_from=MOVE,
+    )
 
 
 def move_whole_family(pref: Prefecture) -> None:
@@ -111,8 +138,13 @@ def test_a_simple_move_k1_carries_three_months_so_the_4th_is_tasuukai_once_confi
     assert person_id(ctx, MUNI_B, "3000000001") == person_id(ctx, MUNI_A, HEAD)
     old, new = pref.household_of(MUNI_A, HEAD), pref.household_of(MUNI_B, "3000000001")
     [candidate] = candidates(ctx)
-    assert (candidate.from_household, candidate.to_household, candidate.rule, candidate.continuous, candidate.status) == (
-        old, new, "K1", True, "proposed")
+    assert (
+        candidate.from_household,
+        candidate.to_household,
+        candidate.rule,
+        candidate.continuous,
+        candidate.status,
+    ) == (old, new, "K1", True, "proposed")
     assert candidate.change_date.isoformat() == "2026-04-10" and candidate.to_municipality_code == MUNI_B
     # Not confirmed: the move carries nothing, and B's own 多数回 flag would be wrong.
     assert count(ctx, new, "202605") == 0
@@ -138,7 +170,9 @@ def test_the_destination_alone_decides_and_only_a_supervisor_or_the_federation(c
     with pytest.raises(AccessDenied):
         continuity.confirm(ctx, Actor("clerk-b", "municipal_clerk", frozenset({MUNI_B})), candidate.candidate_id)
     assert [c.candidate_id for c in continuity.list_candidates(ctx, SUPERVISOR_A)] == []
-    assert [c.candidate_id for c in continuity.list_candidates(ctx, SUPERVISOR_B, status="proposed")] == [candidate.candidate_id]
+    assert [c.candidate_id for c in continuity.list_candidates(ctx, SUPERVISOR_B, status="proposed")] == [
+        candidate.candidate_id
+    ]
     with pytest.raises(continuity.DecisionError):
         continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "  ")
 
@@ -158,9 +192,22 @@ def test_the_head_leaving_alone_k5_keeps_the_count_with_the_head_only(ctx) -> No
     pref = Prefecture(ctx)
     family_in_a(pref)
     # The head moves to B alone; the spouse stays and becomes head in A.
-    pref.send("SKKS", [leave_a(HEAD, head=True),
-                       skks(SPOUSE, history=2, setai=HOME, head=True, change_date=MOVE, reason="22", qualified_from="20250101",
-                            applied_from="20250101")])
+    pref.send(
+        "SKKS",
+        [
+            leave_a(HEAD, head=True),
+            skks(
+                SPOUSE,
+                history=2,
+                setai=HOME,
+                head=True,
+                change_date=MOVE,
+                reason="22",
+                qualified_from="20250101",
+                applied_from="20250101",
+            ),
+        ],
+    )
     pref.send("SKKS", [arrive_b("3000000001", 11)], MUNI_B)
     old, heads_new = pref.household_of(MUNI_A, SPOUSE), pref.household_of(MUNI_B, "3000000001")
     found = {(c.from_household, c.to_household): (c.rule, c.continuous) for c in candidates(ctx)}
@@ -180,8 +227,21 @@ def test_a_merge_k6_keeps_one_households_months_and_not_the_others(ctx) -> None:
     pref.send("SKKS", [skks("1000000009", individual_number=number(19), setai=other, **SINCE)])
     pref.send("KGGT", [kggt(other, "202511"), kggt(other, "202512")])
     # Y's head joins X (same municipality), X's head stays head.
-    pref.send("SKKS", [skks("1000000009", history=2, setai=HOME, head=False, change_date=MOVE, reason="24",
-                            qualified_from="20250101", applied_from="20250101")])
+    pref.send(
+        "SKKS",
+        [
+            skks(
+                "1000000009",
+                history=2,
+                setai=HOME,
+                head=False,
+                change_date=MOVE,
+                reason="24",
+                qualified_from="20250101",
+                applied_from="20250101",
+            )
+        ],
+    )
     x, y = pref.household_of(MUNI_A, HEAD), pref.household_of(MUNI_A, "1000000009")
     assert x == y
     [merge] = candidates(ctx)
@@ -195,10 +255,18 @@ def test_a_merge_k6_keeps_one_households_months_and_not_the_others(ctx) -> None:
 def test_the_head_joining_another_household_k7_resets(ctx) -> None:  # type: ignore[no-untyped-def]
     pref = Prefecture(ctx)
     family_in_a(pref)
-    pref.send("SKKS", [skks("3000000009", muni=MUNI_B, individual_number=number(29), setai="4000000009", **SINCE)], MUNI_B)
+    pref.send(
+        "SKKS", [skks("3000000009", muni=MUNI_B, individual_number=number(29), setai="4000000009", **SINCE)], MUNI_B
+    )
     pref.send("SKKS", [leave_a(HEAD, head=True), leave_a(SPOUSE, head=False)])
-    pref.send("SKKS", [arrive_b("3000000001", 11, setai="4000000009", head=False),
-                       arrive_b("3000000002", 12, setai="4000000009", head=False)], MUNI_B)
+    pref.send(
+        "SKKS",
+        [
+            arrive_b("3000000001", 11, setai="4000000009", head=False),
+            arrive_b("3000000002", 12, setai="4000000009", head=False),
+        ],
+        MUNI_B,
+    )
     joined = pref.household_of(MUNI_B, "3000000009")
     [k7] = candidates(ctx)
     assert (k7.to_household, k7.rule, k7.continuous) == (joined, "K7", False)
@@ -210,10 +278,39 @@ def test_a_move_out_of_the_prefecture_and_back_resets(ctx) -> None:  # type: ign
     pref = Prefecture(ctx)
     pref.send("SKKS", [skks(HEAD, individual_number=number(11), setai=HOME, **SINCE)])
     pref.send("KGGT", [kggt(HOME, m) for m in ("202601", "202602", "202603")])
-    pref.send("SKKS", [skks(HEAD, history=2, setai=HOME, change_date=MOVE, reason="01", qualified_from="20250101",
-                            applied_from="20250101", qualified_until=MOVE, until_reason="01", applied_to="20260409")])
-    pref.send("SKKS", [skks("3000000001", muni=MUNI_B, individual_number=number(11), setai=NEW_HOME, change_date="20260501",
-                            reason="01", qualified_from="20260501", applied_from="20260501")], MUNI_B)
+    pref.send(
+        "SKKS",
+        [
+            skks(
+                HEAD,
+                history=2,
+                setai=HOME,
+                change_date=MOVE,
+                reason="01",
+                qualified_from="20250101",
+                applied_from="20250101",
+                qualified_until=MOVE,
+                until_reason="01",
+                applied_to="20260409",
+            )
+        ],
+    )
+    pref.send(
+        "SKKS",
+        [
+            skks(
+                "3000000001",
+                muni=MUNI_B,
+                individual_number=number(11),
+                setai=NEW_HOME,
+                change_date="20260501",
+                reason="01",
+                qualified_from="20260501",
+                applied_from="20260501",
+            )
+        ],
+        MUNI_B,
+    )
     back = pref.household_of(MUNI_B, "3000000001")
     assert person_id(ctx, MUNI_B, "3000000001") == person_id(ctx, MUNI_A, HEAD)
     [k8] = candidates(ctx)
@@ -256,7 +353,9 @@ def test_a_late_kggt_a_deletion_and_a_rejection_recompute_the_stored_counts_and_
     assert (summary.households, summary.tasuukai) == (2, 0)
 
     def stored() -> int:
-        [row] = rows(ctx, tasuukai_count, tasuukai_count.c.pref_household_id == new, tasuukai_count.c.superseded_at.is_(None))
+        [row] = rows(
+            ctx, tasuukai_count, tasuukai_count.c.pref_household_id == new, tasuukai_count.c.superseded_at.is_(None)
+        )
         return int(row.hit_count)
 
     assert stored() == 2
@@ -264,7 +363,9 @@ def test_a_late_kggt_a_deletion_and_a_rejection_recompute_the_stored_counts_and_
     assert stored() == 3
     [first] = export(ctx, OPERATOR, MUNI_B, "TSKG", tmp_path)
     body = [r for r in csv.reader(first.read_text(encoding="utf-8").splitlines()) if r[0] == "2"]
-    assert body == [["2", MUNI_B, NEW_HOME, new, "202605", "3", "1", "202601;202602;202603", pref.household_of(MUNI_A, HEAD)]]
+    assert body == [
+        ["2", MUNI_B, NEW_HOME, new, "202605", "3", "1", "202601;202602;202603", pref.household_of(MUNI_A, HEAD)]
+    ]
     pref.send("KGGT", [kggt(HOME, "202602", op="3")])  # a deletion
     assert stored() == 2
     continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "世帯の実態が異なるため")
@@ -275,7 +376,19 @@ def test_a_late_kggt_a_deletion_and_a_rejection_recompute_the_stored_counts_and_
     [kzkh] = export(ctx, OPERATOR, MUNI_B, "KZKH", tmp_path)
     lines = [r for r in csv.reader(kzkh.read_text(encoding="utf-8").splitlines()) if r[0] == "2"]
     assert [(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]) for r in lines] == [
-        (str(candidate.candidate_id), MUNI_B, NEW_HOME, new, MUNI_A, pref.household_of(MUNI_A, HEAD), MOVE, "K1", "1", "rejected")]
+        (
+            str(candidate.candidate_id),
+            MUNI_B,
+            NEW_HOME,
+            new,
+            MUNI_A,
+            pref.household_of(MUNI_A, HEAD),
+            MOVE,
+            "K1",
+            "1",
+            "rejected",
+        )
+    ]
     assert "世帯の実態が異なるため" in lines[0][11]
 
 
@@ -292,7 +405,11 @@ def test_explain_names_each_month_its_file_and_the_candidate_and_what_was_left_o
     after = tasuukai.explain(ctx, SUPERVISOR_B, new, "202605")
     assert (after.hit_count, after.tasuukai, after.first, after.last) == (2, False, "202506", "202604")
     by_month = {ln.month: ln for ln in after.lines}
-    assert by_month["202601"].counted and by_month["202601"].source == MUNI_A and by_month["202601"].filename == f"{MUNI_A}_KGGT_1.csv"
+    assert (
+        by_month["202601"].counted
+        and by_month["202601"].source == MUNI_A
+        and by_month["202601"].filename == f"{MUNI_A}_KGGT_1.csv"
+    )
     assert by_month["202601"].via == str(after.candidates[0][0])
     assert not by_month["202603"].counted and "外来特例" in by_month["202603"].note
     assert not by_month["202503"].counted and "より前" in by_month["202503"].note
@@ -304,8 +421,13 @@ def test_explain_names_each_month_its_file_and_the_candidate_and_what_was_left_o
 # --- files of different municipalities in any order ------------------------------------
 
 FILES_A = [
-    ("SKKS", [skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
-              skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE)]),
+    (
+        "SKKS",
+        [
+            skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
+            skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE),
+        ],
+    ),
     ("KGGT", [kggt(HOME, "202601"), kggt(HOME, "202602")]),
     ("SKKS", [leave_a(HEAD, head=True), leave_a(SPOUSE, head=False)]),
     ("KGGT", [kggt(HOME, "202603"), kggt(HOME, "202604", move_month="1")]),
@@ -338,7 +460,9 @@ def _interleavings() -> list[tuple[str, ...]]:
     return orders
 
 
-def test_counts_and_ids_never_depend_on_the_order_in_which_municipalities_files_arrive(database_url: str, tmp_path: Path) -> None:
+def test_counts_and_ids_never_depend_on_the_order_in_which_municipalities_files_arrive(
+    database_url: str, tmp_path: Path
+) -> None:
     if database_url.startswith("sqlite"):
         database_url = f"sqlite:///{tmp_path}/o.db"
     outcomes = set()
@@ -397,4 +521,6 @@ def test_a_move_deleted_by_the_municipality_withdraws_its_proposed_candidate(ctx
     [withdrawn] = candidates(ctx)
     assert withdrawn.status == "withdrawn" and "取り下げ" in withdrawn.decision_note
     [kzkh] = export(ctx, OPERATOR, MUNI_B, "KZKH", tmp_path)
-    assert [r for r in kzkh.read_text(encoding="utf-8").splitlines() if r.startswith("2,")] == []  # never sent: nothing to take back
+    assert [
+        r for r in kzkh.read_text(encoding="utf-8").splitlines() if r.startswith("2,")
+    ] == []  # never sent: nothing to take back

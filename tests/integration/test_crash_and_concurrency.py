@@ -71,33 +71,78 @@ def _fresh(settings: Settings, world: SyntheticPrefecture) -> None:
 
 
 def _shuyaku(settings: Settings, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url,
-           "SHUYAKU_ACTOR": "harness"}
+    env = {
+        **os.environ,
+        "SHUYAKU_HOME": str(settings.home),
+        "SHUYAKU_DATABASE_URL": settings.database_url,
+        "SHUYAKU_ACTOR": "harness",
+    }
     env.pop("SHUYAKU_CRASH_AT", None)
     if crash:
         env["SHUYAKU_CRASH_AT"] = crash
-    return subprocess.run([sys.executable, "-m", "shuyaku.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "shuyaku.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]:
     ctx = open_context(settings)
     try:
         with ctx.engine.connect() as conn:
-            counts = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-                      for t in (person, vault_entry, person_key, household_key, household_record, qualification_period,
-                                id_assignment, continuity_candidate)}
+            counts = {
+                t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (
+                    person,
+                    vault_entry,
+                    person_key,
+                    household_key,
+                    household_record,
+                    qualification_period,
+                    id_assignment,
+                    continuity_candidate,
+                )
+            }
             f = inbound_file.c
-            ledger = sorted(conn.execute(select(f.municipality_code, f.kind, f.seq, f.status, f.error_code, f.record_count,
-                                                f.applied_count, f.error_count).where(f.status != "duplicate")).all())
-            results = sorted(conn.execute(select(inbound_file.c.filename, ingest_result.c.line_no, ingest_result.c.code)
-                                          .join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
-                                          .where(inbound_file.c.status != "duplicate")).all())
-            periods = sorted(conn.execute(select(qualification_period.c.municipality_code, qualification_period.c.atena_no,
-                                                 qualification_period.c.history_no, qualification_period.c.superseded_at.is_(None))).all())
+            ledger = sorted(
+                conn.execute(
+                    select(
+                        f.municipality_code,
+                        f.kind,
+                        f.seq,
+                        f.status,
+                        f.error_code,
+                        f.record_count,
+                        f.applied_count,
+                        f.error_count,
+                    ).where(f.status != "duplicate")
+                ).all()
+            )
+            results = sorted(
+                conn.execute(
+                    select(inbound_file.c.filename, ingest_result.c.line_no, ingest_result.c.code)
+                    .join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
+                    .where(inbound_file.c.status != "duplicate")
+                ).all()
+            )
+            periods = sorted(
+                conn.execute(
+                    select(
+                        qualification_period.c.municipality_code,
+                        qualification_period.c.atena_no,
+                        qualification_period.c.history_no,
+                        qualification_period.c.superseded_at.is_(None),
+                    )
+                ).all()
+            )
             o = outbound_file.c
-            released = sorted(conn.execute(select(o.kind, o.municipality_code, o.row_count).where(o.status == "released")
-                                           .outerjoin(inbound_file, inbound_file.c.file_id == o.inbound_file_id)
-                                           .where((inbound_file.c.status.is_(None)) | (inbound_file.c.status != "duplicate"))).all())
+            released = sorted(
+                conn.execute(
+                    select(o.kind, o.municipality_code, o.row_count)
+                    .where(o.status == "released")
+                    .outerjoin(inbound_file, inbound_file.c.file_id == o.inbound_file_id)
+                    .where((inbound_file.c.status.is_(None)) | (inbound_file.c.status != "duplicate"))
+                ).all()
+            )
             files = sorted(conn.execute(select(o.filename).where(o.status == "released")).scalars())
         report = verify(ctx, SETUP)
         assert report.ok, report.problems
@@ -106,7 +151,9 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
     if out is not None:
         on_disk = sorted(p.name for p in out.iterdir())
         assert on_disk == files, "every outbound file on disk has its ledger row and every row its file"
-        assert all(p.read_bytes().endswith(b"\r\n") and b"\r\n3," in p.read_bytes() for p in out.iterdir())  # none partial
+        assert all(
+            p.read_bytes().endswith(b"\r\n") and b"\r\n3," in p.read_bytes() for p in out.iterdir()
+        )  # none partial
     return {"counts": counts, "ledger": ledger, "results": results, "periods": periods, "released": released}
 
 
@@ -114,7 +161,9 @@ def _ledger_problems(settings: Settings) -> str:
     ctx = open_context(settings)
     with ctx.engine.connect() as conn:
         f = inbound_file.c
-        found = conn.execute(select(f.filename, f.status, f.error_code, f.message).where(f.status.not_in(["applied", "duplicate"]))).all()
+        found = conn.execute(
+            select(f.filename, f.status, f.error_code, f.message).where(f.status.not_in(["applied", "duplicate"]))
+        ).all()
     ctx.engine.dispose()
     return repr(found)
 
@@ -172,10 +221,17 @@ def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tm
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url, "SHUYAKU_ACTOR": "twin"}
+    env = {
+        **os.environ,
+        "SHUYAKU_HOME": str(settings.home),
+        "SHUYAKU_DATABASE_URL": settings.database_url,
+        "SHUYAKU_ACTOR": "twin",
+    }
     env.pop("SHUYAKU_CRASH_AT", None)
     command = [sys.executable, "-m", "shuyaku.cli", "ingest", str(tmp_path / "inbox")]
-    twins = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    twins = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outputs = [t.communicate(timeout=300) for t in twins]
     assert [t.returncode for t in twins] == [0, 0], outputs
     assert _canonical(settings) == serial  # nothing doubled, no invented E004, nothing held
@@ -207,10 +263,23 @@ def test_two_ingests_of_different_senders_at_once_end_as_the_serial_order(settin
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url, "SHUYAKU_ACTOR": "pair"}
+    env = {
+        **os.environ,
+        "SHUYAKU_HOME": str(settings.home),
+        "SHUYAKU_DATABASE_URL": settings.database_url,
+        "SHUYAKU_ACTOR": "pair",
+    }
     env.pop("SHUYAKU_CRASH_AT", None)
-    pair = [subprocess.Popen([sys.executable, "-m", "shuyaku.cli", "ingest", str(folder)], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True) for folder in halves]
+    pair = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shuyaku.cli", "ingest", str(folder)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for folder in halves
+    ]
     outputs = [p.communicate(timeout=300) for p in pair]
     assert [p.returncode for p in pair] == [0, 0], [err[-3000:] + _ledger_problems(settings) for _, err in outputs]
     together = _canonical(settings)
@@ -226,8 +295,11 @@ def _counts_now(settings: Settings) -> list[tuple[object, ...]]:
     ctx = open_context(settings)
     t = tasuukai_count.c
     with ctx.engine.connect() as conn:
-        found = sorted(conn.execute(select(t.municipality_code, t.setai_no, t.month, t.hit_count, t.months)
-                                    .where(t.superseded_at.is_(None))).all())
+        found = sorted(
+            conn.execute(
+                select(t.municipality_code, t.setai_no, t.month, t.hit_count, t.months).where(t.superseded_at.is_(None))
+            ).all()
+        )
     ctx.engine.dispose()
     return [tuple(r) for r in found]
 
@@ -251,10 +323,23 @@ def test_a_batch_during_an_ingest_ends_as_one_of_the_serial_orders(settings: Set
 
     _fresh(settings, world)
     assert _shuyaku(settings, "ingest", str(first)).returncode == 0
-    env = {**os.environ, "SHUYAKU_HOME": str(settings.home), "SHUYAKU_DATABASE_URL": settings.database_url, "SHUYAKU_ACTOR": "both"}
+    env = {
+        **os.environ,
+        "SHUYAKU_HOME": str(settings.home),
+        "SHUYAKU_DATABASE_URL": settings.database_url,
+        "SHUYAKU_ACTOR": "both",
+    }
     env.pop("SHUYAKU_CRASH_AT", None)
-    both = [subprocess.Popen([sys.executable, "-m", "shuyaku.cli", *step], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True) for step in (("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))]
+    both = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shuyaku.cli", *step],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for step in (("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))
+    ]
     outputs = [p.communicate(timeout=300) for p in both]
     assert [p.returncode for p in both] == [0, 0], outputs
     assert (_canonical(settings), _counts_now(settings)) in orders

@@ -47,7 +47,17 @@ def _everything(ctx, out: Path | None = None) -> str:  # type: ignore[no-untyped
 
 def _file_with(line: str, *, seq: int = 1) -> bytes:  # noqa: D401
     """A one-record SKKS file whose data line is ``line`` exactly (trailer counts one add)."""
-    header = ["1", "SKKS", MUNI_A, ids.with_insurer_check_digit("11203"), "2", "20261001", "20261001180000", str(seq), "1.0"]
+    header = [
+        "1",
+        "SKKS",
+        MUNI_A,
+        ids.with_insurer_check_digit("11203"),
+        "2",
+        "20261001",
+        "20261001180000",
+        str(seq),
+        "1.0",
+    ]
     return ("\r\n".join([csv_line(header), line, "3,1,1,0,0,"]) + "\r\n").encode("utf-8")
 
 
@@ -67,10 +77,11 @@ def test_a_line_break_inside_a_record_rejects_the_file_and_the_number_appears_no
 def test_a_record_whose_items_shift_is_quarantined_with_the_number_masked_wherever_it_lands(ctx, lands_in) -> None:  # type: ignore[no-untyped-def]
     good = skks("1000000002", individual_number=number(2), setai="2000000002")
     record = skks("1000000001", individual_number=number(1))
-    if lands_in == "世帯番号":  # C2: an item inserted before the number moves it one to the right
-        shifted = record[:6] + ["99"] + record[6:]
-    else:  # the number copied in front of the 宛名番号
-        shifted = record[:2] + record[7:8] + record[2:]
+    # C2: an item inserted before the number moves it one to the right (into the 世帯番号),
+    # or the number is copied in front of the 宛名番号.
+    inserted = record[:6] + ["99"] + record[6:]
+    copied = record[:2] + record[7:8] + record[2:]
+    shifted = inserted if lands_in == "世帯番号" else copied
     outcome = ingest(ctx, exchange_file("SKKS", [good, shifted]))
     assert outcome.status == "held"  # one of two records failing is over the 5% share
     with ctx.engine.connect() as conn:
@@ -111,7 +122,9 @@ def test_a_twelve_digit_key_that_passes_the_check_digit_leaves_in_idtb(ctx, tmp_
         moved = [MUNI_A, "1000000009", "1110000000010", key, "1120000000018", "1", "", key]  # the same run elsewhere
         assert outbox.guard(conn, ctx.vault, layout, MUNI_A, [moved], ",".join(moved)) is not None
         enrolled = [MUNI_A, number(1), "1110000000010", "", "", "1", "", "20261001"]  # (a): the vault knows it
-        assert "受信したことのある" in (outbox.guard(conn, ctx.vault, layout, MUNI_A, [enrolled], ",".join(enrolled)) or "")
+        assert "受信したことのある" in (
+            outbox.guard(conn, ctx.vault, layout, MUNI_A, [enrolled], ",".join(enrolled)) or ""
+        )
         wide = number(1).translate(FULL_WIDTH)  # L4: full-width digits are digits
         assert outbox.guard(conn, ctx.vault, outbox.KKKK, MUNI_A, [], f"x,{wide},y") is not None
 
@@ -120,10 +133,16 @@ def test_one_refused_kkkk_stops_no_other_and_every_file_has_its_ledger_row(ctx, 
     from shuyaku.exchange import export as export_module
 
     for seq in (1, 2, 3):
-        ingest(ctx, exchange_file("SKKS", [skks(f"100000000{seq}", individual_number=number(seq), setai=f"200000000{seq}")], seq=seq))
+        ingest(
+            ctx,
+            exchange_file(
+                "SKKS", [skks(f"100000000{seq}", individual_number=number(seq), setai=f"200000000{seq}")], seq=seq
+            ),
+        )
     real = export_module._summary_message
-    monkeypatch.setattr(export_module, "_summary_message",
-                        lambda file: f"番号 {number(9)}" if file.seq == 2 else real(file))
+    monkeypatch.setattr(
+        export_module, "_summary_message", lambda file: f"番号 {number(9)}" if file.seq == 2 else real(file)
+    )
     out = tmp_path / "out"
     with pytest.raises(outbox.OutboxBlocked) as refused:
         export(ctx, OPERATOR, MUNI_A, "KKKK", out)
@@ -175,8 +194,12 @@ def test_symlinks_and_oversized_files_in_the_inbox_are_refused_with_a_reason(ctx
 def test_a_cp932_senders_file_in_utf8_is_refused_not_applied_as_mojibake(ctx) -> None:  # type: ignore[no-untyped-def]
     code = ids.with_municipality_check_digit("11301")
     add_municipality(ctx, OPERATOR, code, "文字町", ids.with_insurer_check_digit("11301"), "cp932")
-    raw = exchange_file("SKKS", [skks("1000000001", muni=code, individual_number=number(1), name="木村　花子")], muni=code,
-                        insurer=ids.with_insurer_check_digit("11301"))
+    raw = exchange_file(
+        "SKKS",
+        [skks("1000000001", muni=code, individual_number=number(1), name="木村　花子")],
+        muni=code,
+        insurer=ids.with_insurer_check_digit("11301"),
+    )
     outcome = ingest(ctx, raw)
     assert (outcome.status, outcome.code) == ("rejected", "E002") and "UTF-8" in outcome.message
     same_in_cp932 = raw.decode("utf-8").encode("cp932")
@@ -190,3 +213,12 @@ def test_a_record_with_a_hundred_thousand_items_is_one_record_error(ctx) -> None
     assert (outcome.status, outcome.errors) == ("applied", 1)
     [result] = rows(ctx, ingest_result)
     assert result.code == "E011" and "100026" in result.message
+
+
+def test_a_number_with_digits_stuck_to_it_is_still_found(ctx) -> None:  # type: ignore[no-untyped-def]
+    stuck = skks("1000000001", individual_number=number(1), setai=number(1) + "99")  # a 14-digit 世帯番号
+    fine = [skks(f"10000001{i:02d}", individual_number=number(100 + i), setai=f"20000001{i:02d}") for i in range(30)]
+    outcome = ingest(ctx, exchange_file("SKKS", [stuck, *fine]))
+    assert (outcome.status, outcome.errors) == ("applied", 1)
+    assert number(1) not in _everything(ctx)
+    assert ids.redact(f"x{number(1)}99", {number(1)}, check_digit=False) == "x" + "*" * 12 + "99"

@@ -19,10 +19,30 @@ from tests.integration.helpers import counts, ingest, person_id, rows
 
 def _move_a_to_b(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
-    ingest(ctx, exchange_file("SKKS", [skks("1000000001", history=2, change_date="20261031", reason="12",
-                                            applied_to="20261031")], seq=2))
-    ingest(ctx, exchange_file("SKKS", [skks("3000000007", muni=MUNI_B, individual_number=number(1), setai="4000000001",
-                                            change_date="20261101", reason="11", applied_from="20261101")], muni=MUNI_B))
+    ingest(
+        ctx,
+        exchange_file(
+            "SKKS", [skks("1000000001", history=2, change_date="20261031", reason="12", applied_to="20261031")], seq=2
+        ),
+    )
+    ingest(
+        ctx,
+        exchange_file(
+            "SKKS",
+            [
+                skks(
+                    "3000000007",
+                    muni=MUNI_B,
+                    individual_number=number(1),
+                    setai="4000000001",
+                    change_date="20261101",
+                    reason="11",
+                    applied_from="20261101",
+                )
+            ],
+            muni=MUNI_B,
+        ),
+    )
 
 
 def test_a_person_moving_inside_the_prefecture_keeps_their_prefecture_id(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +67,10 @@ def test_a_correction_keeps_history_and_the_past_stays_answerable(ctx, clock) ->
     assert [r["name"] for r in lookup_person(ctx, OPERATOR, MUNI_A, "1000000001").records] == ["試験　新"]
     then = lookup_person(ctx, OPERATOR, MUNI_A, "1000000001", as_known_at=before_correction)
     assert [r["name"] for r in then.records] == ["試験　旧"]
-    assert lookup_person(ctx, OPERATOR, MUNI_A, "1000000001", as_known_at=before_correction - timedelta(days=1)).records == []
+    assert (
+        lookup_person(ctx, OPERATOR, MUNI_A, "1000000001", as_known_at=before_correction - timedelta(days=1)).records
+        == []
+    )
 
 
 def test_deleting_the_only_record_cancels_the_binding_in_IDTB(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -77,7 +100,10 @@ def test_IDTB_lists_each_binding_once_with_the_layout_of_the_spec(ctx, tmp_path)
     _move_a_to_b(ctx)
     [path] = export(ctx, OPERATOR, MUNI_B, "IDTB", tmp_path)
     header, *data, trailer = _lines(path)
-    assert header[:5] == ["1", "IDTB", MUNI_B, ids.with_insurer_check_digit("11100"), "2"] and header[7:] == ["1", "1.0"]
+    assert header[:5] == ["1", "IDTB", MUNI_B, ids.with_insurer_check_digit("11100"), "2"] and header[7:] == [
+        "1",
+        "1.0",
+    ]
     [row] = data
     pid = person_id(ctx, MUNI_B, "3000000007")
     assert row[:4] == ["2", MUNI_B, "3000000007", pid] and row[4] == "4000000001"
@@ -90,7 +116,9 @@ def test_IDTB_lists_each_binding_once_with_the_layout_of_the_spec(ctx, tmp_path)
 
 def test_KKKK_reports_each_problem_record_and_a_summary_per_inbound_file(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     good = [skks(f"10000000{i:02d}", individual_number=number(i)) for i in range(1, 31)]
-    ingest(ctx, exchange_file("SKKS", [*good, skks("1000000099", birth="19700230", individual_number=number(99))]), "a.csv")
+    ingest(
+        ctx, exchange_file("SKKS", [*good, skks("1000000099", birth="19700230", individual_number=number(99))]), "a.csv"
+    )
     ingest(ctx, exchange_file("SKKS", good, trailer=["3", "9", "9", "0", "0", ""], seq=2), "b.csv")
     first, second = export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path)
     _, problem, summary, _ = _lines(first)
@@ -101,7 +129,9 @@ def test_KKKK_reports_each_problem_record_and_a_summary_per_inbound_file(ctx, tm
     assert export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path) == []  # each inbound file is reported once
 
 
-def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_nothing(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_nothing(
+    ctx, tmp_path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
     from shuyaku.exchange import export as export_module
@@ -173,9 +203,24 @@ def _move(ctx, *, a_ends: str, b_starts: str, b_first: bool = False):  # type: i
     from tests.integration.helpers import results
 
     ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
-    leave = exchange_file("SKKS", [skks("1000000001", history=2, change_date=a_ends, reason="12", applied_to=a_ends)], seq=2)
-    arrive = exchange_file("SKKS", [skks("3000000007", muni=MUNI_B, individual_number=number(1), setai="4000000001",
-                                         change_date=b_starts, reason="11", applied_from=b_starts)], muni=MUNI_B)
+    leave = exchange_file(
+        "SKKS", [skks("1000000001", history=2, change_date=a_ends, reason="12", applied_to=a_ends)], seq=2
+    )
+    arrive = exchange_file(
+        "SKKS",
+        [
+            skks(
+                "3000000007",
+                muni=MUNI_B,
+                individual_number=number(1),
+                setai="4000000001",
+                change_date=b_starts,
+                reason="11",
+                applied_from=b_starts,
+            )
+        ],
+        muni=MUNI_B,
+    )
     order = [arrive, leave] if b_first else [leave, arrive]
     outcomes = [ingest(ctx, raw) for raw in order]
     return [results(ctx, o.file_id) for o in outcomes], outcomes

@@ -13,7 +13,10 @@ from tests.integration.helpers import counts, ingest, person_id, results, rows
 
 
 def _persons(n: int, start: int = 1, **kw: str) -> list[list[str]]:
-    return [skks(f"10000000{i:02d}", individual_number=number(i), setai=f"20000000{i:02d}", **kw) for i in range(start, start + n)]
+    return [
+        skks(f"10000000{i:02d}", individual_number=number(i), setai=f"20000000{i:02d}", **kw)
+        for i in range(start, start + n)
+    ]
 
 
 def test_a_full_file_numbers_every_person_and_household(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +57,9 @@ def test_a_sequence_gap_is_held_E005_and_applied_when_the_missing_file_arrives(c
 
 def test_an_unregistered_sender_is_rejected_E003(ctx) -> None:  # type: ignore[no-untyped-def]
     other = ids.with_municipality_check_digit("11999")
-    outcome = ingest(ctx, exchange_file("SKKS", _persons(1, muni=other), muni=other, insurer=ids.with_insurer_check_digit("11999")))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", _persons(1, muni=other), muni=other, insurer=ids.with_insurer_check_digit("11999"))
+    )
     assert (outcome.status, outcome.code) == ("rejected", "E003")
     assert "未登録" in outcome.message or "登録されていません" in outcome.message
 
@@ -103,7 +108,10 @@ def test_bad_records_are_quarantined_and_the_rest_applies(ctx, monkeypatch) -> N
 
 
 def test_more_failures_than_the_configured_share_hold_the_whole_file(ctx) -> None:  # type: ignore[no-untyped-def]
-    rows_ = [*_persons(10), *[skks(f"10000001{i:02d}", individual_number=number(100 + i), birth="19701301") for i in range(2)]]
+    rows_ = [
+        *_persons(10),
+        *[skks(f"10000001{i:02d}", individual_number=number(100 + i), birth="19701301") for i in range(2)],
+    ]
     outcome = ingest(ctx, exchange_file("SKKS", rows_))
     assert (outcome.status, outcome.errors) == ("held", 2)
     assert counts(ctx)["person"] == 0 and counts(ctx)["qualification_period"] == 0
@@ -112,20 +120,26 @@ def test_more_failures_than_the_configured_share_hold_the_whole_file(ctx) -> Non
 
 def test_a_correction_or_deletion_of_a_key_never_received_is_E030(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", _persons(30)))
-    outcome = ingest(ctx, exchange_file("SKKS", [skks("1000000001", history=2, op="2"), *_persons(25, start=40)], seq=2))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", [skks("1000000001", history=2, op="2"), *_persons(25, start=40)], seq=2)
+    )
     assert outcome.status == "applied"
     assert results(ctx, outcome.file_id) == [(2, "E030", "9")]
 
 
 def test_an_add_for_a_key_already_received_is_refused(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", _persons(30)))
-    outcome = ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1)), *_persons(25, start=40)], seq=2))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1)), *_persons(25, start=40)], seq=2)
+    )
     assert results(ctx, outcome.file_id) == [(2, "E011", "9")]
 
 
 def test_a_number_already_held_by_another_atena_here_is_E031(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", _persons(30)))
-    outcome = ingest(ctx, exchange_file("SKKS", [skks("1000000098", individual_number=number(1)), *_persons(25, start=40)], seq=2))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", [skks("1000000098", individual_number=number(1)), *_persons(25, start=40)], seq=2)
+    )
     assert results(ctx, outcome.file_id) == [(2, "E031", "9")]
 
 
@@ -135,7 +149,9 @@ def test_a_first_record_without_a_number_is_E011(ctx) -> None:  # type: ignore[n
 
 
 def test_warnings_apply_the_record_and_are_reported(ctx) -> None:  # type: ignore[no-untyped-def]
-    outcome = ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1), name="試験\ue000", kana="しけん")]))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1), name="試験\ue000", kana="しけん")])
+    )
     assert (outcome.applied, outcome.warnings) == (1, 1)
     assert results(ctx, outcome.file_id) == [(2, "W201", "1")]
 
@@ -171,8 +187,11 @@ def test_household_records_are_kept_with_history(ctx) -> None:  # type: ignore[n
     ingest(ctx, exchange_file("SKSE", [skse("2000000001", op="2", address="架空市桜町2丁目")], seq=2))
     ingest(ctx, exchange_file("SKKS", _persons(1)))
     from shuyaku.db.schema import household_key, household_record
+
     assert len(rows(ctx, household_record)) == 2
-    assert [r.address for r in rows(ctx, household_record, household_record.c.superseded_at.is_(None))] == ["架空市桜町2丁目"]
+    assert [r.address for r in rows(ctx, household_record, household_record.c.superseded_at.is_(None))] == [
+        "架空市桜町2丁目"
+    ]
     [key] = rows(ctx, household_key, household_key.c.setai_no == "2000000001")
     [record] = rows(ctx, qualification_period)
     assert record.pref_household_id == key.pref_household_id  # SKKS found the household SKSE created
@@ -180,7 +199,9 @@ def test_household_records_are_kept_with_history(ctx) -> None:  # type: ignore[n
 
 def test_result_rows_never_hold_an_individual_number(ctx) -> None:  # type: ignore[no-untyped-def]
     ingest(ctx, exchange_file("SKKS", _persons(30)))
-    outcome = ingest(ctx, exchange_file("SKKS", [skks("1000000098", individual_number=number(1)), *_persons(25, start=40)], seq=2))
+    outcome = ingest(
+        ctx, exchange_file("SKKS", [skks("1000000098", individual_number=number(1)), *_persons(25, start=40)], seq=2)
+    )
     with ctx.engine.connect() as conn:
         stored = " ".join(str(v) for r in conn.execute(select(ingest_result)).all() for v in r)
     assert outcome.errors == 1 and number(1) not in stored
@@ -197,7 +218,11 @@ def test_several_workers_give_every_sender_its_files_in_order(ctx, tmp_path) -> 
     (drop / "a1.csv").write_bytes(exchange_file("SKKS", _persons(3)))
     (drop / "b1.csv").write_bytes(exchange_file("SKKS", _persons(4, start=20, muni=MUNI_B), muni=MUNI_B))
     outcomes = ingest_paths(ctx, OPERATOR, [drop], jobs=2)
-    assert [(o.filename, o.status) for o in outcomes] == [("b1.csv", "applied"), ("a1.csv", "applied"), ("a2.csv", "applied")]
+    assert [(o.filename, o.status) for o in outcomes] == [
+        ("b1.csv", "applied"),
+        ("a1.csv", "applied"),
+        ("a2.csv", "applied"),
+    ]
     assert counts(ctx)["person"] == 10
     pids = [person_id(ctx, MUNI_A, f"10000000{i:02d}") for i in (1, 2, 3, 10, 11, 12)]
     assert len(set(pids)) == 6
@@ -221,7 +246,9 @@ def test_planner_statistics_are_refreshed_after_bulk_writes(ctx) -> None:  # typ
     ctx.note_bulk_write(25_000, ["person"])
     with ctx.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            analyzed = conn.execute(text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'person'")).scalar()
+            analyzed = conn.execute(
+                text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'person'")
+            ).scalar()
             assert analyzed is not None
         else:
             assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar() == 1

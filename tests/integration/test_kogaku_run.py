@@ -16,13 +16,18 @@ SINCE = {"change_date": "20260401", "qualified_from": "20260401", "applied_from"
 def _setup(ctx) -> None:  # type: ignore[no-untyped-def]
     persons = [
         skks("1000000001", individual_number=number(1), setai="2000000001", birth="19790510", **SINCE),  # under 70
-        skks("1000000002", individual_number=number(2), setai="2000000001", head=False, birth="19550301", **SINCE),  # 71
+        skks(
+            "1000000002", individual_number=number(2), setai="2000000001", head=False, birth="19550301", **SINCE
+        ),  # 71
         skks("1000000003", individual_number=number(3), setai="2000000003", birth="19850101", **SINCE),
         # Insured only from October: July's claims of this person match nobody.
         skks("1000000004", individual_number=number(4), setai="2000000004", birth="19850101"),
     ]
     ingest(ctx, exchange_file("SKKS", persons))
-    classes = [skbn("2000000001", start="202604", under70="03", over70="14"), skbn("2000000003", start="202604", under70="04")]
+    classes = [
+        skbn("2000000001", start="202604", under70="03", over70="14"),
+        skbn("2000000003", start="202604", under70="04"),
+    ]
     ingest(ctx, exchange_file("SKBN", classes, trailer=["3", "2", "2", "0", "0", ""]))
     claims = [
         rece("1000000002", setting="2", total=150_000, copay=30_000),  # E of example 6
@@ -43,7 +48,8 @@ def test_a_month_is_computed_for_every_household_with_claims(ctx, tmp_path) -> N
     text = listing.read_bytes().decode("utf-8-sig")
     rows_ = list(csv.DictReader(text.splitlines()))
     assert [(r["世帯番号"], r["該当区分"], r["外来特例"], r["世帯合算"], r["支給額"]) for r in rows_] == [
-        ("2000000001", "1", "12000", "26070", "38070")]
+        ("2000000001", "1", "12000", "26070", "38070")
+    ]
     assert all(n not in text for n in (number(1), number(2), number(3)))
     [hit] = rows(ctx, hit_month)
     assert (hit.month, hit.kind, hit.source, hit.payment) == ("202607", "1", "federation", 38_070)
@@ -58,10 +64,19 @@ def test_a_rerun_replaces_the_federations_hit_months_and_counts_feed_the_next_mo
     # Three earlier household hits make August the 4th: 多数回 for the same claims next month.
     with ctx.engine.begin() as conn:
         for month in ("202605", "202606"):
-            conn.execute(hit_month.insert().values(pref_household_id=current[0].pref_household_id, month=month, kind="1",
-                                                   source="federation", recorded_at=ctx.clock()))
-    more = [rece("1000000002", month="202608", setting="2", total=150_000, copay=30_000),
-            rece("1000000001", month="202608", setting="1", total=300_000, copay=90_000)]
+            conn.execute(
+                hit_month.insert().values(
+                    pref_household_id=current[0].pref_household_id,
+                    month=month,
+                    kind="1",
+                    source="federation",
+                    recorded_at=ctx.clock(),
+                )
+            )
+    more = [
+        rece("1000000002", month="202608", setting="2", total=150_000, copay=30_000),
+        rece("1000000001", month="202608", setting="1", total=300_000, copay=90_000),
+    ]
     ingest(ctx, exchange_file("RECE", more, seq=2, trailer=amount_trailer(more, 8)))
     august = run_month(ctx, OPERATOR, "202608", tmp_path)
     # 2026-08 table, 一般 + ウ, 多数回: E's outpatient cap 22,000 → 8,000; step 2: 22,000 ≤ 44,400;

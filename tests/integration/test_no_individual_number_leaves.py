@@ -84,11 +84,15 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
     for m in world.municipalities:
         for kind in ("KKKK", "IDTB", "KZKH", "TSKG"):
             export(ctx, OPERATOR, m.code, kind, out)
-            cli_out.append(runner.invoke(app, ["export", "--municipality", m.code, "--kind", kind, "--out", str(out)]).output)
+            cli_out.append(
+                runner.invoke(app, ["export", "--municipality", m.code, "--kind", kind, "--out", str(out)]).output
+            )
     with ctx.engine.connect() as conn:
         counted = conn.execute(select(metadata.tables["tasuukai_count"].c.pref_household_id)).scalars().first()
     cli_out.append(runner.invoke(app, ["tasuukai", "explain", "--household", str(counted), "--month", "202610"]).output)
-    cli_out.append(runner.invoke(app, ["person", "show", "--municipality", muni.code, "--atena", person.atena_no]).output)
+    cli_out.append(
+        runner.invoke(app, ["person", "show", "--municipality", muni.code, "--atena", person.atena_no]).output
+    )
     view = lookup_person(ctx, OPERATOR, muni.code, person.atena_no)
     rotate_index_key(ctx, OPERATOR)
 
@@ -126,10 +130,16 @@ def test_numbers_in_every_position_and_every_free_text_never_come_out(ctx, setti
     for position in range(26):
         if position == 7:
             continue
-        row = skks(f"12{position:08d}", individual_number=secret if position % 2 else number(700 + position), setai=f"22{position:08d}")
+        row = skks(
+            f"12{position:08d}",
+            individual_number=secret if position % 2 else number(700 + position),
+            setai=f"22{position:08d}",
+        )
         row[position] = secret if position % 3 else secret.translate(wide)
         records.append(row)
-    records.append(skks("1300000001", individual_number=number(801), name=f"番号 {secret[:4]} {secret[4:8]} {secret[8:]}"))
+    records.append(
+        skks("1300000001", individual_number=number(801), name=f"番号 {secret[:4]} {secret[4:8]} {secret[8:]}")
+    )
     inbox = tmp_path / "in"
     inbox.mkdir()
     (inbox / f"{secret}.csv").write_bytes(exchange_file("SKKS", records))
@@ -144,15 +154,33 @@ def test_numbers_in_every_position_and_every_free_text_never_come_out(ctx, setti
         from datetime import UTC, date, datetime
 
         from shuyaku.db.schema import continuity_candidate
-        conn.execute(continuity_candidate.insert().values(
-            candidate_id=900, to_municipality_code=MUNI_A, to_setai_no="2100000000", to_household="1120000000018",
-            from_municipality_code=MUNI_A, from_setai_no="2100000001", from_household="1120000000026", change_date=date(2026, 10, 1),
-            rule="K1", continuous=True, status="proposed", reason="test", persons="{}", households="[]",
-            proposed_at=datetime(2026, 10, 1, tzinfo=UTC), file_id=1))
+
+        conn.execute(
+            continuity_candidate.insert().values(
+                candidate_id=900,
+                to_municipality_code=MUNI_A,
+                to_setai_no="2100000000",
+                to_household="1120000000018",
+                from_municipality_code=MUNI_A,
+                from_setai_no="2100000001",
+                from_household="1120000000026",
+                change_date=date(2026, 10, 1),
+                rule="K1",
+                continuous=True,
+                status="proposed",
+                reason="test",
+                persons="{}",
+                households="[]",
+                proposed_at=datetime(2026, 10, 1, tzinfo=UTC),
+                file_id=1,
+            )
+        )
     continuity.reject(ctx, OPERATOR, 900, f"番号 {secret} の世帯と重複")
     out = tmp_path / "out"
     for kind in ("KKKK", "IDTB", "KZKH"):
-        cli_out.append(runner.invoke(app, ["export", "--municipality", MUNI_A, "--kind", kind, "--out", str(out)]).output)
+        cli_out.append(
+            runner.invoke(app, ["export", "--municipality", MUNI_A, "--kind", kind, "--out", str(out)]).output
+        )
     places = {
         "database": ids.ascii_digits(_database_text(ctx, settings)),
         "log": ids.ascii_digits(settings.log_file.read_text(encoding="utf-8")),

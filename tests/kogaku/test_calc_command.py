@@ -13,14 +13,29 @@ CASE = {
     "prior_hit_months": ["2025-09", "2026-01", "2026-03"],
     "in_prefecture_move": False,
     "members": [{"id": "A", "birth_date": "1979-05-10"}, {"id": "B", "birth_date": "1954-11-02"}],
-    "claims": [{"member": "A", "institution": "1310000001", "setting": "inpatient", "total_cost": 1000000,
-                "copay": 300000, "specified_disease": 0}],
+    "claims": [
+        {
+            "member": "A",
+            "institution": "1310000001",
+            "setting": "inpatient",
+            "total_cost": 1000000,
+            "copay": 300000,
+            "specified_disease": 0,
+        }
+    ],
 }
 
 
 def run(args: list[str], stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shuyaku.cli", *args], input=stdin, capture_output=True, text=True,
-                          cwd=cwd, env={"PATH": "/usr/bin:/bin", "SHUYAKU_HOME": str(cwd or ".") + "/nowhere"}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "shuyaku.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "SHUYAKU_HOME": str(cwd or ".") + "/nowhere"},
+        check=False,
+    )
 
 
 def test_the_spec_example_from_a_file_on_a_fresh_install(tmp_path: Path) -> None:
@@ -29,9 +44,24 @@ def test_the_spec_example_from_a_file_on_a_fresh_install(tmp_path: Path) -> None
     done = run(["kogaku", "calc", str(path)], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert (result["payment"], result["tasuukai"], result["hit"], result["cap_table"]) == (255600, True, "household", "2018-08")
+    assert (result["payment"], result["tasuukai"], result["hit"], result["cap_table"]) == (
+        255600,
+        True,
+        "household",
+        "2018-08",
+    )
     assert result["steps"] == {"outpatient_special": 0, "over70_household": 0, "household": 255600}
-    assert list(result) == ["month", "cap_table", "prior_hits_in_window", "tasuukai", "hit", "payment", "steps", "members", "trace"]
+    assert list(result) == [
+        "month",
+        "cap_table",
+        "prior_hits_in_window",
+        "tasuukai",
+        "hit",
+        "payment",
+        "steps",
+        "members",
+        "trace",
+    ]
     assert not (tmp_path / "nowhere").exists()  # no `shuyaku init`, no database
 
 

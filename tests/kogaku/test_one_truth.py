@@ -14,15 +14,16 @@ UNDER70 = tables.UNDER70_CLASSES
 OVER70 = tables.OVER70_CLASSES
 
 
-
 def _prior_hits(hit_months: pl.DataFrame, month: str) -> pl.DataFrame:
     """household_id → distinct household-level hit months in m−11 … m−1, ≥ 2018-04 (the
     months of each generated case, as the store's count would give them)."""
     earliest = max(rules.add_months(month, -rules.WINDOW), rules.FIRST_COUNTED_MONTH)
     return (
         hit_months.filter((pl.col("month") >= earliest) & (pl.col("month") < month))
-        .group_by("household_id").agg(pl.col("month").n_unique().alias("prior_hits"))
+        .group_by("household_id")
+        .agg(pl.col("month").n_unique().alias("prior_hits"))
     )
+
 
 def _birth(rng: random.Random, month: str) -> date:
     first = rules.first_of(month)
@@ -63,7 +64,12 @@ def _household(rng: random.Random, month: str) -> rules.HouseholdMonth:
         members.append(rules.Member(f"m{len(members)}", birth))
     prior = tuple(rules.add_months(month, -rng.randint(1, 14)) for _ in range(rng.choice([0, 0, 1, 2, 3, 4, 5])))
     return rules.HouseholdMonth(
-        month, rng.choice(UNDER70), rng.choice(OVER70), prior, rng.random() < 0.15, tuple(members),
+        month,
+        rng.choice(UNDER70),
+        rng.choice(OVER70),
+        prior,
+        rng.random() < 0.15,
+        tuple(members),
         tuple(c for m in members for c in _claims(rng, m.id)),
     )
 
@@ -75,30 +81,58 @@ def test_batch_and_pure_function_agree(month: str) -> None:
     table = tables.table_for(month)
     expected = {hid: rules.calculate(c, table) for hid, c in cases.items()}
 
-    households = pl.DataFrame({
-        "household_id": list(cases),
-        "under70_class": [c.under70_class for c in cases.values()],
-        "over70_class": [c.over70_class for c in cases.values()],
-        "in_prefecture_move": [c.in_prefecture_move for c in cases.values()],
-    })
+    households = pl.DataFrame(
+        {
+            "household_id": list(cases),
+            "under70_class": [c.under70_class for c in cases.values()],
+            "over70_class": [c.over70_class for c in cases.values()],
+            "in_prefecture_move": [c.in_prefecture_move for c in cases.values()],
+        }
+    )
     hit_months = pl.DataFrame(
-        [(hid, m) for hid, c in cases.items() for m in c.prior_hit_months], schema=["household_id", "month"], orient="row")
+        [(hid, m) for hid, c in cases.items() for m in c.prior_hit_months],
+        schema=["household_id", "month"],
+        orient="row",
+    )
     households = households.join(_prior_hits(hit_months, month), on="household_id", how="left").with_columns(
-        pl.col("prior_hits").fill_null(0))
-    members = pl.DataFrame([(hid, m.id, m.birth_date) for hid, c in cases.items() for m in c.members],
-                           schema=["household_id", "member_id", "birth_date"], orient="row")
+        pl.col("prior_hits").fill_null(0)
+    )
+    members = pl.DataFrame(
+        [(hid, m.id, m.birth_date) for hid, c in cases.items() for m in c.members],
+        schema=["household_id", "member_id", "birth_date"],
+        orient="row",
+    )
     claims = pl.DataFrame(
-        [(hid, k.member, k.institution, k.setting, k.total_cost, k.copay) for hid, c in cases.items() for k in c.claims],
-        schema=["household_id", "member_id", "institution", "setting", "total_cost", "copay"], orient="row")
+        [
+            (hid, k.member, k.institution, k.setting, k.total_cost, k.copay)
+            for hid, c in cases.items()
+            for k in c.claims
+        ],
+        schema=["household_id", "member_id", "institution", "setting", "total_cost", "copay"],
+        orient="row",
+    )
     result = batch.calculate_month(month, table, households, members, claims)
 
     assert result.height == len(cases)
     mismatches = []
     for row in result.iter_rows(named=True):
         want = expected[row["household_id"]]
-        got = (row["payment"], row["outpatient_special"], row["over70_household"], row["household"], row["hit"], row["tasuukai"])
-        wanted = (want.payment, want.steps["outpatient_special"], want.steps["over70_household"], want.steps["household"],
-                  want.hit, want.tasuukai)
+        got = (
+            row["payment"],
+            row["outpatient_special"],
+            row["over70_household"],
+            row["household"],
+            row["hit"],
+            row["tasuukai"],
+        )
+        wanted = (
+            want.payment,
+            want.steps["outpatient_special"],
+            want.steps["over70_household"],
+            want.steps["household"],
+            want.hit,
+            want.tasuukai,
+        )
         if got != wanted:
             mismatches.append((row["household_id"], got, wanted))
     assert mismatches == []

@@ -21,13 +21,17 @@ def histories(draw: st.DrawFn) -> tuple[list[tuple[str, str]], list[tuple[str, s
     households = [f"H{i}" for i in range(n)]
     hits = draw(st.lists(st.tuples(st.sampled_from(households), st.sampled_from(MONTHS)), max_size=30))
     # Edges only from a lower to a higher household: a lineage has no cycles.
-    pairs = [(a, b) for i, a in enumerate(households) for b in households[i + 1:]]
-    edges = draw(st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(MONTHS)), max_size=6, unique_by=lambda e: e[0]))
+    pairs = [(a, b) for i, a in enumerate(households) for b in households[i + 1 :]]
+    edges = draw(
+        st.lists(st.tuples(st.sampled_from(pairs), st.sampled_from(MONTHS)), max_size=6, unique_by=lambda e: e[0])
+    )
     restarts = draw(st.lists(st.tuples(st.sampled_from(households), st.sampled_from(MONTHS)), max_size=3))
     return hits, [(a, b, c, i) for i, ((a, b), c) in enumerate(edges)], restarts
 
 
-def reference(hits: list[tuple[str, str]], edges: list[tuple[str, str, str, int]], restarts: list[tuple[str, str]]) -> dict[str, int]:
+def reference(
+    hits: list[tuple[str, str]], edges: list[tuple[str, str, str, int]], restarts: list[tuple[str, str]]
+) -> dict[str, int]:
     first, last = window(MONTH)
     cuts: dict[str, list[str]] = {}
     for h, r in restarts:
@@ -53,13 +57,25 @@ def reference(hits: list[tuple[str, str]], edges: list[tuple[str, str, str, int]
     return out
 
 
-def frames(hits: list[tuple[str, str]], edges: list[tuple[str, str, str, int]], restarts: list[tuple[str, str]],
-           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def frames(
+    hits: list[tuple[str, str]],
+    edges: list[tuple[str, str, str, int]],
+    restarts: list[tuple[str, str]],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     first, last = window(MONTH)
     return (
-        pl.DataFrame({"household": [h for h, m in hits if first <= m <= last], "month": [m for h, m in hits if first <= m <= last]},
-                     schema={"household": pl.String, "month": pl.String}),
-        pl.DataFrame(edges, schema={"src": pl.String, "dst": pl.String, "cutoff": pl.String, "candidate_id": pl.Int64}, orient="row"),
+        pl.DataFrame(
+            {
+                "household": [h for h, m in hits if first <= m <= last],
+                "month": [m for h, m in hits if first <= m <= last],
+            },
+            schema={"household": pl.String, "month": pl.String},
+        ),
+        pl.DataFrame(
+            edges,
+            schema={"src": pl.String, "dst": pl.String, "cutoff": pl.String, "candidate_id": pl.Int64},
+            orient="row",
+        ),
         pl.DataFrame(restarts, schema={"household": pl.String, "restart": pl.String}, orient="row").unique(),
     )
 

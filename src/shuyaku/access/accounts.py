@@ -22,6 +22,7 @@ import secrets
 import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import pyotp
 from argon2 import PasswordHasher
@@ -85,8 +86,9 @@ class Session:
 
 
 def password_problems(login_id: str, password: str) -> list[str]:
-    kinds = sum(any(test(c) for c in password) for test in (str.isupper, str.islower, str.isdigit,
-                                                              lambda c: not c.isalnum()))
+    kinds = sum(
+        any(test(c) for c in password) for test in (str.isupper, str.islower, str.isdigit, lambda c: not c.isalnum())
+    )
     problems = []
     if len(password) < MIN_LENGTH:
         problems.append(f"{MIN_LENGTH}文字以上にしてください")
@@ -126,17 +128,51 @@ def _check_scope(conn: Connection, role: str, municipalities: list[str]) -> None
         raise AccountError(f"市町村コード {', '.join(unknown)} は登録されていません")
 
 
-def _log_change(conn: Connection, actor: Actor, now: datetime, kind: str, user: dict[str, object], *, role_before: str | None,
-                scope_before: str | None, approved_by: str | None, reason: str | None) -> None:
+def _log_change(
+    conn: Connection,
+    actor: Actor,
+    now: datetime,
+    kind: str,
+    user: dict[str, object],
+    *,
+    role_before: str | None,
+    scope_before: str | None,
+    approved_by: str | None,
+    reason: str | None,
+) -> None:
     approved_by = typed_text(approved_by)[:32] if approved_by else approved_by
     reason = typed_text(reason) if reason else reason
-    conn.execute(insert(permission_change).values(
-        at=now, kind=kind, login_id=user["login_id"], name=user["name"], organisation=user["organisation"],
-        role_before=role_before, role_after=user["role"], scope_before=scope_before, scope_after=user["municipalities"],
-        changed_by=actor.login_id, approved_by=approved_by, reason=reason))
-    trail.append(conn, actor, [trail.Event("user." + kind, target=str(user["login_id"]), purpose=trail.purpose_of("user.manage"),
-                                           row_count=1, detail=f"{role_before or '-'}→{user['role']} {_scope_label(scope_before)}→"
-                                                               f"{_scope_label(str(user['municipalities']))}")], now)
+    conn.execute(
+        insert(permission_change).values(
+            at=now,
+            kind=kind,
+            login_id=user["login_id"],
+            name=user["name"],
+            organisation=user["organisation"],
+            role_before=role_before,
+            role_after=user["role"],
+            scope_before=scope_before,
+            scope_after=user["municipalities"],
+            changed_by=actor.login_id,
+            approved_by=approved_by,
+            reason=reason,
+        )
+    )
+    trail.append(
+        conn,
+        actor,
+        [
+            trail.Event(
+                "user." + kind,
+                target=str(user["login_id"]),
+                purpose=trail.purpose_of("user.manage"),
+                row_count=1,
+                detail=f"{role_before or '-'}→{user['role']} {_scope_label(scope_before)}→"
+                f"{_scope_label(str(user['municipalities']))}",
+            )
+        ],
+        now,
+    )
 
 
 def _new_secret(ctx: Context, login_id: str) -> tuple[bytes, int, str]:
@@ -146,9 +182,19 @@ def _new_secret(ctx: Context, login_id: str) -> tuple[bytes, int, str]:
     return sealed, version, pyotp.TOTP(secret).provisioning_uri(name=login_id, issuer_name=ISSUER)
 
 
-def add_user(ctx: Context, actor: Actor, login_id: str, name: str, organisation: str, role: str,
-             municipalities: list[str] | None = None, *, valid_until: date | None = None, approved_by: str | None = None,
-             reason: str | None = None) -> NewCredentials:
+def add_user(
+    ctx: Context,
+    actor: Actor,
+    login_id: str,
+    name: str,
+    organisation: str,
+    role: str,
+    municipalities: list[str] | None = None,
+    *,
+    valid_until: date | None = None,
+    approved_by: str | None = None,
+    reason: str | None = None,
+) -> NewCredentials:
     """Register a staff member. Returns the first password and the TOTP URI, shown once."""
     trail.require(ctx, actor, "user.manage", target=login_id)
     if not LOGIN_ID.match(login_id):
@@ -165,13 +211,39 @@ def add_user(ctx: Context, actor: Actor, login_id: str, name: str, organisation:
         _check_scope(conn, role, scope)
         if conn.execute(select(app_user.c.login_id).where(app_user.c.login_id == login_id)).first():
             raise AccountError(f"ログインID {login_id} は登録済みです(別の職員には別のIDを作成してください)")
-        user: dict[str, object] = {"login_id": login_id, "name": typed_text(name), "organisation": typed_text(organisation), "role": role,
-                "municipalities": _scope_text(scope)}
-        conn.execute(insert(app_user).values(
-            **user, password_hash=HASHER.hash(password), password_changed_at=now, must_change_password=True,
-            totp_sealed=sealed, totp_key_version=version, status="active", valid_until=valid_until, failed_logins=0,
-            created_at=now, created_by=actor.login_id))
-        _log_change(conn, actor, now, "新規登録", user, role_before=None, scope_before=None, approved_by=approved_by, reason=reason)
+        user: dict[str, object] = {
+            "login_id": login_id,
+            "name": typed_text(name),
+            "organisation": typed_text(organisation),
+            "role": role,
+            "municipalities": _scope_text(scope),
+        }
+        conn.execute(
+            insert(app_user).values(
+                **user,
+                password_hash=HASHER.hash(password),
+                password_changed_at=now,
+                must_change_password=True,
+                totp_sealed=sealed,
+                totp_key_version=version,
+                status="active",
+                valid_until=valid_until,
+                failed_logins=0,
+                created_at=now,
+                created_by=actor.login_id,
+            )
+        )
+        _log_change(
+            conn,
+            actor,
+            now,
+            "新規登録",
+            user,
+            role_before=None,
+            scope_before=None,
+            approved_by=approved_by,
+            reason=reason,
+        )
     return NewCredentials(login_id, password, uri)
 
 
@@ -188,17 +260,36 @@ def list_users(ctx: Context, actor: Actor) -> list[Account]:
     with ctx.engine.connect() as conn:
         rows = conn.execute(select(app_user).order_by(app_user.c.login_id)).all()
     trail.record(ctx, actor, trail.Event("user.list", purpose=trail.purpose_of("user.read"), row_count=len(rows)))
-    return [Account(r.login_id, r.name, r.organisation, r.role, tuple(filter(None, r.municipalities.split(","))),
-                    _status(r.status, r.valid_until, now), r.valid_until, bool(r.locked_until and _aware(r.locked_until) > now),
-                    r.last_login_at) for r in rows]
+    return [
+        Account(
+            r.login_id,
+            r.name,
+            r.organisation,
+            r.role,
+            tuple(filter(None, r.municipalities.split(","))),
+            _status(r.status, r.valid_until, now),
+            r.valid_until,
+            bool(r.locked_until and _aware(r.locked_until) > now),
+            r.last_login_at,
+        )
+        for r in rows
+    ]
 
 
 def _status(status: str, valid_until: date | None, now: datetime) -> str:
     return "expired" if status == "active" and valid_until is not None and valid_until < jst_date(now) else status
 
 
-def set_role(ctx: Context, actor: Actor, login_id: str, role: str, municipalities: list[str] | None = None, *,
-             approved_by: str | None = None, reason: str | None = None) -> str:
+def set_role(
+    ctx: Context,
+    actor: Actor,
+    login_id: str,
+    role: str,
+    municipalities: list[str] | None = None,
+    *,
+    approved_by: str | None = None,
+    reason: str | None = None,
+) -> str:
     """Change role and scope; the kind recorded is 役割変更, 権限追加 or 権限削除."""
     trail.require(ctx, actor, "user.manage", target=login_id)
     scope = sorted(set(municipalities or []))
@@ -210,12 +301,27 @@ def set_role(ctx: Context, actor: Actor, login_id: str, role: str, municipalitie
         after_scope = _scope_text(scope)
         if role == before_role and after_scope == before_scope:
             raise AccountError("役割も担当市町村も変わりません")
-        kind = "役割変更" if role != before_role else ("権限追加" if set(scope) > set(filter(None, before_scope.split(","))) else "権限削除")
-        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(role=role, municipalities=after_scope))
+        kind = (
+            "役割変更"
+            if role != before_role
+            else ("権限追加" if set(scope) > set(filter(None, before_scope.split(","))) else "権限削除")
+        )
+        conn.execute(
+            update(app_user).where(app_user.c.login_id == login_id).values(role=role, municipalities=after_scope)
+        )
         _end_sessions(conn, login_id, now)
         user.update(role=role, municipalities=after_scope)
-        _log_change(conn, actor, now, kind, user, role_before=before_role, scope_before=before_scope, approved_by=approved_by,
-                    reason=reason)
+        _log_change(
+            conn,
+            actor,
+            now,
+            kind,
+            user,
+            role_before=before_role,
+            scope_before=before_scope,
+            approved_by=approved_by,
+            reason=reason,
+        )
     return kind
 
 
@@ -231,38 +337,73 @@ def suspend(ctx: Context, actor: Actor, login_id: str, *, reason: str, approved_
             raise AccountError(f"{login_id} は停止済みです")
         conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(status="suspended"))
         _end_sessions(conn, login_id, now)
-        _log_change(conn, actor, now, "利用停止", user, role_before=str(user["role"]), scope_before=str(user["municipalities"]),
-                    approved_by=approved_by, reason=reason)
+        _log_change(
+            conn,
+            actor,
+            now,
+            "利用停止",
+            user,
+            role_before=str(user["role"]),
+            scope_before=str(user["municipalities"]),
+            approved_by=approved_by,
+            reason=reason,
+        )
 
 
-def reset_password(ctx: Context, actor: Actor, login_id: str, *, new_totp: bool = False, approved_by: str | None = None,
-                   reason: str | None = None) -> NewCredentials:
+def reset_password(
+    ctx: Context,
+    actor: Actor,
+    login_id: str,
+    *,
+    new_totp: bool = False,
+    approved_by: str | None = None,
+    reason: str | None = None,
+) -> NewCredentials:
     """A new first password (and, if asked, a new TOTP secret); unlocks the account."""
     trail.require(ctx, actor, "user.manage", target=login_id)
     password = _generated_password()
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         user = _user(conn, login_id)
-        values: dict[str, object] = {"password_hash": HASHER.hash(password), "password_changed_at": now,
-                                     "must_change_password": True, "failed_logins": 0, "locked_until": None}
+        values: dict[str, object] = {
+            "password_hash": HASHER.hash(password),
+            "password_changed_at": now,
+            "must_change_password": True,
+            "failed_logins": 0,
+            "locked_until": None,
+        }
         uri = ""
         if new_totp:
             values["totp_sealed"], values["totp_key_version"], uri = _new_secret(ctx, login_id)
         conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(**values))
         _end_sessions(conn, login_id, now)
-        _log_change(conn, actor, now, "パスワード初期化", user, role_before=str(user["role"]),
-                    scope_before=str(user["municipalities"]), approved_by=approved_by, reason=reason)
+        _log_change(
+            conn,
+            actor,
+            now,
+            "パスワード初期化",
+            user,
+            role_before=str(user["role"]),
+            scope_before=str(user["municipalities"]),
+            approved_by=approved_by,
+            reason=reason,
+        )
     return NewCredentials(login_id, password, uri)
 
 
 def _end_sessions(conn: Connection, login_id: str, now: datetime) -> None:
-    conn.execute(update(user_session).where(user_session.c.login_id == login_id, user_session.c.ended_at.is_(None))
-                 .values(ended_at=now))
+    conn.execute(
+        update(user_session)
+        .where(user_session.c.login_id == login_id, user_session.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
 
 
 def _actor_of(user: dict[str, object]) -> Actor:
     scope = tuple(filter(None, str(user["municipalities"]).split(",")))
-    return Actor(str(user["login_id"]), str(user["role"]), frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None)
+    return Actor(
+        str(user["login_id"]), str(user["role"]), frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None
+    )
 
 
 FAILED = "ログインできません(ID・パスワード・確認コードを確かめてください。続けて誤るとロックされます)"
@@ -291,9 +432,9 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             reason = "unknown login id"
         elif user["status"] != "active":
             reason = "suspended"
-        elif user["valid_until"] is not None and user["valid_until"] < jst_date(now):  # type: ignore[operator]
+        elif user["valid_until"] is not None and user["valid_until"] < jst_date(now):
             reason = "expired"
-        elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:  # type: ignore[arg-type]
+        elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:
             reason = "locked"
         if reason is not None or user is None:
             _password_ok(_DUMMY_HASH, password)
@@ -301,7 +442,9 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             reason = _count_failure(conn, login_id, now)
         if reason is not None or user is None:
             actor = Actor(login_id if user is not None else "不明", "-")
-            trail.append(conn, actor, [trail.Event("login", target=_typed(login_id), outcome="failed", detail=reason or "")], now)
+            trail.append(
+                conn, actor, [trail.Event("login", target=_typed(login_id), outcome="failed", detail=reason or "")], now
+            )
     if reason is not None or user is None:
         raise LoginFailed(FAILED)
     token = secrets.token_urlsafe(32)
@@ -311,8 +454,11 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
         if HASHER.check_needs_rehash(str(user["password_hash"])):
             values["password_hash"] = HASHER.hash(password)
         conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(**values))
-        conn.execute(insert(user_session).values(token_hash=_token_hash(token), login_id=login_id, created_at=now,
-                                                 expires_at=now + SESSION_FOR))
+        conn.execute(
+            insert(user_session).values(
+                token_hash=_token_hash(token), login_id=login_id, created_at=now, expires_at=now + SESSION_FOR
+            )
+        )
         trail.append(conn, actor, [trail.Event("login", target=login_id, detail="password+totp")], now)
     return Session(token, actor, bool(user["must_change_password"]))
 
@@ -322,7 +468,9 @@ def _count_failure(conn: Connection, login_id: str, now: datetime) -> str:
     conn.execute(update(app_user).where(u.login_id == login_id).values(failed_logins=u.failed_logins + 1))
     failed = int(conn.execute(select(u.failed_logins).where(u.login_id == login_id)).scalar_one())
     if failed >= LOCK_AFTER:
-        conn.execute(update(app_user).where(u.login_id == login_id).values(failed_logins=0, locked_until=now + LOCK_FOR))
+        conn.execute(
+            update(app_user).where(u.login_id == login_id).values(failed_logins=0, locked_until=now + LOCK_FOR)
+        )
         return f"wrong password or code; locked for {LOCK_FOR}"
     return f"wrong password or code ({failed})"
 
@@ -340,16 +488,23 @@ def _use_code(ctx: Context, conn: Connection, user: dict[str, object], code: str
     sealed, version = user["totp_sealed"], user["totp_key_version"]
     if sealed is None or version is None or not (code.isascii() and code.isdigit() and len(code) == 6):
         return False
-    secret = crypto.unseal(ctx.keyring.key("secret", int(version)), bytes(sealed), str(user["login_id"]).encode("ascii"))  # type: ignore[call-overload, arg-type]
+    secret = crypto.unseal(
+        ctx.keyring.key("secret", int(str(version))), bytes(cast(bytes, sealed)), str(user["login_id"]).encode("ascii")
+    )
     totp = pyotp.TOTP(secret.decode("ascii"))
     current = totp.timecode(now)
-    step = next((current + offset for offset in (0, -1, 1)
-                 if hmac.compare_digest(totp.generate_otp(current + offset), code)), None)
+    step = next(
+        (current + offset for offset in (0, -1, 1) if hmac.compare_digest(totp.generate_otp(current + offset), code)),
+        None,
+    )
     if step is None:
         return False
     u = app_user.c
-    used = conn.execute(update(app_user).where(u.login_id == user["login_id"], (u.totp_last_step.is_(None)) | (u.totp_last_step < step))
-                        .values(totp_last_step=step)).rowcount
+    used = conn.execute(
+        update(app_user)
+        .where(u.login_id == user["login_id"], (u.totp_last_step.is_(None)) | (u.totp_last_step < step))
+        .values(totp_last_step=step)
+    ).rowcount
     return bool(used)
 
 
@@ -366,11 +521,18 @@ def session_actor(ctx: Context, token: str) -> Actor:
     """The actor of a live session (not ended, not expired, account still usable)."""
     now = ctx.clock()
     with ctx.engine.connect() as conn:
-        row = conn.execute(select(user_session, app_user.c.status, app_user.c.valid_until)
-                           .join(app_user, app_user.c.login_id == user_session.c.login_id)
-                           .where(user_session.c.token_hash == _token_hash(token))).first()
-        if row is None or row.ended_at is not None or _aware(row.expires_at) <= now or row.status != "active" or (
-                row.valid_until is not None and row.valid_until < jst_date(now)):
+        row = conn.execute(
+            select(user_session, app_user.c.status, app_user.c.valid_until)
+            .join(app_user, app_user.c.login_id == user_session.c.login_id)
+            .where(user_session.c.token_hash == _token_hash(token))
+        ).first()
+        if (
+            row is None
+            or row.ended_at is not None
+            or _aware(row.expires_at) <= now
+            or row.status != "active"
+            or (row.valid_until is not None and row.valid_until < jst_date(now))
+        ):
             raise LoginFailed("ログインの有効期限が切れています。`shuyaku login` でログインしてください")
         return _actor_of(_user(conn, row.login_id))
 
@@ -378,7 +540,9 @@ def session_actor(ctx: Context, token: str) -> Actor:
 def logout(ctx: Context, token: str) -> None:
     now = ctx.clock()
     with ctx.engine.begin() as conn:
-        row = conn.execute(select(user_session.c.login_id).where(user_session.c.token_hash == _token_hash(token))).first()
+        row = conn.execute(
+            select(user_session.c.login_id).where(user_session.c.token_hash == _token_hash(token))
+        ).first()
         conn.execute(update(user_session).where(user_session.c.token_hash == _token_hash(token)).values(ended_at=now))
         if row:
             trail.append(conn, Actor(row.login_id, "-"), [trail.Event("logout", target=row.login_id)], now)
@@ -395,8 +559,11 @@ def change_password(ctx: Context, login_id: str, old: str, new: str) -> None:
             raise AccountError("現在のパスワードが違います")
         if _password_ok(str(user["password_hash"]), new):
             raise AccountError("新しいパスワードは現在のものと違うものにしてください")
-        conn.execute(update(app_user).where(app_user.c.login_id == login_id).values(
-            password_hash=HASHER.hash(new), password_changed_at=now, must_change_password=False))
+        conn.execute(
+            update(app_user)
+            .where(app_user.c.login_id == login_id)
+            .values(password_hash=HASHER.hash(new), password_changed_at=now, must_change_password=False)
+        )
         trail.append(conn, _actor_of(user), [trail.Event("password.change", target=login_id)], now)
 
 

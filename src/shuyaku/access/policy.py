@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from shuyaku.access.actor import AccessDenied, Actor
 
 CLERK, SUPERVISOR, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
-    "municipal_clerk", "municipal_supervisor", "federation_operator", "auditor", "admin", "system")
+    "municipal_clerk",
+    "municipal_supervisor",
+    "federation_operator",
+    "auditor",
+    "admin",
+    "system",
+)
 ROLES = {
     CLERK: "市町村 国保担当",
     SUPERVISOR: "市町村 国保担当(確認者)",
@@ -66,7 +72,9 @@ def check(actor: Actor, operation: str, municipality_code: str | None = None) ->
     """The operation if the actor may do it (for this municipality); else AccessDenied."""
     op = OPERATIONS[operation]
     if actor.role not in op.roles:
-        raise AccessDenied(f"{actor.login_id}(役割 {ROLES.get(actor.role, actor.role)})には「{op.label}」の権限がありません")
+        raise AccessDenied(
+            f"{actor.login_id}(役割 {ROLES.get(actor.role, actor.role)})には「{op.label}」の権限がありません"
+        )
     if municipality_code is not None:
         actor.require_municipality(municipality_code)
     elif actor.municipalities is not None and op.personal_data and operation not in SCOPED_BY_FILTER:

@@ -45,14 +45,14 @@ class Levels:
             out = bytearray(pairs * HASH)
             for i in range(pairs):
                 at = 2 * HASH * i
-                out[i * HASH:(i + 1) * HASH] = sha(b"\x01" + level[at:at + 2 * HASH]).digest()
+                out[i * HASH : (i + 1) * HASH] = sha(b"\x01" + level[at : at + 2 * HASH]).digest()
             level = bytes(out)
             self.levels.append(level)
 
     def perfect(self, start: int, height: int) -> bytes:
         """The hash of the perfect subtree of 2**height leaves starting at ``start`` (aligned)."""
         index = start >> height
-        return self.levels[height][index * HASH:(index + 1) * HASH]
+        return self.levels[height][index * HASH : (index + 1) * HASH]
 
     def subtree(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]) where ``start`` is aligned to the subtree (as in every RFC 6962 proof)."""

@@ -83,16 +83,26 @@ def _append(conn: Connection, items: Sequence[tuple[Actor, Event]], now: datetim
     if not items:
         return 0
     write_lock(conn, LOCK_KEY)  # before reading the head: two writers never take the same seq
-    head = conn.execute(select(audit_event.c.seq, audit_event.c.hash).order_by(audit_event.c.seq.desc()).limit(1)).first()
+    head = conn.execute(
+        select(audit_event.c.seq, audit_event.c.hash).order_by(audit_event.c.seq.desc()).limit(1)
+    ).first()
     seq, prev = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
     at = utc_text(now)
     rows = []
     for actor, event in items:
         seq += 1
         row: dict[str, object] = {
-            "seq": seq, "at_utc": at, "actor": _safe(actor.login_id)[:32], "role": actor.role, "scope": scope_of(actor),
-            "action": event.action, "target": _safe(event.target), "purpose": _safe(event.purpose),
-            "row_count": int(event.row_count), "outcome": event.outcome, "detail": _safe(event.detail),
+            "seq": seq,
+            "at_utc": at,
+            "actor": _safe(actor.login_id)[:32],
+            "role": actor.role,
+            "scope": scope_of(actor),
+            "action": event.action,
+            "target": _safe(event.target),
+            "purpose": _safe(event.purpose),
+            "row_count": int(event.row_count),
+            "outcome": event.outcome,
+            "detail": _safe(event.detail),
         }
         row["prev_hash"] = prev
         row["hash"] = prev = chain_hash(prev, canonical(row))
@@ -163,7 +173,9 @@ def record(ctx: Context, actor: Actor, *events: Event) -> None:
     group.record(ctx, actor, events)
 
 
-def require(ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, target: str = "") -> policy.Operation:
+def require(
+    ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, target: str = ""
+) -> policy.Operation:
     """Ask the policy; a refusal is logged before it is raised."""
     try:
         return policy.check(actor, operation, municipality_code)

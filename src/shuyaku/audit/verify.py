@@ -90,23 +90,36 @@ def read_events(conn: Connection, first: int = 1, last: int | None = None) -> pl
     if conn.dialect.name == "postgresql":
         buffer = io.BytesIO()
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        query = f"SELECT {', '.join(columns)} FROM audit_event WHERE seq BETWEEN {int(first)} AND {int(upper)} ORDER BY seq"
+        query = (
+            f"SELECT {', '.join(columns)} FROM audit_event WHERE seq BETWEEN {int(first)} AND {int(upper)} ORDER BY seq"
+        )
         with cursor.copy(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buffer.write(chunk)
         if buffer.tell() == 0:
             return pl.DataFrame(schema=SCHEMA)
         buffer.seek(0)
-        return pl.read_csv(buffer, has_header=False, new_columns=columns, schema=SCHEMA).fill_null("")  # empty text items
-    rows = conn.execute(select(*(audit_event.c[c] for c in columns)).where(audit_event.c.seq.between(first, upper))
-                        .order_by(audit_event.c.seq)).all()
+        return pl.read_csv(buffer, has_header=False, new_columns=columns, schema=SCHEMA).fill_null(
+            ""
+        )  # empty text items
+    rows = conn.execute(
+        select(*(audit_event.c[c] for c in columns))
+        .where(audit_event.c.seq.between(first, upper))
+        .order_by(audit_event.c.seq)
+    ).all()
     return rows_to_frame([[str(v) for v in r] for r in rows], columns, SCHEMA)
 
 
 def _canonical_column(events: pl.DataFrame) -> pl.Series:
     def esc(name: str) -> pl.Expr:
-        return (pl.col(name).str.replace_all("\\", "\\\\", literal=True).str.replace_all("\t", "\\t", literal=True)
-                .str.replace_all("\n", "\\n", literal=True).str.replace_all("\r", "\\r", literal=True))
+        return (
+            pl.col(name)
+            .str.replace_all("\\", "\\\\", literal=True)
+            .str.replace_all("\t", "\\t", literal=True)
+            .str.replace_all("\n", "\\n", literal=True)
+            .str.replace_all("\r", "\\r", literal=True)
+        )
+
     return events.select(pl.concat_str([esc(c) for c in trail.ITEMS], separator="\t").alias("c"))["c"]
 
 
@@ -162,8 +175,14 @@ def check_segment(events: pl.DataFrame) -> Segment:
         if len(problems) > 100:
             problems.append("問題が多いため以降の確認を省略しました")
             break
-    return Segment(int(seqs[0]) if seqs else 0, int(seqs[-1]) if seqs else 0, prevs[0] if prevs else trail.GENESIS,
-                   hashes[-1] if hashes else trail.GENESIS, bytes(leaves), problems)
+    return Segment(
+        int(seqs[0]) if seqs else 0,
+        int(seqs[-1]) if seqs else 0,
+        prevs[0] if prevs else trail.GENESIS,
+        hashes[-1] if hashes else trail.GENESIS,
+        bytes(leaves),
+        problems,
+    )
 
 
 SEGMENT = 1_000_000  # events a worker reads and checks at a time
@@ -189,7 +208,9 @@ def chain(ctx: Context, report: Report) -> bytearray:
     ranges = [(lo, min(lo + SEGMENT - 1, top)) for lo in range(1, top + 1, SEGMENT)] or [(1, 0)]
     if top >= PARALLEL_FROM and ctx.engine.dialect.name == "postgresql":
         url = ctx.engine.url.render_as_string(hide_password=False)
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=os.cpu_count() or 2, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
             segments = list(pool.map(_segment_in_worker, *zip(*[(url, lo, hi) for lo, hi in ranges], strict=True)))
     else:
         with ctx.engine.connect() as conn:
@@ -202,7 +223,9 @@ def chain(ctx: Context, report: Report) -> bytearray:
         if segment.first_seq != expected:
             report.problems.append(f"連番 {expected} の次が {segment.first_seq} です(記録の削除・挿入・並べ替え)")
         if segment.first_prev != prev:
-            report.problems.append(f"連番 {segment.first_seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)")
+            report.problems.append(
+                f"連番 {segment.first_seq}: 直前の記録のハッシュと一致しません(削除・挿入・並べ替え)"
+            )
         report.problems.extend(segment.problems)
         expected, prev = segment.last_seq + 1, segment.last_hash
         leaves += segment.leaves
@@ -235,7 +258,9 @@ def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
             continue
         signed_root = bytes.fromhex(cp.root_hash)
         if levels.root(cp.tree_size) != signed_root:
-            report.problems.append(f"{label}: 記録から求めた Merkle ルートが署名済みのルートと異なります(それまでの記録の改ざん)")
+            report.problems.append(
+                f"{label}: 記録から求めた Merkle ルートが署名済みのルートと異なります(それまでの記録の改ざん)"
+            )
             continue
         if previous is not None:
             old_size, old_root = previous
@@ -248,12 +273,16 @@ def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
     ids_ = [cp.checkpoint_id for cp in checkpoints]
     if ids_ != list(range(1, len(ids_) + 1)):
         missing = sorted(set(range(1, max(ids_, default=0) + 1)) - set(ids_))
-        report.problems.append(f"チェックポイント番号 {', '.join(map(str, missing[:10]))} がありません(チェックポイントの削除)")
+        report.problems.append(
+            f"チェックポイント番号 {', '.join(map(str, missing[:10]))} がありません(チェックポイントの削除)"
+        )
     last_signed = max((cp.tree_size for cp in checkpoints), default=0)
     report.unsigned_events = max(levels.size - last_signed, 0)
     if report.unsigned_events:
         with ctx.engine.connect() as conn:
-            report.unsigned_since = str(conn.execute(select(audit_event.c.at_utc).where(audit_event.c.seq == last_signed + 1)).scalar() or "")
+            report.unsigned_since = str(
+                conn.execute(select(audit_event.c.at_utc).where(audit_event.c.seq == last_signed + 1)).scalar() or ""
+            )
     if against is not None:
         try:
             size, root = read_note(ctx, against)
@@ -262,12 +291,24 @@ def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
         else:
             report.against = size
             if size > levels.size:
-                report.problems.append(f"外部保管のチェックポイントは {size:,} 件を署名していますが、記録は {levels.size:,} 件しかありません(末尾の削除)")
+                report.problems.append(
+                    f"外部保管のチェックポイントは {size:,} 件を署名していますが、記録は {levels.size:,} 件しかありません(末尾の削除)"
+                )
             elif levels.root(size) != root:
-                report.problems.append(f"外部保管のチェックポイント(件数 {size:,})のルートと、現在の記録から求めたルートが異なります(改ざん)")
-    trail.record(ctx, actor, trail.Event("audit.verify", purpose=trail.purpose_of("audit.read"), row_count=report.events,
-                                         outcome="ok" if report.ok else "failed",
-                                         detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}"))
+                report.problems.append(
+                    f"外部保管のチェックポイント(件数 {size:,})のルートと、現在の記録から求めたルートが異なります(改ざん)"
+                )
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "audit.verify",
+            purpose=trail.purpose_of("audit.read"),
+            row_count=report.events,
+            outcome="ok" if report.ok else "failed",
+            detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}",
+        ),
+    )
     return report
 
 
@@ -305,17 +346,31 @@ def _sign(ctx: Context, events: list[trail.Event], actor: Actor | None) -> Check
         if events and actor is not None:
             trail.append(conn, actor, events, ctx.clock())
         last = conn.execute(select(audit_checkpoint).order_by(cp.checkpoint_id.desc()).limit(1)).first()
-        frontier, size = ([], 0) if last is None or last.frontier is None else (_frontier(last.frontier), int(last.tree_size))
-        hashes = conn.execute(select(audit_event.c.hash).where(audit_event.c.seq > size).order_by(audit_event.c.seq)).scalars().all()
+        frontier, size = (
+            ([], 0) if last is None or last.frontier is None else (_frontier(last.frontier), int(last.tree_size))
+        )
+        hashes = (
+            conn.execute(select(audit_event.c.hash).where(audit_event.c.seq > size).order_by(audit_event.c.seq))
+            .scalars()
+            .all()
+        )
         if not hashes and last is not None and last.frontier is not None:
             return None
         frontier, size = merkle.extend_frontier(frontier, size, (event_leaf(h) for h in hashes))
         root = merkle.frontier_root(frontier).hex()
         at = trail.utc_text(ctx.clock())
         cid = (last.checkpoint_id if last else 0) + 1
-        conn.execute(insert(audit_checkpoint).values(
-            checkpoint_id=cid, tree_size=size, root_hash=root, at_utc=at, key_id=key_id(public),
-            signature=key.sign(statement(size, root, at)).hex(), frontier=",".join(h.hex() for h in frontier)))
+        conn.execute(
+            insert(audit_checkpoint).values(
+                checkpoint_id=cid,
+                tree_size=size,
+                root_hash=root,
+                at_utc=at,
+                key_id=key_id(public),
+                signature=key.sign(statement(size, root, at)).hex(),
+                frontier=",".join(h.hex() for h in frontier),
+            )
+        )
     return Checkpoint(cid, size, root)
 
 

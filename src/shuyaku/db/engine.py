@@ -80,11 +80,12 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
             ]
         )
         payload = prepared.write_csv(include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.f")
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         column_list = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv)'
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv)') as copy,
+        ):
             copy.write(payload.encode("utf-8"))
         return frame.height
     # SQLite: the values as SQLAlchemy itself stores them (ISO text for dates and times,

@@ -45,7 +45,10 @@ def orphans(conn: Connection) -> dict[str, int]:
     """Reference → number of rows whose target does not exist (all zero when sound)."""
     found = {}
     for name, child, parent in REFERENCES:
-        missing = select(func.count()).select_from(child.table).where(  # type: ignore[attr-defined]
-            child.is_not(None), ~select(parent).where(parent == child).exists())
+        missing = (
+            select(func.count())
+            .select_from(child.table)
+            .where(child.is_not(None), ~select(parent).where(parent == child).exists())
+        )
         found[name] = int(conn.execute(missing).scalar_one())
     return found

@@ -29,7 +29,7 @@ def fetch_in(
     schema: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """``SELECT columns WHERE key IN values AND where…`` as a frame, chunked for the backend."""
-    names = [str(c.key) for c in columns]  # type: ignore[attr-defined]
+    names = [str(c.key) for c in columns]
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):

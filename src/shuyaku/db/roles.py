@@ -24,8 +24,10 @@ def grant_app_role(engine: Engine, role: str, password: str | None = None) -> li
     with engine.begin() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
         if not exists:
-            conn.execute(text(f'CREATE ROLE "{role}" LOGIN' + (" PASSWORD :p" if password else "")),
-                         {"p": password} if password else {})
+            conn.execute(
+                text(f'CREATE ROLE "{role}" LOGIN' + (" PASSWORD :p" if password else "")),
+                {"p": password} if password else {},
+            )
             done.append(f"ロール {role} を作成しました")
         database = conn.execute(text("SELECT current_database()")).scalar_one()
         conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO "{role}"'))

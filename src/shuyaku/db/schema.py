@@ -38,6 +38,7 @@ metadata = MetaData(
 
 Timestamp = DateTime(timezone=True)
 
+
 def _history_columns() -> list[Column[object]]:
     """Where a history row came from (file, line) and when the system knew it (bitemporal)."""
     return [
@@ -445,7 +446,9 @@ permission_change = Table(
     metadata,
     Column("change_id", Integer, primary_key=True, autoincrement=True),
     Column("at", Timestamp, nullable=False),
-    Column("kind", String(16), nullable=False),  # 新規登録 権限追加 権限削除 役割変更 利用停止 利用再開 パスワード初期化 …
+    Column(
+        "kind", String(16), nullable=False
+    ),  # 新規登録 権限追加 権限削除 役割変更 利用停止 利用再開 パスワード初期化 …
     Column("login_id", String(32), nullable=False),
     Column("name", String(50), nullable=False),
     Column("organisation", String(100), nullable=False),

@@ -71,13 +71,16 @@ def file_numbers(layout: Layout, records: pl.DataFrame, width: pl.Series) -> lis
     anywhere in a record whose item count is wrong."""
     found: list[str] = []
     if NUMBER_COLUMN in records.columns:
-        found += records.select(ascii_digits_expr(NUMBER_COLUMN).alias("n")).filter(
-            pl.col("n").str.contains(r"^[0-9]{12}$"))["n"].to_list()
+        found += (
+            records.select(ascii_digits_expr(NUMBER_COLUMN).alias("n"))
+            .filter(pl.col("n").str.contains(r"^[0-9]{12}$"))["n"]
+            .to_list()
+        )
     shifted = records.filter(width != layout.width) if records.height else records
     for row in shifted.drop("line_no").rows():
         for value in row:
             if value:
-                found += ids.find_individual_numbers(str(value))
+                found += ids.find_embedded_numbers(str(value))
     return [n for n in found if len(n) == 12 and n.isdigit()]
 
 
@@ -109,8 +112,11 @@ def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], 
     present: set[str] = set()
     for table in (vault_entry, seen_number):
         present.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
-    rows = [{"blind_index": b, "index_key_version": vault.index_version, "file_id": file_id, "seen_at": now}
-            for b in dict.fromkeys(indexes) if b not in present]
+    rows = [
+        {"blind_index": b, "index_key_version": vault.index_version, "file_id": file_id, "seen_at": now}
+        for b in dict.fromkeys(indexes)
+        if b not in present
+    ]
     if rows:
         conn.execute(insert(seen_number), rows)
     return len(rows)
@@ -119,4 +125,7 @@ def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], 
 def masked_record_columns(layout: Layout) -> tuple[list[str], list[str]]:
     """(free-text columns, coded columns) of a layout, without the 個人番号 item."""
     shown = [f for f in layout.fields if f.check != "individual"]
-    return ([f.column for f in shown if f.kind in FREE_TEXT_KINDS], [f.column for f in shown if f.kind not in FREE_TEXT_KINDS])
+    return (
+        [f.column for f in shown if f.kind in FREE_TEXT_KINDS],
+        [f.column for f in shown if f.kind not in FREE_TEXT_KINDS],
+    )

@@ -67,7 +67,7 @@ class ParsedFile:
 
 def peek_header(raw: bytes) -> Header:
     """Read just the header line (always ASCII), to learn the sender and its encoding."""
-    body = raw[len(BOM):] if raw.startswith(BOM) else raw
+    body = raw[len(BOM) :] if raw.startswith(BOM) else raw
     first = body.split(b"\n", 1)[0].rstrip(b"\r")
     try:
         text = first.decode("ascii")
@@ -116,20 +116,30 @@ def parse(raw: bytes, encoding: str, *, max_columns: int = MAX_COLUMNS) -> Parse
 
     At most ``max_columns`` items of a record are kept (every layout has fewer); its width
     is still counted, so an over-long record is that record's error, not a memory blow-up."""
-    body = raw[len(BOM):] if raw.startswith(BOM) else raw
-    if encoding.replace("_", "").replace("-", "").lower() in ("cp932", "shiftjis", "sjis", "mskanji") and not body.isascii():
+    body = raw[len(BOM) :] if raw.startswith(BOM) else raw
+    if (
+        encoding.replace("_", "").replace("-", "").lower() in ("cp932", "shiftjis", "sjis", "mskanji")
+        and not body.isascii()
+    ):
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
             pass
         else:
-            raise EnvelopeError("E002", 1, "文字コード", f"文字コードが登録({encoding})と異なります: UTF-8 のファイルです。"
-                                "登録どおりの文字コードで送るか、登録の変更を連合会に依頼してください")
+            raise EnvelopeError(
+                "E002",
+                1,
+                "文字コード",
+                f"文字コードが登録({encoding})と異なります: UTF-8 のファイルです。"
+                "登録どおりの文字コードで送るか、登録の変更を連合会に依頼してください",
+            )
     try:
         text = body.decode(encoding)
     except UnicodeDecodeError as exc:
         line = body.count(b"\n", 0, exc.start) + 1
-        raise EnvelopeError("E002", line, "文字コード", f"{encoding} として読めないバイトがあります(バイト位置 {exc.start})") from None
+        raise EnvelopeError(
+            "E002", line, "文字コード", f"{encoding} として読めないバイトがあります(バイト位置 {exc.start})"
+        ) from None
     header_row, data, trailer_row = _split(text, max_columns)
     if header_row is None or header_row[0] != 1:
         raise EnvelopeError("E003", 1, "ヘッダ", "1行目にヘッダレコードがありません")
@@ -141,8 +151,13 @@ def parse(raw: bytes, encoding: str, *, max_columns: int = MAX_COLUMNS) -> Parse
     misplaced = data.filter(pl.col("f0") != "2")
     if misplaced.height:
         line = int(misplaced["line_no"][0])
-        raise EnvelopeError("E002", line, "レコード区分", f"データ部にレコード区分が{shown(misplaced['f0'][0])}の行があります(2 のみ)。"
-                            "レコードの途中の改行、または引用符のない項目内の改行を確かめてください")
+        raise EnvelopeError(
+            "E002",
+            line,
+            "レコード区分",
+            f"データ部にレコード区分が{shown(misplaced['f0'][0])}の行があります(2 のみ)。"
+            "レコードの途中の改行、または引用符のない項目内の改行を確かめてください",
+        )
     return ParsedFile(header, trailer, trailer_row[0], data)
 
 
@@ -192,8 +207,11 @@ def _table(line_numbers: list[int], items: pl.Series, max_columns: int = MAX_COL
     widths = items.list.len().cast(pl.Int64)
     most = min(max(int(widths.max() or 0) if len(items) else 0, 1), max_columns)  # type: ignore[arg-type]
     columns = [pl.col("items").list.get(i, null_on_oob=True).alias(f"f{i}") for i in range(most)]
-    return pl.DataFrame({"items": items}).select(columns).with_columns(
-        pl.Series("line_no", line_numbers, dtype=pl.Int64), widths.alias("width"))
+    return (
+        pl.DataFrame({"items": items})
+        .select(columns)
+        .with_columns(pl.Series("line_no", line_numbers, dtype=pl.Int64), widths.alias("width"))
+    )
 
 
 def parse_trailer(line: int, row: list[str]) -> Trailer:
@@ -220,9 +238,16 @@ def check_trailer(trailer: Trailer, line: int, records: int, ops: dict[str, int]
     )
     for label, stated, actual in expected:
         if stated != actual:
-            raise EnvelopeError("E001", line, label, f"トレーラの{label} {stated} がデータレコードの {actual} 件と一致しません")
+            raise EnvelopeError(
+                "E001", line, label, f"トレーラの{label} {stated} がデータレコードの {actual} 件と一致しません"
+            )
     if amount is not None and trailer.amount_total != amount:
-        raise EnvelopeError("E001", line, "金額合計", f"トレーラの金額合計 {trailer.amount_total} がデータの合計 {amount} と一致しません")
+        raise EnvelopeError(
+            "E001",
+            line,
+            "金額合計",
+            f"トレーラの金額合計 {trailer.amount_total} がデータの合計 {amount} と一致しません",
+        )
 
 
 def _is_date_or_month(value: str) -> bool:

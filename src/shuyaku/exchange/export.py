@@ -35,7 +35,9 @@ class ExportError(ValueError):
 def registered(ctx: Context) -> list[str]:
     """Every registered municipality, for an export to all of them."""
     with ctx.engine.connect() as conn:
-        return list(conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars())
+        return list(
+            conn.execute(select(municipality.c.municipality_code).order_by(municipality.c.municipality_code)).scalars()
+        )
 
 
 def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_dir: Path) -> list[Path]:
@@ -63,10 +65,18 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
             continue
         if staged is not None:
             written.append(staged.publish())
-    trail.record(ctx, actor, trail.Event("export", target=f"{municipality_code} {kind} " + " ".join(p.name for p in written),
-                                         purpose=trail.purpose_of("export"), row_count=len(written),
-                                         outcome="failed" if blocked else "ok",
-                                         detail="; ".join(str(b) for b in blocked)))
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "export",
+            target=f"{municipality_code} {kind} " + " ".join(p.name for p in written),
+            purpose=trail.purpose_of("export"),
+            row_count=len(written),
+            outcome="failed" if blocked else "ok",
+            detail="; ".join(str(b) for b in blocked),
+        ),
+    )
     if blocked:
         raise outbox.OutboxBlocked("／".join(str(b) for b in blocked), blocked[0].record, written=written)
     return written
@@ -79,8 +89,13 @@ def _kkkk(ctx: Context, muni: Any) -> Iterator[Build]:
     """One KKKK per inbound file not yet reported: a row per record with a problem, then the summary."""
     f = inbound_file.c
     with ctx.engine.connect() as conn:
-        file_ids = list(conn.execute(select(f.file_id).where(f.municipality_code == muni.municipality_code,
-                                                               f.file_id.not_in(_reported())).order_by(f.file_id)).scalars())
+        file_ids = list(
+            conn.execute(
+                select(f.file_id)
+                .where(f.municipality_code == muni.municipality_code, f.file_id.not_in(_reported()))
+                .order_by(f.file_id)
+            ).scalars()
+        )
     for file_id in file_ids:
         yield partial(_kkkk_one, ctx, muni, file_id)
 
@@ -90,22 +105,62 @@ def _reported() -> Any:
     return select(o.inbound_file_id).where(o.kind == "KKKK", o.status == "released", o.inbound_file_id.is_not(None))
 
 
-def _kkkk_one(ctx: Context, muni: Any, file_id: int, conn: Connection, actor: Actor, out_dir: Path) -> outbox.Staged | None:
+def _kkkk_one(
+    ctx: Context, muni: Any, file_id: int, conn: Connection, actor: Actor, out_dir: Path
+) -> outbox.Staged | None:
     f, r = inbound_file.c, ingest_result.c
     file = conn.execute(select(inbound_file).where(f.file_id == file_id, f.file_id.not_in(_reported()))).first()
     if file is None:
         return None  # another export reported it meanwhile
     when = jst_stamp(file.decided_at or file.received_at)
     seq = "" if file.seq is None else str(file.seq)
-    problems = conn.execute(select(r.line_no, r.record_key, r.history_no, r.result, r.code, r.message)
-                            .where(r.file_id == file.file_id).order_by(r.line_no)).all()
-    rows = [[file.municipality_code, file.filename, seq, str(p.line_no), p.record_key or "", p.history_no or "",
-             p.result, p.code, p.message, when] for p in problems]
-    rows.append([file.municipality_code, file.filename, seq, "", "", "", _summary_result(file), file.error_code or "",
-                 _summary_message(file), when])
+    problems = conn.execute(
+        select(r.line_no, r.record_key, r.history_no, r.result, r.code, r.message)
+        .where(r.file_id == file.file_id)
+        .order_by(r.line_no)
+    ).all()
+    rows = [
+        [
+            file.municipality_code,
+            file.filename,
+            seq,
+            str(p.line_no),
+            p.record_key or "",
+            p.history_no or "",
+            p.result,
+            p.code,
+            p.message,
+            when,
+        ]
+        for p in problems
+    ]
+    rows.append(
+        [
+            file.municipality_code,
+            file.filename,
+            seq,
+            "",
+            "",
+            "",
+            _summary_result(file),
+            file.error_code or "",
+            _summary_message(file),
+            when,
+        ]
+    )
     return outbox.release(
-        conn, ctx.vault, layout=outbox.KKKK, municipality_code=muni.municipality_code, insurer_number=muni.insurer_number,
-        encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id, inbound_file_id=file.file_id)
+        conn,
+        ctx.vault,
+        layout=outbox.KKKK,
+        municipality_code=muni.municipality_code,
+        insurer_number=muni.insurer_number,
+        encoding=muni.encoding,
+        rows=rows,
+        out_dir=out_dir,
+        now=ctx.clock(),
+        actor=actor.login_id,
+        inbound_file_id=file.file_id,
+    )
 
 
 def _summary_result(file: Any) -> str:
@@ -117,9 +172,15 @@ def _summary_result(file: Any) -> str:
 
 def _summary_message(file: Any) -> str:
     status = file.status
-    counts = f"件数 {file.record_count}、反映 {file.applied_count}、警告 {file.warning_count}、エラー {file.error_count}"
-    label = {ledger.APPLIED: "反映済み", ledger.DUPLICATE: "重複受信", ledger.REJECTED: "受付不可(ファイル全体を反映していません)",
-             ledger.HELD: "保留(ファイル全体を反映していません)"}.get(status, status)
+    counts = (
+        f"件数 {file.record_count}、反映 {file.applied_count}、警告 {file.warning_count}、エラー {file.error_count}"
+    )
+    label = {
+        ledger.APPLIED: "反映済み",
+        ledger.DUPLICATE: "重複受信",
+        ledger.REJECTED: "受付不可(ファイル全体を反映していません)",
+        ledger.HELD: "保留(ファイル全体を反映していません)",
+    }.get(status, status)
     detail = file.message or ""
     return f"{label}: {counts}" + (f" — {detail}" if detail and status != ledger.APPLIED else "")
 
@@ -128,23 +189,53 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     """Every ID binding not yet sent, in the order it happened."""
     a = id_assignment.c
     code = muni.municipality_code
-    pending = conn.execute(select(id_assignment).where(a.municipality_code == code, a.exported_file_id.is_(None))
-                           .order_by(a.assignment_id)).all()
-    rows = [[p.municipality_code, p.atena_no, p.pref_person_id, p.setai_no or "", p.pref_household_id or "", p.assign_kind,
-             p.prev_municipality_code or "", p.assigned_on.strftime("%Y%m%d")] for p in pending]
-    staged = outbox.release(conn, ctx.vault, layout=outbox.IDTB, municipality_code=code, insurer_number=muni.insurer_number,
-                            encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id)
+    pending = conn.execute(
+        select(id_assignment).where(a.municipality_code == code, a.exported_file_id.is_(None)).order_by(a.assignment_id)
+    ).all()
+    rows = [
+        [
+            p.municipality_code,
+            p.atena_no,
+            p.pref_person_id,
+            p.setai_no or "",
+            p.pref_household_id or "",
+            p.assign_kind,
+            p.prev_municipality_code or "",
+            p.assigned_on.strftime("%Y%m%d"),
+        ]
+        for p in pending
+    ]
+    staged = outbox.release(
+        conn,
+        ctx.vault,
+        layout=outbox.IDTB,
+        municipality_code=code,
+        insurer_number=muni.insurer_number,
+        encoding=muni.encoding,
+        rows=rows,
+        out_dir=out_dir,
+        now=ctx.clock(),
+        actor=actor.login_id,
+    )
     seq = _outbound_id(conn, staged)
     if pending:
-        conn.execute(update(id_assignment).where(
-            a.municipality_code == code, a.exported_file_id.is_(None), a.assignment_id <= pending[-1].assignment_id,
-        ).values(exported_file_id=seq))
+        conn.execute(
+            update(id_assignment)
+            .where(
+                a.municipality_code == code,
+                a.exported_file_id.is_(None),
+                a.assignment_id <= pending[-1].assignment_id,
+            )
+            .values(exported_file_id=seq)
+        )
     return staged
 
 
 def _outbound_id(conn: Connection, staged: outbox.Staged) -> int:
     o = outbound_file.c
-    return int(conn.execute(select(o.outbound_id).where(o.filename == staged.target.name, o.status == "released")).scalar_one())
+    return int(
+        conn.execute(select(o.outbound_id).where(o.filename == staged.target.name, o.status == "released")).scalar_one()
+    )
 
 
 def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> outbox.Staged:
@@ -152,21 +243,54 @@ def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     last KZKH. A candidate withdrawn before it was ever sent is not sent; one withdrawn
     after is sent as rejected, with the reason."""
     c = continuity_candidate.c
-    pending = conn.execute(select(continuity_candidate).where(
-        c.to_municipality_code == muni.municipality_code,
-        (c.reported_status.is_(None) & (c.status != "withdrawn")) | (c.reported_status.is_not(None) & (c.reported_status != c.status)),
-    ).order_by(c.candidate_id)).all()
+    pending = conn.execute(
+        select(continuity_candidate)
+        .where(
+            c.to_municipality_code == muni.municipality_code,
+            (c.reported_status.is_(None) & (c.status != "withdrawn"))
+            | (c.reported_status.is_not(None) & (c.reported_status != c.status)),
+        )
+        .order_by(c.candidate_id)
+    ).all()
     rows = []
     for p in pending:
         state = "rejected" if p.status == "withdrawn" else p.status
-        reason = p.reason + (f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}" if p.status in ("rejected", "withdrawn") else "")
-        rows.append([str(p.candidate_id), p.to_municipality_code, p.to_setai_no, p.to_household, p.from_municipality_code,
-                     p.from_household, p.change_date.strftime("%Y%m%d"), p.rule, "1" if p.continuous else "0", state, reason])
-    staged = outbox.release(conn, ctx.vault, layout=outbox.KZKH, municipality_code=muni.municipality_code,
-                            insurer_number=muni.insurer_number, encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(),
-                            actor=actor.login_id)
+        reason = p.reason + (
+            f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}"
+            if p.status in ("rejected", "withdrawn")
+            else ""
+        )
+        rows.append(
+            [
+                str(p.candidate_id),
+                p.to_municipality_code,
+                p.to_setai_no,
+                p.to_household,
+                p.from_municipality_code,
+                p.from_household,
+                p.change_date.strftime("%Y%m%d"),
+                p.rule,
+                "1" if p.continuous else "0",
+                state,
+                reason,
+            ]
+        )
+    staged = outbox.release(
+        conn,
+        ctx.vault,
+        layout=outbox.KZKH,
+        municipality_code=muni.municipality_code,
+        insurer_number=muni.insurer_number,
+        encoding=muni.encoding,
+        rows=rows,
+        out_dir=out_dir,
+        now=ctx.clock(),
+        actor=actor.login_id,
+    )
     for p in pending:
-        conn.execute(update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status))
+        conn.execute(
+            update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status)
+        )
     return staged
 
 
@@ -174,23 +298,58 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     """Counts computed or recomputed since the last TSKG (the current row of each household-month)."""
     t = tasuukai_count.c
     code = muni.municipality_code
-    pending = conn.execute(select(tasuukai_count).where(t.municipality_code == code, t.exported_file_id.is_(None),
-                                                        t.superseded_at.is_(None)).order_by(t.month, t.setai_no)).all()
-    rows = [[code, p.setai_no, p.pref_household_id, p.month, str(p.hit_count), "1" if p.hit_count >= 3 else "0", p.months,
-             p.predecessors] for p in pending]
-    staged = outbox.release(conn, ctx.vault, layout=outbox.TSKG, municipality_code=code, insurer_number=muni.insurer_number,
-                            encoding=muni.encoding, rows=rows, out_dir=out_dir, now=ctx.clock(), actor=actor.login_id)
-    conn.execute(update(tasuukai_count).where(t.municipality_code == code, t.exported_file_id.is_(None)).values(
-        exported_file_id=_outbound_id(conn, staged)))
+    pending = conn.execute(
+        select(tasuukai_count)
+        .where(t.municipality_code == code, t.exported_file_id.is_(None), t.superseded_at.is_(None))
+        .order_by(t.month, t.setai_no)
+    ).all()
+    rows = [
+        [
+            code,
+            p.setai_no,
+            p.pref_household_id,
+            p.month,
+            str(p.hit_count),
+            "1" if p.hit_count >= 3 else "0",
+            p.months,
+            p.predecessors,
+        ]
+        for p in pending
+    ]
+    staged = outbox.release(
+        conn,
+        ctx.vault,
+        layout=outbox.TSKG,
+        municipality_code=code,
+        insurer_number=muni.insurer_number,
+        encoding=muni.encoding,
+        rows=rows,
+        out_dir=out_dir,
+        now=ctx.clock(),
+        actor=actor.login_id,
+    )
+    conn.execute(
+        update(tasuukai_count)
+        .where(t.municipality_code == code, t.exported_file_id.is_(None))
+        .values(exported_file_id=_outbound_id(conn, staged))
+    )
     return staged
 
 
-def _whole(build: Callable[[Context, Connection, Actor, Any, Path], outbox.Staged]) -> Callable[[Context, Any], Iterator[Build]]:
+def _whole(
+    build: Callable[[Context, Connection, Actor, Any, Path], outbox.Staged],
+) -> Callable[[Context, Any], Iterator[Build]]:
     """A kind that is one file per export."""
+
     def builds(ctx: Context, muni: Any) -> Iterator[Build]:
         yield lambda conn, actor, out_dir: build(ctx, conn, actor, muni, out_dir)
+
     return builds
 
 
 BUILDERS: dict[str, Callable[[Context, Any], Iterator[Build]]] = {
-    "KKKK": _kkkk, "IDTB": _whole(_idtb), "KZKH": _whole(_kzkh), "TSKG": _whole(_tskg)}
+    "KKKK": _kkkk,
+    "IDTB": _whole(_idtb),
+    "KZKH": _whole(_kzkh),
+    "TSKG": _whole(_tskg),
+}

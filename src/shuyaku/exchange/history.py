@@ -54,13 +54,8 @@ class HistoryTable:
         if not row_ids:
             return
         t = self.table
-        stmt = (
-            update(t)
-            .where(t.c.row_id == bindparam("rid"))
-            .values(superseded_at=now, superseded_by_file_id=file_id)
-        )
+        stmt = update(t).where(t.c.row_id == bindparam("rid")).values(superseded_at=now, superseded_by_file_id=file_id)
         conn.execute(stmt, [{"rid": rid} for rid in row_ids])
-
 
 
 def apply_in_rounds(
@@ -82,9 +77,7 @@ def apply_in_rounds(
     taken as its after-image (a correction).
     """
     key = history.key_column
-    ordered = records.sort("line_no").with_columns(
-        pl.int_range(pl.len()).over(history.keys).alias("_round")
-    )
+    ordered = records.sort("line_no").with_columns(pl.int_range(pl.len()).over(history.keys).alias("_round"))
     applied_parts: list[pl.DataFrame] = []
     problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
     rounds = int(ordered["_round"].max()) + 1 if ordered.height else 0  # type: ignore[arg-type]
@@ -94,13 +87,27 @@ def apply_in_rounds(
         joined = batch.join(current, on=history.keys, how="left")
         exists = pl.col("row_id").is_not_null()
         if full_load:
-            joined = joined.with_columns(pl.when((pl.col("op") == "1") & exists).then(pl.lit("2")).otherwise(pl.col("op")).alias("op"))
+            joined = joined.with_columns(
+                pl.when((pl.col("op") == "1") & exists).then(pl.lit("2")).otherwise(pl.col("op")).alias("op")
+            )
         duplicate_add = joined.filter((pl.col("op") == "1") & exists)
         unknown_key = joined.filter(pl.col("op").is_in(["2", "3"]) & ~exists)
-        problems.append(problems_for(duplicate_add, "E011", history.last_key_label,
-                                 f"{history.last_key_label}: この{history.key_label}は受信済みです。訂正は処理区分 2、新しいレコードは新しい{history.last_key_label}で送ってください"))
-        problems.append(problems_for(unknown_key, "E030", "処理区分",
-                                 f"処理区分: 未受信の{history.key_label}に対する訂正・削除です。先に処理区分 1(追加)で送ってください"))
+        problems.append(
+            problems_for(
+                duplicate_add,
+                "E011",
+                history.last_key_label,
+                f"{history.last_key_label}: この{history.key_label}は受信済みです。訂正は処理区分 2、新しいレコードは新しい{history.last_key_label}で送ってください",
+            )
+        )
+        problems.append(
+            problems_for(
+                unknown_key,
+                "E030",
+                "処理区分",
+                f"処理区分: 未受信の{history.key_label}に対する訂正・削除です。先に処理区分 1(追加)で送ってください",
+            )
+        )
         ok = joined.filter(~(((pl.col("op") == "1") & exists) | (pl.col("op").is_in(["2", "3"]) & ~exists)))
         history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
         inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")

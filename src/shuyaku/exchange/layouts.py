@@ -71,7 +71,9 @@ SKKS = Layout(
         Field("資格取得年月日", "qualified_from", "date"),
         Field("資格取得事由コード", "qualified_from_reason", "code", values=_codes(codes.ACQUISITION_REASONS)),
         Field("資格喪失年月日", "qualified_until", "date", required=False),
-        Field("資格喪失事由コード", "qualified_until_reason", "code", required=False, values=_codes(codes.LOSS_REASONS)),
+        Field(
+            "資格喪失事由コード", "qualified_until_reason", "code", required=False, values=_codes(codes.LOSS_REASONS)
+        ),
         Field("適用開始年月日", "applied_from", "date"),
         Field("適用終了年月日", "applied_to", "date", required=False),
         Field("高齢受給者一部負担割合", "elderly_copay_ratio", "code", required=False, values=("20", "30")),

@@ -49,13 +49,20 @@ def ready_to_release(conn: Connection, code: str | None = None, kind: str | None
     """A file held for a 連番 gap (E005) whose predecessor is now applied (the newest such
     copy of that 連番), or None."""
     f = inbound_file.c
-    last = (select(f.municipality_code, f.kind, func.max(f.seq).label("seq")).where(f.status == APPLIED)
-            .group_by(f.municipality_code, f.kind).subquery())
+    last = (
+        select(f.municipality_code, f.kind, func.max(f.seq).label("seq"))
+        .where(f.status == APPLIED)
+        .group_by(f.municipality_code, f.kind)
+        .subquery()
+    )
     stmt = (
         select(inbound_file)
-        .join(last, and_(last.c.municipality_code == f.municipality_code, last.c.kind == f.kind, f.seq == last.c.seq + 1))
+        .join(
+            last, and_(last.c.municipality_code == f.municipality_code, last.c.kind == f.kind, f.seq == last.c.seq + 1)
+        )
         .where(f.status == HELD, f.error_code == "E005", f.archive_name.is_not(None))
-        .order_by(f.file_id.desc()).limit(1)
+        .order_by(f.file_id.desc())
+        .limit(1)
     )
     if code is not None:
         stmt = stmt.where(f.municipality_code == code)
@@ -75,8 +82,15 @@ _KEY = re.compile(r"[0-9]{1,15}")
 _HISTORY = re.compile(r"[0-9]{1,4}")
 
 
-def record_results(conn: Connection, file_id: int, layout: Layout | None, problems: pl.DataFrame, records: pl.DataFrame | None,
-                   guard: Containment, width: pl.Series | None = None) -> None:
+def record_results(
+    conn: Connection,
+    file_id: int,
+    layout: Layout | None,
+    problems: pl.DataFrame,
+    records: pl.DataFrame | None,
+    guard: Containment,
+    width: pl.Series | None = None,
+) -> None:
     """Store one 取込結果 row per record with a problem; errors keep a copy of the record.
 
     The copy never has the 個人番号 item, and every other item passes the file's
@@ -91,11 +105,20 @@ def record_results(conn: Connection, file_id: int, layout: Layout | None, proble
         free, _ = masked_record_columns(layout)
         labels = {f.column: f.label for f in layout.fields if f.check != "individual"}
         bad_lines = set(problems.filter(pl.col("result") == "9")["line_no"].to_list())
-        table = records.with_columns((width if width is not None else pl.repeat(layout.width, records.height)).alias("_width"))
-        for row in table.filter(pl.col("line_no").is_in(list(set(problems["line_no"].to_list())))).iter_rows(named=True):
+        table = records.with_columns(
+            (width if width is not None else pl.repeat(layout.width, records.height)).alias("_width")
+        )
+        for row in table.filter(pl.col("line_no").is_in(list(set(problems["line_no"].to_list())))).iter_rows(
+            named=True
+        ):
             shifted = row["_width"] != layout.width
-            guard_row = guard if not shifted else Containment(guard.known | {n for v in row.values() if isinstance(v, str)
-                                                                             for n in ids.find_individual_numbers(v)})
+            guard_row = (
+                guard
+                if not shifted
+                else Containment(
+                    guard.known | {n for v in row.values() if isinstance(v, str) for n in ids.find_embedded_numbers(v)}
+                )
+            )
 
             def shown(column: str, value: object, g: Containment = guard_row, shifted: bool = shifted) -> str:
                 text = "" if value is None else str(value)
@@ -103,21 +126,44 @@ def record_results(conn: Connection, file_id: int, layout: Layout | None, proble
 
             key = shown(layout.record_key, row.get(layout.record_key))
             history = shown("history_no", row.get("history_no")) if "history_no" in row else ""
-            copy = json.dumps({label: shown(column, row.get(column)) for column, label in labels.items()}, ensure_ascii=False) \
-                if row["line_no"] in bad_lines else None
-            keys[row["line_no"]] = (key if _KEY.fullmatch(key) else None, history if _HISTORY.fullmatch(history) else None, copy)
+            copy = (
+                json.dumps(
+                    {label: shown(column, row.get(column)) for column, label in labels.items()}, ensure_ascii=False
+                )
+                if row["line_no"] in bad_lines
+                else None
+            )
+            keys[row["line_no"]] = (
+                key if _KEY.fullmatch(key) else None,
+                history if _HISTORY.fullmatch(history) else None,
+                copy,
+            )
     looked_up = [keys.get(n, (None, None, None)) for n in frame["line_no"].to_list()]
     frame = frame.with_columns(
         pl.Series("record_key", [k[0] for k in looked_up], dtype=pl.String),
         pl.Series("history_no", [k[1] for k in looked_up], dtype=pl.String),
         pl.Series("record", [k[2] for k in looked_up], dtype=pl.String),
     )
-    bulk_insert(conn, ingest_result, frame.select(
-        pl.lit(file_id).alias("file_id"), "line_no", "record_key", "history_no", "result", "code", "field", "message", "record"))
+    bulk_insert(
+        conn,
+        ingest_result,
+        frame.select(
+            pl.lit(file_id).alias("file_id"),
+            "line_no",
+            "record_key",
+            "history_no",
+            "result",
+            "code",
+            "field",
+            "message",
+            "record",
+        ),
+    )
 
 
-def list_files(conn: Connection, *, status: str | None = None, municipality_code: str | None = None,
-               limit: int = 200) -> list[Any]:
+def list_files(
+    conn: Connection, *, status: str | None = None, municipality_code: str | None = None, limit: int = 200
+) -> list[Any]:
     """The newest ledger rows first (受信ファイル一覧)."""
     f = inbound_file.c
     stmt = select(inbound_file).order_by(f.file_id.desc()).limit(limit)

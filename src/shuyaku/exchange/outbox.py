@@ -62,20 +62,62 @@ class OutboundLayout:
     items: tuple[str, ...]
 
 
-KKKK = OutboundLayout("KKKK", ("市町村コード", "対象ファイル名", "ファイル連番", "行番号", "宛名番号又は世帯番号", "履歴番号",
-                               "結果区分", "エラーコード", "メッセージ", "処理日時"))
-IDTB = OutboundLayout("IDTB", ("市町村コード", "宛名番号", "県被保険者ID", "世帯番号", "県世帯ID", "付番区分", "前市町村コード", "付番年月日"))
-KZKH = OutboundLayout("KZKH", ("候補番号", "転入先市町村コード", "世帯番号", "県世帯ID", "転出元市町村コード", "転出元県世帯ID", "異動年月日",
-                               "判定規則コード", "判定", "状態", "理由"))
-TSKG = OutboundLayout("TSKG", ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "直近12か月該当月数", "多数回該当", "該当月一覧",
-                               "引継元県世帯ID一覧"))
+KKKK = OutboundLayout(
+    "KKKK",
+    (
+        "市町村コード",
+        "対象ファイル名",
+        "ファイル連番",
+        "行番号",
+        "宛名番号又は世帯番号",
+        "履歴番号",
+        "結果区分",
+        "エラーコード",
+        "メッセージ",
+        "処理日時",
+    ),
+)
+IDTB = OutboundLayout(
+    "IDTB",
+    ("市町村コード", "宛名番号", "県被保険者ID", "世帯番号", "県世帯ID", "付番区分", "前市町村コード", "付番年月日"),
+)
+KZKH = OutboundLayout(
+    "KZKH",
+    (
+        "候補番号",
+        "転入先市町村コード",
+        "世帯番号",
+        "県世帯ID",
+        "転出元市町村コード",
+        "転出元県世帯ID",
+        "異動年月日",
+        "判定規則コード",
+        "判定",
+        "状態",
+        "理由",
+    ),
+)
+TSKG = OutboundLayout(
+    "TSKG",
+    (
+        "市町村コード",
+        "世帯番号",
+        "県世帯ID",
+        "診療年月",
+        "直近12か月該当月数",
+        "多数回該当",
+        "該当月一覧",
+        "引継元県世帯ID一覧",
+    ),
+)
 
 
 KEY_ITEMS = {"宛名番号": ("atena",), "世帯番号": ("setai",), "宛名番号又は世帯番号": ("atena", "setai")}
 
 
-def guard(conn: Connection, vault: Vault, layout: OutboundLayout, municipality_code: str, rows: list[list[str]],
-          text: str) -> str | None:
+def guard(
+    conn: Connection, vault: Vault, layout: OutboundLayout, municipality_code: str, rows: list[list[str]], text: str
+) -> str | None:
     """The reason a file may not leave, or None. ``text`` is the whole rendered file
     (header and trailer included); ``rows`` its data items, in ``layout.items`` order."""
     if any(item in FORBIDDEN_ITEMS for item in layout.items):
@@ -96,7 +138,11 @@ def guard(conn: Connection, vault: Vault, layout: OutboundLayout, municipality_c
             for run in ids.twelve_digit_runs(value):
                 if run not in passing:
                     continue
-                if item in KEY_ITEMS and ids.ascii_digits(value) == run and _own_key(conn, municipality_code, KEY_ITEMS[item], run):
+                if (
+                    item in KEY_ITEMS
+                    and ids.ascii_digits(value) == run
+                    and _own_key(conn, municipality_code, KEY_ITEMS[item], run)
+                ):
                     allowed.add(run)
                 else:
                     unexplained += 1
@@ -113,20 +159,46 @@ def _own_key(conn: Connection, municipality_code: str, kinds: tuple[str, ...], v
     of a record, or as the key of a line reported back in a KKKK)."""
     checks = []
     if "atena" in kinds:
-        checks.append(select(person_key.c.atena_no).where(person_key.c.municipality_code == municipality_code,
-                                                          person_key.c.atena_no == value))
+        checks.append(
+            select(person_key.c.atena_no).where(
+                person_key.c.municipality_code == municipality_code, person_key.c.atena_no == value
+            )
+        )
     if "setai" in kinds:
-        checks.append(select(household_key.c.setai_no).where(household_key.c.municipality_code == municipality_code,
-                                                             household_key.c.setai_no == value))
+        checks.append(
+            select(household_key.c.setai_no).where(
+                household_key.c.municipality_code == municipality_code, household_key.c.setai_no == value
+            )
+        )
     if len(kinds) > 1:  # KKKK: the key of a line of one of this municipality's own files
-        checks.append(select(ingest_result.c.record_key).join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
-                      .where(inbound_file.c.municipality_code == municipality_code, ingest_result.c.record_key == value))
+        checks.append(
+            select(ingest_result.c.record_key)
+            .join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
+            .where(inbound_file.c.municipality_code == municipality_code, ingest_result.c.record_key == value)
+        )
     return any(conn.execute(check.limit(1)).first() is not None for check in checks)
 
 
-def render(layout: OutboundLayout, *, municipality_code: str, insurer_number: str, as_of: datetime, seq: int,
-           rows: list[list[str]]) -> str:
-    header = ["1", layout.kind, municipality_code, insurer_number, "2", jst_date(as_of).strftime("%Y%m%d"), jst_stamp(as_of), str(seq), "1.0"]
+def render(
+    layout: OutboundLayout,
+    *,
+    municipality_code: str,
+    insurer_number: str,
+    as_of: datetime,
+    seq: int,
+    rows: list[list[str]],
+) -> str:
+    header = [
+        "1",
+        layout.kind,
+        municipality_code,
+        insurer_number,
+        "2",
+        jst_date(as_of).strftime("%Y%m%d"),
+        jst_stamp(as_of),
+        str(seq),
+        "1.0",
+    ]
     trailer = ["3", str(len(rows)), str(len(rows)), "0", "0", ""]
     lines = [header] + [["2", *row] for row in rows] + [trailer]
     return "".join(",".join(_field(v) for v in line) + "\r\n" for line in lines)
@@ -140,7 +212,9 @@ def _field(value: str) -> str:
 def next_seq(conn: Connection, municipality_code: str, kind: str) -> int:
     o = outbound_file.c
     # Only released files count: a municipality sees 連番 without gaps, whatever was refused.
-    latest = select(func.max(o.seq)).where(o.municipality_code == municipality_code, o.kind == kind, o.status == "released")
+    latest = select(func.max(o.seq)).where(
+        o.municipality_code == municipality_code, o.kind == kind, o.status == "released"
+    )
     return int(conn.execute(latest).scalar() or 0) + 1
 
 
@@ -158,22 +232,46 @@ class Staged:
 
 
 def release(
-    conn: Connection, vault: Vault, *, layout: OutboundLayout, municipality_code: str, insurer_number: str, encoding: str,
-    rows: list[list[str]], out_dir: Path, now: datetime, actor: str, inbound_file_id: int | None = None,
+    conn: Connection,
+    vault: Vault,
+    *,
+    layout: OutboundLayout,
+    municipality_code: str,
+    insurer_number: str,
+    encoding: str,
+    rows: list[list[str]],
+    out_dir: Path,
+    now: datetime,
+    actor: str,
+    inbound_file_id: int | None = None,
 ) -> Staged:
     """Guard, then write the temporary file and record the release in the caller's
     transaction. Raises OutboxBlocked (nothing written). The caller publishes after commit."""
     write_lock(conn, f"outbox:{municipality_code}:{layout.kind}")  # one 連番 per file, however many export at once
     seq = next_seq(conn, municipality_code, layout.kind)
-    text = render(layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows)
+    text = render(
+        layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows
+    )
     filename = f"{municipality_code}_{layout.kind}_D_{jst_date(now).strftime('%Y%m%d')}_{seq:02d}.csv"
     reason = guard(conn, vault, layout, municipality_code, rows, text)
     payload = text.encode(encoding, errors="replace")
-    values = dict(municipality_code=municipality_code, kind=layout.kind, seq=seq, filename=filename, row_count=len(rows),
-                  created_at=now, actor=actor, inbound_file_id=inbound_file_id)
+    values = dict(
+        municipality_code=municipality_code,
+        kind=layout.kind,
+        seq=seq,
+        filename=filename,
+        row_count=len(rows),
+        created_at=now,
+        actor=actor,
+        inbound_file_id=inbound_file_id,
+    )
     if reason is not None:
-        log.warning("outbox blocked kind=%s municipality=%s seq=%s reason=%s", layout.kind, municipality_code, seq, reason)
-        raise OutboxBlocked(f"{filename}: 送出を止めました — {reason}", {"status": "blocked", "reason": reason, **values})
+        log.warning(
+            "outbox blocked kind=%s municipality=%s seq=%s reason=%s", layout.kind, municipality_code, seq, reason
+        )
+        raise OutboxBlocked(
+            f"{filename}: 送出を止めました — {reason}", {"status": "blocked", "reason": reason, **values}
+        )
     target = out_dir / filename
     tmp = out_dir / f".{filename}.tmp"
     write_private(tmp, payload)
@@ -193,7 +291,11 @@ def recover(conn: Connection, out_dir: Path) -> list[Path]:
         filename = tmp.name[1:].removesuffix(".tmp")
         o = outbound_file.c
         row = conn.execute(select(o.sha256).where(o.filename == filename, o.status == "released")).first()
-        if row is not None and not (out_dir / filename).exists() and hashlib.sha256(tmp.read_bytes()).hexdigest() == row.sha256:
+        if (
+            row is not None
+            and not (out_dir / filename).exists()
+            and hashlib.sha256(tmp.read_bytes()).hexdigest() == row.sha256
+        ):
             published.append(Staged(tmp, out_dir / filename).publish())
         else:
             tmp.unlink()

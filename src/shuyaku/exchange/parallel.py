@@ -27,7 +27,12 @@ _worker: dict[str, Any] = {}
 
 
 def ingest_in_workers(
-    settings: Settings, actor: Actor, files: list[Path], jobs: int, *, remove_source: bool,
+    settings: Settings,
+    actor: Actor,
+    files: list[Path],
+    jobs: int,
+    *,
+    remove_source: bool,
     progress: Callable[[Path, Any], None] | None,
 ) -> list[Any]:
     """``files`` in ingest order (see ``service.expand``); outcomes in the same order."""
@@ -36,8 +41,12 @@ def ingest_in_workers(
     groups = [list(group) for _, group in groupby(files, key=sender_of)]
     counter = multiprocessing.get_context("spawn").Value("i", 0)
     outcomes: dict[Path, Any] = {}
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start, initargs=(settings, counter, jobs)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start,
+        initargs=(settings, counter, jobs),
+    ) as pool:
         futures = {pool.submit(_ingest_group, actor, group, remove_source): group for group in groups}
         for future in as_completed(futures):
             for path, outcome in zip(futures[future], future.result(), strict=True):

@@ -32,7 +32,18 @@ def purge_expired(ctx: Context, actor: Actor, today: date) -> int:
             archive.purge(ctx.settings.archive_dir, name)
         if expired:
             conn.execute(update(inbound_file).where(f.archive_name.in_(expired)).values(archive_purged_at=ctx.clock()))
-        trail.append(conn, actor, [trail.Event("archive.purge", target=f"retain_until < {today.isoformat()}",
-                                               purpose=trail.purpose_of("archive.purge"), row_count=len(expired))], ctx.clock())
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "archive.purge",
+                    target=f"retain_until < {today.isoformat()}",
+                    purpose=trail.purpose_of("archive.purge"),
+                    row_count=len(expired),
+                )
+            ],
+            ctx.clock(),
+        )
     log.info("archive purge by=%s today=%s purged=%s", actor.login_id, today.isoformat(), len(expired))
     return len(expired)

@@ -30,6 +30,7 @@ from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.crash import crash_point
 from shuyaku.db.engine import CONFLICT_ERRORS
+from shuyaku.db.schema import inbound_file
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
 from shuyaku.exchange.containment import (
@@ -51,9 +52,23 @@ from shuyaku.timeutil import jst_date
 log = logging.getLogger("shuyaku.exchange")
 
 # What an SKKS / SKSE file writes to and looks up in (statistics refreshed after bulk loads).
-WRITTEN_TABLES = ["person", "vault_entry", "person_key", "household", "household_key", "qualification_period",
-                  "household_record", "id_assignment", "inbound_file", "ingest_result", "claim_unit", "income_class",
-                  "hit_report", "continuity_candidate", "tasuukai_count"]
+WRITTEN_TABLES = [
+    "person",
+    "vault_entry",
+    "person_key",
+    "household",
+    "household_key",
+    "qualification_period",
+    "household_record",
+    "id_assignment",
+    "inbound_file",
+    "ingest_result",
+    "claim_unit",
+    "income_class",
+    "hit_report",
+    "continuity_candidate",
+    "tasuukai_count",
+]
 
 
 @dataclass(frozen=True)
@@ -79,14 +94,24 @@ class IngestOutcome:
 class _Hold(Exception):
     """Leave the transaction without applying anything; the file is held."""
 
-    def __init__(self, problems: pl.DataFrame | None = None, counts: dict[str, int] | None = None,
-                 message: str | None = None, error: EnvelopeError | None = None) -> None:
+    def __init__(
+        self,
+        problems: pl.DataFrame | None = None,
+        counts: dict[str, int] | None = None,
+        message: str | None = None,
+        error: EnvelopeError | None = None,
+    ) -> None:
         self.problems, self.counts, self.message, self.error = problems, counts, message, error
 
 
 def ingest_paths(
-    ctx: Context, actor: Actor, paths: Iterable[Path], *, remove_source: bool = False,
-    progress: Callable[[Path, IngestOutcome], None] | None = None, jobs: int = 1,
+    ctx: Context,
+    actor: Actor,
+    paths: Iterable[Path],
+    *,
+    remove_source: bool = False,
+    progress: Callable[[Path, IngestOutcome], None] | None = None,
+    jobs: int = 1,
 ) -> list[IngestOutcome]:
     """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order.
 
@@ -130,7 +155,9 @@ def _retrying(attempt_once: Callable[[], IngestOutcome], label: str) -> IngestOu
         except CONFLICT_ERRORS as exc:
             if attempt == RETRIES:
                 raise
-            log.warning("retrying %s after a conflict with another process (attempt %s): %s", label, attempt, type(exc).__name__)
+            log.warning(
+                "retrying %s after a conflict with another process (attempt %s): %s", label, attempt, type(exc).__name__
+            )
             time.sleep(0.2 * attempt + random.random() * 0.3)
     raise AssertionError("unreachable")
 
@@ -146,7 +173,13 @@ def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
             refusal = f"ファイルを読めません({exc.strerror})"
     if refusal is not None:
         trail.require(ctx, actor, "ingest", target=safe_filename(path.name))
-        base = {"filename": safe_filename(path.name), "sha256": "", "size_bytes": 0, "received_at": ctx.clock(), "actor": actor.login_id}
+        base = {
+            "filename": safe_filename(path.name),
+            "sha256": "",
+            "size_bytes": 0,
+            "received_at": ctx.clock(),
+            "actor": actor.login_id,
+        }
         return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E002", 0, "ファイル", refusal), Containment())
     return ingest_bytes(ctx, actor, raw, path.name)
 
@@ -215,14 +248,31 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         raise  # another process's transaction conflicted with this one: the caller retries
     except Exception as exc:  # noqa: BLE001 — one file's failure is that file's, not the run's
         log.exception("ingest failed unexpectedly: %s", filename)
-        base: dict[str, Any] = {"filename": filename, "sha256": hashlib.sha256(raw).hexdigest(), "size_bytes": len(raw),
-                                "received_at": ctx.clock(), "actor": actor.login_id}
+        base: dict[str, Any] = {
+            "filename": filename,
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "size_bytes": len(raw),
+            "received_at": ctx.clock(),
+            "actor": actor.login_id,
+        }
         with contextlib.suppress(EnvelopeError):  # the sender and 連番, so the municipality's KKKK tells it
             header = envelope.peek_header(raw)
-            base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
-                        as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
-        error = EnvelopeError("E002", 0, "ファイル", f"処理中に予期しないエラーが発生しました({type(exc).__name__})。"
-                              "連合会で原因を調べます。ファイルは反映していません")
+            base.update(
+                municipality_code=header.municipality_code,
+                kind=header.kind,
+                data_kind=header.data_kind,
+                as_of=header.as_of,
+                created=header.created,
+                seq=header.seq,
+                spec_version=header.spec_version,
+            )
+        error = EnvelopeError(
+            "E002",
+            0,
+            "ファイル",
+            f"処理中に予期しないエラーが発生しました({type(exc).__name__})。"
+            "連合会で原因を調べます。ファイルは反映していません",
+        )
         records = max(raw.count(b"\n") - 2, 0)  # about: nothing of it was applied
         counts = {"record_count": records, "applied_count": 0, "warning_count": 0, "error_count": 0}
         return _finish(ctx, actor, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
@@ -232,24 +282,59 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
     sha = hashlib.sha256(raw).hexdigest()
     now = ctx.clock()
     guard = Containment()
-    base: dict[str, Any] = {"filename": filename, "sha256": sha, "size_bytes": len(raw), "received_at": now, "actor": actor.login_id}
+    base: dict[str, Any] = {
+        "filename": filename,
+        "sha256": sha,
+        "size_bytes": len(raw),
+        "received_at": now,
+        "actor": actor.login_id,
+    }
     try:
         header = envelope.peek_header(raw)
     except EnvelopeError as exc:
         return _finish(ctx, actor, base, ledger.REJECTED, exc, guard, releasing=releasing)
-    base.update(municipality_code=header.municipality_code, kind=header.kind, data_kind=header.data_kind,
-                as_of=header.as_of, created=header.created, seq=header.seq, spec_version=header.spec_version)
+    base.update(
+        municipality_code=header.municipality_code,
+        kind=header.kind,
+        data_kind=header.data_kind,
+        as_of=header.as_of,
+        created=header.created,
+        seq=header.seq,
+        spec_version=header.spec_version,
+    )
     trail.require(ctx, actor, "ingest", header.municipality_code, target=filename)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)
     if sender is None:
-        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E003", 1, "送信元市町村コード",
-                       f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)"),
-                       guard, releasing=releasing)
+        return _finish(
+            ctx,
+            actor,
+            base,
+            ledger.REJECTED,
+            EnvelopeError(
+                "E003",
+                1,
+                "送信元市町村コード",
+                f"送信元市町村コード {header.municipality_code} は登録されていません(`shuyaku municipality add` で登録)",
+            ),
+            guard,
+            releasing=releasing,
+        )
     if sender.insurer_number != header.insurer_number:
-        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E003", 1, "保険者番号",
-                       f"保険者番号 {header.insurer_number} は市町村 {header.municipality_code} の登録({sender.insurer_number})と異なります"),
-                       guard, releasing=releasing)
+        return _finish(
+            ctx,
+            actor,
+            base,
+            ledger.REJECTED,
+            EnvelopeError(
+                "E003",
+                1,
+                "保険者番号",
+                f"保険者番号 {header.insurer_number} は市町村 {header.municipality_code} の登録({sender.insurer_number})と異なります",
+            ),
+            guard,
+            releasing=releasing,
+        )
     name, version = archive.store(ctx.settings.archive_dir, ctx.keyring, raw, sha)
     retention = int(ctx.setting("raw_retention_days"))
     base.update(archive_name=name, archive_key_version=version, retain_until=jst_date(now) + timedelta(days=retention))
@@ -257,7 +342,9 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
     try:
         parsed = envelope.parse(raw, sender.encoding, max_columns=int(ctx.setting("max_columns")))
         if layout is None:
-            raise EnvelopeError("E003", 1, "種別", f"種別 {header.kind} はこの版では取り込めません(対応: {', '.join(INBOUND)})")
+            raise EnvelopeError(
+                "E003", 1, "種別", f"種別 {header.kind} はこの版では取り込めません(対応: {', '.join(INBOUND)})"
+            )
         records, width = _frame(layout, parsed)
         guard.learn(file_numbers(layout, records, width))
         _check_records_envelope(layout, header, parsed, records)
@@ -279,8 +366,12 @@ def _frame(layout: Layout, parsed: envelope.ParsedFile) -> tuple[pl.DataFrame, p
 def _check_records_envelope(layout: Layout, header: Header, parsed: envelope.ParsedFile, records: pl.DataFrame) -> None:
     foreign = records.filter(pl.col("municipality_code") != header.municipality_code)
     if foreign.height:
-        raise EnvelopeError("E003", int(foreign["line_no"][0]), "市町村コード",
-                            f"データレコードの市町村コードがヘッダの {header.municipality_code} と異なります({foreign.height}件)")
+        raise EnvelopeError(
+            "E003",
+            int(foreign["line_no"][0]),
+            "市町村コード",
+            f"データレコードの市町村コードがヘッダの {header.municipality_code} と異なります({foreign.height}件)",
+        )
     ops = dict(records.group_by("op").len().iter_rows())
     amount = None
     if layout.amount_column is not None:
@@ -295,10 +386,17 @@ def _sequence(conn: Connection, header: Header) -> EnvelopeError | None:
     kind, seq = header.kind, header.seq
     last = ledger.last_applied_seq(conn, header.municipality_code, kind)
     if seq <= last:
-        return EnvelopeError("E004", 1, "ファイル連番", f"{kind} のファイル連番 {seq} は内容の異なるファイルで反映済みです"
-                             f"(反映済みの最新は {last})。訂正は次の連番 {last + 1} で送ってください")
+        return EnvelopeError(
+            "E004",
+            1,
+            "ファイル連番",
+            f"{kind} のファイル連番 {seq} は内容の異なるファイルで反映済みです"
+            f"(反映済みの最新は {last})。訂正は次の連番 {last + 1} で送ってください",
+        )
     if seq > last + 1:
-        return EnvelopeError("E005", 1, "ファイル連番", f"{kind} の連番 {_span(last + 1, seq - 1)} が未着です。到着後に自動で反映します")
+        return EnvelopeError(
+            "E005", 1, "ファイル連番", f"{kind} の連番 {_span(last + 1, seq - 1)} が未着です。到着後に自動で反映します"
+        )
     return None
 
 
@@ -315,8 +413,18 @@ def _duplicate_message(earlier: Any) -> str:
     return f"受信済みのファイル(受付番号 {earlier.file_id}、{earlier.status})と同一内容です。変更はありません"
 
 
-def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, header: Header, records: pl.DataFrame,
-           width: pl.Series, now: Any, guard: Containment, releasing: Any) -> IngestOutcome:
+def _apply(
+    ctx: Context,
+    actor: Actor,
+    base: dict[str, Any],
+    layout: Layout,
+    header: Header,
+    records: pl.DataFrame,
+    width: pl.Series,
+    now: Any,
+    guard: Containment,
+    releasing: Any,
+) -> IngestOutcome:
     """Everything from the re-send check to the commit in one transaction that holds the
     sender's lock from its first statement: a second process offering the same file waits
     and then finds it applied (a duplicate), never applies it twice or calls it E004."""
@@ -331,8 +439,10 @@ def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, hea
                 raise _Duplicate(earlier)
             decision = _sequence(conn, header)
             if decision is not None:  # the file waits whole: its records are counted, none applied
-                raise _Hold(error=decision, counts={"record_count": records.height, "applied_count": 0, "warning_count": 0,
-                                                    "error_count": 0})
+                raise _Hold(
+                    error=decision,
+                    counts={"record_count": records.height, "applied_count": 0, "warning_count": 0, "error_count": 0},
+                )
             file_id = ledger.record_file(conn, guard, status=ledger.APPLIED, **base)
             contained = containment_problems(conn, ctx.vault, layout, records, guard)
             records = mask_free_text(layout, records, guard)
@@ -343,50 +453,104 @@ def _apply(ctx: Context, actor: Actor, base: dict[str, Any], layout: Layout, hea
             problems = summarise(pl.concat([found, more], how="vertical"))
             counts = _counts(records.height, problems)
             if counts["error_count"] > share * records.height:
-                raise _Hold(problems, counts, f"エラーのレコードが {counts['error_count']}/{records.height} 件で、"
-                                              f"許容割合 {share:.0%} を超えたため、ファイル全体を保留しました。確認のうえ再送してください")
+                raise _Hold(
+                    problems,
+                    counts,
+                    f"エラーのレコードが {counts['error_count']}/{records.height} 件で、"
+                    f"許容割合 {share:.0%} を超えたため、ファイル全体を保留しました。確認のうえ再送してください",
+                )
             _remember_quarantined(conn, ctx, layout, records, problems, file_id, now)
             ledger.record_results(conn, file_id, layout, problems, records, guard, width)
-            conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts))
+            conn.execute(
+                inbound_file.update().where(inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts)
+            )
             _mark_released(conn, releasing, ctx.clock())
             _log_ingest(conn, actor, file_id, base, ledger.APPLIED, None, counts, now)
             crash_point("ingest.before_commit")
     except _Duplicate as dup:
-        return _finish(ctx, actor, base, ledger.DUPLICATE, None, guard, message=_duplicate_message(dup.earlier), releasing=releasing)
+        return _finish(
+            ctx,
+            actor,
+            base,
+            ledger.DUPLICATE,
+            None,
+            guard,
+            message=_duplicate_message(dup.earlier),
+            releasing=releasing,
+        )
     except _Hold as hold:
-        return _finish(ctx, actor, base, ledger.HELD, hold.error, guard, message=hold.message, problems=hold.problems, layout=layout,
-                       records=records if hold.problems is not None else None, width=width, counts=hold.counts, releasing=releasing)
+        return _finish(
+            ctx,
+            actor,
+            base,
+            ledger.HELD,
+            hold.error,
+            guard,
+            message=hold.message,
+            problems=hold.problems,
+            layout=layout,
+            records=records if hold.problems is not None else None,
+            width=width,
+            counts=hold.counts,
+            releasing=releasing,
+        )
     crash_point("ingest.after_commit")
-    outcome = IngestOutcome(file_id, base["filename"], ledger.APPLIED, None, f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
-                            header.municipality_code, header.kind, header.seq, records.height,
-                            counts["applied_count"], counts["warning_count"], counts["error_count"])
-    log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",
-             file_id, header.kind, header.municipality_code, header.seq, records.height, counts["error_count"], counts["warning_count"])
+    outcome = IngestOutcome(
+        file_id,
+        base["filename"],
+        ledger.APPLIED,
+        None,
+        f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
+        header.municipality_code,
+        header.kind,
+        header.seq,
+        records.height,
+        counts["applied_count"],
+        counts["warning_count"],
+        counts["error_count"],
+    )
+    log.info(
+        "ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",
+        file_id,
+        header.kind,
+        header.municipality_code,
+        header.seq,
+        records.height,
+        counts["error_count"],
+        counts["warning_count"],
+    )
     ctx.note_bulk_write(records.height, WRITTEN_TABLES)
     release_ready(ctx, header.municipality_code, header.kind)
     return outcome
 
 
-def containment_problems(conn: Connection, vault: Any, layout: Layout, records: pl.DataFrame, guard: Containment) -> pl.DataFrame:
+def containment_problems(
+    conn: Connection, vault: Any, layout: Layout, records: pl.DataFrame, guard: Containment
+) -> pl.DataFrame:
     """E011 for a record whose coded item (宛名番号, 世帯番号, 被保険者証番号 …) holds an
     individual number — one of this file's, or one the system knows. Such a value would be
     stored as a key and sent back to the municipality; it is refused at the door instead."""
     coded = [f for f in layout.fields if f.check != "individual" and (f.kind == "digits" or f.column == "card_number")]
     if not coded or records.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    twelve = pl.concat([records.select(ascii_digits_expr(f.column).alias("v")) for f in coded]).filter(
-        pl.col("v").str.contains(r"^[0-9]{12}$"))["v"].unique().to_list()
-    if not twelve:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    known = (guard.known & set(twelve)) | known_to_vault(conn, vault, twelve)
-    if not known:
+    values = pl.concat([records.select(ascii_digits_expr(f.column).alias("v")) for f in coded])
+    twelve = values.filter(pl.col("v").str.contains(r"^[0-9]{12}$"))["v"].unique().to_list()
+    longer = values.filter(pl.col("v").str.contains(r"^[0-9]{13,}$"))["v"].unique().to_list()
+    known = (guard.known & set(twelve)) | (known_to_vault(conn, vault, twelve) if twelve else set())
+    # A longer key that holds one of this file's numbers (a number with digits stuck to it).
+    holding = {v for v in longer if any(v[i : i + 12] in guard.known for i in range(len(v) - 11))}
+    if not known and not holding:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     guard.learn(known)
     found = []
     for f in coded:
-        hit = records.filter(ascii_digits_expr(f.column).is_in(list(known)))
+        hit = records.filter(ascii_digits_expr(f.column).is_in(list(known | holding)))
         if hit.height:
-            found.append(problems_for(hit, "E011", f.label, f"{f.label}: 個人番号と同じ値です。この項目に個人番号は入れられません"))
+            found.append(
+                problems_for(
+                    hit, "E011", f.label, f"{f.label}: 個人番号と同じ値です。この項目に個人番号は入れられません"
+                )
+            )
     return pl.concat(found, how="vertical") if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
@@ -394,16 +558,27 @@ def mask_free_text(layout: Layout, records: pl.DataFrame, guard: Containment) ->
     """Free-text items (氏名, 住所, 続柄 …) are stored and shown, so a number typed into one
     is masked before anything is applied: no name legitimately holds twelve digits."""
     columns = [f.column for f in layout.fields if f.kind in ("text", "kana")]
-    suspicious = pl.any_horizontal([pl.col(c).str.contains(r"[0-9０-９]{4}") for c in columns]) if columns else pl.lit(False)
+    suspicious = (
+        pl.any_horizontal([pl.col(c).str.contains(r"[0-9０-９]{4}") for c in columns]) if columns else pl.lit(False)
+    )
     touched = records.filter(suspicious)
     if touched.height == 0:
         return records
-    masked = touched.select("line_no", *[pl.col(c).map_elements(guard.free_text, return_dtype=pl.String) for c in columns])
+    masked = touched.select(
+        "line_no", *[pl.col(c).map_elements(guard.free_text, return_dtype=pl.String) for c in columns]
+    )
     return records.update(masked, on="line_no")
 
 
-def _remember_quarantined(conn: Connection, ctx: Context, layout: Layout, records: pl.DataFrame, problems: pl.DataFrame,
-                          file_id: int, now: Any) -> None:
+def _remember_quarantined(
+    conn: Connection,
+    ctx: Context,
+    layout: Layout,
+    records: pl.DataFrame,
+    problems: pl.DataFrame,
+    file_id: int,
+    now: Any,
+) -> None:
     """The numbers of records that were not applied: known to the outbox guard from now on."""
     if "individual_number" not in records.columns:
         return
@@ -412,57 +587,127 @@ def _remember_quarantined(conn: Connection, ctx: Context, layout: Layout, record
     remember_unenrolled(conn, ctx.vault, [ids.ascii_digits(n) for n in numbers if n], file_id, now)
 
 
-def _log_ingest(conn: Connection, actor: Actor, file_id: int, base: dict[str, Any], status: str, code: str | None,
-                counts: dict[str, int], now: Any) -> None:
-    trail.append(conn, actor, [trail.Event(
-        "ingest", target=f"受付番号 {file_id} {base.get('municipality_code') or ''} {base.get('kind') or ''} {base['filename']}",
-        purpose=trail.purpose_of("ingest"), row_count=counts["applied_count"],
-        outcome="ok" if status in (ledger.APPLIED, ledger.DUPLICATE) else "failed",
-        detail=f"status={status} code={code or ''} records={counts['record_count']}")], now)
+def _log_ingest(
+    conn: Connection,
+    actor: Actor,
+    file_id: int,
+    base: dict[str, Any],
+    status: str,
+    code: str | None,
+    counts: dict[str, int],
+    now: Any,
+) -> None:
+    trail.append(
+        conn,
+        actor,
+        [
+            trail.Event(
+                "ingest",
+                target=f"受付番号 {file_id} {base.get('municipality_code') or ''} {base.get('kind') or ''} {base['filename']}",
+                purpose=trail.purpose_of("ingest"),
+                row_count=counts["applied_count"],
+                outcome="ok" if status in (ledger.APPLIED, ledger.DUPLICATE) else "failed",
+                detail=f"status={status} code={code or ''} records={counts['record_count']}",
+            )
+        ],
+        now,
+    )
 
 
 def _mark_released(conn: Connection, releasing: Any, now: Any) -> None:
     """The held copy that this run applied (or judged again) is done with, in the same
     transaction as its outcome: a crash leaves it held, and the next run releases it."""
     if releasing is not None:
-        conn.execute(ledger.inbound_file.update().where(ledger.inbound_file.c.file_id == releasing.file_id)
-                     .values(status=ledger.RELEASED, message="連番の欠番が解消したため再処理しました"))
+        conn.execute(
+            inbound_file.update()
+            .where(inbound_file.c.file_id == releasing.file_id)
+            .values(status=ledger.RELEASED, message="連番の欠番が解消したため再処理しました")
+        )
 
 
-def _person_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return apply_person_records(conn, ctx.vault, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
-                                full_load=header.data_kind == "1", file_id=file_id, now=now,
-                                auto_confirm_k1=ctx.setting("continuity_auto_confirm_k1") == "1")
+def _person_records(
+    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_person_records(
+        conn,
+        ctx.vault,
+        valid,
+        prefecture=ctx.prefecture,
+        municipality_code=header.municipality_code,
+        full_load=header.data_kind == "1",
+        file_id=file_id,
+        now=now,
+        auto_confirm_k1=ctx.setting("continuity_auto_confirm_k1") == "1",
+    )
 
 
-def _household_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return apply_household_records(conn, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
-                                   full_load=header.data_kind == "1", file_id=file_id, now=now)
+def _household_records(
+    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_household_records(
+        conn,
+        valid,
+        prefecture=ctx.prefecture,
+        municipality_code=header.municipality_code,
+        full_load=header.data_kind == "1",
+        file_id=file_id,
+        now=now,
+    )
 
 
-def _claim_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _claim_records(
+    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     from shuyaku.kogaku.intake import apply_claims
 
-    return apply_claims(conn, valid, municipality_code=header.municipality_code, full_load=header.data_kind == "1",
-                        file_id=file_id, now=now)
+    return apply_claims(
+        conn,
+        valid,
+        municipality_code=header.municipality_code,
+        full_load=header.data_kind == "1",
+        file_id=file_id,
+        now=now,
+    )
 
 
-def _income_class_records(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _income_class_records(
+    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     from shuyaku.kogaku.intake import apply_income_classes
 
-    return apply_income_classes(conn, valid, municipality_code=header.municipality_code, full_load=header.data_kind == "1",
-                                file_id=file_id, now=now)
+    return apply_income_classes(
+        conn,
+        valid,
+        municipality_code=header.municipality_code,
+        full_load=header.data_kind == "1",
+        file_id=file_id,
+        now=now,
+    )
 
 
-def _hit_reports(ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _hit_reports(
+    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     from shuyaku.kogaku.intake import apply_hit_reports
 
-    return apply_hit_reports(conn, valid, prefecture=ctx.prefecture, municipality_code=header.municipality_code,
-                             full_load=header.data_kind == "1", file_id=file_id, now=now)
+    return apply_hit_reports(
+        conn,
+        valid,
+        prefecture=ctx.prefecture,
+        municipality_code=header.municipality_code,
+        full_load=header.data_kind == "1",
+        file_id=file_id,
+        now=now,
+    )
 
 
-APPLIERS = {"SKKS": _person_records, "SKSE": _household_records, "RECE": _claim_records, "SKBN": _income_class_records,
-            "KGGT": _hit_reports}
+APPLIERS = {
+    "SKKS": _person_records,
+    "SKSE": _household_records,
+    "RECE": _claim_records,
+    "SKBN": _income_class_records,
+    "KGGT": _hit_reports,
+}
 
 
 def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
@@ -481,9 +726,13 @@ def release_ready(ctx: Context, municipality_code: str | None = None, kind: str 
         if waiting is None:
             return
         crash_point("release.before")
-        raw = archive.load(ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256)
-        outcome = _retrying(partial(ingest_bytes, ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting),
-                            waiting.filename)
+        raw = archive.load(
+            ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256
+        )
+        outcome = _retrying(
+            partial(ingest_bytes, ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting),
+            waiting.filename,
+        )
         log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
 
 
@@ -492,9 +741,19 @@ def _system_of(login_id: str) -> Actor:
 
 
 def _finish(
-    ctx: Context, actor: Actor, base: dict[str, Any], status: str, error: EnvelopeError | None, guard: Containment, *,
-    message: str | None = None, problems: pl.DataFrame | None = None, layout: Layout | None = None,
-    records: pl.DataFrame | None = None, width: pl.Series | None = None, counts: dict[str, int] | None = None,
+    ctx: Context,
+    actor: Actor,
+    base: dict[str, Any],
+    status: str,
+    error: EnvelopeError | None,
+    guard: Containment,
+    *,
+    message: str | None = None,
+    problems: pl.DataFrame | None = None,
+    layout: Layout | None = None,
+    records: pl.DataFrame | None = None,
+    width: pl.Series | None = None,
+    counts: dict[str, int] | None = None,
     releasing: Any = None,
 ) -> IngestOutcome:
     """Record a file that was not applied (or was a duplicate), with its access-log event,
@@ -508,9 +767,20 @@ def _finish(
     with ctx.engine.begin() as conn:
         if base.get("municipality_code"):
             ledger.lock_sender(conn, base["municipality_code"])
-        file_id = ledger.record_file(conn, guard, status=status, error_code=code, message=text, decided_at=now, **counts, **base)
+        file_id = ledger.record_file(
+            conn, guard, status=status, error_code=code, message=text, decided_at=now, **counts, **base
+        )
         if error is not None:
-            problems = pl.DataFrame({"line_no": [error.line], "code": [error.code], "result": [ERROR], "field": [error.field], "message": [error.message]}, schema=PROBLEM_SCHEMA)
+            problems = pl.DataFrame(
+                {
+                    "line_no": [error.line],
+                    "code": [error.code],
+                    "result": [ERROR],
+                    "field": [error.field],
+                    "message": [error.message],
+                },
+                schema=PROBLEM_SCHEMA,
+            )
         if problems is not None:
             ledger.record_results(conn, file_id, layout, problems, records, guard, width)
         if status != ledger.DUPLICATE and guard.known:
@@ -518,7 +788,26 @@ def _finish(
         _mark_released(conn, releasing, now)
         _log_ingest(conn, actor, file_id, base, status, code, counts, now)
     text = guard.free_text(text)
-    log.info("ingest file_id=%s kind=%s municipality=%s seq=%s status=%s code=%s",
-             file_id, base.get("kind"), base.get("municipality_code"), base.get("seq"), status, code)
-    return IngestOutcome(file_id, base["filename"], status, code, text, base.get("municipality_code"), base.get("kind"),
-                         base.get("seq"), counts["record_count"], counts["applied_count"], counts["warning_count"], counts["error_count"])
+    log.info(
+        "ingest file_id=%s kind=%s municipality=%s seq=%s status=%s code=%s",
+        file_id,
+        base.get("kind"),
+        base.get("municipality_code"),
+        base.get("seq"),
+        status,
+        code,
+    )
+    return IngestOutcome(
+        file_id,
+        base["filename"],
+        status,
+        code,
+        text,
+        base.get("municipality_code"),
+        base.get("kind"),
+        base.get("seq"),
+        counts["record_count"],
+        counts["applied_count"],
+        counts["warning_count"],
+        counts["error_count"],
+    )

@@ -50,9 +50,7 @@ def individual_number_check_ok(column: str) -> pl.Expr:
     """Vectorised individual-number check digit (weights 6,5,4,3,2,7,6,5,4,3,2)."""
     col = pl.col(column)
     weights = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-    total = pl.sum_horizontal(
-        [col.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(weights)]
-    )
+    total = pl.sum_horizontal([col.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(weights)])
     remainder = total % 11
     expected = pl.when(remainder <= 1).then(0).otherwise(11 - remainder)
     return expected == col.str.slice(11, 1).cast(pl.Int64, strict=False)
@@ -69,16 +67,16 @@ def _date_ok(f: Field) -> pl.Expr:
 
 def _timestamp_ok(f: Field) -> pl.Expr:
     col = pl.col(f.column)
-    return col.str.contains(r"^[0-9]{14}$") & col.str.strptime(
-        pl.Datetime, "%Y%m%d%H%M%S", strict=False
-    ).is_not_null()
+    return col.str.contains(r"^[0-9]{14}$") & col.str.strptime(pl.Datetime, "%Y%m%d%H%M%S", strict=False).is_not_null()
 
 
 def _shown(f: Field) -> pl.Expr:
     """The value, quoted, only where it cannot be an identifier: short code items."""
     col = pl.col(f.column)
-    return pl.when(col.str.len_chars() <= 4).then(pl.lit("「") + col + pl.lit("」")).otherwise(
-        pl.lit("(") + col.str.len_chars().cast(pl.String) + pl.lit("文字)")
+    return (
+        pl.when(col.str.len_chars() <= 4)
+        .then(pl.lit("「") + col + pl.lit("」"))
+        .otherwise(pl.lit("(") + col.str.len_chars().cast(pl.String) + pl.lit("文字)"))
     )
 
 
@@ -90,30 +88,99 @@ def field_checks(f: Field) -> list[Check]:
         checks.append(Check("E011", ERROR, f.label, ~present, f"{f.label}: 必須項目です。値を設定してください"))
     if f.kind == "digits":
         size = f"{f.length}桁" if f.exact else f"{f.length}桁以内"
-        checks.append(Check("E011", ERROR, f.label, present & ~_digits_ok(f), f"{f.label}: 半角数字{size}で指定してください"))
+        checks.append(
+            Check("E011", ERROR, f.label, present & ~_digits_ok(f), f"{f.label}: 半角数字{size}で指定してください")
+        )
         if f.check == "individual":
-            checks.append(Check("E010", ERROR, f.label, present & _digits_ok(f) & ~individual_number_check_ok(f.column),
-                                f"{f.label}: 検査数字が正しくありません。番号を確認してください"))
+            checks.append(
+                Check(
+                    "E010",
+                    ERROR,
+                    f.label,
+                    present & _digits_ok(f) & ~individual_number_check_ok(f.column),
+                    f"{f.label}: 検査数字が正しくありません。番号を確認してください",
+                )
+            )
     elif f.kind == "code":
         allowed = ", ".join(f.values)
-        checks.append(Check("E012", ERROR, f.label, present & ~col.is_in(list(f.values)),
-                            pl.lit(f"{f.label}: ") + _shown(f) + pl.lit(f" は未定義のコードです({allowed} のいずれか)")))
+        checks.append(
+            Check(
+                "E012",
+                ERROR,
+                f.label,
+                present & ~col.is_in(list(f.values)),
+                pl.lit(f"{f.label}: ") + _shown(f) + pl.lit(f" は未定義のコードです({allowed} のいずれか)"),
+            )
+        )
     elif f.kind == "date":
-        checks.append(Check("E020", ERROR, f.label, present & ~_date_ok(f), f"{f.label}: 存在する日付を西暦8桁(YYYYMMDD)で指定してください"))
+        checks.append(
+            Check(
+                "E020",
+                ERROR,
+                f.label,
+                present & ~_date_ok(f),
+                f"{f.label}: 存在する日付を西暦8桁(YYYYMMDD)で指定してください",
+            )
+        )
     elif f.kind == "month":
         ok = col.str.contains(r"^[0-9]{4}(0[1-9]|1[0-2])$")
-        checks.append(Check("E020", ERROR, f.label, present & ~ok, f"{f.label}: 西暦の年月6桁(YYYYMM)で指定してください"))
+        checks.append(
+            Check("E020", ERROR, f.label, present & ~ok, f"{f.label}: 西暦の年月6桁(YYYYMM)で指定してください")
+        )
     elif f.kind == "yen":
-        checks.append(Check("E011", ERROR, f.label, present & ~col.str.contains(r"^[0-9]{1,12}$"), f"{f.label}: 半角数字の円(12桁以内)で指定してください"))
+        checks.append(
+            Check(
+                "E011",
+                ERROR,
+                f.label,
+                present & ~col.str.contains(r"^[0-9]{1,12}$"),
+                f"{f.label}: 半角数字の円(12桁以内)で指定してください",
+            )
+        )
     elif f.kind == "timestamp":
-        checks.append(Check("E020", ERROR, f.label, present & ~_timestamp_ok(f), f"{f.label}: 西暦の日時14桁(YYYYMMDDhhmmss)で指定してください"))
+        checks.append(
+            Check(
+                "E020",
+                ERROR,
+                f.label,
+                present & ~_timestamp_ok(f),
+                f"{f.label}: 西暦の日時14桁(YYYYMMDDhhmmss)で指定してください",
+            )
+        )
     elif f.kind in ("text", "kana"):
-        checks.append(Check("E011", ERROR, f.label, col.str.len_chars() > f.length, f"{f.label}: {f.length}文字以内にしてください"))
-        checks.append(Check("E011", ERROR, f.label, col.str.contains(_CONTROL),
-                            f"{f.label}: 制御文字(NUL・ESC・改行など)が含まれています。文字だけにしてください"))
-        checks.append(Check("W201", WARNING, f.label, col.str.contains(_PRIVATE_USE), f"{f.label}: 外字(私用領域の文字)が含まれています。確認対象として記録しました"))
+        checks.append(
+            Check(
+                "E011", ERROR, f.label, col.str.len_chars() > f.length, f"{f.label}: {f.length}文字以内にしてください"
+            )
+        )
+        checks.append(
+            Check(
+                "E011",
+                ERROR,
+                f.label,
+                col.str.contains(_CONTROL),
+                f"{f.label}: 制御文字(NUL・ESC・改行など)が含まれています。文字だけにしてください",
+            )
+        )
+        checks.append(
+            Check(
+                "W201",
+                WARNING,
+                f.label,
+                col.str.contains(_PRIVATE_USE),
+                f"{f.label}: 外字(私用領域の文字)が含まれています。確認対象として記録しました",
+            )
+        )
         if f.kind == "kana":
-            checks.append(Check("W202", WARNING, f.label, present & ~col.str.contains(_KATAKANA), f"{f.label}: 全角カタカナ以外の文字が含まれています"))
+            checks.append(
+                Check(
+                    "W202",
+                    WARNING,
+                    f.label,
+                    present & ~col.str.contains(_KATAKANA),
+                    f"{f.label}: 全角カタカナ以外の文字が含まれています",
+                )
+            )
     return checks
 
 
@@ -122,7 +189,9 @@ def _date_order(layout: Layout, earlier: str, later: str, strict: bool) -> Check
     first, second = as_date(earlier), as_date(later)
     failing = (second <= first) if strict else (second < first)
     relation = "より後" if strict else "以降"
-    return Check("E020", ERROR, b.label, failing.fill_null(False), f"{b.label}: {a.label}{relation}の日付にしてください")
+    return Check(
+        "E020", ERROR, b.label, failing.fill_null(False), f"{b.label}: {a.label}{relation}の日付にしてください"
+    )
 
 
 def cross_checks(layout: Layout) -> list[Check]:
@@ -131,22 +200,43 @@ def cross_checks(layout: Layout) -> list[Check]:
     if {"qualified_from", "qualified_until"} <= columns:
         checks.append(_date_order(layout, "qualified_from", "qualified_until", strict=True))
         loss_reason = layout.field("qualified_until_reason")
-        checks.append(Check("E011", ERROR, loss_reason.label,
-                            (pl.col("qualified_until") != "") & (pl.col("qualified_until_reason") == ""),
-                            f"{loss_reason.label}: 資格喪失年月日があるときは必須です"))
+        checks.append(
+            Check(
+                "E011",
+                ERROR,
+                loss_reason.label,
+                (pl.col("qualified_until") != "") & (pl.col("qualified_until_reason") == ""),
+                f"{loss_reason.label}: 資格喪失年月日があるときは必須です",
+            )
+        )
     if {"applied_from", "applied_to"} <= columns:
         checks.append(_date_order(layout, "applied_from", "applied_to", strict=False))
     if {"applied_from_month", "applied_to_month"} <= columns:
         later = layout.field("applied_to_month")
-        checks.append(Check("E020", ERROR, later.label,
-                            (pl.col("applied_to_month") != "") & (pl.col("applied_to_month") < pl.col("applied_from_month")),
-                            f"{later.label}: 適用開始年月以降の年月にしてください"))
+        checks.append(
+            Check(
+                "E020",
+                ERROR,
+                later.label,
+                (pl.col("applied_to_month") != "") & (pl.col("applied_to_month") < pl.col("applied_from_month")),
+                f"{later.label}: 適用開始年月以降の年月にしてください",
+            )
+        )
     if {"copay", "total_cost", "specified_disease"} <= columns:
         copay, total = pl.col("copay").cast(pl.Int64, strict=False), pl.col("total_cost").cast(pl.Int64, strict=False)
-        checks.append(Check("E011", ERROR, "一部負担金", (copay > total).fill_null(False), "一部負担金: 医療費総額を超えています"))
+        checks.append(
+            Check("E011", ERROR, "一部負担金", (copay > total).fill_null(False), "一部負担金: 医療費総額を超えています")
+        )
         for code, cap in (("1", 10_000), ("2", 20_000)):
-            checks.append(Check("E011", ERROR, "一部負担金", ((pl.col("specified_disease") == code) & (copay > cap)).fill_null(False),
-                                f"一部負担金: 特定疾病区分 {code} の一部負担金は {cap:,} 円以下です"))
+            checks.append(
+                Check(
+                    "E011",
+                    ERROR,
+                    "一部負担金",
+                    ((pl.col("specified_disease") == code) & (copay > cap)).fill_null(False),
+                    f"一部負担金: 特定疾病区分 {code} の一部負担金は {cap:,} 円以下です",
+                )
+            )
     return checks
 
 
@@ -161,8 +251,15 @@ def validate(layout: Layout, records: pl.DataFrame, width: pl.Series | None = No
     frame = records if width is None else records.with_columns(width.alias("_width"))
     if width is not None:
         count = pl.col("_width").cast(pl.String)
-        checks.append(Check("E011", ERROR, "レコード", pl.col("_width") != layout.width,
-                            pl.lit(f"レコード: 項目数が{layout.width}ではありません(") + count + pl.lit(")")))
+        checks.append(
+            Check(
+                "E011",
+                ERROR,
+                "レコード",
+                pl.col("_width") != layout.width,
+                pl.lit(f"レコード: 項目数が{layout.width}ではありません(") + count + pl.lit(")"),
+            )
+        )
     messages = [
         pl.when(check.failing.fill_null(False))
         .then(pl.lit(check.message) if isinstance(check.message, str) else check.message)

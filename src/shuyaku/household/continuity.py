@@ -25,17 +25,31 @@ from shuyaku.household import rules
 
 PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = "proposed", "confirmed", "rejected", "withdrawn"
 RECORD_SCHEMA = {
-    "pref_person_id": pl.String, "municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
-    "change_date": pl.Date, "pref_household_id": pl.String, "is_head": pl.Boolean, "applied_from": pl.Date,
-    "applied_to": pl.Date, "qualified_until": pl.Date, "qualified_until_reason": pl.String,
+    "pref_person_id": pl.String,
+    "municipality_code": pl.String,
+    "atena_no": pl.String,
+    "history_no": pl.Int64,
+    "change_date": pl.Date,
+    "pref_household_id": pl.String,
+    "is_head": pl.Boolean,
+    "applied_from": pl.Date,
+    "applied_to": pl.Date,
+    "qualified_until": pl.Date,
+    "qualified_until_reason": pl.String,
 }
 IN_PREFECTURE_MOVE_OUT = "12"
 
 
 def _records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
     q = qualification_period.c
-    return fetch_in(conn, [q[name] for name in RECORD_SCHEMA], q.pref_person_id, list(persons), q.superseded_at.is_(None),
-                    schema=RECORD_SCHEMA)
+    return fetch_in(
+        conn,
+        [q[name] for name in RECORD_SCHEMA],
+        q.pref_person_id,
+        list(persons),
+        q.superseded_at.is_(None),
+        schema=RECORD_SCHEMA,
+    )
 
 
 def _persons_of(conn: Connection, households: Iterable[str]) -> list[str]:
@@ -51,20 +65,29 @@ def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
         queries.join(records, on="pref_person_id")
         .filter(pl.col("change_date") <= day)
         .sort("history_no")
-        .group_by("pref_person_id", "day", "municipality_code", "atena_no").last()
-        .filter((pl.col("applied_from") <= day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= day))
-                & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > day)))
+        .group_by("pref_person_id", "day", "municipality_code", "atena_no")
+        .last()
+        .filter(
+            (pl.col("applied_from") <= day)
+            & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= day))
+            & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > day))
+        )
         .sort("applied_from")
-        .group_by("pref_person_id", "day").last()
+        .group_by("pref_person_id", "day")
+        .last()
         .select("pref_person_id", "day", "pref_household_id", "is_head", "municipality_code")
     )
 
 
 def _change_days(records: pl.DataFrame) -> pl.DataFrame:
     one = pl.duration(days=1)
-    days = pl.concat([
-        records.select("pref_person_id", pl.col(c).alias("day")) for c in ("change_date", "applied_from", "qualified_until")
-    ] + [records.select("pref_person_id", (pl.col("applied_to") + one).alias("day"))])
+    days = pl.concat(
+        [
+            records.select("pref_person_id", pl.col(c).alias("day"))
+            for c in ("change_date", "applied_from", "qualified_until")
+        ]
+        + [records.select("pref_person_id", (pl.col("applied_to") + one).alias("day"))]
+    )
     return days.drop_nulls().unique()
 
 
@@ -74,19 +97,34 @@ def transitions(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     one = pl.duration(days=1)
     now = states(records, days)
     before = states(records, days.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
-    both = days.join(before, on=["pref_person_id", "day"], how="left").join(now, on=["pref_person_id", "day"], how="left",
-                                                                               suffix="_now")
-    moved = both.filter(pl.col("pref_household_id").is_not_null() & pl.col("pref_household_id_now").is_not_null() & (
-        (pl.col("pref_household_id") != pl.col("pref_household_id_now")) | (pl.col("is_head") != pl.col("is_head_now"))))
+    both = days.join(before, on=["pref_person_id", "day"], how="left").join(
+        now, on=["pref_person_id", "day"], how="left", suffix="_now"
+    )
+    moved = both.filter(
+        pl.col("pref_household_id").is_not_null()
+        & pl.col("pref_household_id_now").is_not_null()
+        & (
+            (pl.col("pref_household_id") != pl.col("pref_household_id_now"))
+            | (pl.col("is_head") != pl.col("is_head_now"))
+        )
+    )
     arrivals = both.filter(pl.col("pref_household_id").is_null() & pl.col("pref_household_id_now").is_not_null())
     # A return: NHI had ended (not a 県内転出) in another household before the arrival.
-    ended = records.filter(pl.col("qualified_until").is_not_null()
-                           & (pl.col("qualified_until_reason").fill_null("") != IN_PREFECTURE_MOVE_OUT))
+    ended = records.filter(
+        pl.col("qualified_until").is_not_null()
+        & (pl.col("qualified_until_reason").fill_null("") != IN_PREFECTURE_MOVE_OUT)
+    )
     returns = (
-        arrivals.join(ended.select("pref_person_id", pl.col("pref_household_id").alias("old_household"), "qualified_until"),
-                      on="pref_person_id")
-        .filter((pl.col("qualified_until") <= pl.col("day")) & (pl.col("old_household") != pl.col("pref_household_id_now")))
-        .sort("qualified_until").group_by("pref_person_id", "day").last()
+        arrivals.join(
+            ended.select("pref_person_id", pl.col("pref_household_id").alias("old_household"), "qualified_until"),
+            on="pref_person_id",
+        )
+        .filter(
+            (pl.col("qualified_until") <= pl.col("day")) & (pl.col("old_household") != pl.col("pref_household_id_now"))
+        )
+        .sort("qualified_until")
+        .group_by("pref_person_id", "day")
+        .last()
     )
     return moved.select("pref_person_id", "day", pl.col("pref_household_id").alias("source")), returns
 
@@ -104,17 +142,30 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
     # candidates already: judged again, a change a correction took away loses its candidates.
     c = continuity_candidate.c
     households = records["pref_household_id"].unique().to_list()
-    earlier = pl.concat([
-        fetch_in(conn, [c.from_household, c.change_date], column, households, c.status == PROPOSED, c.rule != "K8",
-                 schema={"from_household": pl.String, "change_date": pl.Date})
-        for column in (c.from_household, c.to_household)
-    ]).rename({"from_household": "source", "change_date": "day"})
+    earlier = pl.concat(
+        [
+            fetch_in(
+                conn,
+                [c.from_household, c.change_date],
+                column,
+                households,
+                c.status == PROPOSED,
+                c.rule != "K8",
+                schema={"from_household": pl.String, "change_date": pl.Date},
+            )
+            for column in (c.from_household, c.to_household)
+        ]
+    ).rename({"from_household": "source", "change_date": "day"})
     events = pl.concat([moved.select("source", "day"), earlier]).unique().sort("source", "day")
     if events.height:
         judgements += _judge_events(conn, events)
     for row in returns.iter_rows(named=True):
-        judgements.append((rules.returned_after_loss(row["old_household"], row["pref_household_id_now"], row["pref_person_id"]),
-                           row["day"]))
+        judgements.append(
+            (
+                rules.returned_after_loss(row["old_household"], row["pref_household_id_now"], row["pref_person_id"]),
+                row["day"],
+            )
+        )
     judged_events = {(s, d) for s, d in events.iter_rows()} | {(j.source, d) for j, d in judgements}
     return _keep(conn, judgements, judged_events, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
 
@@ -133,12 +184,15 @@ def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Ju
     queries = pl.DataFrame({"pref_person_id": everyone}).join(days, how="cross")
     after = states(records, queries)
     before = states(records, queries.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
-    munis = _municipalities(conn, set(after["pref_household_id"].to_list()) | set(before["pref_household_id"].to_list()))
+    munis = _municipalities(
+        conn, set(after["pref_household_id"].to_list()) | set(before["pref_household_id"].to_list())
+    )
 
     def members_of(frame: pl.DataFrame) -> dict[tuple[str, date], tuple[rules.Member, ...]]:
         out: dict[tuple[str, date], list[rules.Member]] = {}
-        for person, day, household, head in frame.select("pref_person_id", "day", "pref_household_id", "is_head").sort(
-                "pref_person_id").iter_rows():
+        for person, day, household, head in (
+            frame.select("pref_person_id", "day", "pref_household_id", "is_head").sort("pref_person_id").iter_rows()
+        ):
             out.setdefault((household, day), []).append(rules.Member(person, head))
         return {k: tuple(v) for k, v in out.items()}
 
@@ -160,20 +214,41 @@ def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Ju
 
 def _municipalities(conn: Connection, households: set[str]) -> dict[str, tuple[str, str]]:
     k = household_key.c
-    found = fetch_in(conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, sorted(households))
+    found = fetch_in(
+        conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, sorted(households)
+    )
     return {h: (m, s) for h, m, s in found.iter_rows()}
 
 
-def _keep(conn: Connection, judgements: list[tuple[rules.Judgement, date]], judged_events: set[tuple[str, date]], *,
-          file_id: int, now: datetime, auto_confirm_k1: bool) -> str | None:
+def _keep(
+    conn: Connection,
+    judgements: list[tuple[rules.Judgement, date]],
+    judged_events: set[tuple[str, date]],
+    *,
+    file_id: int,
+    now: datetime,
+    auto_confirm_k1: bool,
+) -> str | None:
     """Insert new judgements; withdraw proposed candidates of the same changes that the
     data no longer supports (or judges differently). Decided candidates stay."""
     c = continuity_candidate.c
     sources = sorted({s for s, _ in judged_events})
-    existing = fetch_in(conn, [c.candidate_id, c.from_household, c.to_household, c.change_date, c.rule, c.continuous, c.status],
-                        c.from_household, sources, c.status != WITHDRAWN,
-                        schema={"candidate_id": pl.Int64, "from_household": pl.String, "to_household": pl.String,
-                                "change_date": pl.Date, "rule": pl.String, "continuous": pl.Boolean, "status": pl.String})
+    existing = fetch_in(
+        conn,
+        [c.candidate_id, c.from_household, c.to_household, c.change_date, c.rule, c.continuous, c.status],
+        c.from_household,
+        sources,
+        c.status != WITHDRAWN,
+        schema={
+            "candidate_id": pl.Int64,
+            "from_household": pl.String,
+            "to_household": pl.String,
+            "change_date": pl.Date,
+            "rule": pl.String,
+            "continuous": pl.Boolean,
+            "status": pl.String,
+        },
+    )
     wanted = {(j.source, j.target, d, j.rule, j.continuous) for j, d in judgements}
     kept: set[tuple[str, str, date]] = set()
     withdraw: list[int] = []
@@ -185,8 +260,16 @@ def _keep(conn: Connection, judgements: list[tuple[rules.Judgement, date]], judg
         else:
             withdraw.append(cid)
     if withdraw:
-        conn.execute(update(continuity_candidate).where(c.candidate_id.in_(withdraw)).values(
-            status=WITHDRAWN, decided_at=now, decided_by="system", decision_note="再判定により取り下げ(後から届いた異動で判定が変わりました)"))
+        conn.execute(
+            update(continuity_candidate)
+            .where(c.candidate_id.in_(withdraw))
+            .values(
+                status=WITHDRAWN,
+                decided_at=now,
+                decided_by="system",
+                decision_note="再判定により取り下げ(後から届いた異動で判定が変わりました)",
+            )
+        )
     munis = _municipalities(conn, {j.source for j, _ in judgements} | {j.target for j, _ in judgements})
     rows: list[dict[str, object]] = []
     for j, day in judgements:
@@ -194,15 +277,27 @@ def _keep(conn: Connection, judgements: list[tuple[rules.Judgement, date]], judg
             continue
         kept.add((j.source, j.target, day))
         auto = auto_confirm_k1 and j.rule == rules.AUTO_CONFIRMABLE
-        rows.append({
-            "from_household": j.source, "from_municipality_code": munis.get(j.source, ("", ""))[0],
-            "from_setai_no": munis.get(j.source, ("", ""))[1], "to_household": j.target,
-            "to_municipality_code": munis.get(j.target, ("", ""))[0], "to_setai_no": munis.get(j.target, ("", ""))[1],
-            "change_date": day, "rule": j.rule, "continuous": j.continuous, "status": CONFIRMED if auto else PROPOSED,
-            "reason": j.reason, "persons": json.dumps(j.persons, ensure_ascii=False), "households": json.dumps(list(j.households)),
-            "proposed_at": now, "file_id": file_id, "decided_by": "system(K1自動確定)" if auto else None,
-            "decided_at": now if auto else None,
-        })
+        rows.append(
+            {
+                "from_household": j.source,
+                "from_municipality_code": munis.get(j.source, ("", ""))[0],
+                "from_setai_no": munis.get(j.source, ("", ""))[1],
+                "to_household": j.target,
+                "to_municipality_code": munis.get(j.target, ("", ""))[0],
+                "to_setai_no": munis.get(j.target, ("", ""))[1],
+                "change_date": day,
+                "rule": j.rule,
+                "continuous": j.continuous,
+                "status": CONFIRMED if auto else PROPOSED,
+                "reason": j.reason,
+                "persons": json.dumps(j.persons, ensure_ascii=False),
+                "households": json.dumps(list(j.households)),
+                "proposed_at": now,
+                "file_id": file_id,
+                "decided_by": "system(K1自動確定)" if auto else None,
+                "decided_at": now if auto else None,
+            }
+        )
     if rows:
         conn.execute(insert(continuity_candidate), rows)
     confirmed: list[date] = [r["change_date"] for r in rows if r["status"] == CONFIRMED]  # type: ignore[misc]

@@ -15,15 +15,28 @@ HOUSEHOLD_HISTORY = HistoryTable(household_record, "setai_no", "世帯番号・�
 
 
 def apply_household_records(
-    conn: Connection, records: pl.DataFrame, *, prefecture: str, municipality_code: str, full_load: bool,
-    file_id: int, now: datetime,
+    conn: Connection,
+    records: pl.DataFrame,
+    *,
+    prefecture: str,
+    municipality_code: str,
+    full_load: bool,
+    file_id: int,
+    now: datetime,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
         keys = ensure_households(conn, prefecture, municipality_code, batch["setai_no"].to_list(), file_id, now)
         return batch.join(keys, on="setai_no", how="left").with_columns(
-            pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
+            pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at")
+        )
 
     return apply_in_rounds(
-        conn, HOUSEHOLD_HISTORY, records, municipality_code=municipality_code, full_load=full_load,
-        file_id=file_id, now=now, before_insert=before_insert,
+        conn,
+        HOUSEHOLD_HISTORY,
+        records,
+        municipality_code=municipality_code,
+        full_load=full_load,
+        file_id=file_id,
+        now=now,
+        before_insert=before_insert,
     )

@@ -86,13 +86,23 @@ def judge(change: Change) -> list[Judgement]:
         persons |= {p: "他の世帯へ" for p in sorted(others)}
         if old_head:
             persons[old_head] = "元の世帯主:" + persons.get(old_head, "不明")
-        households = tuple(dict.fromkeys([source.household, target.household, *(h.household for h in change.elsewhere)]))
+        households = tuple(
+            dict.fromkeys([source.household, target.household, *(h.household for h in change.elsewhere)])
+        )
         out.append(Judgement(source.household, target.household, rule, continuous, reason, persons, households))
     return out
 
 
-def _rule(change: Change, target: Household, movers: set[str], existing: set[str], added: set[str], others: set[str],
-          old_head: str | None, new_head: str | None) -> tuple[str, bool, str] | None:
+def _rule(
+    change: Change,
+    target: Household,
+    movers: set[str],
+    existing: set[str],
+    added: set[str],
+    others: set[str],
+    old_head: str | None,
+    new_head: str | None,
+) -> tuple[str, bool, str] | None:
     source = change.source
     moved = target.municipality_code != source.municipality_code
     where = "県内転居" if moved else "市町村内の異動"
@@ -133,5 +143,12 @@ def _rule(change: Change, target: Household, movers: set[str], existing: set[str
 
 def returned_after_loss(source: str, target: str, person: str) -> Judgement:
     """K8: NHI ended (県外転出, 社保加入 …) and began again: the household starts from zero."""
-    return Judgement(source, target, "K8", False,
-                     "資格喪失(県外転出・社保加入等)の後の再取得: 継続しません(新たに数えます)", {person: "再取得"}, (source, target))
+    return Judgement(
+        source,
+        target,
+        "K8",
+        False,
+        "資格喪失(県外転出・社保加入等)の後の再取得: 継続しません(新たに数えます)",
+        {person: "再取得"},
+        (source, target),
+    )

@@ -48,12 +48,29 @@ class Candidate:
 
     @classmethod
     def of(cls, row: Any) -> Candidate:
-        return cls(row.candidate_id, row.to_municipality_code, row.to_setai_no, row.to_household, row.from_municipality_code,
-                   row.from_setai_no, row.from_household, row.change_date, row.rule, row.continuous, row.status, row.reason,
-                   json.loads(row.persons), row.decided_by, row.decided_at, row.decision_note)
+        return cls(
+            row.candidate_id,
+            row.to_municipality_code,
+            row.to_setai_no,
+            row.to_household,
+            row.from_municipality_code,
+            row.from_setai_no,
+            row.from_household,
+            row.change_date,
+            row.rule,
+            row.continuous,
+            row.status,
+            row.reason,
+            json.loads(row.persons),
+            row.decided_by,
+            row.decided_at,
+            row.decision_note,
+        )
 
 
-def list_candidates(ctx: Context, actor: Actor, *, municipality_code: str | None = None, status: str | None = None) -> list[Candidate]:
+def list_candidates(
+    ctx: Context, actor: Actor, *, municipality_code: str | None = None, status: str | None = None
+) -> list[Candidate]:
     """Candidates for a destination municipality (all the actor may see when none is given)."""
     trail.require(ctx, actor, "continuity.read", municipality_code)
     c = continuity_candidate.c
@@ -68,8 +85,16 @@ def list_candidates(ctx: Context, actor: Actor, *, municipality_code: str | None
         stmt = stmt.where(c.status == status)
     with ctx.engine.connect() as conn:
         found = [Candidate.of(r) for r in conn.execute(stmt).all()]
-    trail.record(ctx, actor, trail.Event("continuity.read", target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}",
-                                         purpose=trail.purpose_of("continuity.read"), row_count=len(found)))
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "continuity.read",
+            target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}",
+            purpose=trail.purpose_of("continuity.read"),
+            row_count=len(found),
+        ),
+    )
     return found
 
 
@@ -77,7 +102,9 @@ def _load(ctx: Context, conn: Connection, actor: Actor, candidate_id: int) -> An
     row = conn.execute(select(continuity_candidate).where(continuity_candidate.c.candidate_id == candidate_id)).first()
     if row is None:
         raise DecisionError(f"候補番号 {candidate_id} はありません")
-    trail.require(ctx, actor, "continuity.decide", row.to_municipality_code, target=f"候補 {candidate_id}")  # the destination decides
+    trail.require(
+        ctx, actor, "continuity.decide", row.to_municipality_code, target=f"候補 {candidate_id}"
+    )  # the destination decides
     return row
 
 
@@ -86,13 +113,27 @@ def _decide(conn: Connection, actor: Actor, rows: list[Any], status: str, note: 
     note = typed_text(note) if note else note  # typed by staff: sent in KZKH and logged
     ids = [r.candidate_id for r in rows]
     for start in range(0, len(ids), 900):
-        conn.execute(update(continuity_candidate).where(c.candidate_id.in_(ids[start:start + 900])).values(
-            status=status, decided_by=actor.login_id, decided_at=now, decision_note=note))
+        conn.execute(
+            update(continuity_candidate)
+            .where(c.candidate_id.in_(ids[start : start + 900]))
+            .values(status=status, decided_by=actor.login_id, decided_at=now, decision_note=note)
+        )
     if rows:
         tasuukai.recount(conn, min(r.change_date for r in rows).strftime("%Y%m"), now)
-        trail.append(conn, actor, [trail.Event("continuity." + status, target="候補 " + ",".join(map(str, ids)),
-                                               purpose=trail.purpose_of("continuity.decide"), row_count=len(ids),
-                                               detail=note or "")], now)
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "continuity." + status,
+                    target="候補 " + ",".join(map(str, ids)),
+                    purpose=trail.purpose_of("continuity.decide"),
+                    row_count=len(ids),
+                    detail=note or "",
+                )
+            ],
+            now,
+        )
     log.info("continuity %s by=%s candidates=%s", status, actor.login_id, ",".join(map(str, ids)))
     return ids
 
@@ -101,7 +142,9 @@ def confirm(ctx: Context, actor: Actor, candidate_id: int, note: str | None = No
     with ctx.engine.begin() as conn:
         row = _load(ctx, conn, actor, candidate_id)
         if row.status != PROPOSED:
-            raise DecisionError(f"候補番号 {candidate_id} は{STATUS_LABEL[row.status]}のため確定できません(確定できるのは提案中の候補です)")
+            raise DecisionError(
+                f"候補番号 {candidate_id} は{STATUS_LABEL[row.status]}のため確定できません(確定できるのは提案中の候補です)"
+            )
         return _decide(conn, actor, [row], CONFIRMED, note, ctx.clock())
 
 
@@ -109,8 +152,11 @@ def confirm_all_proposed(ctx: Context, actor: Actor, municipality_code: str, not
     trail.require(ctx, actor, "continuity.decide", municipality_code)
     c = continuity_candidate.c
     with ctx.engine.begin() as conn:
-        rows = conn.execute(select(continuity_candidate).where(
-            c.to_municipality_code == municipality_code, c.status == PROPOSED).order_by(c.candidate_id)).all()
+        rows = conn.execute(
+            select(continuity_candidate)
+            .where(c.to_municipality_code == municipality_code, c.status == PROPOSED)
+            .order_by(c.candidate_id)
+        ).all()
         return _decide(conn, actor, list(rows), CONFIRMED, note, ctx.clock())
 
 

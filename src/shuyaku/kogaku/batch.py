@@ -19,21 +19,36 @@ from shuyaku.kogaku import rules
 from shuyaku.kogaku.tables import CapTable
 
 RESULT_SCHEMA = {
-    "household_id": pl.String, "tasuukai": pl.Boolean, "outpatient_special": pl.Int64, "over70_household": pl.Int64,
-    "household": pl.Int64, "payment": pl.Int64, "hit": pl.String,
+    "household_id": pl.String,
+    "tasuukai": pl.Boolean,
+    "outpatient_special": pl.Int64,
+    "over70_household": pl.Int64,
+    "household": pl.Int64,
+    "payment": pl.Int64,
+    "hit": pl.String,
 }
 
 
 def _class_frame(table: CapTable, prefix: str) -> pl.DataFrame:
     caps = table.under70 if prefix == "u70" else {k: v.household for k, v in table.over70.items()}
-    frame = pl.DataFrame({
-        f"{prefix}_class": list(caps),
-        f"{prefix}_base": [c.base for c in caps.values()],
-        f"{prefix}_threshold": [c.threshold for c in caps.values()],
-        f"{prefix}_tasuukai": [c.tasuukai for c in caps.values()],
-    }, schema={f"{prefix}_class": pl.String, f"{prefix}_base": pl.Int64, f"{prefix}_threshold": pl.Int64, f"{prefix}_tasuukai": pl.Int64})
+    frame = pl.DataFrame(
+        {
+            f"{prefix}_class": list(caps),
+            f"{prefix}_base": [c.base for c in caps.values()],
+            f"{prefix}_threshold": [c.threshold for c in caps.values()],
+            f"{prefix}_tasuukai": [c.tasuukai for c in caps.values()],
+        },
+        schema={
+            f"{prefix}_class": pl.String,
+            f"{prefix}_base": pl.Int64,
+            f"{prefix}_threshold": pl.Int64,
+            f"{prefix}_tasuukai": pl.Int64,
+        },
+    )
     if prefix == "o70":
-        frame = frame.with_columns(pl.Series("o70_outpatient", [v.outpatient for v in table.over70.values()], dtype=pl.Int64))
+        frame = frame.with_columns(
+            pl.Series("o70_outpatient", [v.outpatient for v in table.over70.values()], dtype=pl.Int64)
+        )
     return frame
 
 
@@ -71,17 +86,23 @@ def member_bands(members: pl.DataFrame, month: str) -> pl.DataFrame:
     )
 
 
-def calculate_month(month: str, table: CapTable, households: pl.DataFrame, members: pl.DataFrame,
-                    claims: pl.DataFrame) -> pl.DataFrame:
+def calculate_month(
+    month: str, table: CapTable, households: pl.DataFrame, members: pl.DataFrame, claims: pl.DataFrame
+) -> pl.DataFrame:
     """One row per household: steps, payment, hit kind, 多数回."""
-    hh = households.with_columns(
-        (pl.col("prior_hits") >= rules.TASUUKAI_FROM).alias("tasuukai"),
-        pl.when(pl.col("in_prefecture_move")).then(2).otherwise(1).cast(pl.Int64).alias("den"),
-    ).join(_class_frame(table, "u70"), left_on="under70_class", right_on="u70_class", how="left"
-    ).join(_class_frame(table, "o70"), left_on="over70_class", right_on="o70_class", how="left")
+    hh = (
+        households.with_columns(
+            (pl.col("prior_hits") >= rules.TASUUKAI_FROM).alias("tasuukai"),
+            pl.when(pl.col("in_prefecture_move")).then(2).otherwise(1).cast(pl.Int64).alias("den"),
+        )
+        .join(_class_frame(table, "u70"), left_on="under70_class", right_on="u70_class", how="left")
+        .join(_class_frame(table, "o70"), left_on="over70_class", right_on="o70_class", how="left")
+    )
 
     banded = member_bands(members, month).filter(~pl.col("late_elder"))
-    claims = claims.join(banded.select("household_id", "member_id", "band", "turns_75"), on=["household_id", "member_id"])
+    claims = claims.join(
+        banded.select("household_id", "member_id", "band", "turns_75"), on=["household_id", "member_id"]
+    )
 
     # Step 1 (and the 75th-birthday member's own half caps), per 70–74 member.
     older = (
@@ -97,17 +118,22 @@ def calculate_month(month: str, table: CapTable, households: pl.DataFrame, membe
         .with_columns(
             pl.when(pl.col("o70_outpatient").is_not_null() & (pl.col("outpatient") > 0))
             .then((pl.col("outpatient") - pl.col("o70_outpatient") // pl.col("own_den")).clip(lower_bound=0))
-            .otherwise(0).alias("paid1")
+            .otherwise(0)
+            .alias("paid1")
         )
         .with_columns((pl.col("outpatient") - pl.col("paid1") + pl.col("inpatient")).alias("after1"))
         .with_columns(
-            pl.when(pl.col("turns_75")).then((pl.col("after1") - _cap("o70", "medical", "own_den")).clip(lower_bound=0))
-            .otherwise(0).alias("own_paid")
+            pl.when(pl.col("turns_75"))
+            .then((pl.col("after1") - _cap("o70", "medical", "own_den")).clip(lower_bound=0))
+            .otherwise(0)
+            .alias("own_paid")
         )
         .group_by("household_id")
         .agg(
-            pl.col("paid1").sum(), pl.col("own_paid").sum(),
-            (pl.col("after1") - pl.col("own_paid")).sum().alias("s2"), pl.col("medical").sum().alias("m2"),
+            pl.col("paid1").sum(),
+            pl.col("own_paid").sum(),
+            (pl.col("after1") - pl.col("own_paid")).sum().alias("s2"),
+            pl.col("medical").sum().alias("m2"),
         )
     )
 
@@ -123,11 +149,14 @@ def calculate_month(month: str, table: CapTable, households: pl.DataFrame, membe
     )
 
     steps = (
-        hh.join(older, on="household_id", how="left").join(units, on="household_id", how="left")
+        hh.join(older, on="household_id", how="left")
+        .join(units, on="household_id", how="left")
         .with_columns(pl.col("paid1", "own_paid", "s2", "m2", "c3", "m3u").fill_null(0))
         .with_columns(
-            pl.when(pl.col("s2") > 0).then((pl.col("s2") - _cap("o70", "m2", "den")).clip(lower_bound=0))
-            .otherwise(0).alias("paid2")
+            pl.when(pl.col("s2") > 0)
+            .then((pl.col("s2") - _cap("o70", "m2", "den")).clip(lower_bound=0))
+            .otherwise(0)
+            .alias("paid2")
         )
         .with_columns(
             (pl.col("s2") - pl.col("paid2") + pl.col("c3")).alias("s3"),
@@ -135,18 +164,24 @@ def calculate_month(month: str, table: CapTable, households: pl.DataFrame, membe
         )
         .with_columns(
             pl.when((pl.col("c3") > 0) & pl.col("u70_base").is_not_null())
-            .then((pl.col("s3") - _cap("u70", "m3", "den")).clip(lower_bound=0)).otherwise(0).alias("household")
+            .then((pl.col("s3") - _cap("u70", "m3", "den")).clip(lower_bound=0))
+            .otherwise(0)
+            .alias("household")
         )
         .with_columns(
             pl.col("paid1").alias("outpatient_special"),
             (pl.col("own_paid") + pl.col("paid2")).alias("over70_household"),
         )
-        .with_columns((pl.col("outpatient_special") + pl.col("over70_household") + pl.col("household")).alias("payment"))
         .with_columns(
-            pl.when(pl.col("over70_household") + pl.col("household") > 0).then(pl.lit("household"))
-            .when(pl.col("outpatient_special") > 0).then(pl.lit("outpatient_only"))
-            .otherwise(pl.lit("none")).alias("hit")
+            (pl.col("outpatient_special") + pl.col("over70_household") + pl.col("household")).alias("payment")
+        )
+        .with_columns(
+            pl.when(pl.col("over70_household") + pl.col("household") > 0)
+            .then(pl.lit("household"))
+            .when(pl.col("outpatient_special") > 0)
+            .then(pl.lit("outpatient_only"))
+            .otherwise(pl.lit("none"))
+            .alias("hit")
         )
     )
     return steps.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
-

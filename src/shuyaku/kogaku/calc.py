@@ -11,8 +11,14 @@ from shuyaku.kogaku import rules, tables
 from shuyaku.kogaku.rules import CaseError
 
 UNDER70_ALIASES = {"a": "ア", "i": "イ", "u": "ウ", "e": "エ", "o": "オ"}
-OVER70_ALIASES = {"genekiIII": "現役並みⅢ", "genekiII": "現役並みⅡ", "genekiI": "現役並みⅠ", "ippan": "一般",
-                  "teishotokuII": "低所得Ⅱ", "teishotokuI": "低所得Ⅰ"}
+OVER70_ALIASES = {
+    "genekiIII": "現役並みⅢ",
+    "genekiII": "現役並みⅡ",
+    "genekiI": "現役並みⅠ",
+    "ippan": "一般",
+    "teishotokuII": "低所得Ⅱ",
+    "teishotokuI": "低所得Ⅰ",
+}
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
@@ -50,7 +56,7 @@ def parse_case(data: Any) -> rules.HouseholdMonth:
     month = _month(_require(data, "month", ""), "month")
     classes = _require(data, "income_class", "")
     if not isinstance(classes, dict):
-        raise CaseError("income_class", "{\"under70\": …, \"over70\": …} のオブジェクトにしてください")
+        raise CaseError("income_class", '{"under70": …, "over70": …} のオブジェクトにしてください')
     under70 = _class(classes.get("under70"), "income_class.under70", tables.UNDER70_CLASSES, UNDER70_ALIASES)
     over70 = _class(classes.get("over70"), "income_class.over70", tables.OVER70_CLASSES, OVER70_ALIASES)
     prior = data.get("prior_hit_months", [])

@@ -14,46 +14,93 @@ from shuyaku.exchange.validate import PROBLEM_SCHEMA, WARNING
 from shuyaku.household.store import ensure_households
 from shuyaku.kogaku import tasuukai
 
-CLAIMS = HistoryTable(claim_unit, "atena_no", "宛名番号・診療年月・医療機関・入外区分・明細番号",
-                      extra_keys=("month", "institution", "setting_code", "detail_no"), last_key_label="明細番号")
-INCOME_CLASSES = HistoryTable(income_class, "setai_no", "世帯番号・適用開始年月",
-                              extra_keys=("applied_from_month",), last_key_label="適用開始年月")
+CLAIMS = HistoryTable(
+    claim_unit,
+    "atena_no",
+    "宛名番号・診療年月・医療機関・入外区分・明細番号",
+    extra_keys=("month", "institution", "setting_code", "detail_no"),
+    last_key_label="明細番号",
+)
+INCOME_CLASSES = HistoryTable(
+    income_class,
+    "setai_no",
+    "世帯番号・適用開始年月",
+    extra_keys=("applied_from_month",),
+    last_key_label="適用開始年月",
+)
 
 
-def _apply(history: HistoryTable, conn: Connection, records: pl.DataFrame, municipality_code: str, full_load: bool,
-           file_id: int, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _apply(
+    history: HistoryTable,
+    conn: Connection,
+    records: pl.DataFrame,
+    municipality_code: str,
+    full_load: bool,
+    file_id: int,
+    now: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
         return batch.with_columns(pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
 
-    return apply_in_rounds(conn, history, records, municipality_code=municipality_code, full_load=full_load,
-                           file_id=file_id, now=now, before_insert=before_insert)
+    return apply_in_rounds(
+        conn,
+        history,
+        records,
+        municipality_code=municipality_code,
+        full_load=full_load,
+        file_id=file_id,
+        now=now,
+        before_insert=before_insert,
+    )
 
 
-def apply_claims(conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int,
-                 now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_claims(
+    conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int, now: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _apply(CLAIMS, conn, records, municipality_code, full_load, file_id, now)
 
 
-def apply_income_classes(conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int,
-                         now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_income_classes(
+    conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int, now: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     return _apply(INCOME_CLASSES, conn, records, municipality_code, full_load, file_id, now)
 
 
-HIT_REPORTS = HistoryTable(hit_report, "setai_no", "世帯番号・診療年月", extra_keys=("month",), last_key_label="診療年月")
+HIT_REPORTS = HistoryTable(
+    hit_report, "setai_no", "世帯番号・診療年月", extra_keys=("month",), last_key_label="診療年月"
+)
 
 
-def apply_hit_reports(conn: Connection, records: pl.DataFrame, *, prefecture: str, municipality_code: str, full_load: bool,
-                      file_id: int, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_hit_reports(
+    conn: Connection,
+    records: pl.DataFrame,
+    *,
+    prefecture: str,
+    municipality_code: str,
+    full_load: bool,
+    file_id: int,
+    now: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """KGGT: hit months into ``hit_report``; then every stored 多数回 count they reach is
     recomputed, and the municipality's own 多数回 flag is compared with the federation's
     count (W301, applied and reported)."""
 
     def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
         keys = ensure_households(conn, prefecture, municipality_code, batch["setai_no"].to_list(), file_id, now)
-        return batch.join(keys, on="setai_no", how="left").with_columns(pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
+        return batch.join(keys, on="setai_no", how="left").with_columns(
+            pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at")
+        )
 
-    applied, problems = apply_in_rounds(conn, HIT_REPORTS, records, municipality_code=municipality_code, full_load=full_load,
-                                        file_id=file_id, now=now, before_insert=before_insert)
+    applied, problems = apply_in_rounds(
+        conn,
+        HIT_REPORTS,
+        records,
+        municipality_code=municipality_code,
+        full_load=full_load,
+        file_id=file_id,
+        now=now,
+        before_insert=before_insert,
+    )
     if applied.height == 0:
         return applied, problems
     tasuukai.recount(conn, str(applied["month"].min()), now)
@@ -65,22 +112,41 @@ def _flag_mismatches(conn: Connection, applied: pl.DataFrame, municipality_code:
     if current.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     k = household_key.c
-    keys = fetch_in(conn, [k.setai_no, k.pref_household_id], k.setai_no, current["setai_no"].unique().to_list(),
-                    k.municipality_code == municipality_code)
+    keys = fetch_in(
+        conn,
+        [k.setai_no, k.pref_household_id],
+        k.setai_no,
+        current["setai_no"].unique().to_list(),
+        k.municipality_code == municipality_code,
+    )
     current = current.join(keys, on="setai_no", how="left")
     parts = []
     for (month,), part in current.group_by("month"):
         found = tasuukai.counts(conn, str(month), part["pref_household_id"].to_list())
-        parts.append(part.join(found.select(pl.col("household").alias("pref_household_id"), "hit_count", "months"),
-                               on="pref_household_id", how="left"))
+        parts.append(
+            part.join(
+                found.select(pl.col("household").alias("pref_household_id"), "hit_count", "months"),
+                on="pref_household_id",
+                how="left",
+            )
+        )
     checked = pl.concat(parts).with_columns(pl.col("hit_count").fill_null(0), pl.col("months").fill_null(""))
     ours = pl.col("hit_count") >= tasuukai.THRESHOLD
     mismatched = checked.filter(ours != (pl.col("municipal_tasuukai") == "1"))
     return mismatched.select(
-        "line_no", pl.lit("W301").alias("code"), pl.lit(WARNING).alias("result"), pl.lit("多数回該当").alias("field"),
-        (pl.lit("多数回該当: 市町村の判定 ") + pl.col("municipal_tasuukai") + pl.lit("、連合会の判定 ")
-         + pl.when(ours).then(pl.lit("1")).otherwise(pl.lit("0")) + pl.lit("(直近12か月の該当 ")
-         + pl.col("hit_count").cast(pl.String) + pl.lit(" か月")
-         + pl.when(pl.col("months") != "").then(pl.lit(": ") + pl.col("months")).otherwise(pl.lit("")) + pl.lit(")。`shuyaku tasuukai explain` で内訳を確認してください")
-         ).alias("message"),
+        "line_no",
+        pl.lit("W301").alias("code"),
+        pl.lit(WARNING).alias("result"),
+        pl.lit("多数回該当").alias("field"),
+        (
+            pl.lit("多数回該当: 市町村の判定 ")
+            + pl.col("municipal_tasuukai")
+            + pl.lit("、連合会の判定 ")
+            + pl.when(ours).then(pl.lit("1")).otherwise(pl.lit("0"))
+            + pl.lit("(直近12か月の該当 ")
+            + pl.col("hit_count").cast(pl.String)
+            + pl.lit(" か月")
+            + pl.when(pl.col("months") != "").then(pl.lit(": ") + pl.col("months")).otherwise(pl.lit(""))
+            + pl.lit(")。`shuyaku tasuukai explain` で内訳を確認してください")
+        ).alias("message"),
     ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]

@@ -74,6 +74,7 @@ class Result:
 
 # --- ages and the window -------------------------------------------------------------
 
+
 def first_of(month: str) -> date:
     return date(int(month[:4]), int(month[5:7]), 1)
 
@@ -116,6 +117,7 @@ def hits_in_window(month: str, prior: tuple[str, ...]) -> list[str]:
 
 # --- amounts ---------------------------------------------------------------------------
 
+
 def one_percent(amount: int) -> int:
     """1% to the yen, 50 sen and over rounded up."""
     return (amount + 50) // 100
@@ -142,6 +144,7 @@ def household_cap(cap: HouseholdCap, medical: int, tasuukai: bool, factor: Fract
 
 # --- the calculation -------------------------------------------------------------------
 
+
 def calculate(case: HouseholdMonth, table: CapTable) -> Result:
     trace: list[str] = [f"診療年月 {case.month}、限度額表 {table.id}"]
     bands: dict[str, tuple[str, bool]] = {}
@@ -149,8 +152,9 @@ def calculate(case: HouseholdMonth, table: CapTable) -> Result:
         try:
             bands[member.id] = age_band(member.birth_date, case.month)
         except ValueError:
-            raise CaseError(f"members[{index}].birth_date",
-                            f"{member.id} は {case.month} の全期間 75歳(後期高齢者医療)です") from None
+            raise CaseError(
+                f"members[{index}].birth_date", f"{member.id} は {case.month} の全期間 75歳(後期高齢者医療)です"
+            ) from None
     if any(b == UNDER70 for b, _ in bands.values()) and case.under70_class is None:
         raise CaseError("income_class.under70", f"{case.month} に70歳未満の被保険者がいるため必須です")
     if any(b == OVER70 for b, _ in bands.values()) and case.over70_class is None:
@@ -158,11 +162,16 @@ def calculate(case: HouseholdMonth, table: CapTable) -> Result:
     for index, claim in enumerate(case.claims):
         limit = table.specified_disease_caps.get(str(claim.specified_disease))
         if limit is not None and claim.copay > limit:
-            raise CaseError(f"claims[{index}].copay", f"特定疾病区分 {claim.specified_disease} の一部負担金は {limit:,} 円以下です({claim.copay:,})")
+            raise CaseError(
+                f"claims[{index}].copay",
+                f"特定疾病区分 {claim.specified_disease} の一部負担金は {limit:,} 円以下です({claim.copay:,})",
+            )
 
     window = hits_in_window(case.month, case.prior_hit_months)
     tasuukai = len(window) >= TASUUKAI_FROM
-    trace.append(f"直近12か月の該当 {len(window)} 回({', '.join(window) or 'なし'})" + (": 多数回該当" if tasuukai else ""))
+    trace.append(
+        f"直近12か月の該当 {len(window)} 回({', '.join(window) or 'なし'})" + (": 多数回該当" if tasuukai else "")
+    )
     factor = Fraction(1, 2) if case.in_prefecture_move else Fraction(1)
     if case.in_prefecture_move:
         trace.append("県内転居月: 限度額・1%の基準額・多数回額・21,000円基準を2分の1")

@@ -35,8 +35,20 @@ log = logging.getLogger("shuyaku.kogaku")
 SETTING = {"1": "inpatient", "2": "outpatient", "3": "dental"}
 UNDECLARED_UNDER70 = "ア"  # kogaku.md: undeclared income is treated as ア
 UNDECLARED_OVER70 = "現役並みⅢ"  # the same reading for 70–74 (not stated in kogaku.md)
-LIST_COLUMNS = ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "限度額表", "直近12か月該当月数", "多数回該当", "該当区分",
-                "外来特例", "70歳以上世帯合算", "世帯合算", "支給額")
+LIST_COLUMNS = (
+    "市町村コード",
+    "世帯番号",
+    "県世帯ID",
+    "診療年月",
+    "限度額表",
+    "直近12か月該当月数",
+    "多数回該当",
+    "該当区分",
+    "外来特例",
+    "70歳以上世帯合算",
+    "世帯合算",
+    "支給額",
+)
 
 
 class RunError(ValueError):
@@ -63,7 +75,7 @@ def _month_dash(month: str) -> str:
 
 
 def _frame(conn: Connection, stmt: object, schema: dict[str, object]) -> pl.DataFrame:
-    return rows_to_frame(conn.execute(stmt).all(), list(schema), schema)  # type: ignore[call-overload, arg-type]
+    return rows_to_frame(conn.execute(stmt).all(), list(schema), schema)  # type: ignore[call-overload]
 
 
 @dataclass
@@ -82,34 +94,90 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     dashed = _month_dash(month)
     first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
     c, q, k = claim_unit.c, qualification_period.c, income_class.c
-    claims = _frame(conn, select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay)
-                    .where(c.month == month, c.superseded_at.is_(None)),
-                    {"municipality_code": pl.String, "atena_no": pl.String, "institution": pl.String,
-                     "setting_code": pl.String, "total_cost": pl.Int64, "copay": pl.Int64})
-    # The record in force for the month: the latest 履歴 that had begun by its end.
-    records = _frame(conn, select(q.municipality_code, q.atena_no, q.history_no, q.pref_person_id, q.pref_household_id,
-                                  q.setai_no, q.birth_date, q.applied_from, q.applied_to, q.qualified_until)
-                     .where(q.superseded_at.is_(None), q.change_date < last_day),
-                     {"municipality_code": pl.String, "atena_no": pl.String, "history_no": pl.Int64,
-                      "pref_person_id": pl.String, "pref_household_id": pl.String, "setai_no": pl.String,
-                      "birth_date": pl.Date, "applied_from": pl.Date, "applied_to": pl.Date, "qualified_until": pl.Date})
-    in_force = (
-        records.sort("history_no").group_by("municipality_code", "atena_no").last()
-        .filter((pl.col("applied_from") < last_day) & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
-                & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first)))
+    claims = _frame(
+        conn,
+        select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay).where(
+            c.month == month, c.superseded_at.is_(None)
+        ),
+        {
+            "municipality_code": pl.String,
+            "atena_no": pl.String,
+            "institution": pl.String,
+            "setting_code": pl.String,
+            "total_cost": pl.Int64,
+            "copay": pl.Int64,
+        },
     )
-    matched = claims.join(in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
-                          on=["municipality_code", "atena_no"], how="inner")
+    # The record in force for the month: the latest 履歴 that had begun by its end.
+    records = _frame(
+        conn,
+        select(
+            q.municipality_code,
+            q.atena_no,
+            q.history_no,
+            q.pref_person_id,
+            q.pref_household_id,
+            q.setai_no,
+            q.birth_date,
+            q.applied_from,
+            q.applied_to,
+            q.qualified_until,
+        ).where(q.superseded_at.is_(None), q.change_date < last_day),
+        {
+            "municipality_code": pl.String,
+            "atena_no": pl.String,
+            "history_no": pl.Int64,
+            "pref_person_id": pl.String,
+            "pref_household_id": pl.String,
+            "setai_no": pl.String,
+            "birth_date": pl.Date,
+            "applied_from": pl.Date,
+            "applied_to": pl.Date,
+            "qualified_until": pl.Date,
+        },
+    )
+    in_force = (
+        records.sort("history_no")
+        .group_by("municipality_code", "atena_no")
+        .last()
+        .filter(
+            (pl.col("applied_from") < last_day)
+            & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
+            & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first))
+        )
+    )
+    matched = claims.join(
+        in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
+        on=["municipality_code", "atena_no"],
+        how="inner",
+    )
     households = in_force.filter(pl.col("pref_household_id").is_in(matched["pref_household_id"].unique().to_list()))
-    members = households.select(pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"),
-                                "birth_date").unique(["household_id", "member_id"])
-    heads = households.group_by("pref_household_id").agg(pl.col("municipality_code").first(), pl.col("setai_no").first())
-    classes = _frame(conn, select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70)
-                     .where(k.superseded_at.is_(None), k.applied_from_month <= month,
-                            (k.applied_to_month.is_(None)) | (k.applied_to_month >= month)),
-                     {"municipality_code": pl.String, "setai_no": pl.String, "applied_from_month": pl.String,
-                      "class_under70": pl.String, "class_over70": pl.String}
-                     ).sort("applied_from_month").group_by("municipality_code", "setai_no").last()
+    members = households.select(
+        pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "birth_date"
+    ).unique(["household_id", "member_id"])
+    heads = households.group_by("pref_household_id").agg(
+        pl.col("municipality_code").first(), pl.col("setai_no").first()
+    )
+    classes = (
+        _frame(
+            conn,
+            select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70).where(
+                k.superseded_at.is_(None),
+                k.applied_from_month <= month,
+                (k.applied_to_month.is_(None)) | (k.applied_to_month >= month),
+            ),
+            {
+                "municipality_code": pl.String,
+                "setai_no": pl.String,
+                "applied_from_month": pl.String,
+                "class_under70": pl.String,
+                "class_over70": pl.String,
+            },
+        )
+        .sort("applied_from_month")
+        .group_by("municipality_code", "setai_no")
+        .last()
+    )
     names = pl.DataFrame({"code": list(INCOME_CLASSES), "name": list(INCOME_CLASSES.values())})
     hh = (
         heads.join(classes, on=["municipality_code", "setai_no"], how="left")
@@ -117,19 +185,37 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
     )
     undeclared = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
-    prior = tasuukai.counts(conn, month).select(pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits"))
+    prior = tasuukai.counts(conn, month).select(
+        pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits")
+    )
     moved = tasuukai.moved_mid_month(conn, month)
     hh = (
         hh.rename({"pref_household_id": "household_id"})
-        .with_columns(pl.col("under70_class").fill_null(UNDECLARED_UNDER70), pl.col("over70_class").fill_null(UNDECLARED_OVER70),
-                      pl.col("household_id").is_in(moved).alias("in_prefecture_move"))
+        .with_columns(
+            pl.col("under70_class").fill_null(UNDECLARED_UNDER70),
+            pl.col("over70_class").fill_null(UNDECLARED_OVER70),
+            pl.col("household_id").is_in(moved).alias("in_prefecture_move"),
+        )
         .join(prior, on="household_id", how="left")
         .with_columns(pl.col("prior_hits").fill_null(0))
-        .select("household_id", "municipality_code", "setai_no", "under70_class", "over70_class", "in_prefecture_move", "prior_hits")
+        .select(
+            "household_id",
+            "municipality_code",
+            "setai_no",
+            "under70_class",
+            "over70_class",
+            "in_prefecture_move",
+            "prior_hits",
+        )
     )
     claim_frame = matched.select(
-        pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "institution",
-        pl.col("setting_code").replace_strict(SETTING).alias("setting"), "total_cost", "copay")
+        pl.col("pref_household_id").alias("household_id"),
+        pl.col("pref_person_id").alias("member_id"),
+        "institution",
+        pl.col("setting_code").replace_strict(SETTING).alias("setting"),
+        "total_cost",
+        "copay",
+    )
     return MonthInputs(hh, members, claim_frame, claims.height - matched.height, undeclared)
 
 
@@ -146,26 +232,49 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         inputs = load_month(conn, month)
         summary.unmatched_claims, summary.undeclared_classes = inputs.unmatched_claims, inputs.undeclared_classes
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
-            inputs.households.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id")
+            inputs.households.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id"
+        )
         # The federation's own hit months for this month replace those of any earlier run.
         now = ctx.clock()
-        conn.execute(update(hit_month).where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
-                     .values(superseded_at=now))
+        conn.execute(
+            update(hit_month)
+            .where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
+            .values(superseded_at=now)
+        )
         hits = result.filter(pl.col("hit") != "none")
-        bulk_insert(conn, hit_month, hits.select(
-            pl.col("household_id").alias("pref_household_id"), pl.lit(month).alias("month"),
-            pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
-            pl.lit("federation").alias("source"), "payment", pl.lit(now).alias("recorded_at")))
+        bulk_insert(
+            conn,
+            hit_month,
+            hits.select(
+                pl.col("household_id").alias("pref_household_id"),
+                pl.lit(month).alias("month"),
+                pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
+                pl.lit("federation").alias("source"),
+                "payment",
+                pl.lit(now).alias("recorded_at"),
+            ),
+        )
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
-        trail.append(conn, actor, [trail.Event("kogaku.run", target=month, purpose=trail.purpose_of("kogaku.run"),
-                                               row_count=result.height)], now)
+        trail.append(
+            conn,
+            actor,
+            [trail.Event("kogaku.run", target=month, purpose=trail.purpose_of("kogaku.run"), row_count=result.height)],
+            now,
+        )
     summary.households = result.height
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)
     summary.household_hits = result.filter(pl.col("hit") == "household").height
     summary.files = _write_lists(ctx, result, month, table.id, out_dir)
-    log.info("kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s", actor.login_id, month,
-             summary.households, summary.paid_households, summary.payment_total, summary.unmatched_claims)
+    log.info(
+        "kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s",
+        actor.login_id,
+        month,
+        summary.households,
+        summary.paid_households,
+        summary.payment_total,
+        summary.unmatched_claims,
+    )
     return summary
 
 
@@ -173,10 +282,24 @@ def _write_lists(ctx: Context, result: pl.DataFrame, month: str, table_id: str, 
     """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), guarded
     like every outbound file: no number the system has received, no run passing the check
     digit outside the municipality's own 世帯番号."""
-    listing = result.filter(pl.col("hit") != "none").sort("municipality_code", "setai_no").select(
-        "municipality_code", "setai_no", "household_id", pl.lit(month).alias("month"), pl.lit(table_id).alias("table"), "prior_hits",
-        pl.col("tasuukai").cast(pl.Int8), pl.col("hit").replace_strict({"household": "1", "outpatient_only": "2"}),
-        "outpatient_special", "over70_household", "household", "payment")
+    listing = (
+        result.filter(pl.col("hit") != "none")
+        .sort("municipality_code", "setai_no")
+        .select(
+            "municipality_code",
+            "setai_no",
+            "household_id",
+            pl.lit(month).alias("month"),
+            pl.lit(table_id).alias("table"),
+            "prior_hits",
+            pl.col("tasuukai").cast(pl.Int8),
+            pl.col("hit").replace_strict({"household": "1", "outpatient_only": "2"}),
+            "outpatient_special",
+            "over70_household",
+            "household",
+            "payment",
+        )
+    )
     listing.columns = list(LIST_COLUMNS)
     written = []
     layout = outbox.OutboundLayout("KGSK", LIST_COLUMNS)

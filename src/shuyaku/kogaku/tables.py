@@ -52,7 +52,10 @@ def all_tables() -> tuple[CapTable, ...]:
     data = json.loads(resources.files("shuyaku.kogaku").joinpath("cap_tables.json").read_text(encoding="utf-8"))
     return tuple(
         CapTable(
-            id=t["id"], start=t["from"], end=t["until"], unit_threshold=t["unit_threshold"],
+            id=t["id"],
+            start=t["from"],
+            end=t["until"],
+            unit_threshold=t["unit_threshold"],
             specified_disease_caps=dict(t["specified_disease_caps"]),
             under70={k: _household(v) for k, v in t["under70"].items()},
             over70={k: Over70Cap(v.get("outpatient"), _household(v)) for k, v in t["over70"].items()},

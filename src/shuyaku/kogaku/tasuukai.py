@@ -72,30 +72,43 @@ def hit_rows(conn: Connection, first: str, last: str, households: list[str] | No
     """Household-level hit months in [first, last]: household, month, source, file_id, line_no."""
     r, h = hit_report.c, hit_month.c
     reported = select(r.pref_household_id, r.month, r.municipality_code.label("source"), r.file_id, r.line_no).where(
-        r.kind == "1", r.superseded_at.is_(None), r.month >= first, r.month <= last)
+        r.kind == "1", r.superseded_at.is_(None), r.month >= first, r.month <= last
+    )
     computed = select(h.pref_household_id, h.month, h.source, null(), null()).where(
-        h.kind == "1", h.superseded_at.is_(None), h.month >= first, h.month <= last)
+        h.kind == "1", h.superseded_at.is_(None), h.month >= first, h.month <= last
+    )
     if households is not None:
         reported = reported.where(r.pref_household_id.in_(households))
         computed = computed.where(h.pref_household_id.in_(households))
     rows = conn.execute(union_all(reported, computed)).all()
-    return rows_to_frame(rows, ["household", "month", "source", "file_id", "line_no"],
-                         {"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64})
+    return rows_to_frame(
+        rows,
+        ["household", "month", "source", "file_id", "line_no"],
+        {"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64},
+    )
 
 
 def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Confirmed edges (src, dst, cutoff, candidate_id) and restarts (household, restart)
     in force for ``month`` (their month is not after it)."""
     c = continuity_candidate.c
-    rows = conn.execute(select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
-        c.status == "confirmed")).all()
-    frame = rows_to_frame([(r[0], r[1], r[2], r[3].strftime("%Y%m"), r[4]) for r in rows],
-                          ["candidate_id", "src", "dst", "cutoff", "continuous"],
-                          {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.String, "continuous": pl.Boolean})
+    rows = conn.execute(
+        select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
+            c.status == "confirmed"
+        )
+    ).all()
+    frame = rows_to_frame(
+        [(r[0], r[1], r[2], r[3].strftime("%Y%m"), r[4]) for r in rows],
+        ["candidate_id", "src", "dst", "cutoff", "continuous"],
+        {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.String, "continuous": pl.Boolean},
+    )
     frame = frame.filter(pl.col("cutoff") <= month)
     edges = frame.filter(pl.col("continuous") & (pl.col("src") != pl.col("dst"))).drop("continuous")
-    restarts = (frame.filter(~pl.col("continuous") & (pl.col("src") == pl.col("dst")))
-                .select(pl.col("dst").alias("household"), pl.col("cutoff").alias("restart")).unique())
+    restarts = (
+        frame.filter(~pl.col("continuous") & (pl.col("src") == pl.col("dst")))
+        .select(pl.col("dst").alias("household"), pl.col("cutoff").alias("restart"))
+        .unique()
+    )
     return edges, restarts
 
 
@@ -103,10 +116,19 @@ def moved_mid_month(conn: Connection, month: str) -> list[str]:
     """Both households of every confirmed continuous move between two municipalities that
     took effect in ``month`` after its 1st: their caps for the month are halved."""
     c = continuity_candidate.c
-    rows = conn.execute(select(c.from_household, c.to_household, c.change_date).where(
-        c.status == "confirmed", c.continuous.is_(True), c.from_municipality_code != c.to_municipality_code)).all()
-    return sorted({h for r in rows if r.change_date.strftime("%Y%m") == month and r.change_date.day != 1
-                   for h in (r.from_household, r.to_household)})
+    rows = conn.execute(
+        select(c.from_household, c.to_household, c.change_date).where(
+            c.status == "confirmed", c.continuous.is_(True), c.from_municipality_code != c.to_municipality_code
+        )
+    ).all()
+    return sorted(
+        {
+            h
+            for r in rows
+            if r.change_date.strftime("%Y%m") == month and r.change_date.day != 1
+            for h in (r.from_household, r.to_household)
+        }
+    )
 
 
 def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFrame, first: str) -> pl.DataFrame:
@@ -118,26 +140,49 @@ def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFram
     edge of the restart's own month still carries the earlier months (the head's part of
     a split takes the history, the rest starts again).
     """
-    own = hits.select("household", "month").unique().select(
-        "household", "month", pl.col("household").alias("origin"), pl.lit(None, pl.Int64).alias("via"),
-        pl.col("month").alias("arrived"))
+    own = (
+        hits.select("household", "month")
+        .unique()
+        .select(
+            "household",
+            "month",
+            pl.col("household").alias("origin"),
+            pl.lit(None, pl.Int64).alias("via"),
+            pl.col("month").alias("arrived"),
+        )
+    )
     steps = edges.filter(pl.col("cutoff") >= first).select("src", "dst", "cutoff", "candidate_id")
     keys = ["household", "month", "origin", "arrived"]
     found, frontier = own, own
     for _ in range(64):  # a lineage longer than this would be a cycle; stop anyway
         if frontier.height == 0 or steps.height == 0:
             break
-        moving = frontier.join(steps, left_on="household", right_on="src").filter(pl.col("month") <= pl.col("cutoff")).with_row_index("_n")
-        cut = moving.join(restarts, on="household").filter(
-            (pl.col("arrived") < pl.col("restart")) & (pl.col("restart") < pl.col("cutoff"))).select("_n")
+        moving = (
+            frontier.join(steps, left_on="household", right_on="src")
+            .filter(pl.col("month") <= pl.col("cutoff"))
+            .with_row_index("_n")
+        )
+        cut = (
+            moving.join(restarts, on="household")
+            .filter((pl.col("arrived") < pl.col("restart")) & (pl.col("restart") < pl.col("cutoff")))
+            .select("_n")
+        )
         step = moving.join(cut, on="_n", how="anti").select(
-            pl.col("dst").alias("household"), "month", "origin", pl.col("candidate_id").alias("via"), pl.col("cutoff").alias("arrived"))
+            pl.col("dst").alias("household"),
+            "month",
+            "origin",
+            pl.col("candidate_id").alias("via"),
+            pl.col("cutoff").alias("arrived"),
+        )
         step = step.unique(keys).join(found, on=keys, how="anti")
         found = pl.concat([found, step])
         frontier = step
     latest = restarts.group_by("household").agg(pl.col("restart").max())
-    return found.join(latest, on="household", how="left").filter(
-        pl.col("restart").is_null() | (pl.col("arrived") >= pl.col("restart"))).drop("restart", "arrived")
+    return (
+        found.join(latest, on="household", how="left")
+        .filter(pl.col("restart").is_null() | (pl.col("arrived") >= pl.col("restart")))
+        .drop("restart", "arrived")
+    )
 
 
 def counts(conn: Connection, month: str, households: list[str] | None = None) -> pl.DataFrame:
@@ -153,11 +198,18 @@ def counts(conn: Connection, month: str, households: list[str] | None = None) ->
     if households is not None:
         found = found.filter(pl.col("household").is_in(households))
     return (
-        found.group_by("household").agg(
+        found.group_by("household")
+        .agg(
             pl.col("month").n_unique().cast(pl.Int64).alias("hit_count"),
             pl.col("month").unique().sort().str.join(";").alias("months"),
-            pl.col("origin").filter(pl.col("origin") != pl.col("household")).unique().sort().str.join(";").alias("predecessors"),
-        ).select(list(COUNT_SCHEMA))
+            pl.col("origin")
+            .filter(pl.col("origin") != pl.col("household"))
+            .unique()
+            .sort()
+            .str.join(";")
+            .alias("predecessors"),
+        )
+        .select(list(COUNT_SCHEMA))
     )
 
 
@@ -175,24 +227,50 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
     has none now gets a row with 0, so the change reaches the next TSKG."""
     fresh = counts(conn, month)
     t = tasuukai_count.c
-    stored = rows_to_frame(conn.execute(select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors).where(
-        t.month == month, t.superseded_at.is_(None))).all(), ["row_id", "household", "old_count", "old_months", "old_predecessors"],
-        {"row_id": pl.Int64, "household": pl.String, "old_count": pl.Int64, "old_months": pl.String, "old_predecessors": pl.String})
+    stored = rows_to_frame(
+        conn.execute(
+            select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors).where(
+                t.month == month, t.superseded_at.is_(None)
+            )
+        ).all(),
+        ["row_id", "household", "old_count", "old_months", "old_predecessors"],
+        {
+            "row_id": pl.Int64,
+            "household": pl.String,
+            "old_count": pl.Int64,
+            "old_months": pl.String,
+            "old_predecessors": pl.String,
+        },
+    )
     both = fresh.join(stored, on="household", how="full", coalesce=True).with_columns(
-        pl.col("hit_count").fill_null(0), pl.col("months").fill_null(""), pl.col("predecessors").fill_null(""))
+        pl.col("hit_count").fill_null(0), pl.col("months").fill_null(""), pl.col("predecessors").fill_null("")
+    )
     changed = both.filter(
         pl.col("row_id").is_null()
-        | (pl.col("hit_count") != pl.col("old_count")) | (pl.col("months") != pl.col("old_months"))
+        | (pl.col("hit_count") != pl.col("old_count"))
+        | (pl.col("months") != pl.col("old_months"))
         | (pl.col("predecessors") != pl.col("old_predecessors"))
     ).filter(~(pl.col("row_id").is_null() & (pl.col("hit_count") == 0)))
     old = changed["row_id"].drop_nulls().to_list()
     for start in range(0, len(old), 900):
-        conn.execute(update(tasuukai_count).where(t.row_id.in_(old[start:start + 900])).values(superseded_at=now))
+        conn.execute(update(tasuukai_count).where(t.row_id.in_(old[start : start + 900])).values(superseded_at=now))
     k = household_key.c
-    keys = fetch_in(conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, changed["household"].to_list())
+    keys = fetch_in(
+        conn,
+        [k.pref_household_id, k.municipality_code, k.setai_no],
+        k.pref_household_id,
+        changed["household"].to_list(),
+    )
     rows = changed.join(keys, left_on="household", right_on="pref_household_id", how="left").select(
-        pl.col("household").alias("pref_household_id"), pl.col("municipality_code").fill_null(""), pl.col("setai_no").fill_null(""),
-        pl.lit(month).alias("month"), "hit_count", "months", "predecessors", pl.lit(now).alias("computed_at"))
+        pl.col("household").alias("pref_household_id"),
+        pl.col("municipality_code").fill_null(""),
+        pl.col("setai_no").fill_null(""),
+        pl.lit(month).alias("month"),
+        "hit_count",
+        "months",
+        "predecessors",
+        pl.lit(now).alias("computed_at"),
+    )
     bulk_insert(conn, tasuukai_count, rows)
     return RunSummary(month, fresh.height, fresh.filter(pl.col("hit_count") >= THRESHOLD).height, changed.height)
 
@@ -200,7 +278,9 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
 def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
     """Recompute every stored month a change at month ``since`` can reach (since … since+11)."""
     t = tasuukai_count.c
-    months = conn.execute(select(t.month).where(t.month >= since, t.month <= shift(since, 11)).distinct()).scalars().all()
+    months = (
+        conn.execute(select(t.month).where(t.month >= since, t.month <= shift(since, 11)).distinct()).scalars().all()
+    )
     return [store(conn, m, now) for m in sorted(months)]
 
 
@@ -210,10 +290,28 @@ def run_month(ctx: Context, actor: Actor, month: str) -> RunSummary:
     trail.require(ctx, actor, "tasuukai.run")
     with ctx.engine.begin() as conn:
         summary = store(conn, month, ctx.clock())
-        trail.append(conn, actor, [trail.Event("tasuukai.run", target=month, purpose=trail.purpose_of("tasuukai.run"),
-                                               row_count=summary.changed, detail=f"households={summary.households}")], ctx.clock())
-    log.info("tasuukai run by=%s month=%s households=%s tasuukai=%s changed=%s", actor.login_id, month, summary.households,
-             summary.tasuukai, summary.changed)
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "tasuukai.run",
+                    target=month,
+                    purpose=trail.purpose_of("tasuukai.run"),
+                    row_count=summary.changed,
+                    detail=f"households={summary.households}",
+                )
+            ],
+            ctx.clock(),
+        )
+    log.info(
+        "tasuukai run by=%s month=%s households=%s tasuukai=%s changed=%s",
+        actor.login_id,
+        month,
+        summary.households,
+        summary.tasuukai,
+        summary.changed,
+    )
     return summary
 
 
@@ -265,7 +363,9 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         candidates: list[Any] = []
         frontier = [household]
         while frontier:
-            linked = conn.execute(select(continuity_candidate).where(c.to_household.in_(frontier), c.status != "withdrawn")).all()
+            linked = conn.execute(
+                select(continuity_candidate).where(c.to_household.in_(frontier), c.status != "withdrawn")
+            ).all()
             candidates.extend(linked)
             frontier = []
             for row in linked:
@@ -275,22 +375,46 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         r, h, f = hit_report.c, hit_month.c, inbound_file.c
         related = sorted(paths)
         lo = shift(month, -23)
-        reported = conn.execute(select(r.pref_household_id, r.month, r.kind, r.municipality_code, r.setai_no, f.filename, r.line_no)
-                                .join_from(hit_report, inbound_file, r.file_id == f.file_id)
-                                .where(r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month)).all()
-        computed = conn.execute(select(h.pref_household_id, h.month, h.kind).where(
-            h.pref_household_id.in_(related), h.superseded_at.is_(None), h.month >= lo, h.month <= month)).all()
-        keyed = conn.execute(select(k.pref_household_id, k.municipality_code, k.setai_no).where(k.pref_household_id.in_(related))).all()
+        reported = conn.execute(
+            select(r.pref_household_id, r.month, r.kind, r.municipality_code, r.setai_no, f.filename, r.line_no)
+            .join_from(hit_report, inbound_file, r.file_id == f.file_id)
+            .where(r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month)
+        ).all()
+        computed = conn.execute(
+            select(h.pref_household_id, h.month, h.kind).where(
+                h.pref_household_id.in_(related), h.superseded_at.is_(None), h.month >= lo, h.month <= month
+            )
+        ).all()
+        keyed = conn.execute(
+            select(k.pref_household_id, k.municipality_code, k.setai_no).where(k.pref_household_id.in_(related))
+        ).all()
         keys = {hh: code for hh, code, _ in keyed}
         setais = {hh: setai for hh, _, setai in keyed}
-        hits = hit_rows(conn, first, last, related) if first <= last else pl.DataFrame(
-            schema={"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64})
+        hits = (
+            hit_rows(conn, first, last, related)
+            if first <= last
+            else pl.DataFrame(
+                schema={
+                    "household": pl.String,
+                    "month": pl.String,
+                    "source": pl.String,
+                    "file_id": pl.Int64,
+                    "line_no": pl.Int64,
+                }
+            )
+        )
         edges, restarts = lineage(conn, month)
-    counted = contributions(hits, edges, restarts, first).filter(pl.col("household") == household) if first <= last else pl.DataFrame()
+    counted = (
+        contributions(hits, edges, restarts, first).filter(pl.col("household") == household)
+        if first <= last
+        else pl.DataFrame()
+    )
     counted_pairs = {(o, m) for o, m in counted.select("origin", "month").iter_rows()} if counted.height else set()
     restart = dict(restarts.group_by("household").agg(pl.col("restart").max()).iter_rows())
     rows: list[tuple[Any, ...]] = [tuple(x) for x in reported]  # noqa: C416
-    rows += [(hh, m, kind, "federation", setais.get(hh, ""), "連合会の計算(kogaku run)", None) for hh, m, kind in computed]
+    rows += [
+        (hh, m, kind, "federation", setais.get(hh, ""), "連合会の計算(kogaku run)", None) for hh, m, kind in computed
+    ]
     rows.sort(key=lambda x: (x[1], x[0] != household, x[3]))
     seen: set[str] = set()
     lines = []
@@ -307,14 +431,26 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         elif note == "":
             note = "数えない"
         lines.append(ExplainLine(m, hh, keys.get(hh, ""), setai, src, name, line, kind, ok, via, note))
-    listed = [(x.candidate_id, x.from_household, x.to_household, x.change_date.isoformat(), x.rule, x.continuous, x.status)
-              for x in candidates]
-    trail.record(ctx, actor, trail.Event("tasuukai.explain", target=f"{household} {month}", purpose=trail.purpose_of("tasuukai.explain"),
-                                         row_count=len(lines)))
+    listed = [
+        (x.candidate_id, x.from_household, x.to_household, x.change_date.isoformat(), x.rule, x.continuous, x.status)
+        for x in candidates
+    ]
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "tasuukai.explain",
+            target=f"{household} {month}",
+            purpose=trail.purpose_of("tasuukai.explain"),
+            row_count=len(lines),
+        ),
+    )
     return Explanation(household, key.municipality_code, key.setai_no, month, first, last, len(seen), lines, listed)
 
 
-def _why(hh: str, m: str, kind: str, household: str, month: str, first: str, path: list[Any], restart: dict[str, str]) -> str:
+def _why(
+    hh: str, m: str, kind: str, household: str, month: str, first: str, path: list[Any], restart: dict[str, str]
+) -> str:
     """Why a hit month does not count ("" when nothing stands in its way)."""
     if m >= month:
         return "対象月そのもの・以降の月は数えません(数えるのは m−11〜m−1)"

@@ -28,7 +28,9 @@ CARRIED_OVER = "2"
 KNOWN = "0"
 
 
-def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def resolve(
+    conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per 宛名番号: status (KNOWN / NEW / CARRIED_OVER), pref_person_id, blind_index,
     prev_municipality_code and — for NEW only — the number to seal. Plus problems."""
     rec = records.select("line_no", "atena_no", "individual_number").sort("line_no")
@@ -37,7 +39,9 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
         pl.Series("blind_index", vault.blind_indexes(numbered["individual_number"].to_list()), dtype=pl.String)
     )
     first = numbered.group_by("atena_no", maintain_order=True).agg(
-        pl.col("blind_index").first(), pl.col("individual_number").first(), pl.col("line_no").first().alias("first_line")
+        pl.col("blind_index").first(),
+        pl.col("individual_number").first(),
+        pl.col("line_no").first().alias("first_line"),
     )
     conflicting = numbered.join(first.select("atena_no", pl.col("blind_index").alias("_first")), on="atena_no").filter(
         pl.col("blind_index") != pl.col("_first")
@@ -49,18 +53,39 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
 
     atenas = rec.group_by("atena_no").agg(pl.col("line_no").min().alias("first_line_any"))
     atenas = atenas.join(first.drop("first_line"), on="atena_no", how="left")
-    known = fetch_in(conn, [person_key.c.atena_no, person_key.c.pref_person_id], person_key.c.atena_no,
-                     atenas["atena_no"].to_list(), person_key.c.municipality_code == municipality_code)
+    known = fetch_in(
+        conn,
+        [person_key.c.atena_no, person_key.c.pref_person_id],
+        person_key.c.atena_no,
+        atenas["atena_no"].to_list(),
+        person_key.c.municipality_code == municipality_code,
+    )
     atenas = atenas.join(known.rename({"pref_person_id": "key_person"}), on="atena_no", how="left")
     by_number = vault.persons_by_blind_index(conn, first["blind_index"].to_list())
     atenas = atenas.join(by_number.rename({"pref_person_id": "number_person"}), on="blind_index", how="left")
-    keys_of = fetch_in(conn, [person_key.c.pref_person_id, person_key.c.municipality_code, person_key.c.atena_no, person_key.c.bound_at],
-                       person_key.c.pref_person_id, by_number["pref_person_id"].to_list(),
-                       schema={"pref_person_id": pl.String, "municipality_code": pl.String, "atena_no": pl.String, "bound_at": pl.Datetime("us")})
-    here = keys_of.filter(pl.col("municipality_code") == municipality_code).group_by("pref_person_id").agg(
-        pl.col("atena_no").first().alias("atena_here"))
-    elsewhere = keys_of.filter(pl.col("municipality_code") != municipality_code).sort("bound_at").group_by("pref_person_id").agg(
-        pl.col("municipality_code").last().alias("prev_municipality_code"))
+    keys_of = fetch_in(
+        conn,
+        [person_key.c.pref_person_id, person_key.c.municipality_code, person_key.c.atena_no, person_key.c.bound_at],
+        person_key.c.pref_person_id,
+        by_number["pref_person_id"].to_list(),
+        schema={
+            "pref_person_id": pl.String,
+            "municipality_code": pl.String,
+            "atena_no": pl.String,
+            "bound_at": pl.Datetime("us"),
+        },
+    )
+    here = (
+        keys_of.filter(pl.col("municipality_code") == municipality_code)
+        .group_by("pref_person_id")
+        .agg(pl.col("atena_no").first().alias("atena_here"))
+    )
+    elsewhere = (
+        keys_of.filter(pl.col("municipality_code") != municipality_code)
+        .sort("bound_at")
+        .group_by("pref_person_id")
+        .agg(pl.col("municipality_code").last().alias("prev_municipality_code"))
+    )
     atenas = (
         atenas.join(here, left_on="number_person", right_on="pref_person_id", how="left")
         .join(elsewhere, left_on="number_person", right_on="pref_person_id", how="left")
@@ -70,28 +95,43 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
     key_person, number_person = pl.col("key_person"), pl.col("number_person")
     has_number = pl.col("blind_index").is_not_null()
     outcome = (
-        pl.when(key_person.is_not_null() & (~has_number | (number_person == key_person))).then(pl.lit("ok:" + KNOWN))
-        .when(key_person.is_not_null() & number_person.is_null()).then(pl.lit("E031:個人番号: この宛名番号に登録済みの個人番号と異なります。宛名番号と個人番号の組合せを確認してください"))
-        .when(key_person.is_not_null()).then(pl.lit("E031:個人番号: 別の被保険者の個人番号です。宛名番号と個人番号の組合せを確認してください"))
-        .when(~has_number).then(pl.lit("E011:個人番号: 被保険者の最初のレコードには個人番号が必須です"))
-        .when(pl.col("atena_here").is_not_null()).then(pl.lit("E031:個人番号: この市町村の別の宛名番号の被保険者として登録済みの個人番号です"))
-        .when(number_person.is_not_null()).then(pl.lit("ok:" + CARRIED_OVER))
-        .when(pl.col("_nth") > 1).then(pl.lit("E031:個人番号: 同じファイルの別の宛名番号と同じ個人番号です"))
+        pl.when(key_person.is_not_null() & (~has_number | (number_person == key_person)))
+        .then(pl.lit("ok:" + KNOWN))
+        .when(key_person.is_not_null() & number_person.is_null())
+        .then(
+            pl.lit(
+                "E031:個人番号: この宛名番号に登録済みの個人番号と異なります。宛名番号と個人番号の組合せを確認してください"
+            )
+        )
+        .when(key_person.is_not_null())
+        .then(pl.lit("E031:個人番号: 別の被保険者の個人番号です。宛名番号と個人番号の組合せを確認してください"))
+        .when(~has_number)
+        .then(pl.lit("E011:個人番号: 被保険者の最初のレコードには個人番号が必須です"))
+        .when(pl.col("atena_here").is_not_null())
+        .then(pl.lit("E031:個人番号: この市町村の別の宛名番号の被保険者として登録済みの個人番号です"))
+        .when(number_person.is_not_null())
+        .then(pl.lit("ok:" + CARRIED_OVER))
+        .when(pl.col("_nth") > 1)
+        .then(pl.lit("E031:個人番号: 同じファイルの別の宛名番号と同じ個人番号です"))
         .otherwise(pl.lit("ok:" + NEW))
     )
     atenas = atenas.with_columns(outcome.alias("_outcome"))
     failed = atenas.filter(~pl.col("_outcome").str.starts_with("ok:"))
     failed_records = rec.join(failed.select("atena_no", "_outcome"), on="atena_no")
-    problems.append(problems_for(
-        failed_records, "E0xx", "個人番号", pl.col("_outcome").str.slice(5)
-    ).with_columns(failed_records["_outcome"].str.slice(0, 4).alias("code")))
+    problems.append(
+        problems_for(failed_records, "E0xx", "個人番号", pl.col("_outcome").str.slice(5)).with_columns(
+            failed_records["_outcome"].str.slice(0, 4).alias("code")
+        )
+    )
     resolved = atenas.filter(pl.col("_outcome").str.starts_with("ok:")).select(
         "atena_no",
         pl.col("_outcome").str.slice(3).alias("status"),
         pl.coalesce("key_person", "number_person").alias("pref_person_id"),
         "blind_index",
         pl.when(pl.col("_outcome") == "ok:" + NEW).then(pl.col("individual_number")).alias("individual_number"),
-        pl.when(pl.col("_outcome") == "ok:" + CARRIED_OVER).then(pl.col("prev_municipality_code")).alias("prev_municipality_code"),
+        pl.when(pl.col("_outcome") == "ok:" + CARRIED_OVER)
+        .then(pl.col("prev_municipality_code"))
+        .alias("prev_municipality_code"),
     )
     return resolved, pl.concat(problems, how="vertical")
 

@@ -24,8 +24,16 @@ CANCELLED = "4"
 
 
 def apply_person_records(
-    conn: Connection, vault: Vault, records: pl.DataFrame, *, prefecture: str, municipality_code: str,
-    full_load: bool, file_id: int, now: datetime, auto_confirm_k1: bool = False,
+    conn: Connection,
+    vault: Vault,
+    records: pl.DataFrame,
+    *,
+    prefecture: str,
+    municipality_code: str,
+    full_load: bool,
+    file_id: int,
+    now: datetime,
+    auto_confirm_k1: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply typed SKKS records. Returns (applied records, problems)."""
     resolved, problems = identity.resolve(conn, vault, municipality_code, records)
@@ -35,7 +43,9 @@ def apply_person_records(
     numbered: list[pl.DataFrame] = [pl.DataFrame(schema={"atena_no": pl.String, "pref_person_id": pl.String})]
 
     def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
-        to_bind = resolved.filter(pl.col("atena_no").is_in(batch["atena_no"].unique().to_list()) & ~pl.col("atena_no").is_in(list(bound)))
+        to_bind = resolved.filter(
+            pl.col("atena_no").is_in(batch["atena_no"].unique().to_list()) & ~pl.col("atena_no").is_in(list(bound))
+        )
         numbered.append(_bind_persons(conn, vault, to_bind, prefecture, municipality_code, file_id, now))
         bound.update(to_bind["atena_no"].to_list())
         persons = resolved.select("atena_no", "pref_person_id").update(pl.concat(numbered), on="atena_no", how="left")
@@ -47,8 +57,14 @@ def apply_person_records(
         )
 
     applied, round_problems = apply_in_rounds(
-        conn, QUALIFICATION_HISTORY, usable, municipality_code=municipality_code, full_load=full_load,
-        file_id=file_id, now=now, before_insert=before_insert,
+        conn,
+        QUALIFICATION_HISTORY,
+        usable,
+        municipality_code=municipality_code,
+        full_load=full_load,
+        file_id=file_id,
+        now=now,
+        before_insert=before_insert,
     )
     touched = applied["atena_no"].unique().to_list()
     _record_id_changes(conn, municipality_code, touched, file_id, now)
@@ -66,39 +82,76 @@ def apply_person_records(
 
 def _changed_households(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:
     q = qualification_period.c
-    current = fetch_in(conn, [q.atena_no, q.pref_person_id, q.history_no, q.setai_no, q.is_head, q.qualified_until], q.atena_no, atenas,
-                       q.municipality_code == municipality_code, q.superseded_at.is_(None),
-                       schema={"atena_no": pl.String, "pref_person_id": pl.String, "history_no": pl.Int64, "setai_no": pl.String,
-                               "is_head": pl.Boolean, "qualified_until": pl.Date})
+    current = fetch_in(
+        conn,
+        [q.atena_no, q.pref_person_id, q.history_no, q.setai_no, q.is_head, q.qualified_until],
+        q.atena_no,
+        atenas,
+        q.municipality_code == municipality_code,
+        q.superseded_at.is_(None),
+        schema={
+            "atena_no": pl.String,
+            "pref_person_id": pl.String,
+            "history_no": pl.Int64,
+            "setai_no": pl.String,
+            "is_head": pl.Boolean,
+            "qualified_until": pl.Date,
+        },
+    )
     ended_before_last = pl.col("qualified_until").sort_by("history_no").head(pl.len() - 1).is_not_null().any()
     changed = current.group_by("pref_person_id").agg(
-        (pl.col("setai_no").n_unique() > 1) | (pl.col("is_head").n_unique() > 1) | ended_before_last)
+        (pl.col("setai_no").n_unique() > 1) | (pl.col("is_head").n_unique() > 1) | ended_before_last
+    )
     return changed.filter(pl.col(changed.columns[1]))["pref_person_id"].to_list()
 
 
 def _bind_persons(
-    conn: Connection, vault: Vault, to_bind: pl.DataFrame, prefecture: str, municipality_code: str,
-    file_id: int, now: datetime,
+    conn: Connection,
+    vault: Vault,
+    to_bind: pl.DataFrame,
+    prefecture: str,
+    municipality_code: str,
+    file_id: int,
+    now: datetime,
 ) -> pl.DataFrame:
     """Create persons (NEW) and municipal keys (NEW, CARRIED_OVER); return atena_no → pref_person_id."""
     if to_bind.height == 0:
         return to_bind.select("atena_no", "pref_person_id")
     new = to_bind.filter(pl.col("status") == identity.NEW)
-    new = new.with_columns(pl.Series(
-        "pref_person_id", unused_pref_ids(conn, person.c.pref_person_id, prefecture, ids.PERSON_KIND, new.height), dtype=pl.String))
-    bulk_insert(conn, person, new.select("pref_person_id", pl.lit(now).alias("created_at"), pl.lit(file_id).alias("created_file_id")))
+    new = new.with_columns(
+        pl.Series(
+            "pref_person_id",
+            unused_pref_ids(conn, person.c.pref_person_id, prefecture, ids.PERSON_KIND, new.height),
+            dtype=pl.String,
+        )
+    )
+    bulk_insert(
+        conn,
+        person,
+        new.select("pref_person_id", pl.lit(now).alias("created_at"), pl.lit(file_id).alias("created_file_id")),
+    )
     vault.enrol(conn, new.select("pref_person_id", "blind_index"), new["individual_number"].to_list(), now)
     carried = to_bind.filter(pl.col("status") == identity.CARRIED_OVER)
     keys = pl.concat([new.drop("individual_number"), carried.drop("individual_number")], how="vertical_relaxed")
-    bulk_insert(conn, person_key, keys.select(
-        pl.lit(municipality_code).alias("municipality_code"), "atena_no", "pref_person_id",
-        pl.col("status").alias("bind_kind"), "prev_municipality_code",
-        pl.lit(now).alias("bound_at"), pl.lit(file_id).alias("file_id"),
-    ))
+    bulk_insert(
+        conn,
+        person_key,
+        keys.select(
+            pl.lit(municipality_code).alias("municipality_code"),
+            "atena_no",
+            "pref_person_id",
+            pl.col("status").alias("bind_kind"),
+            "prev_municipality_code",
+            pl.lit(now).alias("bound_at"),
+            pl.lit(file_id).alias("file_id"),
+        ),
+    )
     return keys.select("atena_no", "pref_person_id")
 
 
-def _record_id_changes(conn: Connection, municipality_code: str, atenas: list[str], file_id: int, now: datetime) -> None:
+def _record_id_changes(
+    conn: Connection, municipality_code: str, atenas: list[str], file_id: int, now: datetime
+) -> None:
     """Append an IDTB row for every 宛名番号 whose (person, household) binding changed.
 
     The binding of a 宛名番号 is its current record with the highest 履歴番号. A 宛名番号
@@ -107,20 +160,57 @@ def _record_id_changes(conn: Connection, municipality_code: str, atenas: list[st
     if not atenas:
         return
     q = qualification_period.c
-    current = fetch_in(
-        conn, [q.atena_no, q.history_no, q.pref_person_id, q.setai_no, q.pref_household_id], q.atena_no, atenas,
-        q.municipality_code == municipality_code, q.superseded_at.is_(None),
-        schema={"atena_no": pl.String, "history_no": pl.Int64, "pref_person_id": pl.String, "setai_no": pl.String, "pref_household_id": pl.String},
-    ).sort("history_no").group_by("atena_no").last().drop("history_no")
+    current = (
+        fetch_in(
+            conn,
+            [q.atena_no, q.history_no, q.pref_person_id, q.setai_no, q.pref_household_id],
+            q.atena_no,
+            atenas,
+            q.municipality_code == municipality_code,
+            q.superseded_at.is_(None),
+            schema={
+                "atena_no": pl.String,
+                "history_no": pl.Int64,
+                "pref_person_id": pl.String,
+                "setai_no": pl.String,
+                "pref_household_id": pl.String,
+            },
+        )
+        .sort("history_no")
+        .group_by("atena_no")
+        .last()
+        .drop("history_no")
+    )
     a = id_assignment.c
-    last = fetch_in(
-        conn, [a.assignment_id, a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind], a.atena_no, atenas,
-        a.municipality_code == municipality_code,
-        schema={"assignment_id": pl.Int64, "atena_no": pl.String, "pref_person_id": pl.String, "setai_no": pl.String,
-                "pref_household_id": pl.String, "assign_kind": pl.String},
-    ).sort("assignment_id").group_by("atena_no").last().drop("assignment_id")
+    last = (
+        fetch_in(
+            conn,
+            [a.assignment_id, a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind],
+            a.atena_no,
+            atenas,
+            a.municipality_code == municipality_code,
+            schema={
+                "assignment_id": pl.Int64,
+                "atena_no": pl.String,
+                "pref_person_id": pl.String,
+                "setai_no": pl.String,
+                "pref_household_id": pl.String,
+                "assign_kind": pl.String,
+            },
+        )
+        .sort("assignment_id")
+        .group_by("atena_no")
+        .last()
+        .drop("assignment_id")
+    )
     k = person_key.c
-    binding = fetch_in(conn, [k.atena_no, k.bind_kind, k.prev_municipality_code], k.atena_no, atenas, k.municipality_code == municipality_code)
+    binding = fetch_in(
+        conn,
+        [k.atena_no, k.bind_kind, k.prev_municipality_code],
+        k.atena_no,
+        atenas,
+        k.municipality_code == municipality_code,
+    )
     merged = (
         pl.DataFrame({"atena_no": list(dict.fromkeys(atenas))})
         .join(current, on="atena_no", how="left")
@@ -135,12 +225,32 @@ def _record_id_changes(conn: Connection, municipality_code: str, atenas: list[st
         | (pl.col("pref_household_id") != pl.col("last_pref_household_id"))
     )
     cancelled = ~has_current & was_reported
-    rows = pl.concat([
-        merged.filter(changed).select("atena_no", "pref_person_id", "setai_no", "pref_household_id",
-                                      pl.col("bind_kind").alias("assign_kind"), "prev_municipality_code"),
-        merged.filter(cancelled).select("atena_no", pl.col("last_pref_person_id").alias("pref_person_id"),
-                                        pl.col("last_setai_no").alias("setai_no"), pl.col("last_pref_household_id").alias("pref_household_id"),
-                                        pl.lit(CANCELLED).alias("assign_kind"), pl.lit(None, pl.String).alias("prev_municipality_code")),
-    ])
-    bulk_insert(conn, id_assignment, rows.with_columns(
-        pl.lit(municipality_code).alias("municipality_code"), pl.lit(jst_date(now)).alias("assigned_on"), pl.lit(file_id).alias("file_id")))
+    rows = pl.concat(
+        [
+            merged.filter(changed).select(
+                "atena_no",
+                "pref_person_id",
+                "setai_no",
+                "pref_household_id",
+                pl.col("bind_kind").alias("assign_kind"),
+                "prev_municipality_code",
+            ),
+            merged.filter(cancelled).select(
+                "atena_no",
+                pl.col("last_pref_person_id").alias("pref_person_id"),
+                pl.col("last_setai_no").alias("setai_no"),
+                pl.col("last_pref_household_id").alias("pref_household_id"),
+                pl.lit(CANCELLED).alias("assign_kind"),
+                pl.lit(None, pl.String).alias("prev_municipality_code"),
+            ),
+        ]
+    )
+    bulk_insert(
+        conn,
+        id_assignment,
+        rows.with_columns(
+            pl.lit(municipality_code).alias("municipality_code"),
+            pl.lit(jst_date(now)).alias("assigned_on"),
+            pl.lit(file_id).alias("file_id"),
+        ),
+    )

@@ -26,23 +26,43 @@ class PersonView:
     records: list[dict[str, Any]]  # qualification history rows, by 履歴番号
 
 
-def lookup_person(ctx: Context, actor: Actor, municipality_code: str, atena_no: str,
-                  as_known_at: datetime | None = None) -> PersonView:
+def lookup_person(
+    ctx: Context, actor: Actor, municipality_code: str, atena_no: str, as_known_at: datetime | None = None
+) -> PersonView:
     """The person's records as the system knew them at ``as_known_at`` (default: now)."""
     trail.require(ctx, actor, "person.read", municipality_code, target=f"{municipality_code} 宛名番号 {atena_no}")
     q = qualification_period.c
     with ctx.engine.connect() as conn:
-        pid = conn.execute(select(person_key.c.pref_person_id).where(
-            person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no)).scalar()
+        pid = conn.execute(
+            select(person_key.c.pref_person_id).where(
+                person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no
+            )
+        ).scalar()
         if pid is None:
             raise NotFound(f"市町村 {municipality_code} の宛名番号 {atena_no} は登録されていません")
-        known = q.superseded_at.is_(None) if as_known_at is None else and_(
-            q.recorded_at <= as_known_at, or_(q.superseded_at.is_(None), q.superseded_at > as_known_at))
-        rows = conn.execute(
-            select(qualification_period).where(q.municipality_code == municipality_code, q.atena_no == atena_no, known)
-            .order_by(q.history_no)
-        ).mappings().all()
-    trail.record(ctx, actor, trail.Event("person.read", target=f"{pid} ({municipality_code} 宛名番号 {atena_no})",
-                                         purpose=trail.purpose_of("person.read"), row_count=len(rows),
-                                         detail=f"as_known_at={as_known_at.isoformat() if as_known_at else 'now'}"))
+        known = (
+            q.superseded_at.is_(None)
+            if as_known_at is None
+            else and_(q.recorded_at <= as_known_at, or_(q.superseded_at.is_(None), q.superseded_at > as_known_at))
+        )
+        rows = (
+            conn.execute(
+                select(qualification_period)
+                .where(q.municipality_code == municipality_code, q.atena_no == atena_no, known)
+                .order_by(q.history_no)
+            )
+            .mappings()
+            .all()
+        )
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "person.read",
+            target=f"{pid} ({municipality_code} 宛名番号 {atena_no})",
+            purpose=trail.purpose_of("person.read"),
+            row_count=len(rows),
+            detail=f"as_known_at={as_known_at.isoformat() if as_known_at else 'now'}",
+        ),
+    )
     return PersonView(pid, municipality_code, atena_no, [dict(r) for r in rows])

@@ -35,11 +35,15 @@ def font_path() -> Path:
     if configured:
         if Path(configured).is_file():
             return Path(configured)
-        raise FontMissing(f"SHUYAKU_REPORT_FONT のフォント {configured} がありません(TrueType の .ttf を指定してください)")
+        raise FontMissing(
+            f"SHUYAKU_REPORT_FONT のフォント {configured} がありません(TrueType の .ttf を指定してください)"
+        )
     if BUNDLED_FONT.is_file():
         return BUNDLED_FONT
-    raise FontMissing(f"同梱の帳票用フォント {BUNDLED_FONT} がありません。パッケージを入れ直すか、"
-                      "SHUYAKU_REPORT_FONT に TrueType フォント(.ttf)を指定してください")
+    raise FontMissing(
+        f"同梱の帳票用フォント {BUNDLED_FONT} がありません。パッケージを入れ直すか、"
+        "SHUYAKU_REPORT_FONT に TrueType フォント(.ttf)を指定してください"
+    )
 
 
 def _register() -> None:
@@ -71,19 +75,27 @@ def write(doc: Document, path: Path) -> Path:
     def table(rows: Sequence[Sequence[str]]) -> LongTable:
         data = [[Paragraph(c, head) for c in doc.columns]] + [[Paragraph(_escape(v), cell) for v in r] for r in rows]
         t = LongTable(data, colWidths=[w * mm for w in doc.widths], repeatRows=1)
-        t.setStyle(TableStyle([
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#34495e")),
-            ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f3f5f7")]),
-        ]))
+        t.setStyle(
+            TableStyle(
+                [
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#34495e")),
+                    ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f3f5f7")]),
+                ]
+            )
+        )
         return t
 
     story: list[object] = []
     if doc.sections:
         for heading, rows in doc.sections:
-            story += [Paragraph(f"■ {heading}({len(rows)} 件)", note), Spacer(1, 2 * mm), table(rows) if rows else
-                      Paragraph("該当なし", note), Spacer(1, 5 * mm)]
+            story += [
+                Paragraph(f"■ {heading}({len(rows)} 件)", note),
+                Spacer(1, 2 * mm),
+                table(rows) if rows else Paragraph("該当なし", note),
+                Spacer(1, 5 * mm),
+            ]
         total = sum(len(r) for _, r in doc.sections)
     else:
         story.append(table(doc.rows))
@@ -102,8 +114,16 @@ def write(doc: Document, path: Path) -> Path:
         canvas.drawCentredString(width / 2, 8 * mm, f"{canvas.getPageNumber()} ページ")
         canvas.restoreState()
 
-    template = SimpleDocTemplate(str(tmp), pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                                 topMargin=24 * mm, bottomMargin=15 * mm, title=doc.title, author="shuyaku")
+    template = SimpleDocTemplate(
+        str(tmp),
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=24 * mm,
+        bottomMargin=15 * mm,
+        title=doc.title,
+        author="shuyaku",
+    )
     template.build(story, onFirstPage=decorate, onLaterPages=decorate)
     os.replace(tmp, path)
     return path

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -25,14 +26,33 @@ from shuyaku.reports import pdf
 from shuyaku.text import csv_cell, without_controls
 from shuyaku.timeutil import JST, jst_date
 
-PERMISSION_COLUMNS = ("No", "変更日時", "区分", "利用者ID", "氏名", "所属", "変更前の役割", "変更後の役割", "担当範囲(変更前→変更後)",
-                      "変更者", "承認者", "理由")
+PERMISSION_COLUMNS = (
+    "No",
+    "変更日時",
+    "区分",
+    "利用者ID",
+    "氏名",
+    "所属",
+    "変更前の役割",
+    "変更後の役割",
+    "担当範囲(変更前→変更後)",
+    "変更者",
+    "承認者",
+    "理由",
+)
 PERMISSION_WIDTHS = (9, 25, 20, 22, 24, 32, 26, 26, 30, 18, 18, 23)
 REVIEW_COLUMNS = ("日時", "利用者ID", "役割", "範囲", "操作", "対象", "件数", "結果", "内容")
 REVIEW_WIDTHS = (26, 22, 26, 22, 30, 62, 12, 12, 51)
 # Reads and writes of personal data (what the review looks at for hours and volume).
-PERSONAL_ACTIONS = ("person.read", "export", "continuity.read", "continuity.confirmed", "continuity.rejected",
-                    "tasuukai.explain", "ingest")
+PERSONAL_ACTIONS = (
+    "person.read",
+    "export",
+    "continuity.read",
+    "continuity.confirmed",
+    "continuity.rejected",
+    "tasuukai.explain",
+    "ingest",
+)
 
 
 class ReportError(ValueError):
@@ -70,26 +90,61 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[list[str]]) -> P
     return path
 
 
-def permissions(ctx: Context, actor: Actor, start: date, end: date, *, pdf_path: Path | None = None,
-                csv_path: Path | None = None) -> ReportFiles:
+def permissions(
+    ctx: Context, actor: Actor, start: date, end: date, *, pdf_path: Path | None = None, csv_path: Path | None = None
+) -> ReportFiles:
     """利用者権限変更一覧: every account change in [start, end] (JST dates)."""
     trail.require(ctx, actor, "report.permissions")
     lo, hi = _span(start, end)
     p = permission_change.c
     with ctx.engine.connect() as conn:
         changes = conn.execute(select(permission_change).where(p.at >= lo, p.at < hi).order_by(p.at, p.change_id)).all()
-    rows = [[str(i), _jst(c.at), c.kind, c.login_id, c.name, c.organisation, _role(c.role_before), _role(c.role_after),
-             f"{c.scope_before or ('県全体' if c.role_before else '')}→{c.scope_after or '県全体'}", c.changed_by,
-             c.approved_by or "", c.reason or ""] for i, c in enumerate(changes, 1)]
+    rows = [
+        [
+            str(i),
+            _jst(c.at),
+            c.kind,
+            c.login_id,
+            c.name,
+            c.organisation,
+            _role(c.role_before),
+            _role(c.role_after),
+            f"{c.scope_before or ('県全体' if c.role_before else '')}→{c.scope_after or '県全体'}",
+            c.changed_by,
+            c.approved_by or "",
+            c.reason or "",
+        ]
+        for i, c in enumerate(changes, 1)
+    ]
     out = ReportFiles(len(rows))
     if csv_path:
         out.files.append(_write_csv(csv_path, PERMISSION_COLUMNS, rows))
     if pdf_path:
-        out.files.append(pdf.write(pdf.Document("利用者権限変更一覧", jst_date(ctx.clock()), (start, end), actor.login_id,
-                                                PERMISSION_COLUMNS, PERMISSION_WIDTHS, rows), pdf_path))
-    trail.record(ctx, actor, trail.Event("report.permissions", target=f"{start.isoformat()}〜{end.isoformat()}",
-                                         purpose=trail.purpose_of("report.permissions"), row_count=len(rows),
-                                         detail=" ".join(p.name for p in out.files)))
+        out.files.append(
+            pdf.write(
+                pdf.Document(
+                    "利用者権限変更一覧",
+                    jst_date(ctx.clock()),
+                    (start, end),
+                    actor.login_id,
+                    PERMISSION_COLUMNS,
+                    PERMISSION_WIDTHS,
+                    rows,
+                ),
+                pdf_path,
+            )
+        )
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "report.permissions",
+            target=f"{start.isoformat()}〜{end.isoformat()}",
+            purpose=trail.purpose_of("report.permissions"),
+            row_count=len(rows),
+            detail=" ".join(p.name for p in out.files),
+        ),
+    )
     return out
 
 
@@ -101,36 +156,67 @@ class ReviewRules:
     bulk_rows: int = 1000  # … or one access returning more rows than this
 
 
-def access_review(ctx: Context, actor: Actor, start: date, end: date, *, pdf_path: Path | None = None,
-                  csv_path: Path | None = None, rules: ReviewRules = ReviewRules()) -> ReportFiles:
+def access_review(
+    ctx: Context,
+    actor: Actor,
+    start: date,
+    end: date,
+    *,
+    pdf_path: Path | None = None,
+    csv_path: Path | None = None,
+    rules: ReviewRules = ReviewRules(),
+) -> ReportFiles:
     """アクセス記録点検表: off-hours access, bulk look-ups, attempts outside a user's scope
     (refused), exports and failed logins in [start, end]."""
     trail.require(ctx, actor, "report.access_review")
     lo, hi = _span(start, end)
     e = audit_event.c
     with ctx.engine.connect() as conn:
-        events = conn.execute(select(audit_event).where(e.at_utc >= trail.utc_text(lo), e.at_utc < trail.utc_text(hi))
-                              .order_by(e.seq)).all()
+        events = conn.execute(
+            select(audit_event).where(e.at_utc >= trail.utc_text(lo), e.at_utc < trail.utc_text(hi)).order_by(e.seq)
+        ).all()
 
-    def local(ev: object) -> datetime:
-        return datetime.strptime(ev.at_utc, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).astimezone(JST)  # type: ignore[attr-defined]
+    def local(ev: Any) -> datetime:
+        return datetime.strptime(ev.at_utc, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).astimezone(JST)
 
-    def row(ev: object, at: datetime) -> list[str]:
-        return [at.strftime("%Y-%m-%d %H:%M:%S"), ev.actor, _role(ev.role), ev.scope, ev.action, ev.target,  # type: ignore[attr-defined]
-                str(ev.row_count), ev.outcome, ev.detail]  # type: ignore[attr-defined]
+    def row(ev: Any, at: datetime) -> list[str]:
+        return [
+            at.strftime("%Y-%m-%d %H:%M:%S"),
+            ev.actor,
+            _role(ev.role),
+            ev.scope,
+            ev.action,
+            ev.target,
+            str(ev.row_count),
+            ev.outcome,
+            ev.detail,
+        ]
 
     timed = [(ev, local(ev)) for ev in events]
     personal = [(ev, at) for ev, at in timed if ev.action in PERSONAL_ACTIONS and ev.outcome == "ok"]
-    off_hours = [(ev, at) for ev, at in personal if at.weekday() >= 5 or not rules.day_starts <= at.hour < rules.day_ends]
+    off_hours = [
+        (ev, at) for ev, at in personal if at.weekday() >= 5 or not rules.day_starts <= at.hour < rules.day_ends
+    ]
     per_day = Counter((ev.actor, at.date()) for ev, at in personal if ev.action == "person.read")
-    bulk = [(ev, at) for ev, at in personal if per_day[(ev.actor, at.date())] > rules.bulk_per_day and ev.action == "person.read"
-            or ev.row_count > rules.bulk_rows]
+    bulk = [
+        (ev, at)
+        for ev, at in personal
+        if per_day[(ev.actor, at.date())] > rules.bulk_per_day
+        and ev.action == "person.read"
+        or ev.row_count > rules.bulk_rows
+    ]
     denied = [(ev, at) for ev, at in timed if ev.outcome == "denied"]
     exports = [(ev, at) for ev, at in timed if ev.action == "export" and ev.outcome == "ok"]
     failed_logins = [(ev, at) for ev, at in timed if ev.action == "login" and ev.outcome == "failed"]
     sections = [
-        (f"時間外のアクセス({rules.day_starts}時前・{rules.day_ends}時以降・土日)", [row(ev, at) for ev, at in off_hours]),
-        (f"大量の照会(1日 {rules.bulk_per_day} 件超、または1回 {rules.bulk_rows:,} 件超)", [row(ev, at) for ev, at in bulk]),
+        (
+            f"時間外のアクセス({rules.day_starts}時前・{rules.day_ends}時以降・土日)",
+            [row(ev, at) for ev, at in off_hours],
+        ),
+        (
+            f"大量の照会(1日 {rules.bulk_per_day} 件超、または1回 {rules.bulk_rows:,} 件超)",
+            [row(ev, at) for ev, at in bulk],
+        ),
         ("担当外・権限外のアクセス(拒否したもの)", [row(ev, at) for ev, at in denied]),
         ("ファイルの出力", [row(ev, at) for ev, at in exports]),
         ("ログインの失敗", [row(ev, at) for ev, at in failed_logins]),
@@ -141,9 +227,30 @@ def access_review(ctx: Context, actor: Actor, start: date, end: date, *, pdf_pat
         flat = [[heading, *r] for heading, rows in sections for r in rows]
         out.files.append(_write_csv(csv_path, ("区分", *REVIEW_COLUMNS), flat))
     if pdf_path:
-        out.files.append(pdf.write(pdf.Document("アクセス記録点検表", jst_date(ctx.clock()), (start, end), actor.login_id,
-                                                REVIEW_COLUMNS, REVIEW_WIDTHS, [], sections), pdf_path))
-    trail.record(ctx, actor, trail.Event("report.access_review", target=f"{start.isoformat()}〜{end.isoformat()}",
-                                         purpose=trail.purpose_of("report.access_review"), row_count=total,
-                                         detail=" ".join(p.name for p in out.files)))
+        out.files.append(
+            pdf.write(
+                pdf.Document(
+                    "アクセス記録点検表",
+                    jst_date(ctx.clock()),
+                    (start, end),
+                    actor.login_id,
+                    REVIEW_COLUMNS,
+                    REVIEW_WIDTHS,
+                    [],
+                    sections,
+                ),
+                pdf_path,
+            )
+        )
+    trail.record(
+        ctx,
+        actor,
+        trail.Event(
+            "report.access_review",
+            target=f"{start.isoformat()}〜{end.isoformat()}",
+            purpose=trail.purpose_of("report.access_review"),
+            row_count=total,
+            detail=" ".join(p.name for p in out.files),
+        ),
+    )
     return out

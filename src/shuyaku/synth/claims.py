@@ -51,7 +51,9 @@ def claim_rows(world: SyntheticPrefecture, month: str, seed: int) -> dict[str, l
                 units.append((rng.choice(clinics), rng.choice("2222223"), total, round(total * rate), "0"))
             if heavy or rng.random() < 0.012:
                 total = int(rng.lognormvariate(13.2, 0.7))  # around 540,000 yen
-                units.append((f"11{p.municipality.code[2:5]}9{rng.randint(0, 99):04d}", "1", total, round(total * rate), "0"))
+                units.append(
+                    (f"11{p.municipality.code[2:5]}9{rng.randint(0, 99):04d}", "1", total, round(total * rate), "0")
+                )
             if _specified_disease(p):
                 units.append((f"11{p.municipality.code[2:5]}8{rng.randint(0, 9):04d}", "2", 400_000, 10_000, "1"))
             _emit(out.setdefault(p.municipality.code, []), p, month, units)
@@ -63,8 +65,21 @@ def _emit(rows: list[list[str]], p: Person, month: str, units: list[tuple[str, s
     details: dict[tuple[str, str], int] = {}
     for institution, setting, total, copay, disease in units:
         details[(institution, setting)] = details.get((institution, setting), 0) + 1
-        rows.append(["2", p.municipality.code, p.atena_no, month, institution, setting, str(details[(institution, setting)]),
-                     "1", str(total), str(min(copay, total)), disease])
+        rows.append(
+            [
+                "2",
+                p.municipality.code,
+                p.atena_no,
+                month,
+                institution,
+                setting,
+                str(details[(institution, setting)]),
+                "1",
+                str(total),
+                str(min(copay, total)),
+                disease,
+            ]
+        )
 
 
 def income_class_rows(world: SyntheticPrefecture, start_month: str, seed: int) -> dict[str, list[list[str]]]:
@@ -78,7 +93,8 @@ def income_class_rows(world: SyntheticPrefecture, start_month: str, seed: int) -
         under = rng.choices([c for c, _ in UNDER70], [w for _, w in UNDER70])[0]
         over = rng.choices([c for c, _ in OVER70], [w for _, w in OVER70])[0]
         out.setdefault(h.municipality.code, []).append(
-            ["2", h.municipality.code, h.setai_no, "1", start_month, "", under, over, year, f"{year}0801090000"])
+            ["2", h.municipality.code, h.setai_no, "1", start_month, "", under, over, year, f"{year}0801090000"]
+        )
     return out
 
 
@@ -92,11 +108,30 @@ def write_income_classes(world: SyntheticPrefecture, out: Path, start_month: str
     return _write(world, out, "SKBN", "1", income_class_rows(world, start_month, seed), op_index=3)
 
 
-def _write(world: SyntheticPrefecture, out: Path, kind: str, data_kind: str, by_muni: dict[str, list[list[str]]],
-           *, op_index: int, amount_index: int | None = None) -> list[Path]:
+def _write(
+    world: SyntheticPrefecture,
+    out: Path,
+    kind: str,
+    data_kind: str,
+    by_muni: dict[str, list[list[str]]],
+    *,
+    op_index: int,
+    amount_index: int | None = None,
+) -> list[Path]:
     written = []
     for muni in world.municipalities:
         muni.seq[kind] += 1
-        written.append(write_file(out, muni, kind, data_kind, world.today, muni.seq[kind], by_muni.get(muni.code, []),
-                                  op_index=op_index, amount_index=amount_index))
+        written.append(
+            write_file(
+                out,
+                muni,
+                kind,
+                data_kind,
+                world.today,
+                muni.seq[kind],
+                by_muni.get(muni.code, []),
+                op_index=op_index,
+                amount_index=amount_index,
+            )
+        )
     return written

@@ -85,15 +85,25 @@ class Household:
 
 
 class SyntheticPrefecture:
-    def __init__(self, *, prefecture: str = "11", municipalities: int = 3, persons: int = 1000, seed: int = 1,
-                 start: date = date(2026, 10, 1), cp932_every: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        prefecture: str = "11",
+        municipalities: int = 3,
+        persons: int = 1000,
+        seed: int = 1,
+        start: date = date(2026, 10, 1),
+        cp932_every: int = 0,
+    ) -> None:
         self.rng = random.Random(seed)
         self.prefecture = prefecture
         self.today = start
         self.used_numbers: set[str] = set()
         self.former: dict[tuple[str, str], tuple[str, int]] = {}
         self.hits: dict[tuple[str, str], list[str]] = {}
-        self.left: list[Household] = []  # households that moved out of the prefecture (some come back)  # (市町村コード, 世帯番号) → household-level hit months
+        self.left: list[
+            Household
+        ] = []  # households that moved out of the prefecture (some come back)  # (市町村コード, 世帯番号) → household-level hit months
         self.municipalities = [self._municipality(i, cp932_every) for i in range(municipalities)]
         self.households: list[Household] = []
         self.records: dict[str, dict[str, list[list[str]]]] = {}
@@ -110,8 +120,12 @@ class SyntheticPrefecture:
         body = f"{self.prefecture}{(index * 7 + 101) % 1000:03d}"
         name = self.rng.choice(PLACE_PARTS) + self.rng.choice(PLACE_PARTS) + self.rng.choice(MUNICIPALITY_SUFFIX)
         encoding = "cp932" if cp932_every and index % cp932_every == cp932_every - 1 else "utf-8"
-        return Municipality(ids.with_municipality_check_digit(body), name,
-                            ids.with_insurer_check_digit(f"{self.prefecture}{index + 1:03d}"), encoding)
+        return Municipality(
+            ids.with_municipality_check_digit(body),
+            name,
+            ids.with_insurer_check_digit(f"{self.prefecture}{index + 1:03d}"),
+            encoding,
+        )
 
     def _municipality_weights(self) -> list[float]:
         # A few large cities and a long tail of towns, as in a real prefecture.
@@ -128,12 +142,39 @@ class SyntheticPrefecture:
         age_days = self.rng.randint(low * 365 + 1, high * 365 + 300)
         return self.today - timedelta(days=age_days)
 
-    def _person(self, muni: Municipality, setai_no: str, surname: tuple[str, str], *, head: bool, relation: str,
-                birth: date, sex: str, since: date, reason: str) -> Person:
+    def _person(
+        self,
+        muni: Municipality,
+        setai_no: str,
+        surname: tuple[str, str],
+        *,
+        head: bool,
+        relation: str,
+        birth: date,
+        sex: str,
+        since: date,
+        reason: str,
+    ) -> Person:
         given = self.rng.choice(MALE_NAMES if sex == "1" else FEMALE_NAMES)
         since = max(since, birth)
-        return Person(self._number(), muni, muni.atena(), setai_no, head, relation, surname, given, birth, sex,
-                      since, reason, since, f"{self.rng.randint(1, 99_999_999):08d}", change_date=since, change_reason=reason)
+        return Person(
+            self._number(),
+            muni,
+            muni.atena(),
+            setai_no,
+            head,
+            relation,
+            surname,
+            given,
+            birth,
+            sex,
+            since,
+            reason,
+            since,
+            f"{self.rng.randint(1, 99_999_999):08d}",
+            change_date=since,
+            change_reason=reason,
+        )
 
     def _new_household(self, muni: Municipality, since: date, reason: str = "02") -> Household:
         size = self.rng.choices([s for s, _ in HOUSEHOLD_SIZES], [w for _, w in HOUSEHOLD_SIZES])[0]
@@ -141,22 +182,54 @@ class SyntheticPrefecture:
         surname = self.rng.choice(SURNAMES)
         setai_no = muni.setai()
         head_sex = self.rng.choice("1112")
-        head = self._person(muni, setai_no, surname, head=True, relation="世帯主", birth=self._birth(low, high),
-                            sex=head_sex, since=since, reason=reason)
+        head = self._person(
+            muni,
+            setai_no,
+            surname,
+            head=True,
+            relation="世帯主",
+            birth=self._birth(low, high),
+            sex=head_sex,
+            since=since,
+            reason=reason,
+        )
         members = [head]
         if size >= 2:
             spouse_birth = head.birth_date + timedelta(days=self.rng.randint(-2000, 2000))
-            members.append(self._person(muni, setai_no, surname, head=False, relation="妻" if head_sex == "1" else "夫",
-                                        birth=min(spouse_birth, self.today - timedelta(days=18 * 365)),
-                                        sex="2" if head_sex == "1" else "1", since=since, reason=reason))
+            members.append(
+                self._person(
+                    muni,
+                    setai_no,
+                    surname,
+                    head=False,
+                    relation="妻" if head_sex == "1" else "夫",
+                    birth=min(spouse_birth, self.today - timedelta(days=18 * 365)),
+                    sex="2" if head_sex == "1" else "1",
+                    since=since,
+                    reason=reason,
+                )
+            )
         for _ in range(size - len(members)):
             child_age = self.rng.randint(0, 24)
             sex = self.rng.choice("12")
-            members.append(self._person(muni, setai_no, surname, head=False, relation="子", birth=self._birth(child_age, child_age),
-                                        sex=sex, since=since, reason=reason))
+            members.append(
+                self._person(
+                    muni,
+                    setai_no,
+                    surname,
+                    head=False,
+                    relation="子",
+                    birth=self._birth(child_age, child_age),
+                    sex=sex,
+                    since=since,
+                    reason=reason,
+                )
+            )
         chome, ban, go = self.rng.randint(1, 9), self.rng.randint(1, 30), self.rng.randint(1, 20)
         address = f"{muni.name}{self.rng.choice(PLACE_PARTS)}町{chome}丁目{ban}番{go}号"
-        household = Household(muni, setai_no, head, members, address, f"{self.rng.randint(3300000, 3699999)}", since, change_date=since)
+        household = Household(
+            muni, setai_no, head, members, address, f"{self.rng.randint(3300000, 3699999)}", since, change_date=since
+        )
         self.households.append(household)
         return household
 
@@ -164,17 +237,50 @@ class SyntheticPrefecture:
 
     def person_record(self, p: Person, op: str = "1") -> list[str]:
         return [
-            "2", p.municipality.code, p.atena_no, str(p.history_no), op, _d(p.change_date), p.change_reason,
-            p.individual_number if p.history_no == 1 else "", p.setai_no, "1" if p.is_head else "0", p.relation,
-            "", p.card_number, "01", f"{p.surname[0]}　{p.given[0]}", f"{p.surname[1]}　{p.given[1]}",
-            _d(p.birth_date), p.sex, _d(p.qualified_from), p.qualified_reason, _d(p.qualified_until), p.until_reason,
-            _d(p.applied_from), _d(p.applied_to), self._elderly_ratio(p), self._stamp(),
+            "2",
+            p.municipality.code,
+            p.atena_no,
+            str(p.history_no),
+            op,
+            _d(p.change_date),
+            p.change_reason,
+            p.individual_number if p.history_no == 1 else "",
+            p.setai_no,
+            "1" if p.is_head else "0",
+            p.relation,
+            "",
+            p.card_number,
+            "01",
+            f"{p.surname[0]}　{p.given[0]}",
+            f"{p.surname[1]}　{p.given[1]}",
+            _d(p.birth_date),
+            p.sex,
+            _d(p.qualified_from),
+            p.qualified_reason,
+            _d(p.qualified_until),
+            p.until_reason,
+            _d(p.applied_from),
+            _d(p.applied_to),
+            self._elderly_ratio(p),
+            self._stamp(),
         ]
 
     def household_record(self, h: Household, op: str = "1") -> list[str]:
         return [
-            "2", h.municipality.code, h.setai_no, str(h.history_no), op, _d(h.change_date), h.change_reason,
-            h.head.atena_no, "0", h.postal_code, h.address, _d(h.applied_from), _d(h.applied_to), self._stamp(),
+            "2",
+            h.municipality.code,
+            h.setai_no,
+            str(h.history_no),
+            op,
+            _d(h.change_date),
+            h.change_reason,
+            h.head.atena_no,
+            "0",
+            h.postal_code,
+            h.address,
+            _d(h.applied_from),
+            _d(h.applied_to),
+            self._stamp(),
         ]
 
     def _elderly_ratio(self, p: Person) -> str:
@@ -215,9 +321,19 @@ class SyntheticPrefecture:
     def write_day(self, out: Path, events: int) -> list[Path]:
         """One business day later: births, deaths, 社保 joins and leaves, moves; one delta per kind."""
         self.today += timedelta(days=1)
-        kinds = (self._birth_event, self._death_event, self._employee_insurance_join, self._employee_insurance_leave,
-                 self._move_out_of_prefecture, self._move_into_prefecture, self._move_within_prefecture, self._name_correction,
-                 self._head_change, self._split, self._merge)
+        kinds = (
+            self._birth_event,
+            self._death_event,
+            self._employee_insurance_join,
+            self._employee_insurance_leave,
+            self._move_out_of_prefecture,
+            self._move_into_prefecture,
+            self._move_within_prefecture,
+            self._name_correction,
+            self._head_change,
+            self._split,
+            self._merge,
+        )
         weights = (10, 8, 20, 20, 6, 6, 12, 4, 3, 3, 2)
         for _ in range(events):
             self.rng.choices(kinds, weights)[0]()
@@ -226,8 +342,12 @@ class SyntheticPrefecture:
     def _settled(self, h: Household) -> bool:
         """Active, and not changed today (one change per household and day keeps every
         record's periods valid: nothing ends on the day it began)."""
-        return (h.applied_to is None and h.head.active and h.change_date != self.today
-                and all(p.change_date != self.today for p in h.members))
+        return (
+            h.applied_to is None
+            and h.head.active
+            and h.change_date != self.today
+            and all(p.change_date != self.today for p in h.members)
+        )
 
     def _active_household(self) -> Household:
         while True:
@@ -242,8 +362,17 @@ class SyntheticPrefecture:
 
     def _birth_event(self) -> None:
         h = self._active_household()
-        child = self._person(h.municipality, h.setai_no, h.head.surname, head=False, relation="子", birth=self.today - timedelta(days=self.rng.randint(0, 10)),
-                             sex=self.rng.choice("12"), since=self.today, reason="04")
+        child = self._person(
+            h.municipality,
+            h.setai_no,
+            h.head.surname,
+            head=False,
+            relation="子",
+            birth=self.today - timedelta(days=self.rng.randint(0, 10)),
+            sex=self.rng.choice("12"),
+            since=self.today,
+            reason="04",
+        )
         child.qualified_from = child.applied_from = child.change_date = child.birth_date
         h.members.append(child)
         self._emit(h.municipality, "SKKS", self.person_record(child))
@@ -342,8 +471,17 @@ class SyntheticPrefecture:
         new_head = movers[1] if shape == "K2" and len(movers) > 1 else h.head
         moved = [self._arrive(p, target, setai_no, head=(p is new_head and joined is None)) for p in movers]
         if shape == "K1" and joined is None and self.rng.random() < 0.15:  # a birth on the day of the move (K3)
-            baby = self._person(target, setai_no, h.head.surname, head=False, relation="子", birth=self.today, sex=self.rng.choice("12"),
-                                since=self.today, reason="04")
+            baby = self._person(
+                target,
+                setai_no,
+                h.head.surname,
+                head=False,
+                relation="子",
+                birth=self.today,
+                sex=self.rng.choice("12"),
+                since=self.today,
+                reason="04",
+            )
             moved.append(baby)
         if joined is not None:
             joined.members.extend(moved)
@@ -358,15 +496,42 @@ class SyntheticPrefecture:
         the 宛名番号 that municipality gave them and continues its history)."""
         self.former[(p.individual_number, p.municipality.code)] = (p.atena_no, p.history_no)
         atena_no, history_no = self.former.get((p.individual_number, target.code), (target.atena(), 0))
-        return Person(p.individual_number, target, atena_no, setai_no, head, "世帯主" if head else p.relation, p.surname, p.given,
-                      p.birth_date, p.sex, p.qualified_from, p.qualified_reason, self.today, p.card_number,
-                      history_no=history_no + 1, change_date=self.today, change_reason="11")
+        return Person(
+            p.individual_number,
+            target,
+            atena_no,
+            setai_no,
+            head,
+            "世帯主" if head else p.relation,
+            p.surname,
+            p.given,
+            p.birth_date,
+            p.sex,
+            p.qualified_from,
+            p.qualified_reason,
+            self.today,
+            p.card_number,
+            history_no=history_no + 1,
+            change_date=self.today,
+            change_reason="11",
+        )
 
     def _settle(self, target: Municipality, moved: list[Person], reason: str) -> Household:
         head = next(m for m in moved if m.is_head)
-        address = f"{target.name}{self.rng.choice(PLACE_PARTS)}町{self.rng.randint(1, 9)}丁目{self.rng.randint(1, 30)}番"
-        household = Household(target, moved[0].setai_no, head, moved, address, f"{self.rng.randint(3300000, 3699999)}",
-                              self.today, change_date=self.today, change_reason=reason)
+        address = (
+            f"{target.name}{self.rng.choice(PLACE_PARTS)}町{self.rng.randint(1, 9)}丁目{self.rng.randint(1, 30)}番"
+        )
+        household = Household(
+            target,
+            moved[0].setai_no,
+            head,
+            moved,
+            address,
+            f"{self.rng.randint(3300000, 3699999)}",
+            self.today,
+            change_date=self.today,
+            change_reason=reason,
+        )
         self.households.append(household)
         self._emit_new_household(household)
         return household
@@ -444,14 +609,29 @@ class SyntheticPrefecture:
             earlier = [m for m in self.hits.get(key, []) if first <= m < month]
             kind = "2" if not chronic and self.rng.random() < 0.1 else "1"
             payment = self.rng.randint(5_000, 250_000)
-            rows[h.municipality.code].append(["2", h.municipality.code, h.setai_no, month, "1", kind, "03",
-                                              "1" if len(earlier) >= 3 else "0", "0", str(payment), self._stamp()])
+            rows[h.municipality.code].append(
+                [
+                    "2",
+                    h.municipality.code,
+                    h.setai_no,
+                    month,
+                    "1",
+                    kind,
+                    "03",
+                    "1" if len(earlier) >= 3 else "0",
+                    "0",
+                    str(payment),
+                    self._stamp(),
+                ]
+            )
             if kind == "1":
                 self.hits.setdefault(key, []).append(month)
         written = []
         for muni in self.municipalities:
             muni.seq["KGGT"] = muni.seq.get("KGGT", 0) + 1
-            written.append(write_file(out, muni, "KGGT", "2", self.today, muni.seq["KGGT"], rows[muni.code], amount_index=9))
+            written.append(
+                write_file(out, muni, "KGGT", "2", self.today, muni.seq["KGGT"], rows[muni.code], amount_index=9)
+            )
         return written
 
     def _name_correction(self) -> None:
@@ -461,8 +641,18 @@ class SyntheticPrefecture:
         self._emit(p.municipality, "SKKS", self.person_record(p, op="2"))
 
 
-def write_file(out: Path, muni: Municipality, kind: str, data_kind: str, as_of: date, seq: int, rows: list[list[str]],
-               *, op_index: int = 4, amount_index: int | None = None) -> Path:
+def write_file(
+    out: Path,
+    muni: Municipality,
+    kind: str,
+    data_kind: str,
+    as_of: date,
+    seq: int,
+    rows: list[list[str]],
+    *,
+    op_index: int = 4,
+    amount_index: int | None = None,
+) -> Path:
     """Header, data and trailer, CRLF, in the municipality's encoding."""
     out.mkdir(parents=True, exist_ok=True)
     created = datetime.combine(as_of, datetime.min.time()).strftime("%Y%m%d") + "180000"

@@ -20,8 +20,19 @@ def rotate_index_key(ctx: Context, actor: Actor) -> tuple[int, int]:
     version = ctx.keyring.rotate("index")
     with ctx.engine.begin() as conn:
         count = rekey_blind_indexes(conn, ctx.keyring, version, ctx.clock())
-        trail.append(conn, actor, [trail.Event("vault.rotate", target=f"index v{version}", purpose=trail.purpose_of("vault.rotate"),
-                                               row_count=count)], ctx.clock())
+        trail.append(
+            conn,
+            actor,
+            [
+                trail.Event(
+                    "vault.rotate",
+                    target=f"index v{version}",
+                    purpose=trail.purpose_of("vault.rotate"),
+                    row_count=count,
+                )
+            ],
+            ctx.clock(),
+        )
     ctx.keyring.make_current("index", version)
     ctx.__dict__.pop("vault", None)  # the cached Vault holds the old key
     log.info("index key rotated by=%s version=%s entries=%s", actor.login_id, version, count)

@@ -36,14 +36,20 @@ class Vault:
 
     def persons_by_blind_index(self, conn: Connection, indexes: Sequence[str]) -> pl.DataFrame:
         """blind_index → pref_person_id for every index already enrolled."""
-        return fetch_in(conn, [vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index, indexes)
+        return fetch_in(
+            conn, [vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index, indexes
+        )
 
     def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:
         """Store a vault entry for each new person (``persons``: pref_person_id, blind_index)."""
         seal_key, version = self._seal_key, self.keyring.current["seal"]
-        sealed = rules.seal_many(seal_key, (
-            (number.encode("ascii"), pid.encode("ascii")) for pid, number in zip(persons["pref_person_id"], numbers, strict=True)
-        ))
+        sealed = rules.seal_many(
+            seal_key,
+            (
+                (number.encode("ascii"), pid.encode("ascii"))
+                for pid, number in zip(persons["pref_person_id"], numbers, strict=True)
+            ),
+        )
         frame = persons.select("pref_person_id", "blind_index").with_columns(
             pl.lit(self.index_version).alias("index_key_version"),
             pl.Series("sealed", sealed, dtype=pl.Binary),
