@@ -77,7 +77,11 @@ def _reset(ctx) -> None:  # type: ignore[no-untyped-def]
             conn.execute(text(f"DELETE FROM {table}"))
 
 
-@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(plan=edits)
 def test_mutated_files_end_with_a_documented_code_and_the_number_stays_in_the_vault(ctx, plan) -> None:  # type: ignore[no-untyped-def]
     _reset(ctx)
