@@ -30,13 +30,14 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import metadata
+from shuyaku.errors import Unavailable
 from shuyaku.files import private_dir, replace_private
 
 MANIFEST = "manifest.json"
 FORMAT = 1
 
 
-class BackupError(RuntimeError):
+class BackupError(Unavailable, RuntimeError):
     pass
 
 

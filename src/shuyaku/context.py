@@ -14,6 +14,7 @@ from shuyaku import ids
 from shuyaku.config import Settings
 from shuyaku.db.engine import FIRST_ANALYZE_AT, make_engine, refresh_statistics
 from shuyaku.db.schema import setting
+from shuyaku.errors import Unavailable
 from shuyaku.files import private_umask
 from shuyaku.timeutil import utc_now
 from shuyaku.vault.keys import KeyRing
@@ -30,7 +31,7 @@ DEFAULTS = {
 }
 
 
-class NotInitialised(RuntimeError):
+class NotInitialised(Unavailable, RuntimeError):
     pass
 
 

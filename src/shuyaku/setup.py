@@ -17,13 +17,14 @@ from shuyaku.context import Context
 from shuyaku.db import migrate
 from shuyaku.db.engine import make_engine
 from shuyaku.db.schema import municipality, setting
+from shuyaku.errors import InvalidRequest
 from shuyaku.files import private_dir, private_umask
 from shuyaku.vault.keys import KeyRing
 
 ENCODINGS = ("utf-8", "cp932")
 
 
-class SetupError(ValueError):
+class SetupError(InvalidRequest, ValueError):
     pass
 
 

@@ -207,3 +207,24 @@ def test_once_accounts_exist_every_command_runs_as_a_logged_in_user(home: Path) 
     assert runner.invoke(app, ["user", "suspend", "madoguchi", "--reason", "異動"]).exit_code == 0
     assert runner.invoke(app, ["logout"]).exit_code == 0
     assert runner.invoke(app, ["status"]).exit_code == 2
+
+
+def test_every_service_error_is_mapped_once_to_its_message_and_exit_code(home: Path) -> None:
+    from shuyaku.errors import ShuyakuError
+
+    missing = runner.invoke(app, ["continuity", "confirm", "99999"])
+    assert missing.exit_code == 2 and "エラー: 候補番号 99999 はありません" in missing.output
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)  # no traceback, no stray exception
+    bad_month = runner.invoke(app, ["tasuukai", "run", "--month", "2026"])
+    assert bad_month.exit_code == 2 and "エラー:" in bad_month.output
+
+    def leaves(cls: type) -> set[type]:
+        return {cls} | {c for sub in cls.__subclasses__() for c in leaves(sub)}
+
+    import shuyaku.cli  # noqa: F401 — every module with an error class is imported by now
+    from shuyaku.access.actor import AccessDenied
+    from shuyaku.exchange.outbox import OutboxBlocked
+
+    assert {AccessDenied, OutboxBlocked} <= leaves(ShuyakuError)
+    assert (AccessDenied.exit_code, AccessDenied.http_status) == (2, 403)
+    assert (OutboxBlocked.exit_code, OutboxBlocked.http_status) == (1, 409)

@@ -36,6 +36,7 @@ from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import app_user, municipality, permission_change, user_session
+from shuyaku.errors import InvalidRequest, Unauthenticated
 from shuyaku.text import typed_text, without_controls
 from shuyaku.timeutil import jst_date
 from shuyaku.vault import rules as crypto
@@ -50,11 +51,11 @@ NUMBER_LIKE = re.compile(r"[0-9]{10}")  # a log-in ID never looks like an indivi
 ISSUER = "shuyaku"
 
 
-class AccountError(ValueError):
+class AccountError(InvalidRequest, ValueError):
     """A request about an account that cannot be done (the message says why)."""
 
 
-class LoginFailed(PermissionError):
+class LoginFailed(Unauthenticated, PermissionError):
     """Login refused. The message never tells which of ID, password or code was wrong."""
 
 

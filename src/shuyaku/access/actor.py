@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shuyaku.errors import Forbidden
 
-class AccessDenied(PermissionError):
+
+class AccessDenied(Forbidden, PermissionError):
     """The actor may not do this (the message names what and why, never personal data)."""
 
 

@@ -33,6 +33,7 @@ from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import audit_checkpoint, audit_event
+from shuyaku.errors import InvalidRequest
 from shuyaku.files import replace_private
 
 PRIVATE, PUBLIC = "audit-signing.key", "audit-signing.pub"
@@ -410,7 +411,7 @@ def export_head(ctx: Context, actor: Actor, path: Path) -> Checkpoint:
     return cp
 
 
-class NoteError(ValueError):
+class NoteError(InvalidRequest, ValueError):
     pass
 
 

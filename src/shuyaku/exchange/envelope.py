@@ -15,13 +15,14 @@ from datetime import datetime
 import polars as pl
 
 from shuyaku import ids
+from shuyaku.errors import InvalidRequest
 from shuyaku.exchange.layouts import KNOWN_KINDS, SPEC_VERSIONS
 
 BOM = b"\xef\xbb\xbf"
 _TIMESTAMP = re.compile(r"[0-9]{14}")
 
 
-class EnvelopeError(Exception):
+class EnvelopeError(InvalidRequest):
     def __init__(self, code: str, line: int, field: str, message: str) -> None:
         super().__init__(f"{code} 行{line} {field}: {message}")
         self.code = code

@@ -22,13 +22,14 @@ from shuyaku.db.schema import (
     outbound_file,
     tasuukai_count,
 )
+from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import ledger, outbox
 from shuyaku.timeutil import jst_stamp
 
 KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
 
 
-class ExportError(ValueError):
+class ExportError(InvalidRequest, ValueError):
     pass
 
 

@@ -30,6 +30,7 @@ from shuyaku import ids
 from shuyaku.crash import crash_point
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import household_key, inbound_file, ingest_result, outbound_file, person_key
+from shuyaku.errors import Refused
 from shuyaku.exchange.containment import known_to_vault
 from shuyaku.files import write_private
 from shuyaku.text import csv_cell
@@ -41,7 +42,7 @@ log = logging.getLogger("shuyaku.outbox")
 FORBIDDEN_ITEMS = ("個人番号", "individual_number")
 
 
-class OutboxBlocked(RuntimeError):
+class OutboxBlocked(Refused, RuntimeError):
     """The guard refused a file; the message names the file and the reason, not the value.
     ``written``: the files of the same export that did go out."""
 

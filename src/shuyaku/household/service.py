@@ -15,6 +15,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import continuity_candidate
+from shuyaku.errors import InvalidRequest
 from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
 from shuyaku.kogaku import tasuukai
 from shuyaku.text import typed_text
@@ -23,7 +24,7 @@ log = logging.getLogger("shuyaku.continuity")
 STATUS_LABEL = {"proposed": "提案", "confirmed": "確定", "rejected": "却下", "withdrawn": "取下げ"}
 
 
-class DecisionError(ValueError):
+class DecisionError(InvalidRequest, ValueError):
     pass
 
 

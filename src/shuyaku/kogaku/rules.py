@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
 
+from shuyaku.errors import InvalidRequest
 from shuyaku.kogaku.tables import CapTable, HouseholdCap
 
 UNDER70, OVER70 = "under70", "over70"
@@ -21,7 +22,7 @@ WINDOW = 11  # m−11 … m−1
 TASUUKAI_FROM = 3  # prior hits that make month m the 4th
 
 
-class CaseError(ValueError):
+class CaseError(InvalidRequest, ValueError):
     """The case breaks a rule of the input; ``field`` names where (JSON path)."""
 
     def __init__(self, field: str, message: str) -> None:

@@ -25,6 +25,7 @@ from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification_period
+from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
 from shuyaku.exchange.outbox import OutboxBlocked
@@ -51,7 +52,7 @@ LIST_COLUMNS = (
 )
 
 
-class RunError(ValueError):
+class RunError(InvalidRequest, ValueError):
     pass
 
 

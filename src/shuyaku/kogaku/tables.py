@@ -8,11 +8,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from shuyaku.errors import NotFoundError
+
 UNDER70_CLASSES = ("ア", "イ", "ウ", "エ", "オ")
 OVER70_CLASSES = ("現役並みⅢ", "現役並みⅡ", "現役並みⅠ", "一般", "低所得Ⅱ", "低所得Ⅰ")
 
 
-class NoTableInForce(LookupError):
+class NoTableInForce(NotFoundError, LookupError):
     pass
 
 

@@ -40,6 +40,7 @@ from shuyaku.db.schema import (
     inbound_file,
     tasuukai_count,
 )
+from shuyaku.errors import InvalidRequest
 from shuyaku.kogaku import rules
 
 log = logging.getLogger("shuyaku.tasuukai")
@@ -49,7 +50,7 @@ THRESHOLD = 3  # 3 earlier hit months make month m the 4th: 多数回
 COUNT_SCHEMA = {"household": pl.String, "hit_count": pl.Int64, "months": pl.String, "predecessors": pl.String}
 
 
-class CountError(ValueError):
+class CountError(InvalidRequest, ValueError):
     pass
 
 

@@ -12,9 +12,10 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import person_key, qualification_period
+from shuyaku.errors import NotFoundError
 
 
-class NotFound(LookupError):
+class NotFound(NotFoundError, LookupError):
     pass
 
 

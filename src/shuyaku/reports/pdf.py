@@ -18,6 +18,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
+from shuyaku.errors import Unavailable
 from shuyaku.text import wareki
 
 FONT = "ShuyakuGothic"
@@ -26,7 +27,7 @@ FONT = "ShuyakuGothic"
 BUNDLED_FONT = Path(__file__).parent / "fonts" / "ipaexg.ttf"
 
 
-class FontMissing(RuntimeError):
+class FontMissing(Unavailable, RuntimeError):
     pass
 
 

@@ -21,6 +21,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_event, permission_change
+from shuyaku.errors import InvalidRequest
 from shuyaku.files import replace_private
 from shuyaku.reports import pdf
 from shuyaku.text import csv_cell, without_controls
@@ -55,7 +56,7 @@ PERSONAL_ACTIONS = (
 )
 
 
-class ReportError(ValueError):
+class ReportError(InvalidRequest, ValueError):
     pass
 
 

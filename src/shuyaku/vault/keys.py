@@ -15,10 +15,12 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from shuyaku.errors import Unavailable
+
 PURPOSES = ("index", "seal", "archive", "secret")
 
 
-class KeyError_(RuntimeError):
+class KeyError_(Unavailable, RuntimeError):
     """Key files are missing or unreadable (run `shuyaku init`)."""
 
 
