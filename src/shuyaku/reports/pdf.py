@@ -3,6 +3,7 @@ a header on every page, page numbers, the total and 「以下余白」 after the
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
 from shuyaku.errors import Unavailable
+from shuyaku.files import replace_private
 from shuyaku.text import wareki
 
 FONT = "ShuyakuGothic"
@@ -68,7 +70,7 @@ def write(doc: Document, path: Path) -> Path:
     """Write the PDF atomically (a temporary name, then rename)."""
     _register()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    buffer = io.BytesIO()
     cell = ParagraphStyle("cell", fontName=FONT, fontSize=7.5, leading=9.5, wordWrap="CJK")
     head = ParagraphStyle("head", parent=cell, textColor=colors.white)
     note = ParagraphStyle("note", fontName=FONT, fontSize=9, leading=12)
@@ -116,7 +118,7 @@ def write(doc: Document, path: Path) -> Path:
         canvas.restoreState()
 
     template = SimpleDocTemplate(
-        str(tmp),
+        buffer,
         pagesize=landscape(A4),
         leftMargin=12 * mm,
         rightMargin=12 * mm,
@@ -126,7 +128,7 @@ def write(doc: Document, path: Path) -> Path:
         author="shuyaku",
     )
     template.build(story, onFirstPage=decorate, onLaterPages=decorate)
-    os.replace(tmp, path)
+    replace_private(path, buffer.getvalue())
     return path
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shuyaku.errors import Unavailable
+from shuyaku.files import replace_private
 
 PURPOSES = ("index", "seal", "archive", "secret")
 
@@ -86,7 +87,4 @@ class KeyRing:
 
     def _save(self) -> None:
         manifest = self.directory / "keyring.json"
-        tmp = manifest.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"current": self.current}, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, manifest)
+        replace_private(manifest, json.dumps({"current": self.current}, indent=2).encode("utf-8"))
