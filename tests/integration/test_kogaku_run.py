@@ -53,6 +53,15 @@ def test_a_month_is_computed_for_every_household_with_claims(ctx, tmp_path) -> N
     assert all(n not in text for n in (number(1), number(2), number(3)))
     [hit] = rows(ctx, hit_month)
     assert (hit.month, hit.kind, hit.source, hit.payment) == ("202607", "1", "federation", 38_070)
+    from shuyaku.db.schema import outbound_file
+
+    [released] = rows(ctx, outbound_file)  # the list is an outbound file like any other: its ledger row
+    assert (released.kind, released.status, released.filename, released.row_count) == (
+        "KGSK",
+        "released",
+        listing.name,
+        1,
+    )
 
 
 def test_a_rerun_replaces_the_federations_hit_months_and_counts_feed_the_next_months(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]

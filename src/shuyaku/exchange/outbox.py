@@ -254,8 +254,60 @@ def release(
         layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows
     )
     filename = f"{municipality_code}_{layout.kind}_D_{jst_date(now).strftime('%Y%m%d')}_{seq:02d}.csv"
+    return _stage(
+        conn,
+        vault,
+        layout,
+        municipality_code,
+        seq,
+        filename,
+        rows,
+        text,
+        text.encode(encoding, errors="replace"),
+        out_dir,
+        now,
+        actor,
+        inbound_file_id,
+    )
+
+
+def release_document(
+    conn: Connection,
+    vault: Vault,
+    *,
+    layout: OutboundLayout,
+    municipality_code: str,
+    filename: str,
+    rows: list[list[str]],
+    text: str,
+    payload: bytes,
+    out_dir: Path,
+    now: datetime,
+    actor: str,
+) -> Staged:
+    """A file of the federation's own format (the 支給一覧), through the same guard, ledger
+    row and atomic publication as the exchange files; numbered per municipality and kind."""
+    write_lock(conn, f"outbox:{municipality_code}:{layout.kind}")
+    seq = next_seq(conn, municipality_code, layout.kind)
+    return _stage(conn, vault, layout, municipality_code, seq, filename, rows, text, payload, out_dir, now, actor, None)
+
+
+def _stage(
+    conn: Connection,
+    vault: Vault,
+    layout: OutboundLayout,
+    municipality_code: str,
+    seq: int,
+    filename: str,
+    rows: list[list[str]],
+    text: str,
+    payload: bytes,
+    out_dir: Path,
+    now: datetime,
+    actor: str,
+    inbound_file_id: int | None,
+) -> Staged:
     reason = guard(conn, vault, layout, municipality_code, rows, text)
-    payload = text.encode(encoding, errors="replace")
     values = dict(
         municipality_code=municipality_code,
         kind=layout.kind,

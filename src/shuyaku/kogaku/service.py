@@ -29,7 +29,6 @@ from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
 from shuyaku.exchange.outbox import OutboxBlocked
-from shuyaku.files import replace_private
 from shuyaku.kogaku import batch, rules, tables, tasuukai
 
 log = logging.getLogger("shuyaku.kogaku")
@@ -266,7 +265,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)
     summary.household_hits = result.filter(pl.col("hit") == "household").height
-    summary.files = _write_lists(ctx, result, month, table.id, out_dir)
+    summary.files = _write_lists(ctx, actor, result, month, table.id, out_dir)
     log.info(
         "kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s",
         actor.login_id,
@@ -279,10 +278,12 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     return summary
 
 
-def _write_lists(ctx: Context, result: pl.DataFrame, month: str, table_id: str, out_dir: Path) -> list[Path]:
-    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), guarded
-    like every outbound file: no number the system has received, no run passing the check
-    digit outside the municipality's own 世帯番号."""
+def _write_lists(
+    ctx: Context, actor: Actor, result: pl.DataFrame, month: str, table_id: str, out_dir: Path
+) -> list[Path]:
+    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), released
+    like every outbound file: the guard, a ledger row (kind KGSK), fsync and rename after
+    the commit. A refused list is recorded as blocked; the others still go."""
     listing = (
         result.filter(pl.col("hit") != "none")
         .sort("municipality_code", "setai_no")
@@ -302,16 +303,35 @@ def _write_lists(ctx: Context, result: pl.DataFrame, month: str, table_id: str, 
         )
     )
     listing.columns = list(LIST_COLUMNS)
-    written = []
+    written: list[Path] = []
+    blocked: list[OutboxBlocked] = []
     layout = outbox.OutboundLayout("KGSK", LIST_COLUMNS)
+    with ctx.engine.connect() as conn:
+        written += outbox.recover(conn, out_dir)
     for (code,), part in listing.group_by("市町村コード", maintain_order=True):
         rows = [["" if v is None else str(v) for v in row] for row in part.rows()]
         text = part.write_csv(line_terminator="\r\n")
-        with ctx.engine.connect() as conn:
-            reason = outbox.guard(conn, ctx.vault, layout, str(code), rows, text)
-        if reason is not None:
-            raise OutboxBlocked(f"支給一覧 {code}: 出力を止めました — {reason}", {})
-        target = out_dir / f"{code}_KGSK_{month}.csv"
-        replace_private(target, b"\xef\xbb\xbf" + text.encode("utf-8"))
-        written.append(target)
+        try:
+            with ctx.engine.begin() as conn:
+                staged = outbox.release_document(
+                    conn,
+                    ctx.vault,
+                    layout=layout,
+                    municipality_code=str(code),
+                    filename=f"{code}_KGSK_{month}.csv",
+                    rows=rows,
+                    text=text,
+                    payload=b"\xef\xbb\xbf" + text.encode("utf-8"),
+                    out_dir=out_dir,
+                    now=ctx.clock(),
+                    actor=actor.login_id,
+                )
+        except OutboxBlocked as refusal:
+            with ctx.engine.begin() as conn:
+                outbox.record_blocked(conn, refusal)
+            blocked.append(refusal)
+            continue
+        written.append(staged.publish())
+    if blocked:
+        raise OutboxBlocked("／".join(str(b) for b in blocked), blocked[0].record, written=written)
     return written
