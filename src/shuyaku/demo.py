@@ -17,6 +17,7 @@ from shuyaku.config import load_settings
 from shuyaku.context import Context, open_context
 from shuyaku.db.schema import id_assignment
 from shuyaku.exchange.export import export
+from shuyaku.exchange.ledger import FileStatus
 from shuyaku.exchange.service import ingest_paths
 from shuyaku.setup import add_municipality, init
 from shuyaku.synth.prefecture import SyntheticPrefecture
@@ -46,7 +47,7 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     started = time.perf_counter()
     outcomes = ingest_paths(ctx, operator, [inbox], remove_source=True)
     seconds = time.perf_counter() - started
-    applied = sum(o.status == "applied" for o in outcomes)
+    applied = sum(o.status == FileStatus.APPLIED for o in outcomes)
     console.print(
         f"2. 取込: {applied}/{len(outcomes)} ファイル反映、{sum(o.records for o in outcomes):,} レコード、{seconds:.1f} 秒"
         f"(受信フォルダの残り {len(list(inbox.glob('*.csv')))} ファイル)"
@@ -99,7 +100,7 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
         f"6. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
         f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル"
     )
-    applied += sum(o.status == "applied" for o in claim_outcomes)
+    applied += sum(o.status == FileStatus.APPLIED for o in claim_outcomes)
     outcomes += claim_outcomes
     audit_ok = _accounts_and_audit(ctx, home, console)
     ok = applied == len(outcomes) and leaked == 0 and carried > 0 and audit_ok

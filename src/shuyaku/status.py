@@ -21,6 +21,8 @@ from shuyaku.db.schema import (
     person_key,
     qualification_period,
 )
+from shuyaku.exchange.ledger import FileStatus
+from shuyaku.exchange.outbox import OutboundStatus
 
 
 @dataclass
@@ -58,11 +60,11 @@ def status(ctx: Context, actor: Actor) -> Status:
             (m, k): s
             for m, k, s in conn.execute(
                 select(f.municipality_code, f.kind, func.max(f.seq))
-                .where(f.status == "applied")
+                .where(f.status == FileStatus.APPLIED)
                 .group_by(f.municipality_code, f.kind)
             ).all()
         }
-        held = _by_municipality(conn, f.municipality_code, f.status == "held")
+        held = _by_municipality(conn, f.municipality_code, f.status == FileStatus.HELD)
         result = Status(
             prefecture=ctx.prefecture,
             database=ctx.engine.url.render_as_string(hide_password=True),
@@ -73,7 +75,7 @@ def status(ctx: Context, actor: Actor) -> Status:
                 select(func.count()).select_from(ingest_result).where(ingest_result.c.result == "9")
             ).scalar_one(),
             outbound_blocked=conn.execute(
-                select(func.count()).select_from(outbound_file).where(outbound_file.c.status == "blocked")
+                select(func.count()).select_from(outbound_file).where(outbound_file.c.status == OutboundStatus.BLOCKED)
             ).scalar_one(),
         )
         for m in conn.execute(select(municipality).order_by(municipality.c.municipality_code)).all():

@@ -24,6 +24,7 @@ from shuyaku.db.schema import (
 )
 from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import ledger, outbox
+from shuyaku.household.continuity import CandidateStatus
 from shuyaku.timeutil import jst_stamp
 
 KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
@@ -103,7 +104,9 @@ def _kkkk(ctx: Context, muni: Any) -> Iterator[Build]:
 
 def _reported() -> Any:
     o = outbound_file.c
-    return select(o.inbound_file_id).where(o.kind == "KKKK", o.status == "released", o.inbound_file_id.is_not(None))
+    return select(o.inbound_file_id).where(
+        o.kind == "KKKK", o.status == outbox.OutboundStatus.RELEASED, o.inbound_file_id.is_not(None)
+    )
 
 
 def _kkkk_one(
@@ -235,7 +238,9 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
 def _outbound_id(conn: Connection, staged: outbox.Staged) -> int:
     o = outbound_file.c
     return int(
-        conn.execute(select(o.outbound_id).where(o.filename == staged.target.name, o.status == "released")).scalar_one()
+        conn.execute(
+            select(o.outbound_id).where(o.filename == staged.target.name, o.status == outbox.OutboundStatus.RELEASED)
+        ).scalar_one()
     )
 
 
@@ -248,17 +253,17 @@ def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
         select(continuity_candidate)
         .where(
             c.to_municipality_code == muni.municipality_code,
-            (c.reported_status.is_(None) & (c.status != "withdrawn"))
+            (c.reported_status.is_(None) & (c.status != CandidateStatus.WITHDRAWN))
             | (c.reported_status.is_not(None) & (c.reported_status != c.status)),
         )
         .order_by(c.candidate_id)
     ).all()
     rows = []
     for p in pending:
-        state = "rejected" if p.status == "withdrawn" else p.status
+        state = CandidateStatus.REJECTED if p.status == CandidateStatus.WITHDRAWN else p.status
         reason = p.reason + (
             f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}"
-            if p.status in ("rejected", "withdrawn")
+            if p.status in (CandidateStatus.REJECTED, CandidateStatus.WITHDRAWN)
             else ""
         )
         rows.append(

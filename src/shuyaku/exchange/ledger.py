@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from typing import Any
 
 import polars as pl
@@ -16,7 +17,24 @@ from shuyaku.db.schema import inbound_file, ingest_result, municipality
 from shuyaku.exchange.containment import Containment, masked_record_columns
 from shuyaku.exchange.layouts import Layout
 
-APPLIED, DUPLICATE, REJECTED, HELD, RELEASED = "applied", "duplicate", "rejected", "held", "released"
+
+class FileStatus(StrEnum):
+    """What became of an inbound file (受信ファイル台帳)."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # a re-send of an applied or held file: nothing changed
+    REJECTED = "rejected"  # E001–E003 or a failure: the municipality sends it again
+    HELD = "held"  # E004, E005 or too many failing records
+    RELEASED = "released"  # a held file that was judged again (its new row says how)
+
+
+APPLIED, DUPLICATE, REJECTED, HELD, RELEASED = (
+    FileStatus.APPLIED,
+    FileStatus.DUPLICATE,
+    FileStatus.REJECTED,
+    FileStatus.HELD,
+    FileStatus.RELEASED,
+)
 
 
 def municipality_row(conn: Connection, code: str) -> Any:

@@ -22,6 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import Connection, func, insert, select
@@ -40,6 +41,11 @@ from shuyaku.vault.service import Vault
 log = logging.getLogger("shuyaku.outbox")
 
 FORBIDDEN_ITEMS = ("個人番号", "individual_number")
+
+
+class OutboundStatus(StrEnum):
+    RELEASED = "released"
+    BLOCKED = "blocked"  # the guard refused it: not written, kept on record
 
 
 class OutboxBlocked(Refused, RuntimeError):
@@ -214,7 +220,7 @@ def next_seq(conn: Connection, municipality_code: str, kind: str) -> int:
     o = outbound_file.c
     # Only released files count: a municipality sees 連番 without gaps, whatever was refused.
     latest = select(func.max(o.seq)).where(
-        o.municipality_code == municipality_code, o.kind == kind, o.status == "released"
+        o.municipality_code == municipality_code, o.kind == kind, o.status == OutboundStatus.RELEASED
     )
     return int(conn.execute(latest).scalar() or 0) + 1
 
@@ -323,12 +329,16 @@ def _stage(
             "outbox blocked kind=%s municipality=%s seq=%s reason=%s", layout.kind, municipality_code, seq, reason
         )
         raise OutboxBlocked(
-            f"{filename}: 送出を止めました — {reason}", {"status": "blocked", "reason": reason, **values}
+            f"{filename}: 送出を止めました — {reason}", {"status": OutboundStatus.BLOCKED, "reason": reason, **values}
         )
     target = out_dir / filename
     tmp = out_dir / f".{filename}.tmp"
     write_private(tmp, payload)
-    conn.execute(insert(outbound_file).values(status="released", sha256=hashlib.sha256(payload).hexdigest(), **values))
+    conn.execute(
+        insert(outbound_file).values(
+            status=OutboundStatus.RELEASED, sha256=hashlib.sha256(payload).hexdigest(), **values
+        )
+    )
     crash_point("outbox.before_commit")
     log.info("outbox released kind=%s municipality=%s seq=%s rows=%s", layout.kind, municipality_code, seq, len(rows))
     return Staged(tmp, target)
@@ -343,7 +353,7 @@ def recover(conn: Connection, out_dir: Path) -> list[Path]:
     for tmp in sorted(out_dir.glob(".*.csv.tmp")):
         filename = tmp.name[1:].removesuffix(".tmp")
         o = outbound_file.c
-        row = conn.execute(select(o.sha256).where(o.filename == filename, o.status == "released")).first()
+        row = conn.execute(select(o.sha256).where(o.filename == filename, o.status == OutboundStatus.RELEASED)).first()
         if (
             row is not None
             and not (out_dir / filename).exists()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import date, datetime
+from enum import StrEnum
 
 import polars as pl
 from sqlalchemy import Connection, insert, update
@@ -23,7 +24,23 @@ from shuyaku.db.query import fetch_in
 from shuyaku.db.schema import continuity_candidate, household_key, qualification_period
 from shuyaku.household import rules
 
-PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = "proposed", "confirmed", "rejected", "withdrawn"
+
+class CandidateStatus(StrEnum):
+    """Where a continuity candidate stands (proposed → confirmed / rejected; withdrawn when
+    data that arrived later replaced a proposal)."""
+
+    PROPOSED = "proposed"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = (
+    CandidateStatus.PROPOSED,
+    CandidateStatus.CONFIRMED,
+    CandidateStatus.REJECTED,
+    CandidateStatus.WITHDRAWN,
+)
 RECORD_SCHEMA = {
     "pref_person_id": pl.String,
     "municipality_code": pl.String,

@@ -41,6 +41,7 @@ from shuyaku.db.schema import (
     tasuukai_count,
 )
 from shuyaku.errors import InvalidRequest
+from shuyaku.household.continuity import CandidateStatus
 from shuyaku.kogaku import rules
 
 log = logging.getLogger("shuyaku.tasuukai")
@@ -95,7 +96,7 @@ def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     c = continuity_candidate.c
     rows = conn.execute(
         select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
-            c.status == "confirmed"
+            c.status == CandidateStatus.CONFIRMED
         )
     ).all()
     frame = rows_to_frame(
@@ -119,7 +120,9 @@ def moved_mid_month(conn: Connection, month: str) -> list[str]:
     c = continuity_candidate.c
     rows = conn.execute(
         select(c.from_household, c.to_household, c.change_date).where(
-            c.status == "confirmed", c.continuous.is_(True), c.from_municipality_code != c.to_municipality_code
+            c.status == CandidateStatus.CONFIRMED,
+            c.continuous.is_(True),
+            c.from_municipality_code != c.to_municipality_code,
         )
     ).all()
     return sorted(
@@ -365,7 +368,7 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         frontier = [household]
         while frontier:
             linked = conn.execute(
-                select(continuity_candidate).where(c.to_household.in_(frontier), c.status != "withdrawn")
+                select(continuity_candidate).where(c.to_household.in_(frontier), c.status != CandidateStatus.WITHDRAWN)
             ).all()
             candidates.extend(linked)
             frontier = []
@@ -467,8 +470,8 @@ def _why(
         return f"世帯の数え直し({own_restart}〜、継続しないと確定した候補)より前の月です"
     for step in path:  # from the household back to the predecessor
         label = f"継続性候補 {step.candidate_id}({step.rule}、{step.change_date.isoformat()})"
-        if step.status != "confirmed":
-            state = {"proposed": "未確定", "rejected": "却下"}.get(step.status, step.status)
+        if step.status != CandidateStatus.CONFIRMED:
+            state = {CandidateStatus.PROPOSED: "未確定", CandidateStatus.REJECTED: "却下"}.get(step.status, step.status)
             return f"{label}が{state}のため引き継ぎません"
         cutoff = step.change_date.strftime("%Y%m")
         if m > cutoff:
