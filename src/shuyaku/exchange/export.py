@@ -25,6 +25,7 @@ from shuyaku.db.schema import (
 from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import ledger, outbox
 from shuyaku.household.continuity import CandidateStatus
+from shuyaku.kogaku.rules import TASUUKAI_FROM
 from shuyaku.timeutil import jst_stamp
 
 KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
@@ -316,7 +317,7 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
             p.pref_household_id,
             p.month,
             str(p.hit_count),
-            "1" if p.hit_count >= 3 else "0",
+            "1" if p.hit_count >= TASUUKAI_FROM else "0",
             p.months,
             p.predecessors,
         ]

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, select, update
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
+from shuyaku.db.query import SQLITE_CHUNK
 from shuyaku.db.schema import continuity_candidate
 from shuyaku.errors import InvalidRequest
 from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
@@ -113,10 +114,10 @@ def _decide(conn: Connection, actor: Actor, rows: list[Any], status: str, note: 
     c = continuity_candidate.c
     note = typed_text(note) if note else note  # typed by staff: sent in KZKH and logged
     ids = [r.candidate_id for r in rows]
-    for start in range(0, len(ids), 900):
+    for start in range(0, len(ids), SQLITE_CHUNK):
         conn.execute(
             update(continuity_candidate)
-            .where(c.candidate_id.in_(ids[start : start + 900]))
+            .where(c.candidate_id.in_(ids[start : start + SQLITE_CHUNK]))
             .values(status=status, decided_by=actor.login_id, decided_at=now, decision_note=note)
         )
     if rows:

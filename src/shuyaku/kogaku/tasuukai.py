@@ -31,7 +31,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import fetch_in, rows_to_frame
+from shuyaku.db.query import SQLITE_CHUNK, fetch_in, rows_to_frame
 from shuyaku.db.schema import (
     continuity_candidate,
     hit_month,
@@ -46,8 +46,8 @@ from shuyaku.kogaku import rules
 
 log = logging.getLogger("shuyaku.tasuukai")
 
-FIRST_COUNTED = "201804"  # K9
-THRESHOLD = 3  # 3 earlier hit months make month m the 4th: 多数回
+FIRST_COUNTED = rules.FIRST_COUNTED_MONTH.replace("-", "")  # K9, as YYYYMM (the form stored counts use)
+THRESHOLD = rules.TASUUKAI_FROM  # 3 earlier hit months make month m the 4th: 多数回
 COUNT_SCHEMA = {"household": pl.String, "hit_count": pl.Int64, "months": pl.String, "predecessors": pl.String}
 
 
@@ -256,8 +256,10 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
         | (pl.col("predecessors") != pl.col("old_predecessors"))
     ).filter(~(pl.col("row_id").is_null() & (pl.col("hit_count") == 0)))
     old = changed["row_id"].drop_nulls().to_list()
-    for start in range(0, len(old), 900):
-        conn.execute(update(tasuukai_count).where(t.row_id.in_(old[start : start + 900])).values(superseded_at=now))
+    for start in range(0, len(old), SQLITE_CHUNK):
+        conn.execute(
+            update(tasuukai_count).where(t.row_id.in_(old[start : start + SQLITE_CHUNK])).values(superseded_at=now)
+        )
     k = household_key.c
     keys = fetch_in(
         conn,
