@@ -1,0 +1,5 @@
+"""`python -m shuyaku.cli`."""
+
+from shuyaku.cli import main
+
+main()

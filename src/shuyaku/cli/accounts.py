@@ -1,0 +1,162 @@
+"""Log-in, log-out and staff accounts."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from shuyaku.cli.base import (
+    ShuyakuTyper,
+    Table,
+    _context,
+    _fail,
+    _session,
+    _session_file,
+    app,
+    console,
+)
+
+user_app = ShuyakuTyper(help="利用者(職員ごとのID・役割・担当市町村)", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -> None:
+    """ログインする(パスワードと認証アプリの確認コード)。以後のコマンドはこの利用者として記録される。"""
+    from shuyaku.access import accounts
+
+    ctx = _context()
+    password = typer.prompt("パスワード", hide_input=True)
+    code = typer.prompt("確認コード(6桁)")
+    session = accounts.login(ctx, user, password, code)
+    if session.must_change_password:
+        console.print("初回ログインまたは初期化後のため、パスワードを変更してください")
+        new = typer.prompt("新しいパスワード", hide_input=True, confirmation_prompt="確認のためもう一度")
+        accounts.change_password(ctx, user, password, new)
+    path = _session_file(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(session.token)
+    console.print(f"✓ {user}({session.actor.role})としてログインしました(8時間有効)")
+
+
+@app.command()
+def logout() -> None:
+    """ログアウトする(セッションを終了し、端末に残さない)。"""
+    from shuyaku.access import accounts
+
+    ctx = _context()
+    path = _session_file(ctx)
+    if path.exists():
+        accounts.logout(ctx, path.read_text(encoding="ascii").strip())
+        path.unlink()
+    console.print("✓ ログアウトしました")
+
+
+@user_app.command("add")
+def user_add(
+    login_id: Annotated[str, typer.Argument(help="ログインID(職員ごと。共用しない)")],
+    name: Annotated[str, typer.Option(help="氏名")],
+    organisation: Annotated[str, typer.Option(help="所属")],
+    role: Annotated[
+        str, typer.Option(help="municipal_clerk / municipal_supervisor / federation_operator / auditor / admin")
+    ],
+    municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(市町村の役割のみ。複数可)")] = None,
+    valid_until: Annotated[str | None, typer.Option(help="有効期限 YYYY-MM-DD(任期・異動予定)")] = None,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
+    from datetime import date as date_
+
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    try:
+        until = date_.fromisoformat(valid_until) if valid_until else None
+        creds = accounts.add_user(
+            ctx,
+            actor,
+            login_id,
+            name,
+            organisation,
+            role,
+            municipality or [],
+            valid_until=until,
+            approved_by=approved_by,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"✓ {login_id} を登録しました。本人に安全な方法で渡してください(再表示はできません):")
+    console.print(f"  初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
+    console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """利用者の一覧(役割・担当・状態)。"""
+    from shuyaku.access import accounts, policy
+
+    found = accounts.list_users(*_session())
+    status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
+    table = Table("ログインID", "氏名", "所属", "役割", "担当市町村", "状態", "有効期限", "最終ログイン")
+    for a in found:
+        table.add_row(
+            a.login_id,
+            a.name,
+            a.organisation,
+            policy.ROLES.get(a.role, a.role),
+            ",".join(a.municipalities) or "県全体",
+            status_label.get(a.status, a.status) + ("(ロック中)" if a.locked else ""),
+            a.valid_until.isoformat() if a.valid_until else "",
+            f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "",
+        )
+    console.print(table)
+
+
+@user_app.command("suspend")
+def user_suspend(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    reason: Annotated[str, typer.Option(help="理由(異動・退職など)")],
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """利用を停止する(異動・退職)。ログインできなくなり、セッションも終わる。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    accounts.suspend(ctx, actor, login_id, reason=reason, approved_by=approved_by)
+    console.print(f"✓ {login_id} の利用を停止しました")
+
+
+@user_app.command("reset-password")
+def user_reset_password(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    new_totp: Annotated[bool, typer.Option("--new-totp", help="認証アプリも登録し直す(端末の紛失など)")] = False,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+) -> None:
+    """パスワードを初期化する(ロックも解除)。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    creds = accounts.reset_password(ctx, actor, login_id, new_totp=new_totp, approved_by=approved_by)
+    console.print(f"✓ 初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
+    if creds.totp_uri:
+        console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+
+
+@user_app.command("set-role")
+def user_set_role(
+    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    role: Annotated[str, typer.Option(help="新しい役割")],
+    municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(複数可)")] = None,
+    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    reason: Annotated[str | None, typer.Option(help="理由")] = None,
+) -> None:
+    """役割・担当市町村を変える(権限追加・権限削除・役割変更として記録)。"""
+    from shuyaku.access import accounts
+
+    ctx, actor = _session()
+    kind = accounts.set_role(ctx, actor, login_id, role, municipality or [], approved_by=approved_by, reason=reason)
+    console.print(f"✓ {login_id}: {kind}")

@@ -1,0 +1,192 @@
+"""What every command module shares: the app, the consoles that print nothing as markup or
+control, the one mapping of errors, the session and the acting user."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from shuyaku.access.actor import Actor
+from shuyaku.config import load_settings
+from shuyaku.context import Context, NotInitialised, open_context
+from shuyaku.errors import ShuyakuError
+from shuyaku.text import without_controls
+from shuyaku.vault.keys import KeyError_
+
+
+class ShuyakuTyper(typer.Typer):
+    """Typer whose commands map ``ShuyakuError`` in one place: the message on stderr (no
+    markup, no control characters) and the error's exit code. Anything else is a bug and
+    reaches ``main``'s last-resort handler."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+
+        def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(function)
+            def mapped(*call_args: Any, **call_kwargs: Any) -> Any:
+                try:
+                    return function(*call_args, **call_kwargs)
+                except ShuyakuError as exc:
+                    err.print(_styled("エラー: ", "red", str(exc)))
+                    raise typer.Exit(exc.exit_code) from None
+
+            register(mapped)
+            return function
+
+        return decorator
+
+
+app = ShuyakuTyper(help="shuyaku — 国保情報集約システム", no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+class SafeConsole(Console):
+    """A console that never interprets what it prints: no Rich markup (a name such as
+    ``[/red]斎藤`` is printed as written) and no control character (an ESC in a file name
+    never reaches the terminal). Styling is given explicitly (``style=``, ``Text``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(markup=False, highlight=False, **kwargs)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(
+            *(without_controls(o, keep_newlines=True) if isinstance(o, str) else o for o in objects), **kwargs
+        )
+
+
+class Table(RichTable):
+    """A table whose text cells are printed as written, without control characters."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(without_controls(r) if isinstance(r, str) else r for r in renderables), **kwargs)
+
+
+def _styled(label: str, style: str, rest: str = "") -> Text:
+    return Text.assemble((label, style), without_controls(rest, keep_newlines=True))
+
+
+# Piped into a file or another program, tables keep their full width rather than "…".
+console = SafeConsole() if sys.stdout.isatty() else SafeConsole(width=200)
+err = SafeConsole(stderr=True) if sys.stderr.isatty() else SafeConsole(stderr=True, width=200)
+
+STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
+
+
+_opened: list[Context] = []
+
+
+def _context() -> Context:
+    try:
+        ctx = open_context(load_settings())
+    except (KeyError_, NotInitialised) as exc:
+        err.print(_styled("エラー: ", "red", str(exc)))
+        raise typer.Exit(2) from None
+    _opened.append(ctx)
+    return ctx
+
+
+def _seal_opened() -> None:
+    """Every command that appended to the access log ends by signing its tail."""
+    from shuyaku.audit.verify import seal_tail
+
+    while _opened:
+        ctx = _opened.pop()
+        try:
+            seal_tail(ctx)
+        except Exception:  # noqa: BLE001 — the command's own outcome stands; verify reports the unsigned tail
+            logging.getLogger("shuyaku").exception("could not sign the access log's tail")
+
+
+def _session_file(ctx: Context) -> Path:
+    return ctx.settings.home / "sessions" / f"{getpass.getuser()}.token"
+
+
+def _actor(ctx: Context) -> Actor:
+    """Who runs this command: the logged-in staff member (``shuyaku login``; the token in
+    ``SHUYAKU_SESSION`` or the session file). Before the first account exists the CLI runs
+    in set-up mode as ``setup:<OS login>`` with every right, logged like everybody else."""
+    from shuyaku.access import accounts
+
+    path = _session_file(ctx)
+    token = os.environ.get("SHUYAKU_SESSION") or (path.read_text(encoding="ascii").strip() if path.exists() else "")
+    if token:
+        try:
+            return accounts.session_actor(ctx, token)
+        except accounts.LoginFailed:
+            _log_refused(ctx, "session ended or expired")
+            raise
+    if not accounts.has_accounts(ctx):
+        return Actor(f"setup:{os.environ.get('SHUYAKU_ACTOR') or getpass.getuser()}", "system")
+    _log_refused(ctx, "not logged in")
+    raise _fail("ログインしてください: shuyaku login --user ログインID")
+
+
+def _log_refused(ctx: Context, why: str) -> None:
+    """A command refused before anybody logged in is an access attempt too: logged."""
+    from shuyaku.audit import trail
+
+    trail.record(
+        ctx,
+        Actor(f"未ログイン:{getpass.getuser()}"[:32], "-"),
+        trail.Event(_invoked.get("command", "command"), outcome="denied", detail=why),
+    )
+
+
+_invoked: dict[str, str] = {}
+
+
+@app.callback()
+def _remember_command(typer_ctx: typer.Context) -> None:
+    """shuyaku — 国保情報集約システム"""
+    _invoked["command"] = typer_ctx.invoked_subcommand or "command"
+    typer_ctx.call_on_close(_seal_opened)
+
+
+def _session() -> tuple[Context, Actor]:
+    ctx = _context()
+    return ctx, _actor(ctx)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(_styled("エラー: ", "red", message))
+    return typer.Exit(code)
+
+
+def _print_municipalities(rows: list[dict[str, object]]) -> None:
+    table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", "保留")
+    for m in rows:
+        table.add_row(
+            str(m["code"]),
+            str(m["name"]),
+            str(m["encoding"]),
+            f"{m['persons']:,}",
+            f"{m['households']:,}",
+            str(m["SKSE"]),
+            str(m["SKKS"]),
+            str(m["held"]),
+        )
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
+    )

@@ -1,0 +1,119 @@
+"""高額療養費 and 多数回: one case, the monthly run, counts and their explanation."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shuyaku.cli.base import (
+    ShuyakuTyper,
+    Table,
+    _actor,
+    _context,
+    _fail,
+    _session,
+    app,
+    console,
+    err,
+)
+
+kogaku_app = ShuyakuTyper(help="高額療養費", no_args_is_help=True)
+app.add_typer(kogaku_app, name="kogaku")
+tasuukai_app = ShuyakuTyper(help="多数回該当(直近12か月の該当月数)", no_args_is_help=True)
+app.add_typer(tasuukai_app, name="tasuukai")
+
+
+@kogaku_app.command("calc")
+def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファイル(- で標準入力)")]) -> None:
+    """1世帯1か月の高額療養費を計算し、JSON で出力する(データベース不要)。"""
+    import json
+
+    from shuyaku.kogaku.calc import calculate_json
+    from shuyaku.kogaku.rules import CaseError
+
+    try:
+        text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"{case}: {exc.strerror}") from None
+    try:
+        result = calculate_json(text)
+    except CaseError as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+@kogaku_app.command("run")
+def kogaku_run(
+    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+    out: Annotated[Path | None, typer.Option(help="支給一覧の出力フォルダ(既定: SHUYAKU_HOME/outbox/kogaku)")] = None,
+) -> None:
+    """県内全世帯のその月の高額療養費を計算し、該当月を記録し、市町村別の支給一覧を書く。"""
+    from shuyaku.kogaku.service import run_month
+
+    ctx = _context()
+    summary = run_month(ctx, _actor(ctx), month, out or ctx.settings.outbox_dir / "kogaku")
+    console.print(
+        f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
+        f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}"
+    )
+    if summary.unmatched_claims or summary.undeclared_classes:
+        console.print(
+            "注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
+            f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)"
+        )
+    for path in summary.files:
+        console.print(f"  {path}")
+
+
+@tasuukai_app.command("run")
+def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]) -> None:
+    """その月の全世帯の多数回該当回数を求めて記録する(変わった世帯が次の TSKG に載る)。"""
+    from shuyaku.kogaku import tasuukai
+
+    summary = tasuukai.run_month(*_session(), month)
+    console.print(
+        f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
+        f"前回から変わった世帯 {summary.changed:,}"
+    )
+
+
+@tasuukai_app.command("explain")
+def tasuukai_explain(
+    household: Annotated[str, typer.Option(help="県世帯ID")],
+    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+) -> None:
+    """その世帯・その月の多数回の回数の内訳: 数えた月、出所、引継ぎの候補、数えなかった月と理由。"""
+    from shuyaku.kogaku import tasuukai
+
+    ex = tasuukai.explain(*_session(), household, month)
+    console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
+    console.print(
+        f"対象期間 {ex.first}〜{ex.last}: 該当 {ex.hit_count} か月 → 多数回該当 {'あり' if ex.tasuukai else 'なし'}"
+        f"(3か月以上で4回目から多数回)"
+    )
+    table = Table(
+        "診療年月", "数える", "県世帯ID", "市町村", "世帯番号", "報告元", "ファイル", "行", "該当区分", "理由"
+    )
+    for ln in ex.lines:
+        table.add_row(
+            ln.month,
+            "○" if ln.counted else "×",
+            ln.household,
+            ln.municipality_code,
+            ln.setai_no,
+            "連合会" if ln.source == "federation" else ln.source,
+            ln.filename,
+            "" if ln.line_no is None else str(ln.line_no),
+            ln.kind,
+            ln.note,
+        )
+    console.print(table)
+    if ex.candidates:
+        cands = Table("候補番号", "転出元 県世帯ID", "転入先 県世帯ID", "異動日", "規則", "判定", "状態")
+        for cid, src, dst, day, rule, cont, status in ex.candidates:
+            cands.add_row(str(cid), src, dst, day, rule, "継続" if cont else "非継続", status)
+        console.print(cands)
