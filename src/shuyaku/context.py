@@ -26,8 +26,10 @@ DEFAULTS = {
     "continuity_auto_confirm_k1": "0",  # 1: a simple move (K1) is confirmed without waiting for the municipality
     "audit_warn_bytes": str(10 * 2**30),  # `shuyaku status` warns when the access log passes this size
     "max_file_bytes": str(512 * 2**20),  # a larger inbound file is refused before it is read
+    # Items of a record kept in memory (every layout has fewer); the rest is counted, not kept.
     "max_columns": "64",
-    "audit_origin": "",  # the access log's name in its signed notes ("" = shuyaku.pref<NN>.kokuho/access-log)  # items per record read at most (every layout has fewer); the rest is counted, not kept
+    # The access log's name in its signed notes ("" = shuyaku.pref<NN>.kokuho/access-log).
+    "audit_origin": "",
 }
 
 

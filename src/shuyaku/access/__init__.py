@@ -1,1 +1,2 @@
-"""Access: who is acting, and what they may do (users, roles and 2FA arrive with issue 4)."""
+"""Access: who is acting (``actor``), what each role may do (``policy``), and staff
+accounts with Argon2id passwords, TOTP, lockout and sessions (``accounts``)."""

@@ -100,10 +100,10 @@ class SyntheticPrefecture:
         self.today = start
         self.used_numbers: set[str] = set()
         self.former: dict[tuple[str, str], tuple[str, int]] = {}
+        # (市町村コード, 世帯番号) → household-level hit months
         self.hits: dict[tuple[str, str], list[str]] = {}
-        self.left: list[
-            Household
-        ] = []  # households that moved out of the prefecture (some come back)  # (市町村コード, 世帯番号) → household-level hit months
+        # households that moved out of the prefecture (some come back)
+        self.left: list[Household] = []
         self.municipalities = [self._municipality(i, cp932_every) for i in range(municipalities)]
         self.households: list[Household] = []
         self.records: dict[str, dict[str, list[list[str]]]] = {}
