@@ -96,10 +96,16 @@ def known_to_vault(conn: Connection, vault: Vault, values: Iterable[str]) -> set
     for version in versions:
         key = vault.keyring.key("index", version)
         by_index = dict(zip(rules.blind_indexes(key, candidates), candidates, strict=True))
-        for table in (vault_entry, seen_number):
-            found = fetch_in(conn, [table.c.blind_index], table.c.blind_index, list(by_index))
-            hits.update(by_index[b] for b in found["blind_index"].to_list())
+        hits.update(by_index[b] for b in _held(conn, list(by_index)))
     return hits
+
+
+def _held(conn: Connection, indexes: list[str]) -> set[str]:
+    """The blind indexes among ``indexes`` that the vault or ``seen_number`` holds."""
+    found: set[str] = set()
+    for table in (vault_entry, seen_number):
+        found.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
+    return found
 
 
 def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], file_id: int, now: datetime) -> int:
@@ -109,9 +115,7 @@ def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], 
     if not unique:
         return 0
     indexes = vault.blind_indexes(unique)
-    present: set[str] = set()
-    for table in (vault_entry, seen_number):
-        present.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
+    present = _held(conn, indexes)
     rows = [
         {"blind_index": b, "index_key_version": vault.index_version, "file_id": file_id, "seen_at": now}
         for b in dict.fromkeys(indexes)

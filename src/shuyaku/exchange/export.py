@@ -52,22 +52,12 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
         raise ExportError(f"--kind は {' / '.join(KINDS)} のいずれかです(指定: {kind})")
     with ctx.engine.connect() as conn:
         muni = ledger.municipality_row(conn, municipality_code)
-        recovered = outbox.recover(conn, out_dir)
     if muni is None:
         raise ExportError(f"市町村コード {municipality_code} は登録されていません")
-    written: list[Path] = list(recovered)
-    blocked: list[outbox.OutboxBlocked] = []
-    for build in BUILDERS[kind](ctx, muni):
-        try:
-            with ctx.engine.begin() as conn:
-                staged = build(conn, actor, out_dir)
-        except outbox.OutboxBlocked as refusal:
-            with ctx.engine.begin() as conn:
-                outbox.record_blocked(conn, refusal)
-            blocked.append(refusal)
-            continue
-        if staged is not None:
-            written.append(staged.publish())
+    done = outbox.release_each(
+        ctx.engine, out_dir, (partial(build, actor=actor, out_dir=out_dir) for build in BUILDERS[kind](ctx, muni))
+    )
+    written, blocked = done.written, done.blocked
     trail.record(
         ctx,
         actor,
@@ -80,12 +70,10 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
             detail="; ".join(str(b) for b in blocked),
         ),
     )
-    if blocked:
-        raise outbox.OutboxBlocked("／".join(str(b) for b in blocked), blocked[0].record, written=written)
-    return written
+    return done.raise_if_blocked()
 
 
-Build = Callable[[Connection, Actor, Path], "outbox.Staged | None"]
+Build = Callable[..., "outbox.Staged | None"]  # (conn, *, actor, out_dir)
 
 
 def _kkkk(ctx: Context, muni: Any) -> Iterator[Build]:
@@ -349,7 +337,7 @@ def _whole(
     """A kind that is one file per export."""
 
     def builds(ctx: Context, muni: Any) -> Iterator[Build]:
-        yield lambda conn, actor, out_dir: build(ctx, conn, actor, muni, out_dir)
+        yield lambda conn, *, actor, out_dir: build(ctx, conn, actor, muni, out_dir)
 
     return builds
 

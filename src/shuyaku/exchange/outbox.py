@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from shuyaku import ids
 from shuyaku.crash import crash_point
@@ -138,24 +139,17 @@ def guard(
     passing = {r for r in runs if ids.is_valid_individual_number(r)}
     if not passing:
         return None
-    allowed: set[str] = set()
-    unexplained = 0
+    # Every passing run is unexplained (the header and trailer never hold a key) until it is
+    # the whole value of a key item that the municipality itself sent.
+    unexplained = sum(1 for r in runs if r in passing)
+    own: dict[tuple[str, str], bool] = {}
     for row in rows:
         for item, value in zip(layout.items, row, strict=True):
-            for run in ids.twelve_digit_runs(value):
-                if run not in passing:
-                    continue
-                if (
-                    item in KEY_ITEMS
-                    and ids.ascii_digits(value) == run
-                    and _own_key(conn, municipality_code, KEY_ITEMS[item], run)
-                ):
-                    allowed.add(run)
-                else:
-                    unexplained += 1
-    # A run outside the data items (header, trailer) is never a key.
-    in_items = sum(1 for row in rows for value in row for r in ids.twelve_digit_runs(value) if r in passing)
-    unexplained += sum(1 for r in runs if r in passing) - in_items
+            key = ids.ascii_digits(value)
+            if item in KEY_ITEMS and key in passing:
+                if (item, key) not in own:
+                    own[item, key] = _own_key(conn, municipality_code, KEY_ITEMS[item], key)
+                unexplained -= own[item, key]
     if unexplained:
         return f"個人番号の検査数字を満たす12桁の数字列が、市町村自身の宛名番号・世帯番号でない位置に {unexplained} 箇所あります"
     return None
@@ -342,6 +336,38 @@ def _stage(
     crash_point("outbox.before_commit")
     log.info("outbox released kind=%s municipality=%s seq=%s rows=%s", layout.kind, municipality_code, seq, len(rows))
     return Staged(tmp, target)
+
+
+@dataclass
+class Released:
+    written: list[Path]
+    blocked: list[OutboxBlocked]
+
+    def raise_if_blocked(self) -> list[Path]:
+        """The files written; OutboxBlocked (naming every refusal, with ``written``) if any was refused."""
+        if self.blocked:
+            raise OutboxBlocked("／".join(str(b) for b in self.blocked), self.blocked[0].record, written=self.written)
+        return self.written
+
+
+def release_each(engine: Engine, out_dir: Path, builds: Iterable[Callable[[Connection], Staged | None]]) -> Released:
+    """Finish what a crash left in ``out_dir``, then run each build in a transaction of its
+    own and publish its file after the commit. A file the guard refuses is recorded as
+    blocked and the next one still goes."""
+    with engine.connect() as conn:
+        done = Released(recover(conn, out_dir), [])
+    for build in builds:
+        try:
+            with engine.begin() as conn:
+                staged = build(conn)
+        except OutboxBlocked as refusal:
+            with engine.begin() as conn:
+                record_blocked(conn, refusal)
+            done.blocked.append(refusal)
+            continue
+        if staged is not None:
+            done.written.append(staged.publish())
+    return done
 
 
 def recover(conn: Connection, out_dir: Path) -> list[Path]:

@@ -13,6 +13,7 @@ move between two municipalities that took effect after the 1st of the month.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification
 from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
-from shuyaku.exchange.outbox import OutboxBlocked
 from shuyaku.kogaku import batch, rules, tables, tasuukai
 
 log = logging.getLogger("shuyaku.kogaku")
@@ -303,35 +303,24 @@ def _write_lists(
         )
     )
     listing.columns = list(LIST_COLUMNS)
-    written: list[Path] = []
-    blocked: list[OutboxBlocked] = []
     layout = outbox.OutboundLayout("KGSK", LIST_COLUMNS)
-    with ctx.engine.connect() as conn:
-        written += outbox.recover(conn, out_dir)
-    for (code,), part in listing.group_by("市町村コード", maintain_order=True):
+
+    def one_list(code: str, part: pl.DataFrame) -> Callable[[Connection], outbox.Staged]:
         rows = [["" if v is None else str(v) for v in row] for row in part.rows()]
         text = part.write_csv(line_terminator="\r\n")
-        try:
-            with ctx.engine.begin() as conn:
-                staged = outbox.release_document(
-                    conn,
-                    ctx.vault,
-                    layout=layout,
-                    municipality_code=str(code),
-                    filename=f"{code}_KGSK_{month}.csv",
-                    rows=rows,
-                    text=text,
-                    payload=b"\xef\xbb\xbf" + text.encode("utf-8"),
-                    out_dir=out_dir,
-                    now=ctx.clock(),
-                    actor=actor.login_id,
-                )
-        except OutboxBlocked as refusal:
-            with ctx.engine.begin() as conn:
-                outbox.record_blocked(conn, refusal)
-            blocked.append(refusal)
-            continue
-        written.append(staged.publish())
-    if blocked:
-        raise OutboxBlocked("／".join(str(b) for b in blocked), blocked[0].record, written=written)
-    return written
+        return lambda conn: outbox.release_document(
+            conn,
+            ctx.vault,
+            layout=layout,
+            municipality_code=code,
+            filename=f"{code}_KGSK_{month}.csv",
+            rows=rows,
+            text=text,
+            payload=b"\xef\xbb\xbf" + text.encode("utf-8"),
+            out_dir=out_dir,
+            now=ctx.clock(),
+            actor=actor.login_id,
+        )
+
+    builds = (one_list(str(code), part) for (code,), part in listing.group_by("市町村コード", maintain_order=True))
+    return outbox.release_each(ctx.engine, out_dir, builds).raise_if_blocked()
