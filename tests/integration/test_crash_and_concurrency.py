@@ -70,7 +70,7 @@ def _fresh(settings: Settings, world: SyntheticPrefecture) -> None:
     ctx.engine.dispose()
 
 
-def _shuyaku(settings: Settings, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
+def _env(settings: Settings, crash: str | None = None) -> dict[str, str]:
     env = {
         **os.environ,
         "SHUYAKU_HOME": str(settings.home),
@@ -80,9 +80,33 @@ def _shuyaku(settings: Settings, *args: str, crash: str | None = None) -> subpro
     env.pop("SHUYAKU_CRASH_AT", None)
     if crash:
         env["SHUYAKU_CRASH_AT"] = crash
+    return env
+
+
+def _shuyaku(settings: Settings, *args: str, crash: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "shuyaku.cli", *args], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "shuyaku.cli", *args],
+        env=_env(settings, crash),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
+
+
+def _at_once(settings: Settings, *commands: tuple[str, ...]) -> tuple[list[int], list[tuple[str, str]]]:
+    """Start every command before waiting for any; their exit codes and (stdout, stderr)."""
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "shuyaku.cli", *command],
+            env=_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    outputs = [p.communicate(timeout=300) for p in running]
+    return [p.returncode for p in running], outputs
 
 
 def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]:
@@ -221,19 +245,8 @@ def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tm
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    env = {
-        **os.environ,
-        "SHUYAKU_HOME": str(settings.home),
-        "SHUYAKU_DATABASE_URL": settings.database_url,
-        "SHUYAKU_ACTOR": "twin",
-    }
-    env.pop("SHUYAKU_CRASH_AT", None)
-    command = [sys.executable, "-m", "shuyaku.cli", "ingest", str(tmp_path / "inbox")]
-    twins = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
-    ]
-    outputs = [t.communicate(timeout=300) for t in twins]
-    assert [t.returncode for t in twins] == [0, 0], outputs
+    codes, outputs = _at_once(settings, *[("ingest", str(tmp_path / "inbox"))] * 2)
+    assert codes == [0, 0], outputs
     assert _canonical(settings) == serial  # nothing doubled, no invented E004, nothing held
     ctx = open_context(settings)
     with ctx.engine.connect() as conn:
@@ -263,25 +276,8 @@ def test_two_ingests_of_different_senders_at_once_end_as_the_serial_order(settin
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    env = {
-        **os.environ,
-        "SHUYAKU_HOME": str(settings.home),
-        "SHUYAKU_DATABASE_URL": settings.database_url,
-        "SHUYAKU_ACTOR": "pair",
-    }
-    env.pop("SHUYAKU_CRASH_AT", None)
-    pair = [
-        subprocess.Popen(
-            [sys.executable, "-m", "shuyaku.cli", "ingest", str(folder)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for folder in halves
-    ]
-    outputs = [p.communicate(timeout=300) for p in pair]
-    assert [p.returncode for p in pair] == [0, 0], [err[-3000:] + _ledger_problems(settings) for _, err in outputs]
+    codes, outputs = _at_once(settings, *[("ingest", str(folder)) for folder in halves])
+    assert codes == [0, 0], [err[-3000:] + _ledger_problems(settings) for _, err in outputs]
     together = _canonical(settings)
     # Continuity candidates depend on which municipality's file of a move came first; the
     # order property of the judgement (tests/integration/test_continuity.py) makes the
@@ -323,24 +319,7 @@ def test_a_batch_during_an_ingest_ends_as_one_of_the_serial_orders(settings: Set
 
     _fresh(settings, world)
     assert _shuyaku(settings, "ingest", str(first)).returncode == 0
-    env = {
-        **os.environ,
-        "SHUYAKU_HOME": str(settings.home),
-        "SHUYAKU_DATABASE_URL": settings.database_url,
-        "SHUYAKU_ACTOR": "both",
-    }
-    env.pop("SHUYAKU_CRASH_AT", None)
-    both = [
-        subprocess.Popen(
-            [sys.executable, "-m", "shuyaku.cli", *step],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for step in (("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))
-    ]
-    outputs = [p.communicate(timeout=300) for p in both]
-    assert [p.returncode for p in both] == [0, 0], outputs
+    codes, outputs = _at_once(settings, ("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))
+    assert codes == [0, 0], outputs
     assert (_canonical(settings), _counts_now(settings)) in orders
     assert orders[0][1]  # the batch really counted something
