@@ -116,7 +116,7 @@ def child(args: argparse.Namespace) -> None:
     from shuyaku.access.actor import Actor
     from shuyaku.config import Settings
     from shuyaku.context import open_context
-    from shuyaku.exchange.service import ingest_paths
+    from shuyaku.ingest.service import ingest_paths
     from shuyaku.kogaku import batch, rules, tables
     from shuyaku.kogaku.service import load_month, run_month
     from shuyaku.setup import add_municipality, init

@@ -6,7 +6,8 @@ import polars as pl
 import pytest
 
 from shuyaku.exchange.layouts import SKKS, SKSE
-from shuyaku.exchange.validate import summarise, validate
+from shuyaku.exchange.validate import validate
+from shuyaku.problems import summarise
 from tests.builders import number, skks, skse
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import metadata
 from shuyaku.errors import Unavailable
@@ -57,11 +57,11 @@ def table_counts(ctx: Context) -> dict[str, int]:
 
 
 def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
-    trail.require(ctx, actor, "backup", target=str(folder))
+    access = guarded(ctx, actor, "backup", target=str(folder))
     if folder.exists() and any(folder.iterdir()):
         raise BackupError(f"{folder} は空ではありません。新しいフォルダを指定してください")
     private_dir(folder)
-    trail.record(ctx, actor, trail.Event("backup", target=str(folder), purpose=trail.purpose_of("backup")))
+    access.record()  # before the copy: the copy holds its own event
     if ctx.engine.dialect.name == "postgresql":
         _run(
             ["pg_dump", "--format=custom", "--no-owner", "--file", str(folder / "database.dump"), _libpq_url(ctx)],
@@ -93,7 +93,7 @@ def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
 def restore(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
     """Put a backup back: database, keys, archive. The database named by the settings is
     replaced; the current key files are kept beside the restored ones (``keys.before-restore``)."""
-    trail.require(ctx, actor, "backup", target=str(folder))
+    access = guarded(ctx, actor, "backup", target=str(folder))
     manifest = _manifest(folder)
     if manifest["database"] != ctx.engine.dialect.name:
         raise BackupError(f"この写しは {manifest['database']} のものです(復元先: {ctx.engine.dialect.name})")
@@ -135,13 +135,7 @@ def restore(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
         raise BackupError(
             "復元後の件数が写しと異なります: " + ", ".join(f"{k} {a}→{b}" for k, (a, b) in differs.items())
         )
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "restore", target=str(folder), purpose=trail.purpose_of("backup"), detail=f"backup of {manifest['at']}"
-        ),
-    )
+    access.record(action="restore", detail=f"backup of {manifest['at']}")
     return BackupSummary(folder, len(manifest["files"]), counts)
 
 

@@ -16,9 +16,9 @@ from shuyaku.access.actor import Actor
 from shuyaku.config import load_settings
 from shuyaku.context import Context, open_context
 from shuyaku.db.schema import id_assignment
-from shuyaku.exchange.export import export
 from shuyaku.exchange.ledger import FileStatus
-from shuyaku.exchange.service import ingest_paths
+from shuyaku.ingest.returns import export
+from shuyaku.ingest.service import ingest_paths
 from shuyaku.setup import add_municipality, init
 from shuyaku.synth.prefecture import SyntheticPrefecture
 from shuyaku.timeutil import utc_now
@@ -111,8 +111,8 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
 def _continuity(ctx: Context, operator: Actor, world: SyntheticPrefecture, console: Console) -> int:
     """Confirm the continuity candidates as each destination would, count November's 多数回,
     and show one household whose months came with it from another municipality."""
-    from shuyaku.household import service as continuity
     from shuyaku.kogaku import tasuukai
+    from shuyaku.review import continuity
 
     found = continuity.list_candidates(ctx, operator)
     rules = Counter(c.rule for c in found)
@@ -149,7 +149,7 @@ def _accounts_and_audit(ctx: Context, home: Path, console: Console) -> bool:
     """Two staff accounts, a signed checkpoint, verification, the permission report."""
     from datetime import date
 
-    from shuyaku.access import accounts
+    from shuyaku import accounts
     from shuyaku.audit.verify import checkpoint, verify
     from shuyaku.reports import service as reports
     from shuyaku.reports.pdf import FontMissing

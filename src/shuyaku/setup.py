@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.audit.verify import ensure_signing_key
 from shuyaku.config import Settings
 from shuyaku.context import Context
@@ -20,6 +20,7 @@ from shuyaku.db.schema import municipality, setting
 from shuyaku.errors import InvalidRequest
 from shuyaku.files import private_dir, private_umask
 from shuyaku.vault.keys import KeyRing
+from shuyaku.vault.service import rekey_blind_indexes
 
 ENCODINGS = ("utf-8", "cp932")
 
@@ -59,7 +60,7 @@ def init(settings: Settings, prefecture: str, now: datetime) -> list[str]:
 def add_municipality(
     ctx: Context, actor: Actor, code: str, name: str, insurer_number: str, encoding: str = "utf-8"
 ) -> None:
-    trail.require(ctx, actor, "municipality.manage", target=code)
+    access = guarded(ctx, actor, "municipality.manage", target=code)
     if not ids.is_valid_municipality_code(code):
         raise SetupError(f"市町村コード {code} は6桁で検査数字が正しくありません")
     if not code.startswith(ctx.prefecture):
@@ -81,19 +82,7 @@ def add_municipality(
                 registered_by=actor.login_id,
             )
         )
-        trail.append(
-            conn,
-            actor,
-            [
-                trail.Event(
-                    "municipality.add",
-                    target=f"{code} {name}",
-                    row_count=1,
-                    purpose=trail.purpose_of("municipality.manage"),
-                )
-            ],
-            ctx.clock(),
-        )
+        access.log(conn, action="municipality.add", target=f"{code} {name}", rows=1)
 
 
 # What `shuyaku setting set` may change, and how a value is checked.
@@ -119,7 +108,7 @@ def _is_share(value: str) -> bool:
 
 def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
     """Set one of the prefecture's settings; returns the value before."""
-    trail.require(ctx, actor, "setting.change", target=key)
+    access = guarded(ctx, actor, "setting.change", target=key)
     if key not in SETTABLE:
         raise SetupError(f"設定 {key} は変更できません(変更できる設定: {', '.join(SETTABLE)})")
     if not SETTABLE[key](value):
@@ -130,21 +119,26 @@ def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
             conn.execute(insert(setting).values(key=key, value=value))
         else:
             conn.execute(update(setting).where(setting.c.key == key).values(value=value))
-        trail.append(
-            conn,
-            actor,
-            [
-                trail.Event(
-                    "setting.change",
-                    target=key,
-                    detail=f"{before} → {value}",
-                    purpose=trail.purpose_of("setting.change"),
-                )
-            ],
-            ctx.clock(),
-        )
+        access.log(conn, detail=f"{before} → {value}")
     ctx.forget_setting(key)
     logging.getLogger("shuyaku.setup").info(
         "setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value
     )
     return before
+
+
+def rotate_index_key(ctx: Context, actor: Actor) -> tuple[int, int]:
+    """Returns (new key version, entries re-keyed). The new key file is written first and
+    becomes current only after the transaction that re-keyed every entry has committed;
+    if anything fails, the old key stays current and the database unchanged."""
+    access = guarded(ctx, actor, "vault.rotate")
+    version = ctx.keyring.rotate("index")
+    with ctx.engine.begin() as conn:
+        count = rekey_blind_indexes(conn, ctx.keyring, version, ctx.clock())
+        access.log(conn, target=f"index v{version}", rows=count)
+    ctx.keyring.make_current("index", version)
+    ctx.__dict__.pop("vault", None)  # the cached Vault holds the old key
+    logging.getLogger("shuyaku.vault").info(
+        "index key rotated by=%s version=%s entries=%s", actor.login_id, version, count
+    )
+    return version, count

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import (
     audit_event,
@@ -47,8 +47,7 @@ def _by_municipality(conn: Any, column: Any, *where: Any) -> dict[str, int]:
 
 def status(ctx: Context, actor: Actor) -> Status:
     """Counts only (no personal data); every role may see them."""
-    trail.require(ctx, actor, "status")
-    with ctx.engine.connect() as conn:
+    with guarded(ctx, actor, "status"), ctx.engine.connect() as conn:
         persons = conn.execute(select(func.count()).select_from(person)).scalar_one()
         keys = _by_municipality(conn, person_key.c.municipality_code)
         households = _by_municipality(conn, household_key.c.municipality_code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from shuyaku import ids
+
 # First day of each era (the era of a date is the last one that has begun).
 ERAS = (
     (date(2019, 5, 1), "令和"),
@@ -52,6 +54,5 @@ def csv_cell(value: str) -> str:
 def typed_text(value: str) -> str:
     """What a person typed (a reason, a note, a name), as it may be stored and shown: no
     individual number (ASCII, full-width or grouped) and no control character."""
-    from shuyaku import ids  # ids is pure too; imported here to keep this module's import light
 
     return without_controls(ids.redact(value)).strip()

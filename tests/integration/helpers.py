@@ -16,7 +16,7 @@ from shuyaku.db.schema import (
     qualification_period,
     vault_entry,
 )
-from shuyaku.exchange.service import IngestOutcome, ingest_bytes
+from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes
 from tests.conftest import OPERATOR
 
 STATE_TABLES = (person, vault_entry, person_key, household, household_record, qualification_period, id_assignment)

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from shuyaku import ids
-from shuyaku.access import accounts
+from shuyaku import accounts, ids
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.verify import export_head, seal_tail, verify

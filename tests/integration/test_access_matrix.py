@@ -15,21 +15,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from shuyaku.access import accounts
+from shuyaku import accounts
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.audit.verify import checkpoint, verify
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_event
-from shuyaku.exchange.export import export
 from shuyaku.exchange.retention import purge_expired
-from shuyaku.household import service as continuity
+from shuyaku.ingest.returns import export
 from shuyaku.kogaku import tasuukai
 from shuyaku.kogaku.service import run_month
 from shuyaku.qualification.service import lookup_person
 from shuyaku.reports import service as reports
-from shuyaku.setup import add_municipality, change_setting
+from shuyaku.review import continuity
+from shuyaku.setup import add_municipality, change_setting, rotate_index_key
 from shuyaku.status import status
-from shuyaku.vault.rotation import rotate_index_key
 from tests.builders import MUNI_A, MUNI_B, exchange_file, kggt, kggt_file, number, skks
 from tests.conftest import OPERATOR
 from tests.integration.helpers import ingest, rows
@@ -112,7 +111,7 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
 
 
 def ingest_as(ctx: Context, actor: Actor, muni: str) -> Any:
-    from shuyaku.exchange.service import ingest_bytes
+    from shuyaku.ingest.inbound import ingest_bytes
 
     return ingest_bytes(ctx, actor, exchange_file("SKKS", [], muni=muni, seq=99), f"{actor.login_id}.csv")
 

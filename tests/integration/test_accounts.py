@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from shuyaku.access import accounts
+from shuyaku import accounts
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.db.schema import app_user, audit_event, permission_change
 from tests.builders import MUNI_A, MUNI_B

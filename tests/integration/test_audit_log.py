@@ -17,7 +17,7 @@ from shuyaku.audit import trail
 from shuyaku.audit.verify import checkpoint, verify
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_checkpoint, audit_event
-from shuyaku.exchange.export import export
+from shuyaku.ingest.returns import export
 from shuyaku.qualification.service import lookup_person
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
@@ -222,7 +222,7 @@ def test_on_postgresql_the_application_role_may_insert_but_not_update_delete_or_
 
 
 def test_no_individual_number_in_the_log_after_a_full_synthetic_run(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from shuyaku.exchange.service import ingest_paths
+    from shuyaku.ingest.service import ingest_paths
     from shuyaku.setup import add_municipality
     from shuyaku.synth.prefecture import SyntheticPrefecture
 

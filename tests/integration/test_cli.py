@@ -104,7 +104,7 @@ def test_demo_runs_end_to_end_on_its_own_sqlite_file(tmp_path: Path) -> None:
 def test_an_unexpected_failure_is_one_masked_line_and_exit_1(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import shuyaku.exchange.service as service
+    import shuyaku.ingest.inbound as service
     from shuyaku.cli import main
 
     secret = number(42)

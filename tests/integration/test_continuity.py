@@ -21,9 +21,9 @@ from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.config import Settings
 from shuyaku.context import Context, open_context
 from shuyaku.db.schema import continuity_candidate, setting, tasuukai_count
-from shuyaku.exchange.export import export
-from shuyaku.household import service as continuity
+from shuyaku.ingest.returns import export
 from shuyaku.kogaku import tasuukai
+from shuyaku.review import continuity
 from shuyaku.setup import add_municipality, init
 from tests.builders import (
     INSURER_A,

@@ -23,8 +23,8 @@ from shuyaku.db.schema import (
     seen_number,
 )
 from shuyaku.exchange import outbox
-from shuyaku.exchange.export import export
-from shuyaku.exchange.service import ingest_paths
+from shuyaku.ingest.returns import export
+from shuyaku.ingest.service import ingest_paths
 from shuyaku.setup import add_municipality
 from tests.builders import MUNI_A, csv_line, exchange_file, number, skks
 from tests.conftest import OPERATOR
@@ -130,7 +130,7 @@ def test_a_twelve_digit_key_that_passes_the_check_digit_leaves_in_idtb(ctx, tmp_
 
 
 def test_one_refused_kkkk_stops_no_other_and_every_file_has_its_ledger_row(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from shuyaku.exchange import export as export_module
+    from shuyaku.ingest import returns as export_module
 
     for seq in (1, 2, 3):
         ingest(

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from shuyaku import ids
 from shuyaku.db.schema import id_assignment, outbound_file, vault_entry
 from shuyaku.exchange import outbox
-from shuyaku.exchange.export import export
+from shuyaku.ingest.returns import export
 from shuyaku.qualification.service import lookup_person
-from shuyaku.vault.rotation import rotate_index_key
+from shuyaku.setup import rotate_index_key
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
 from tests.integration.helpers import counts, ingest, person_id, rows
@@ -134,7 +134,7 @@ def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_no
 ) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from shuyaku.exchange import export as export_module
+    from shuyaku.ingest import returns as export_module
 
     ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
     monkeypatch.setattr(export_module, "_summary_message", lambda file: f"番号 {number(7)} を含む誤った文面")
@@ -153,7 +153,7 @@ def test_the_outbox_guard_refuses_a_file_with_an_individual_number_and_writes_no
 
 
 def test_ingest_remove_source_leaves_no_plain_file_and_keeps_an_encrypted_copy(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from shuyaku.exchange.service import ingest_paths
+    from shuyaku.ingest.service import ingest_paths
 
     drop = tmp_path / "drop"
     drop.mkdir()

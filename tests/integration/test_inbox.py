@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-import shuyaku.exchange.history as history_module
+import shuyaku.db.history as history_module
 from shuyaku import ids
 from shuyaku.db.schema import ingest_result, municipality, qualification_period
 from shuyaku.exchange import ledger
@@ -209,7 +209,7 @@ def test_result_rows_never_hold_an_individual_number(ctx) -> None:  # type: igno
 
 def test_several_workers_give_every_sender_its_files_in_order(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """On PostgreSQL two worker processes share the senders; on SQLite the same call runs in-process."""
-    from shuyaku.exchange.service import ingest_paths
+    from shuyaku.ingest.service import ingest_paths
     from tests.conftest import OPERATOR
 
     drop = tmp_path / "drop"

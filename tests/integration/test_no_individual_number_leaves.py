@@ -19,13 +19,12 @@ from typer.testing import CliRunner
 from shuyaku.cli import app
 from shuyaku.db.integrity import orphans
 from shuyaku.db.schema import metadata
-from shuyaku.exchange.export import export
-from shuyaku.exchange.service import ingest_paths
+from shuyaku.ingest.returns import export
+from shuyaku.ingest.service import ingest_paths
 from shuyaku.qualification.service import lookup_person
-from shuyaku.setup import add_municipality
+from shuyaku.setup import add_municipality, rotate_index_key
 from shuyaku.status import status
 from shuyaku.synth.prefecture import SyntheticPrefecture, write_file
-from shuyaku.vault.rotation import rotate_index_key
 from tests.conftest import OPERATOR
 
 
@@ -119,9 +118,8 @@ def test_no_individual_number_reaches_any_output(ctx, settings, tmp_path, monkey
 def test_numbers_in_every_position_and_every_free_text_never_come_out(ctx, settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The hostile cases: a number in each item of a record, full-width, grouped, in a
     name, in a file name, as a log-in ID and in a reason typed by staff."""
-    from shuyaku import ids
-    from shuyaku.access import accounts
-    from shuyaku.household import service as continuity
+    from shuyaku import accounts, ids
+    from shuyaku.review import continuity
     from tests.builders import MUNI_A, exchange_file, number, skks
 
     wide = str.maketrans("0123456789", "０１２３４５６７８９")

@@ -13,7 +13,7 @@ from datetime import date
 import pypdfium2 as pdfium
 import pytest
 
-from shuyaku.access import accounts
+from shuyaku import accounts
 from shuyaku.access.actor import Actor
 from shuyaku.qualification.service import lookup_person
 from shuyaku.reports import service as reports

@@ -1,2 +1,5 @@
-"""Access: who is acting (``actor``), what each role may do (``policy``), and staff
-accounts with Argon2id passwords, TOTP, lockout and sessions (``accounts``)."""
+"""Access: who is acting (``actor``) and what each role may do (``policy``), both pure.
+
+Asking the policy and logging the access is ``audit.guard``; staff accounts (passwords,
+TOTP, lockout, sessions) are ``shuyaku.accounts``.
+"""

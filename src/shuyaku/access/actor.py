@@ -17,8 +17,12 @@ class Actor:
     role: str
     municipalities: frozenset[str] | None = None  # None: every municipality of the prefecture
 
+    def sees(self, municipality_code: str) -> bool:
+        """Whether the municipality is in this actor's scope."""
+        return self.municipalities is None or municipality_code in self.municipalities
+
     def require_municipality(self, municipality_code: str) -> None:
-        if self.municipalities is not None and municipality_code not in self.municipalities:
+        if not self.sees(municipality_code):
             raise AccessDenied(f"{self.login_id} は市町村 {municipality_code} を扱う権限がありません")
 
 

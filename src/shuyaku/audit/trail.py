@@ -7,8 +7,8 @@ canonical text (its items, tab-separated, with ``\\``, tab and newline escaped).
 serialised (``db.locks.write_lock``: a PostgreSQL advisory lock; on SQLite the write lock
 itself, taken before the head is read).
 
-``require`` is how a service asks the access policy: an allowed call goes on, a refused one
-is logged (outcome ``denied``) and raises ``AccessDenied``.
+Services do not call this module for an access of their own: ``audit.guard.guarded`` asks
+the policy and logs the refusal or the access through it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, insert, select
 
 from shuyaku import ids
-from shuyaku.access import policy
-from shuyaku.access.actor import AccessDenied, Actor
+from shuyaku.access.actor import Actor
 from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import audit_event
@@ -171,18 +170,3 @@ def record(ctx: Context, actor: Actor, *events: Event) -> None:
     with _GROUPS_LOCK:
         group = _GROUPS.setdefault(ctx.engine, _GroupCommit())
     group.record(ctx, actor, events)
-
-
-def require(
-    ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, target: str = ""
-) -> policy.Operation:
-    """Ask the policy; a refusal is logged before it is raised."""
-    try:
-        return policy.check(actor, operation, municipality_code)
-    except AccessDenied as exc:
-        record(ctx, actor, Event(operation, target or (municipality_code or ""), outcome="denied", detail=str(exc)))
-        raise
-
-
-def purpose_of(operation: str) -> str:
-    return policy.OPERATIONS[operation].label

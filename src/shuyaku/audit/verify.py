@@ -29,7 +29,9 @@ from sqlalchemy import Connection, func, insert, select
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit import merkle, trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
+from shuyaku.db.engine import make_engine
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import audit_checkpoint, audit_event
@@ -191,8 +193,6 @@ PARALLEL_FROM = 2 * SEGMENT  # below this the log is checked in this process
 
 
 def _segment_in_worker(url: str, first: int, last: int) -> Segment:
-    from shuyaku.db.engine import make_engine
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
@@ -237,7 +237,7 @@ def chain(ctx: Context, report: Report) -> bytearray:
 def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
     """Everything above; with ``against`` (a signed note kept outside the system), also
     that the log today still has, at that note's size, exactly the root it had then."""
-    trail.require(ctx, actor, "audit.read")
+    access = guarded(ctx, actor, "audit.read", target="")
     public = public_key(ctx.settings.keys_dir)
     verifier = Ed25519PublicKey.from_public_bytes(public)
     with ctx.engine.connect() as conn:
@@ -299,16 +299,11 @@ def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
                 report.problems.append(
                     f"外部保管のチェックポイント(件数 {size:,})のルートと、現在の記録から求めたルートが異なります(改ざん)"
                 )
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "audit.verify",
-            purpose=trail.purpose_of("audit.read"),
-            row_count=report.events,
-            outcome="ok" if report.ok else "failed",
-            detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}",
-        ),
+    access.record(
+        action="audit.verify",
+        rows=report.events,
+        outcome="ok" if report.ok else "failed",
+        detail=f"checkpoints={report.checkpoints} problems={len(report.problems)}",
     )
     return report
 
@@ -322,8 +317,8 @@ class Checkpoint:
 
 def checkpoint(ctx: Context, actor: Actor) -> Checkpoint:
     """Sign the Merkle root over every event so far (this request's own event included)."""
-    trail.require(ctx, actor, "audit.checkpoint")
-    signed = _sign(ctx, [trail.Event("audit.checkpoint", purpose=trail.purpose_of("audit.checkpoint"))], actor)
+    access = guarded(ctx, actor, "audit.checkpoint")
+    signed = _sign(ctx, [access.event()], actor)  # the event is part of what it signs
     assert signed is not None
     return signed
 

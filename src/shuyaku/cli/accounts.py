@@ -25,7 +25,7 @@ app.add_typer(user_app, name="user")
 @app.command()
 def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -> None:
     """ログインする(パスワードと認証アプリの確認コード)。以後のコマンドはこの利用者として記録される。"""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx = _context()
     password = typer.prompt("パスワード", hide_input=True)
@@ -46,7 +46,7 @@ def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -
 @app.command()
 def logout() -> None:
     """ログアウトする(セッションを終了し、端末に残さない)。"""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx = _context()
     path = _session_file(ctx)
@@ -71,7 +71,7 @@ def user_add(
     """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
     from datetime import date as date_
 
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx, actor = _session()
     try:
@@ -97,7 +97,8 @@ def user_add(
 @user_app.command("list")
 def user_list() -> None:
     """利用者の一覧(役割・担当・状態)。"""
-    from shuyaku.access import accounts, policy
+    from shuyaku import accounts
+    from shuyaku.access import policy
 
     found = accounts.list_users(*_session())
     status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
@@ -123,7 +124,7 @@ def user_suspend(
     approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
 ) -> None:
     """利用を停止する(異動・退職)。ログインできなくなり、セッションも終わる。"""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx, actor = _session()
     accounts.suspend(ctx, actor, login_id, reason=reason, approved_by=approved_by)
@@ -137,7 +138,7 @@ def user_reset_password(
     approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
 ) -> None:
     """パスワードを初期化する(ロックも解除)。"""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx, actor = _session()
     creds = accounts.reset_password(ctx, actor, login_id, new_totp=new_totp, approved_by=approved_by)
@@ -155,7 +156,7 @@ def user_set_role(
     reason: Annotated[str | None, typer.Option(help="理由")] = None,
 ) -> None:
     """役割・担当市町村を変える(権限追加・権限削除・役割変更として記録)。"""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     ctx, actor = _session()
     kind = accounts.set_role(ctx, actor, login_id, role, municipality or [], approved_by=approved_by, reason=reason)

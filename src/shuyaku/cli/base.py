@@ -117,7 +117,7 @@ def _actor(ctx: Context) -> Actor:
     """Who runs this command: the logged-in staff member (``shuyaku login``; the token in
     ``SHUYAKU_SESSION`` or the session file). Before the first account exists the CLI runs
     in set-up mode as ``setup:<OS login>`` with every right, logged like everybody else."""
-    from shuyaku.access import accounts
+    from shuyaku import accounts
 
     path = _session_file(ctx)
     token = os.environ.get("SHUYAKU_SESSION") or (path.read_text(encoding="ascii").strip() if path.exists() else "")

@@ -24,7 +24,7 @@ def continuity_list(
     status: Annotated[str | None, typer.Option(help="proposed / confirmed / rejected / withdrawn")] = None,
 ) -> None:
     """世帯の継続性候補の一覧(規則・理由・見た世帯員つき)。"""
-    from shuyaku.household import service
+    from shuyaku.review import continuity as service
 
     found = service.list_candidates(*_session(), municipality_code=municipality, status=status)
     table = Table(
@@ -68,7 +68,7 @@ def continuity_confirm(
     note: Annotated[str | None, typer.Option(help="確定の備考")] = None,
 ) -> None:
     """候補を確定する(継続と判定した候補は系譜になり、多数回の回数を引き継ぐ)。"""
-    from shuyaku.household import service
+    from shuyaku.review import continuity as service
 
     ctx, actor = _session()
     if all_proposed:
@@ -90,7 +90,7 @@ def continuity_reject(
     reason: Annotated[str, typer.Option(help="却下の理由(必須)")],
 ) -> None:
     """候補を却下する(確定済みの候補も却下でき、影響する多数回の回数を計算し直す)。"""
-    from shuyaku.household import service
+    from shuyaku.review import continuity as service
 
     ctx, actor = _session()
     service.reject(ctx, actor, candidate, reason)

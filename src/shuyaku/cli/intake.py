@@ -23,9 +23,10 @@ from shuyaku.cli.base import (
     console,
     err,
 )
-from shuyaku.exchange import export as export_service
-from shuyaku.exchange.outbox import OutboxBlocked
-from shuyaku.exchange.service import IngestOutcome, expand, ingest_paths
+from shuyaku.ingest import returns
+from shuyaku.ingest.inbound import IngestOutcome
+from shuyaku.ingest.order import expand
+from shuyaku.ingest.service import inbox, ingest_paths
 from shuyaku.setup import add_municipality
 from shuyaku.timeutil import utc_now
 
@@ -89,20 +90,8 @@ def export(
 ) -> None:
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
     ctx = _context()
-    actor = _actor(ctx)
-    codes = (
-        [municipality]
-        if municipality
-        else [c for c in export_service.registered(ctx) if actor.municipalities is None or c in actor.municipalities]
-    )
-    written: list[Path] = []
-    blocked: list[str] = []
-    for code in codes:  # one municipality's refused file stops no other's
-        try:
-            written += export_service.export(ctx, actor, code, kind.upper(), out)
-        except OutboxBlocked as exc:
-            written += exc.written
-            blocked.append(str(exc))
+    done = returns.export_all(ctx, _actor(ctx), kind, out, municipality)
+    written, blocked = done.written, done.blocked
     for path in written:
         console.print(f"✓ {path}", markup=False)
     if not written and not blocked:
@@ -182,17 +171,8 @@ def inbox_list(
     limit: Annotated[int, typer.Option(help="表示件数(新しい順)")] = 50,
 ) -> None:
     """受信ファイル台帳: 何が反映され、何が保留・受付不可になったか(理由つき)。"""
-    from shuyaku.exchange.ledger import list_files
-
     ctx = _context()
-    from shuyaku.audit import trail
-
-    actor = _actor(ctx)
-    trail.require(ctx, actor, "inbox.read", municipality)
-    if municipality is None and actor.municipalities is not None:
-        raise _fail("--municipality で担当の市町村を指定してください")
-    with ctx.engine.connect() as conn:
-        files = list_files(conn, status=status, municipality_code=municipality, limit=limit)
+    files = inbox(ctx, _actor(ctx), status=status, municipality_code=municipality, limit=limit)
     table = Table(
         "受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容"
     )

@@ -81,7 +81,7 @@ def setting_set(
 @vault_app.command("rotate-index-key")
 def rotate_index_key() -> None:
     """検索用の鍵を新しい版に替え、全件のブラインドインデックスを封印値から作り直す(県IDは不変)。"""
-    from shuyaku.vault.rotation import rotate_index_key as rotate
+    from shuyaku.setup import rotate_index_key as rotate
 
     version, count = rotate(*_session())
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")

@@ -180,13 +180,14 @@ def record_results(
 
 
 def list_files(
-    conn: Connection, *, status: str | None = None, municipality_code: str | None = None, limit: int = 200
+    conn: Connection, *, status: str | None = None, scope: frozenset[str] | None = None, limit: int = 200
 ) -> list[Any]:
-    """The newest ledger rows first (受信ファイル一覧)."""
+    """The newest ledger rows first (受信ファイル一覧), of the municipalities in ``scope``
+    (None: every one, and the files whose sender could not be read)."""
     f = inbound_file.c
     stmt = select(inbound_file).order_by(f.file_id.desc()).limit(limit)
     if status:
         stmt = stmt.where(f.status == status)
-    if municipality_code:
-        stmt = stmt.where(f.municipality_code == municipality_code)
+    if scope is not None:
+        stmt = stmt.where(f.municipality_code.in_(sorted(scope)))
     return list(conn.execute(stmt).all())

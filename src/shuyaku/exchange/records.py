@@ -1,11 +1,11 @@
-"""From validated string columns to typed record frames, and problem helpers."""
+"""From validated string columns to typed record frames."""
 
 from __future__ import annotations
 
 import polars as pl
 
 from shuyaku.exchange.layouts import Layout
-from shuyaku.exchange.validate import ERROR, PROBLEM_SCHEMA, as_date
+from shuyaku.exchange.validate import as_date
 
 
 def typed(layout: Layout, records: pl.DataFrame) -> pl.DataFrame:
@@ -22,14 +22,3 @@ def typed(layout: Layout, records: pl.DataFrame) -> pl.DataFrame:
         elif not f.required:
             exprs.append(pl.when(col == "").then(None).otherwise(col).alias(f.column))
     return records.with_columns(exprs)
-
-
-def problems_for(frame: pl.DataFrame, code: str, field: str, message: str | pl.Expr) -> pl.DataFrame:
-    msg = pl.lit(message) if isinstance(message, str) else message
-    return frame.select(
-        "line_no",
-        pl.lit(code).alias("code"),
-        pl.lit(ERROR).alias("result"),
-        pl.lit(field).alias("field"),
-        msg.alias("message"),
-    ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]

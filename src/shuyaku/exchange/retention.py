@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import func, select, update
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import inbound_file
 from shuyaku.exchange import archive
@@ -18,9 +18,8 @@ log = logging.getLogger("shuyaku.retention")
 
 def purge_expired(ctx: Context, actor: Actor, today: date) -> int:
     """Delete every encrypted copy whose retention has ended for every ledger row using it."""
-    trail.require(ctx, actor, "archive.purge")
     f = inbound_file.c
-    with ctx.engine.begin() as conn:
+    with guarded(ctx, actor, "archive.purge") as access, ctx.engine.begin() as conn:
         kept_until = (
             select(f.archive_name, func.max(f.retain_until).label("until"))
             .where(f.archive_name.is_not(None), f.archive_purged_at.is_(None))
@@ -32,18 +31,6 @@ def purge_expired(ctx: Context, actor: Actor, today: date) -> int:
             archive.purge(ctx.settings.archive_dir, name)
         if expired:
             conn.execute(update(inbound_file).where(f.archive_name.in_(expired)).values(archive_purged_at=ctx.clock()))
-        trail.append(
-            conn,
-            actor,
-            [
-                trail.Event(
-                    "archive.purge",
-                    target=f"retain_until < {today.isoformat()}",
-                    purpose=trail.purpose_of("archive.purge"),
-                    row_count=len(expired),
-                )
-            ],
-            ctx.clock(),
-        )
+        access.log(conn, target=f"retain_until < {today.isoformat()}", rows=len(expired))
     log.info("archive purge by=%s today=%s purged=%s", actor.login_id, today.isoformat(), len(expired))
     return len(expired)

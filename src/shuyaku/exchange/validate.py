@@ -14,17 +14,7 @@ from functools import cache
 import polars as pl
 
 from shuyaku.exchange.layouts import Field, Layout
-
-ERROR = "9"
-WARNING = "1"
-
-PROBLEM_SCHEMA = {
-    "line_no": pl.Int64,
-    "code": pl.String,
-    "result": pl.String,
-    "field": pl.String,
-    "message": pl.String,
-}
+from shuyaku.problems import ERROR, PROBLEM_SCHEMA, WARNING
 
 _PRIVATE_USE = r"[\x{E000}-\x{F8FF}\x{F0000}-\x{FFFFD}\x{100000}-\x{10FFFD}]"
 _CONTROL = r"[\x00-\x1f\x7f-\x9f]"
@@ -283,23 +273,3 @@ def validate(layout: Layout, records: pl.DataFrame, width: pl.Series | None = No
         .sort("line_no", "order")
     )
     return found.select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
-
-
-def summarise(problems: pl.DataFrame) -> pl.DataFrame:
-    """One row per record: an error outranks a warning; the first problem names the code."""
-    if problems.height == 0:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    ranked = problems.with_row_index("_seq").sort(
-        [pl.col("line_no"), pl.col("result").replace_strict({ERROR: 0, WARNING: 1}, return_dtype=pl.Int8), "_seq"]
-    )
-    return (
-        ranked.group_by("line_no", maintain_order=True)
-        .agg(
-            pl.col("code").first(),
-            pl.col("result").first(),
-            pl.col("field").first(),
-            pl.col("message").unique(maintain_order=True).str.join("／"),
-        )
-        .select(list(PROBLEM_SCHEMA))
-        .cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
-    )

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import polars as pl
 from sqlalchemy import Connection
 
-from shuyaku.db.query import fetch_in
-from shuyaku.db.schema import claim_unit, hit_report, household_key, income_class
-from shuyaku.exchange.history import HistoryTable, apply_in_rounds
-from shuyaku.exchange.validate import PROBLEM_SCHEMA, WARNING
-from shuyaku.household.store import ensure_households
+from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
+from shuyaku.db.schema import claim_unit, hit_report, income_class
 from shuyaku.kogaku import tasuukai
+from shuyaku.problems import PROBLEM_SCHEMA, WARNING
+from shuyaku.qualification.households import household_ids, with_household_ids
 
 CLAIMS = HistoryTable(
     claim_unit,
@@ -30,40 +27,12 @@ INCOME_CLASSES = HistoryTable(
 )
 
 
-def _apply(
-    history: HistoryTable,
-    conn: Connection,
-    records: pl.DataFrame,
-    municipality_code: str,
-    full_load: bool,
-    file_id: int,
-    now: datetime,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.with_columns(pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
-
-    return apply_in_rounds(
-        conn,
-        history,
-        records,
-        municipality_code=municipality_code,
-        full_load=full_load,
-        file_id=file_id,
-        now=now,
-        before_insert=before_insert,
-    )
+def apply_claims(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_in_rounds(conn, CLAIMS, batch)
 
 
-def apply_claims(
-    conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int, now: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return _apply(CLAIMS, conn, records, municipality_code, full_load, file_id, now)
-
-
-def apply_income_classes(
-    conn: Connection, records: pl.DataFrame, *, municipality_code: str, full_load: bool, file_id: int, now: datetime
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return _apply(INCOME_CLASSES, conn, records, municipality_code, full_load, file_id, now)
+def apply_income_classes(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return apply_in_rounds(conn, INCOME_CLASSES, batch)
 
 
 HIT_REPORTS = HistoryTable(
@@ -71,54 +40,23 @@ HIT_REPORTS = HistoryTable(
 )
 
 
-def apply_hit_reports(
-    conn: Connection,
-    records: pl.DataFrame,
-    *,
-    prefecture: str,
-    municipality_code: str,
-    full_load: bool,
-    file_id: int,
-    now: datetime,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def apply_hit_reports(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
     """KGGT: hit months into ``hit_report``; then every stored 多数回 count they reach is
     recomputed, and the municipality's own 多数回 flag is compared with the federation's
     count (W301, applied and reported)."""
 
-    def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
-        keys = ensure_households(conn, prefecture, municipality_code, batch["setai_no"].to_list(), file_id, now)
-        return batch.join(keys, on="setai_no", how="left").with_columns(
-            pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at")
-        )
-
-    applied, problems = apply_in_rounds(
-        conn,
-        HIT_REPORTS,
-        records,
-        municipality_code=municipality_code,
-        full_load=full_load,
-        file_id=file_id,
-        now=now,
-        before_insert=before_insert,
-    )
+    applied, problems = apply_in_rounds(conn, HIT_REPORTS, batch, with_household_ids(conn, batch))
     if applied.height == 0:
         return applied, problems
-    tasuukai.recount(conn, str(applied["month"].min()), now)
-    return applied, pl.concat([problems, _flag_mismatches(conn, applied, municipality_code)], how="vertical")
+    tasuukai.recount(conn, str(applied["month"].min()), batch.now)
+    return applied, pl.concat([problems, _flag_mismatches(conn, applied, batch.municipality_code)], how="vertical")
 
 
 def _flag_mismatches(conn: Connection, applied: pl.DataFrame, municipality_code: str) -> pl.DataFrame:
     current = applied.filter(pl.col("op") != "3")
     if current.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    k = household_key.c
-    keys = fetch_in(
-        conn,
-        [k.setai_no, k.pref_household_id],
-        k.setai_no,
-        current["setai_no"].unique().to_list(),
-        k.municipality_code == municipality_code,
-    )
+    keys = household_ids(conn, municipality_code, current["setai_no"].unique().to_list())
     current = current.join(keys, on="setai_no", how="left")
     parts = []
     for (month,), part in current.group_by("month"):

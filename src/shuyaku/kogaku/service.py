@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import Connection, select, update
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
@@ -225,10 +225,9 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         table = tables.table_for(dashed)
     except tables.NoTableInForce as exc:
         raise RunError(str(exc)) from None
-    trail.require(ctx, actor, "kogaku.run")
     summary = RunSummary(month, table.id)
     h = hit_month.c
-    with ctx.engine.begin() as conn:
+    with guarded(ctx, actor, "kogaku.run", target=month) as access, ctx.engine.begin() as conn:
         inputs = load_month(conn, month)
         summary.unmatched_claims, summary.undeclared_classes = inputs.unmatched_claims, inputs.undeclared_classes
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
@@ -255,12 +254,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
         )
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
-        trail.append(
-            conn,
-            actor,
-            [trail.Event("kogaku.run", target=month, purpose=trail.purpose_of("kogaku.run"), row_count=result.height)],
-            now,
-        )
+        access.log(conn, rows=result.height)
     summary.households = result.height
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)

@@ -28,7 +28,7 @@ import polars as pl
 from sqlalchemy import Connection, null, select, union_all, update
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import SQLITE_CHUNK, fetch_in, rows_to_frame
@@ -293,23 +293,9 @@ def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
 def run_month(ctx: Context, actor: Actor, month: str) -> RunSummary:
     """`shuyaku tasuukai run --month YYYYMM`: every household's count for the month, kept."""
     check_month(month)
-    trail.require(ctx, actor, "tasuukai.run")
-    with ctx.engine.begin() as conn:
+    with guarded(ctx, actor, "tasuukai.run", target=month) as access, ctx.engine.begin() as conn:
         summary = store(conn, month, ctx.clock())
-        trail.append(
-            conn,
-            actor,
-            [
-                trail.Event(
-                    "tasuukai.run",
-                    target=month,
-                    purpose=trail.purpose_of("tasuukai.run"),
-                    row_count=summary.changed,
-                    detail=f"households={summary.households}",
-                )
-            ],
-            ctx.clock(),
-        )
+        access.log(conn, rows=summary.changed, detail=f"households={summary.households}")
     log.info(
         "tasuukai run by=%s month=%s households=%s tasuukai=%s changed=%s",
         actor.login_id,
@@ -363,7 +349,7 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         key = conn.execute(select(k.municipality_code, k.setai_no).where(k.pref_household_id == household)).first()
         if key is None:
             raise CountError(f"県世帯ID {household} はありません")
-        trail.require(ctx, actor, "tasuukai.explain", key.municipality_code, target=household)
+        access = guarded(ctx, actor, "tasuukai.explain", key.municipality_code, target=household)
         # Every household a candidate (any status) links back to, with the path's candidates.
         paths: dict[str, list[Any]] = {household: []}
         candidates: list[Any] = []
@@ -441,16 +427,7 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         (x.candidate_id, x.from_household, x.to_household, x.change_date.isoformat(), x.rule, x.continuous, x.status)
         for x in candidates
     ]
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "tasuukai.explain",
-            target=f"{household} {month}",
-            purpose=trail.purpose_of("tasuukai.explain"),
-            row_count=len(lines),
-        ),
-    )
+    access.record(rows=len(lines), target=f"{household} {month}")
     return Explanation(household, key.municipality_code, key.setai_no, month, first, last, len(seen), lines, listed)
 
 

@@ -19,8 +19,7 @@ from sqlalchemy import Connection
 
 from shuyaku.db.query import fetch_in
 from shuyaku.db.schema import person, person_key
-from shuyaku.exchange.records import problems_for
-from shuyaku.exchange.validate import PROBLEM_SCHEMA
+from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 from shuyaku.vault.service import Vault
 
 NEW = "1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
@@ -9,13 +10,11 @@ from sqlalchemy import Connection
 
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
+from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
 from shuyaku.db.query import fetch_in, unused_pref_ids
 from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
-from shuyaku.exchange.history import HistoryTable, apply_in_rounds
-from shuyaku.household import continuity
-from shuyaku.household.store import ensure_households
-from shuyaku.kogaku import tasuukai
 from shuyaku.qualification import identity, moves
+from shuyaku.qualification.households import with_household_ids
 from shuyaku.timeutil import jst_date
 from shuyaku.vault.service import Vault
 
@@ -23,49 +22,33 @@ QUALIFICATION_HISTORY = HistoryTable(qualification_period, "atena_no", "宛名�
 CANCELLED = "4"
 
 
-def apply_person_records(
-    conn: Connection,
-    vault: Vault,
-    records: pl.DataFrame,
-    *,
-    prefecture: str,
-    municipality_code: str,
-    full_load: bool,
-    file_id: int,
-    now: datetime,
-    auto_confirm_k1: bool = False,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply typed SKKS records. Returns (applied records, problems)."""
+@dataclass(frozen=True)
+class PersonsApplied:
+    applied: pl.DataFrame  # the records applied
+    problems: pl.DataFrame
+    household_changes: list[str]  # 県個人ID whose household may have changed: for continuity to judge
+
+
+def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> PersonsApplied:
+    """Apply typed SKKS records: identity, keys, periods, IDTB rows, E101/E102 review."""
+    records, municipality_code, file_id, now = batch.records, batch.municipality_code, batch.file_id, batch.now
     resolved, problems = identity.resolve(conn, vault, municipality_code, records)
     usable = records.join(resolved.select("atena_no"), on="atena_no", how="semi")
     usable = usable.join(problems.select("line_no"), on="line_no", how="anti").drop("individual_number")
     bound: set[str] = set(resolved.filter(pl.col("status") == identity.KNOWN)["atena_no"].to_list())
     numbered: list[pl.DataFrame] = [pl.DataFrame(schema={"atena_no": pl.String, "pref_person_id": pl.String})]
+    households = with_household_ids(conn, batch)
 
-    def before_insert(batch: pl.DataFrame) -> pl.DataFrame:
+    def with_ids(rows: pl.DataFrame) -> pl.DataFrame:
         to_bind = resolved.filter(
-            pl.col("atena_no").is_in(batch["atena_no"].unique().to_list()) & ~pl.col("atena_no").is_in(list(bound))
+            pl.col("atena_no").is_in(rows["atena_no"].unique().to_list()) & ~pl.col("atena_no").is_in(list(bound))
         )
-        numbered.append(_bind_persons(conn, vault, to_bind, prefecture, municipality_code, file_id, now))
+        numbered.append(_bind_persons(conn, vault, to_bind, batch.prefecture, municipality_code, file_id, now))
         bound.update(to_bind["atena_no"].to_list())
         persons = resolved.select("atena_no", "pref_person_id").update(pl.concat(numbered), on="atena_no", how="left")
-        households = ensure_households(conn, prefecture, municipality_code, batch["setai_no"].to_list(), file_id, now)
-        return (
-            batch.join(persons, on="atena_no", how="left")
-            .join(households, on="setai_no", how="left")
-            .with_columns(pl.lit(file_id).alias("file_id"), pl.lit(now).alias("recorded_at"))
-        )
+        return households(rows.join(persons, on="atena_no", how="left"))
 
-    applied, round_problems = apply_in_rounds(
-        conn,
-        QUALIFICATION_HISTORY,
-        usable,
-        municipality_code=municipality_code,
-        full_load=full_load,
-        file_id=file_id,
-        now=now,
-        before_insert=before_insert,
-    )
+    applied, round_problems = apply_in_rounds(conn, QUALIFICATION_HISTORY, batch.replace(usable), with_ids)
     touched = applied["atena_no"].unique().to_list()
     _record_id_changes(conn, municipality_code, touched, file_id, now)
     persons = moves.persons_of(conn, municipality_code, touched)
@@ -73,11 +56,8 @@ def apply_person_records(
     review = moves.period_problems(conn, movers, file_id)
     # Only a person known in another municipality, or whose records here differ in household
     # or head flag or were interrupted by a loss of NHI, can be part of a household change.
-    persons = sorted(set(movers) | set(_changed_households(conn, municipality_code, touched)))
-    confirmed_since = continuity.detect(conn, persons, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
-    if confirmed_since is not None:
-        tasuukai.recount(conn, confirmed_since, now)
-    return applied, pl.concat([problems, round_problems, review], how="vertical")
+    changes = sorted(set(movers) | set(_changed_households(conn, municipality_code, touched)))
+    return PersonsApplied(applied, pl.concat([problems, round_problems, review], how="vertical"), changes)
 
 
 def _changed_households(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from shuyaku.db.query import fetch_in
 from shuyaku.db.schema import person_key, qualification_period
-from shuyaku.exchange.validate import PROBLEM_SCHEMA, WARNING
+from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 
 PERIOD_SCHEMA = {
     "municipality_code": pl.String,

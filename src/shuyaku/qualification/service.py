@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import person_key, qualification_period
 from shuyaku.errors import NotFoundError
@@ -31,9 +31,13 @@ def lookup_person(
     ctx: Context, actor: Actor, municipality_code: str, atena_no: str, as_known_at: datetime | None = None
 ) -> PersonView:
     """The person's records as the system knew them at ``as_known_at`` (default: now)."""
-    trail.require(ctx, actor, "person.read", municipality_code, target=f"{municipality_code} 宛名番号 {atena_no}")
     q = qualification_period.c
-    with ctx.engine.connect() as conn:
+    with (
+        guarded(
+            ctx, actor, "person.read", municipality_code, target=f"{municipality_code} 宛名番号 {atena_no}"
+        ) as access,
+        ctx.engine.connect() as conn,
+    ):
         pid = conn.execute(
             select(person_key.c.pref_person_id).where(
                 person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no
@@ -55,15 +59,9 @@ def lookup_person(
             .mappings()
             .all()
         )
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "person.read",
+        access.done(
+            rows=len(rows),
             target=f"{pid} ({municipality_code} 宛名番号 {atena_no})",
-            purpose=trail.purpose_of("person.read"),
-            row_count=len(rows),
             detail=f"as_known_at={as_known_at.isoformat() if as_known_at else 'now'}",
-        ),
-    )
+        )
     return PersonView(pid, municipality_code, atena_no, [dict(r) for r in rows])

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from shuyaku.access import policy
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_event, permission_change
 from shuyaku.errors import InvalidRequest
@@ -44,16 +45,9 @@ PERMISSION_COLUMNS = (
 PERMISSION_WIDTHS = (9, 25, 20, 22, 24, 32, 26, 26, 30, 18, 18, 23)
 REVIEW_COLUMNS = ("日時", "利用者ID", "役割", "範囲", "操作", "対象", "件数", "結果", "内容")
 REVIEW_WIDTHS = (26, 22, 26, 22, 30, 62, 12, 12, 51)
-# Reads and writes of personal data (what the review looks at for hours and volume).
-PERSONAL_ACTIONS = (
-    "person.read",
-    "export",
-    "continuity.read",
-    "continuity.confirmed",
-    "continuity.rejected",
-    "tasuukai.explain",
-    "ingest",
-)
+# Reads and writes of personal data (what the review looks at for hours and volume): every
+# event whose purpose is an operation the policy marks as touching personal data.
+PERSONAL_PURPOSES = frozenset(op.label for op in policy.OPERATIONS.values() if op.personal_data)
 
 
 class ReportError(InvalidRequest, ValueError):
@@ -95,7 +89,7 @@ def permissions(
     ctx: Context, actor: Actor, start: date, end: date, *, pdf_path: Path | None = None, csv_path: Path | None = None
 ) -> ReportFiles:
     """利用者権限変更一覧: every account change in [start, end] (JST dates)."""
-    trail.require(ctx, actor, "report.permissions")
+    access = guarded(ctx, actor, "report.permissions")
     lo, hi = _span(start, end)
     p = permission_change.c
     with ctx.engine.connect() as conn:
@@ -135,16 +129,8 @@ def permissions(
                 pdf_path,
             )
         )
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "report.permissions",
-            target=f"{start.isoformat()}〜{end.isoformat()}",
-            purpose=trail.purpose_of("report.permissions"),
-            row_count=len(rows),
-            detail=" ".join(p.name for p in out.files),
-        ),
+    access.record(
+        target=f"{start.isoformat()}〜{end.isoformat()}", rows=len(rows), detail=" ".join(p.name for p in out.files)
     )
     return out
 
@@ -169,7 +155,7 @@ def access_review(
 ) -> ReportFiles:
     """アクセス記録点検表: off-hours access, bulk look-ups, attempts outside a user's scope
     (refused), exports and failed logins in [start, end]."""
-    trail.require(ctx, actor, "report.access_review")
+    access = guarded(ctx, actor, "report.access_review")
     lo, hi = _span(start, end)
     e = audit_event.c
     with ctx.engine.connect() as conn:
@@ -194,7 +180,7 @@ def access_review(
         ]
 
     timed = [(ev, local(ev)) for ev in events]
-    personal = [(ev, at) for ev, at in timed if ev.action in PERSONAL_ACTIONS and ev.outcome == "ok"]
+    personal = [(ev, at) for ev, at in timed if ev.purpose in PERSONAL_PURPOSES and ev.outcome == "ok"]
     off_hours = [
         (ev, at) for ev, at in personal if at.weekday() >= 5 or not rules.day_starts <= at.hour < rules.day_ends
     ]
@@ -243,15 +229,7 @@ def access_review(
                 pdf_path,
             )
         )
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "report.access_review",
-            target=f"{start.isoformat()}〜{end.isoformat()}",
-            purpose=trail.purpose_of("report.access_review"),
-            row_count=total,
-            detail=" ".join(p.name for p in out.files),
-        ),
+    access.record(
+        target=f"{start.isoformat()}〜{end.isoformat()}", rows=total, detail=" ".join(p.name for p in out.files)
     )
     return out

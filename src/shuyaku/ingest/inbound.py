@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import random
 import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -26,10 +25,11 @@ from sqlalchemy import Connection
 
 from shuyaku import ids
 from shuyaku.access.actor import AccessDenied, Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import Access, guarded
 from shuyaku.context import Context
 from shuyaku.crash import crash_point
 from shuyaku.db.engine import CONFLICT_ERRORS
+from shuyaku.db.history import Batch
 from shuyaku.db.schema import inbound_file
 from shuyaku.exchange import archive, envelope, ledger
 from shuyaku.exchange.codes import MESSAGES
@@ -42,14 +42,14 @@ from shuyaku.exchange.containment import (
     safe_filename,
 )
 from shuyaku.exchange.envelope import EnvelopeError, Header
-from shuyaku.exchange.layouts import INBOUND, KNOWN_KINDS, Layout
-from shuyaku.exchange.records import problems_for, typed
-from shuyaku.exchange.validate import ERROR, PROBLEM_SCHEMA, WARNING, summarise, validate
-from shuyaku.household.intake import apply_household_records
-from shuyaku.qualification.intake import apply_person_records
+from shuyaku.exchange.layouts import INBOUND, Layout
+from shuyaku.exchange.records import typed
+from shuyaku.exchange.validate import validate
+from shuyaku.ingest.apply import apply_records
+from shuyaku.problems import ERROR, PROBLEM_SCHEMA, WARNING, problems_for, summarise
 from shuyaku.timeutil import jst_date
 
-log = logging.getLogger("shuyaku.exchange")
+log = logging.getLogger("shuyaku.ingest")
 
 # What an SKKS / SKSE file writes to and looks up in (statistics refreshed after bulk loads).
 WRITTEN_TABLES = [
@@ -104,39 +104,6 @@ class _Hold(Exception):
         self.problems, self.counts, self.message, self.error = problems, counts, message, error
 
 
-def ingest_paths(
-    ctx: Context,
-    actor: Actor,
-    paths: Iterable[Path],
-    *,
-    remove_source: bool = False,
-    progress: Callable[[Path, IngestOutcome], None] | None = None,
-    jobs: int = 1,
-) -> list[IngestOutcome]:
-    """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order.
-
-    ``jobs`` > 1 spreads senders over worker processes (PostgreSQL only; SQLite has one
-    writer, so it always runs in this process). Held files whose gap is already filled (a
-    run that was killed between a file and the release of its successor) are released
-    first. A file that cannot be read is that file's refusal, never the run's end."""
-    trail.require(ctx, actor, "ingest", target="受信フォルダ")  # before releasing anything on the caller's behalf
-    release_ready(ctx)
-    files = expand(paths)
-    if jobs > 1 and ctx.engine.dialect.name == "postgresql":
-        from shuyaku.exchange.parallel import ingest_in_workers
-
-        return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
-    outcomes = []
-    for path in files:
-        outcome = ingest_with_retries(ctx, actor, path)
-        if remove_source and outcome.ok:
-            path.unlink()  # the encrypted archive copy is the one that stays
-        outcomes.append(outcome)
-        if progress:
-            progress(path, outcome)
-    return outcomes
-
-
 RETRIES = 3
 
 
@@ -172,7 +139,7 @@ def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
         except OSError as exc:
             refusal = f"ファイルを読めません({exc.strerror})"
     if refusal is not None:
-        trail.require(ctx, actor, "ingest", target=safe_filename(path.name))
+        access = guarded(ctx, actor, "ingest", target=safe_filename(path.name))
         base = {
             "filename": safe_filename(path.name),
             "sha256": "",
@@ -180,7 +147,7 @@ def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
             "received_at": ctx.clock(),
             "actor": actor.login_id,
         }
-        return _finish(ctx, actor, base, ledger.REJECTED, EnvelopeError("E002", 0, "ファイル", refusal), Containment())
+        return _finish(ctx, access, base, ledger.REJECTED, EnvelopeError("E002", 0, "ファイル", refusal), Containment())
     return ingest_bytes(ctx, actor, raw, path.name)
 
 
@@ -197,42 +164,6 @@ def _unreadable(ctx: Context, path: Path) -> str | None:
     if info.st_size > limit:
         return f"ファイルが大きすぎます({info.st_size:,} バイト、上限 {limit:,} バイト: 設定 max_file_bytes)"
     return None
-
-
-def expand(paths: Iterable[Path]) -> list[Path]:
-    """Files and folders (their ``*.csv``) in ingest order: by sender, kind, then 連番.
-    Inside a folder, symbolic links are listed too (and refused with a reason), never followed."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir() and not path.is_symlink():
-            out.extend(sorted(p for p in _walk(path) if p.suffix.lower() == ".csv"))
-        else:
-            out.append(path)
-    return sorted(out, key=_order_key)
-
-
-def _walk(folder: Path) -> list[Path]:
-    found = []
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        found += [Path(root) / n for n in names]
-        found += [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()]
-    return found
-
-
-def sender_of(path: Path) -> str:
-    """The sender's 市町村コード from the header ("" when the header cannot be read)."""
-    return str(_order_key(path)[1])
-
-
-def _order_key(path: Path) -> tuple[Any, ...]:
-    try:
-        if path.is_symlink() or not path.is_file():
-            raise OSError
-        with path.open("rb") as handle:
-            header = envelope.peek_header(handle.readline(4096))
-        return (0, header.municipality_code, KNOWN_KINDS.index(header.kind), header.seq, path.name)
-    except (EnvelopeError, OSError):
-        return (1, "", 0, 0, path.name)
 
 
 def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, releasing: Any = None) -> IngestOutcome:
@@ -275,7 +206,8 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         )
         records = max(raw.count(b"\n") - 2, 0)  # about: nothing of it was applied
         counts = {"record_count": records, "applied_count": 0, "warning_count": 0, "error_count": 0}
-        return _finish(ctx, actor, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
+        access = guarded(ctx, actor, "ingest", base.get("municipality_code"), target=filename)
+        return _finish(ctx, access, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
 
 
 def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasing: Any) -> IngestOutcome:
@@ -292,7 +224,8 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
     try:
         header = envelope.peek_header(raw)
     except EnvelopeError as exc:
-        return _finish(ctx, actor, base, ledger.REJECTED, exc, guard, releasing=releasing)
+        access = guarded(ctx, actor, "ingest", target=filename)
+        return _finish(ctx, access, base, ledger.REJECTED, exc, guard, releasing=releasing)
     base.update(
         municipality_code=header.municipality_code,
         kind=header.kind,
@@ -302,13 +235,13 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
         seq=header.seq,
         spec_version=header.spec_version,
     )
-    trail.require(ctx, actor, "ingest", header.municipality_code, target=filename)
+    access = guarded(ctx, actor, "ingest", header.municipality_code, target=filename)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)
     if sender is None:
         return _finish(
             ctx,
-            actor,
+            access,
             base,
             ledger.REJECTED,
             EnvelopeError(
@@ -323,7 +256,7 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
     if sender.insurer_number != header.insurer_number:
         return _finish(
             ctx,
-            actor,
+            access,
             base,
             ledger.REJECTED,
             EnvelopeError(
@@ -349,8 +282,8 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
         guard.learn(file_numbers(layout, records, width))
         _check_records_envelope(layout, header, parsed, records)
     except EnvelopeError as exc:
-        return _finish(ctx, actor, base, ledger.REJECTED, exc, guard, releasing=releasing)
-    return _apply(ctx, actor, base, layout, header, records, width, now, guard, releasing)
+        return _finish(ctx, access, base, ledger.REJECTED, exc, guard, releasing=releasing)
+    return _apply(ctx, access, base, layout, header, records, width, now, guard, releasing)
 
 
 def _frame(layout: Layout, parsed: envelope.ParsedFile) -> tuple[pl.DataFrame, pl.Series]:
@@ -415,7 +348,7 @@ def _duplicate_message(earlier: Any) -> str:
 
 def _apply(
     ctx: Context,
-    actor: Actor,
+    access: Access,
     base: dict[str, Any],
     layout: Layout,
     header: Header,
@@ -449,7 +382,12 @@ def _apply(
             found = pl.concat([raw_problems, contained], how="vertical")
             bad_lines = found.filter(pl.col("result") == ERROR).select("line_no").unique()
             valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
-            _, more = APPLIERS[layout.kind](ctx, conn, valid, header, file_id, now)
+            more = apply_records(
+                ctx,
+                conn,
+                layout.kind,
+                Batch(valid, ctx.prefecture, header.municipality_code, header.data_kind == "1", file_id, now),
+            )
             problems = summarise(pl.concat([found, more], how="vertical"))
             counts = _counts(records.height, problems)
             if counts["error_count"] > share * records.height:
@@ -465,12 +403,12 @@ def _apply(
                 inbound_file.update().where(inbound_file.c.file_id == file_id).values(decided_at=ctx.clock(), **counts)
             )
             _mark_released(conn, releasing, ctx.clock())
-            _log_ingest(conn, actor, file_id, base, ledger.APPLIED, None, counts, now)
+            _log_ingest(conn, access, file_id, base, ledger.APPLIED, None, counts)
             crash_point("ingest.before_commit")
     except _Duplicate as dup:
         return _finish(
             ctx,
-            actor,
+            access,
             base,
             ledger.DUPLICATE,
             None,
@@ -481,7 +419,7 @@ def _apply(
     except _Hold as hold:
         return _finish(
             ctx,
-            actor,
+            access,
             base,
             ledger.HELD,
             hold.error,
@@ -589,28 +527,19 @@ def _remember_quarantined(
 
 def _log_ingest(
     conn: Connection,
-    actor: Actor,
+    access: Access,
     file_id: int,
     base: dict[str, Any],
     status: str,
     code: str | None,
     counts: dict[str, int],
-    now: Any,
 ) -> None:
-    trail.append(
+    access.log(
         conn,
-        actor,
-        [
-            trail.Event(
-                "ingest",
-                target=f"受付番号 {file_id} {base.get('municipality_code') or ''} {base.get('kind') or ''} {base['filename']}",
-                purpose=trail.purpose_of("ingest"),
-                row_count=counts["applied_count"],
-                outcome="ok" if status in (ledger.APPLIED, ledger.DUPLICATE) else "failed",
-                detail=f"status={status} code={code or ''} records={counts['record_count']}",
-            )
-        ],
-        now,
+        target=f"受付番号 {file_id} {base.get('municipality_code') or ''} {base.get('kind') or ''} {base['filename']}",
+        rows=counts["applied_count"],
+        outcome="ok" if status in (ledger.APPLIED, ledger.DUPLICATE) else "failed",
+        detail=f"status={status} code={code or ''} records={counts['record_count']}",
     )
 
 
@@ -623,91 +552,6 @@ def _mark_released(conn: Connection, releasing: Any, now: Any) -> None:
             .where(inbound_file.c.file_id == releasing.file_id)
             .values(status=ledger.RELEASED, message="連番の欠番が解消したため再処理しました")
         )
-
-
-def _person_records(
-    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return apply_person_records(
-        conn,
-        ctx.vault,
-        valid,
-        prefecture=ctx.prefecture,
-        municipality_code=header.municipality_code,
-        full_load=header.data_kind == "1",
-        file_id=file_id,
-        now=now,
-        auto_confirm_k1=ctx.setting("continuity_auto_confirm_k1") == "1",
-    )
-
-
-def _household_records(
-    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return apply_household_records(
-        conn,
-        valid,
-        prefecture=ctx.prefecture,
-        municipality_code=header.municipality_code,
-        full_load=header.data_kind == "1",
-        file_id=file_id,
-        now=now,
-    )
-
-
-def _claim_records(
-    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from shuyaku.kogaku.intake import apply_claims
-
-    return apply_claims(
-        conn,
-        valid,
-        municipality_code=header.municipality_code,
-        full_load=header.data_kind == "1",
-        file_id=file_id,
-        now=now,
-    )
-
-
-def _income_class_records(
-    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from shuyaku.kogaku.intake import apply_income_classes
-
-    return apply_income_classes(
-        conn,
-        valid,
-        municipality_code=header.municipality_code,
-        full_load=header.data_kind == "1",
-        file_id=file_id,
-        now=now,
-    )
-
-
-def _hit_reports(
-    ctx: Context, conn: Connection, valid: pl.DataFrame, header: Header, file_id: int, now: Any
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    from shuyaku.kogaku.intake import apply_hit_reports
-
-    return apply_hit_reports(
-        conn,
-        valid,
-        prefecture=ctx.prefecture,
-        municipality_code=header.municipality_code,
-        full_load=header.data_kind == "1",
-        file_id=file_id,
-        now=now,
-    )
-
-
-APPLIERS = {
-    "SKKS": _person_records,
-    "SKSE": _household_records,
-    "RECE": _claim_records,
-    "SKBN": _income_class_records,
-    "KGGT": _hit_reports,
-}
 
 
 def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
@@ -742,7 +586,7 @@ def _system_of(login_id: str) -> Actor:
 
 def _finish(
     ctx: Context,
-    actor: Actor,
+    access: Access,
     base: dict[str, Any],
     status: str,
     error: EnvelopeError | None,
@@ -786,7 +630,7 @@ def _finish(
         if status != ledger.DUPLICATE and guard.known:
             remember_unenrolled(conn, ctx.vault, guard.known, file_id, now)
         _mark_released(conn, releasing, now)
-        _log_ingest(conn, actor, file_id, base, status, code, counts, now)
+        _log_ingest(conn, access, file_id, base, status, code, counts)
     text = guard.free_text(text)
     log.info(
         "ingest file_id=%s kind=%s municipality=%s seq=%s status=%s code=%s",

@@ -33,6 +33,7 @@ from shuyaku import ids
 from shuyaku.access import policy
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
+from shuyaku.audit.guard import Access, guarded
 from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import app_user, municipality, permission_change, user_session
@@ -131,7 +132,7 @@ def _check_scope(conn: Connection, role: str, municipalities: list[str]) -> None
 
 def _log_change(
     conn: Connection,
-    actor: Actor,
+    access: Access,
     now: datetime,
     kind: str,
     user: dict[str, object],
@@ -154,25 +155,18 @@ def _log_change(
             role_after=user["role"],
             scope_before=scope_before,
             scope_after=user["municipalities"],
-            changed_by=actor.login_id,
+            changed_by=access.actor.login_id,
             approved_by=approved_by,
             reason=reason,
         )
     )
-    trail.append(
+    access.log(
         conn,
-        actor,
-        [
-            trail.Event(
-                "user." + kind,
-                target=str(user["login_id"]),
-                purpose=trail.purpose_of("user.manage"),
-                row_count=1,
-                detail=f"{role_before or '-'}→{user['role']} {_scope_label(scope_before)}→"
-                f"{_scope_label(str(user['municipalities']))}",
-            )
-        ],
-        now,
+        action="user." + kind,
+        target=str(user["login_id"]),
+        rows=1,
+        detail=f"{role_before or '-'}→{user['role']} {_scope_label(scope_before)}→"
+        f"{_scope_label(str(user['municipalities']))}",
     )
 
 
@@ -197,7 +191,7 @@ def add_user(
     reason: str | None = None,
 ) -> NewCredentials:
     """Register a staff member. Returns the first password and the TOTP URI, shown once."""
-    trail.require(ctx, actor, "user.manage", target=login_id)
+    access = guarded(ctx, actor, "user.manage", target=login_id)
     if not LOGIN_ID.match(login_id):
         raise AccountError("ログインIDは英小文字・数字・. _ - の3〜32文字で、英数字で始めてください")
     if NUMBER_LIKE.search(login_id):
@@ -236,7 +230,7 @@ def add_user(
         )
         _log_change(
             conn,
-            actor,
+            access,
             now,
             "新規登録",
             user,
@@ -256,11 +250,10 @@ def _user(conn: Connection, login_id: str) -> dict[str, object]:
 
 
 def list_users(ctx: Context, actor: Actor) -> list[Account]:
-    trail.require(ctx, actor, "user.read")
     now = ctx.clock()
-    with ctx.engine.connect() as conn:
+    with guarded(ctx, actor, "user.read") as access, ctx.engine.connect() as conn:
         rows = conn.execute(select(app_user).order_by(app_user.c.login_id)).all()
-    trail.record(ctx, actor, trail.Event("user.list", purpose=trail.purpose_of("user.read"), row_count=len(rows)))
+        access.done(action="user.list", rows=len(rows))
     return [
         Account(
             r.login_id,
@@ -292,7 +285,7 @@ def set_role(
     reason: str | None = None,
 ) -> str:
     """Change role and scope; the kind recorded is 役割変更, 権限追加 or 権限削除."""
-    trail.require(ctx, actor, "user.manage", target=login_id)
+    access = guarded(ctx, actor, "user.manage", target=login_id)
     scope = sorted(set(municipalities or []))
     now = ctx.clock()
     with ctx.engine.begin() as conn:
@@ -314,7 +307,7 @@ def set_role(
         user.update(role=role, municipalities=after_scope)
         _log_change(
             conn,
-            actor,
+            access,
             now,
             kind,
             user,
@@ -328,7 +321,7 @@ def set_role(
 
 def suspend(ctx: Context, actor: Actor, login_id: str, *, reason: str, approved_by: str | None = None) -> None:
     """利用停止 (異動, 退職, 長期不在): no login, sessions end; the account and its history stay."""
-    trail.require(ctx, actor, "user.manage", target=login_id)
+    access = guarded(ctx, actor, "user.manage", target=login_id)
     if not reason.strip():
         raise AccountError("停止の理由(--reason)を入力してください")
     now = ctx.clock()
@@ -340,7 +333,7 @@ def suspend(ctx: Context, actor: Actor, login_id: str, *, reason: str, approved_
         _end_sessions(conn, login_id, now)
         _log_change(
             conn,
-            actor,
+            access,
             now,
             "利用停止",
             user,
@@ -361,7 +354,7 @@ def reset_password(
     reason: str | None = None,
 ) -> NewCredentials:
     """A new first password (and, if asked, a new TOTP secret); unlocks the account."""
-    trail.require(ctx, actor, "user.manage", target=login_id)
+    access = guarded(ctx, actor, "user.manage", target=login_id)
     password = _generated_password()
     now = ctx.clock()
     with ctx.engine.begin() as conn:
@@ -380,7 +373,7 @@ def reset_password(
         _end_sessions(conn, login_id, now)
         _log_change(
             conn,
-            actor,
+            access,
             now,
             "パスワード初期化",
             user,

@@ -8,7 +8,6 @@ same moment, a deadlock) fails that file's transaction, which is simply run agai
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -20,9 +19,9 @@ from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.config import Settings
 from shuyaku.context import open_context
+from shuyaku.ingest.inbound import IngestOutcome, ingest_with_retries
+from shuyaku.ingest.order import sender_of
 
-log = logging.getLogger("shuyaku.exchange")
-RETRIES = 3
 _worker: dict[str, Any] = {}
 
 
@@ -33,14 +32,12 @@ def ingest_in_workers(
     jobs: int,
     *,
     remove_source: bool,
-    progress: Callable[[Path, Any], None] | None,
-) -> list[Any]:
-    """``files`` in ingest order (see ``service.expand``); outcomes in the same order."""
-    from shuyaku.exchange.service import sender_of
-
+    progress: Callable[[Path, IngestOutcome], None] | None,
+) -> list[IngestOutcome]:
+    """``files`` in ingest order (see ``order.expand``); outcomes in the same order."""
     groups = [list(group) for _, group in groupby(files, key=sender_of)]
     counter = multiprocessing.get_context("spawn").Value("i", 0)
-    outcomes: dict[Path, Any] = {}
+    outcomes: dict[Path, IngestOutcome] = {}
     with ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
@@ -64,9 +61,7 @@ def _start(settings: Settings, counter: Any, slots: int) -> None:
     _worker["ctx"] = open_context(settings)
 
 
-def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[Any]:
-    from shuyaku.exchange.service import ingest_with_retries
-
+def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[IngestOutcome]:
     ctx = _worker["ctx"]
     outcomes = []
     for path in group:

@@ -4,6 +4,7 @@ municipality and release them through the outbox guard."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from shuyaku.access.actor import Actor
-from shuyaku.audit import trail
+from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.schema import (
     continuity_candidate,
@@ -47,7 +48,7 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
     """Release every pending file of ``kind`` for one municipality. Each file is its own
     transaction: one the guard refuses is recorded and skipped, the others still go, and
     ``OutboxBlocked`` (with ``written``) is raised at the end."""
-    trail.require(ctx, actor, "export", municipality_code, target=kind)
+    access = guarded(ctx, actor, "export", municipality_code, target=kind)
     if kind not in KINDS:
         raise ExportError(f"--kind は {' / '.join(KINDS)} のいずれかです(指定: {kind})")
     with ctx.engine.connect() as conn:
@@ -58,19 +59,34 @@ def export(ctx: Context, actor: Actor, municipality_code: str, kind: str, out_di
         ctx.engine, out_dir, (partial(build, actor=actor, out_dir=out_dir) for build in BUILDERS[kind](ctx, muni))
     )
     written, blocked = done.written, done.blocked
-    trail.record(
-        ctx,
-        actor,
-        trail.Event(
-            "export",
-            target=f"{municipality_code} {kind} " + " ".join(p.name for p in written),
-            purpose=trail.purpose_of("export"),
-            row_count=len(written),
-            outcome="failed" if blocked else "ok",
-            detail="; ".join(str(b) for b in blocked),
-        ),
+    access.record(
+        target=f"{municipality_code} {kind} " + " ".join(p.name for p in written),
+        rows=len(written),
+        outcome="failed" if blocked else "ok",
+        detail="; ".join(str(b) for b in blocked),
     )
     return done.raise_if_blocked()
+
+
+@dataclass(frozen=True)
+class Exported:
+    written: list[Path]
+    blocked: list[str]  # one message per municipality whose file the guard refused
+
+
+def export_all(ctx: Context, actor: Actor, kind: str, out_dir: Path, municipality_code: str | None = None) -> Exported:
+    """``export`` for one municipality, or for every registered one the actor may see. One
+    municipality's refused file stops no other's."""
+    codes = [municipality_code] if municipality_code else [c for c in registered(ctx) if actor.sees(c)]
+    written: list[Path] = []
+    blocked: list[str] = []
+    for code in codes:
+        try:
+            written += export(ctx, actor, code, kind.upper(), out_dir)
+        except outbox.OutboxBlocked as exc:
+            written += exc.written
+            blocked.append(str(exc))
+    return Exported(written, blocked)
 
 
 Build = Callable[..., "outbox.Staged | None"]  # (conn, *, actor, out_dir)

@@ -8,6 +8,7 @@ A history row is current while ``superseded_at`` is NULL. A correction (処理�
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,7 @@ from sqlalchemy import Connection, Table, bindparam, update
 
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import fetch_in
-from shuyaku.exchange.records import problems_for
-from shuyaku.exchange.validate import PROBLEM_SCHEMA
+from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 
 
 @dataclass(frozen=True)
@@ -58,35 +58,53 @@ class HistoryTable:
         conn.execute(stmt, [{"rid": rid} for rid in row_ids])
 
 
+@dataclass(frozen=True)
+class Batch:
+    """One inbound file's valid records, typed, and where they come from: what every
+    feature's intake receives (``ingest`` builds it once per file)."""
+
+    records: pl.DataFrame
+    prefecture: str
+    municipality_code: str
+    full_load: bool  # データ区分 1: an add of a key already received is its after-image
+    file_id: int
+    now: datetime
+
+    def replace(self, records: pl.DataFrame) -> Batch:
+        """The same file's batch with other records (those left after a check)."""
+        return dataclasses.replace(self, records=records)
+
+    def stamp(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Rows about to be inserted, marked with the file and moment that brought them."""
+        return frame.with_columns(pl.lit(self.file_id).alias("file_id"), pl.lit(self.now).alias("recorded_at"))
+
+
 def apply_in_rounds(
     conn: Connection,
     history: HistoryTable,
-    records: pl.DataFrame,
-    *,
-    municipality_code: str,
-    full_load: bool,
-    file_id: int,
-    now: datetime,
-    before_insert: Callable[[pl.DataFrame], pl.DataFrame],
+    batch: Batch,
+    before_insert: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply typed records (``op``, key, ``history_no``, ``line_no``, data) in file order.
 
     A key that occurs several times in one file is applied occurrence by occurrence
     ("rounds"), so an add followed by a correction of the same key works as written.
     Returns (applied records, problems). In a full file an add of a key already received is
-    taken as its after-image (a correction).
+    taken as its after-image (a correction). ``before_insert`` adds what the rows need
+    besides the record (prefecture IDs); every row is stamped with the file and moment.
     """
+    records, municipality_code, file_id, now = batch.records, batch.municipality_code, batch.file_id, batch.now
     key = history.key_column
     ordered = records.sort("line_no").with_columns(pl.int_range(pl.len()).over(history.keys).alias("_round"))
     applied_parts: list[pl.DataFrame] = []
     problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
     rounds = int(ordered["_round"].max()) + 1 if ordered.height else 0  # type: ignore[arg-type]
     for round_no in range(rounds):
-        batch = ordered.filter(pl.col("_round") == round_no).drop("_round")
-        current = history.current_keys(conn, municipality_code, batch[key].unique().to_list())
-        joined = batch.join(current, on=history.keys, how="left")
+        part = ordered.filter(pl.col("_round") == round_no).drop("_round")
+        current = history.current_keys(conn, municipality_code, part[key].unique().to_list())
+        joined = part.join(current, on=history.keys, how="left")
         exists = pl.col("row_id").is_not_null()
-        if full_load:
+        if batch.full_load:
             joined = joined.with_columns(
                 pl.when((pl.col("op") == "1") & exists).then(pl.lit("2")).otherwise(pl.col("op")).alias("op")
             )
@@ -112,7 +130,7 @@ def apply_in_rounds(
         history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
         inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")
         if inserts.height:
-            ready = before_insert(inserts)
+            ready = batch.stamp(before_insert(inserts) if before_insert else inserts)
             columns = [c.name for c in history.table.columns if c.name in ready.columns and c.name != "row_id"]
             bulk_insert(conn, history.table, ready.select(columns))
         applied_parts.append(ok.drop("row_id"))
