@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean shared-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 ## Benchmarks (not tests): print figures against a baseline measured in the same run.
 bench: $(STAMP)
@@ -35,3 +36,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## Refresh docs/shared/ from ../shared/ (the contracts and rules the docs link to).
+shared-docs:
+	cp ../shared/spec/*.md docs/shared/spec/
+	cp ../shared/reference/*.md docs/shared/reference/

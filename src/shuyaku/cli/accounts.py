@@ -17,6 +17,7 @@ from shuyaku.cli.base import (
     app,
     console,
 )
+from shuyaku.cli.options import ApprovedBy, LoginId
 
 user_app = ShuyakuTyper(help="利用者(職員ごとのID・役割・担当市町村)", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -66,7 +67,7 @@ def user_add(
     ],
     municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(市町村の役割のみ。複数可)")] = None,
     valid_until: Annotated[str | None, typer.Option(help="有効期限 YYYY-MM-DD(任期・異動予定)")] = None,
-    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    approved_by: ApprovedBy = None,
 ) -> None:
     """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
     from datetime import date as date_
@@ -119,9 +120,9 @@ def user_list() -> None:
 
 @user_app.command("suspend")
 def user_suspend(
-    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    login_id: LoginId,
     reason: Annotated[str, typer.Option(help="理由(異動・退職など)")],
-    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    approved_by: ApprovedBy = None,
 ) -> None:
     """利用を停止する(異動・退職)。ログインできなくなり、セッションも終わる。"""
     from shuyaku import accounts
@@ -133,9 +134,9 @@ def user_suspend(
 
 @user_app.command("reset-password")
 def user_reset_password(
-    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    login_id: LoginId,
     new_totp: Annotated[bool, typer.Option("--new-totp", help="認証アプリも登録し直す(端末の紛失など)")] = False,
-    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    approved_by: ApprovedBy = None,
 ) -> None:
     """パスワードを初期化する(ロックも解除)。"""
     from shuyaku import accounts
@@ -149,10 +150,10 @@ def user_reset_password(
 
 @user_app.command("set-role")
 def user_set_role(
-    login_id: Annotated[str, typer.Argument(help="ログインID")],
+    login_id: LoginId,
     role: Annotated[str, typer.Option(help="新しい役割")],
     municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(複数可)")] = None,
-    approved_by: Annotated[str | None, typer.Option(help="承認者のログインID")] = None,
+    approved_by: ApprovedBy = None,
     reason: Annotated[str | None, typer.Option(help="理由")] = None,
 ) -> None:
     """役割・担当市町村を変える(権限追加・権限削除・役割変更として記録)。"""

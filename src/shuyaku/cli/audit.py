@@ -16,6 +16,7 @@ from shuyaku.cli.base import (
     console,
     err,
 )
+from shuyaku.cli.options import CsvOut, FromDate, PdfOut, ToDate
 
 audit_app = ShuyakuTyper(help="アクセス記録(改ざん検知)", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
@@ -79,10 +80,10 @@ def audit_checkpoint(
 
 @report_app.command("permissions")
 def report_permissions(
-    from_: Annotated[str, typer.Option("--from", help="期間の始め YYYY-MM-DD")],
-    to: Annotated[str, typer.Option("--to", help="期間の終わり YYYY-MM-DD")],
-    pdf: Annotated[Path | None, typer.Option(help="PDF の出力先")] = None,
-    csv_: Annotated[Path | None, typer.Option("--csv", help="CSV の出力先")] = None,
+    from_: FromDate,
+    to: ToDate,
+    pdf: PdfOut = None,
+    csv_: CsvOut = None,
 ) -> None:
     """利用者権限変更一覧(A4横、和暦の作成日、変更者・承認者つき)。"""
     _report("permissions", from_, to, pdf, csv_)
@@ -90,10 +91,10 @@ def report_permissions(
 
 @report_app.command("access-review")
 def report_access_review(
-    from_: Annotated[str, typer.Option("--from", help="期間の始め YYYY-MM-DD")],
-    to: Annotated[str, typer.Option("--to", help="期間の終わり YYYY-MM-DD")],
-    pdf: Annotated[Path | None, typer.Option(help="PDF の出力先")] = None,
-    csv_: Annotated[Path | None, typer.Option("--csv", help="CSV の出力先")] = None,
+    from_: FromDate,
+    to: ToDate,
+    pdf: PdfOut = None,
+    csv_: CsvOut = None,
 ) -> None:
     """アクセス記録点検表: 時間外、大量照会、担当外へのアクセス(拒否)、ファイル出力、ログイン失敗。"""
     _report("access_review", from_, to, pdf, csv_)

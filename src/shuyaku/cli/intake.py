@@ -23,6 +23,7 @@ from shuyaku.cli.base import (
     console,
     err,
 )
+from shuyaku.cli.options import Municipality
 from shuyaku.ingest import returns
 from shuyaku.ingest.inbound import IngestOutcome
 from shuyaku.ingest.order import expand
@@ -167,7 +168,7 @@ def synth(
 @inbox_app.command("list")
 def inbox_list(
     status: Annotated[str | None, typer.Option(help="applied / duplicate / rejected / held / released")] = None,
-    municipality: Annotated[str | None, typer.Option(help="市町村コード")] = None,
+    municipality: Municipality = None,
     limit: Annotated[int, typer.Option(help="表示件数(新しい順)")] = 50,
 ) -> None:
     """受信ファイル台帳: 何が反映され、何が保留・受付不可になったか(理由つき)。"""

@@ -19,6 +19,7 @@ from shuyaku.cli.base import (
     console,
     err,
 )
+from shuyaku.cli.options import Month
 
 kogaku_app = ShuyakuTyper(help="高額療養費", no_args_is_help=True)
 app.add_typer(kogaku_app, name="kogaku")
@@ -48,7 +49,7 @@ def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファ�
 
 @kogaku_app.command("run")
 def kogaku_run(
-    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+    month: Month,
     out: Annotated[Path | None, typer.Option(help="支給一覧の出力フォルダ(既定: SHUYAKU_HOME/outbox/kogaku)")] = None,
 ) -> None:
     """県内全世帯のその月の高額療養費を計算し、該当月を記録し、市町村別の支給一覧を書く。"""
@@ -70,7 +71,7 @@ def kogaku_run(
 
 
 @tasuukai_app.command("run")
-def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]) -> None:
+def tasuukai_run(month: Month) -> None:
     """その月の全世帯の多数回該当回数を求めて記録する(変わった世帯が次の TSKG に載る)。"""
     from shuyaku.kogaku import tasuukai
 
@@ -84,7 +85,7 @@ def tasuukai_run(month: Annotated[str, typer.Option(help="診療年月 YYYYMM")]
 @tasuukai_app.command("explain")
 def tasuukai_explain(
     household: Annotated[str, typer.Option(help="県世帯ID")],
-    month: Annotated[str, typer.Option(help="診療年月 YYYYMM")],
+    month: Month,
 ) -> None:
     """その世帯・その月の多数回の回数の内訳: 数えた月、出所、引継ぎの候補、数えなかった月と理由。"""
     from shuyaku.kogaku import tasuukai

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, and_, func, insert, select
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
+from shuyaku.db.query import SQLITE_CHUNK
 from shuyaku.db.schema import inbound_file, ingest_result, municipality
 from shuyaku.exchange.containment import Containment, masked_record_columns
 from shuyaku.exchange.layouts import Layout
@@ -191,3 +192,15 @@ def list_files(
     if scope is not None:
         stmt = stmt.where(f.municipality_code.in_(sorted(scope)))
     return list(conn.execute(stmt).all())
+
+
+def filenames(conn: Connection, file_ids: list[int]) -> dict[int, str]:
+    """受付番号 → the file's (safe) name, for the files given."""
+    f = inbound_file.c
+    found: dict[int, str] = {}
+    for start in range(0, len(file_ids), SQLITE_CHUNK):
+        chunk = file_ids[start : start + SQLITE_CHUNK]
+        found.update(
+            (int(i), str(n)) for i, n in conn.execute(select(f.file_id, f.filename).where(f.file_id.in_(chunk)))
+        )
+    return found

@@ -13,16 +13,18 @@ when the rest arrives (decided candidates are kept as they are).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, insert, select, update
 
 from shuyaku.db.query import fetch_in
-from shuyaku.db.schema import continuity_candidate, household_key, qualification_period
+from shuyaku.db.schema import continuity_candidate
 from shuyaku.household import rules
+from shuyaku.qualification import periods
+from shuyaku.qualification.households import keys_of
 
 
 class CandidateStatus(StrEnum):
@@ -41,38 +43,7 @@ PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = (
     CandidateStatus.REJECTED,
     CandidateStatus.WITHDRAWN,
 )
-RECORD_SCHEMA = {
-    "pref_person_id": pl.String,
-    "municipality_code": pl.String,
-    "atena_no": pl.String,
-    "history_no": pl.Int64,
-    "change_date": pl.Date,
-    "pref_household_id": pl.String,
-    "is_head": pl.Boolean,
-    "applied_from": pl.Date,
-    "applied_to": pl.Date,
-    "qualified_until": pl.Date,
-    "qualified_until_reason": pl.String,
-}
 IN_PREFECTURE_MOVE_OUT = "12"
-
-
-def _records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
-    q = qualification_period.c
-    return fetch_in(
-        conn,
-        [q[name] for name in RECORD_SCHEMA],
-        q.pref_person_id,
-        list(persons),
-        q.superseded_at.is_(None),
-        schema=RECORD_SCHEMA,
-    )
-
-
-def _persons_of(conn: Connection, households: Iterable[str]) -> list[str]:
-    q = qualification_period.c
-    found = fetch_in(conn, [q.pref_person_id], q.pref_household_id, list(households), q.superseded_at.is_(None))
-    return found["pref_person_id"].unique().to_list()
 
 
 def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
@@ -152,7 +123,7 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
     from that month on must be recomputed."""
     if not persons:
         return None
-    records = _records(conn, persons)
+    records = periods.current_records(conn, persons)
     moved, returns = transitions(records)
     judgements: list[tuple[rules.Judgement, date]] = []
     # The changes found now, and those of these persons' households that have proposed
@@ -189,15 +160,15 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
 
 def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Judgement, date]]:
     one = pl.duration(days=1)
-    members = _persons_of(conn, events["source"].unique().to_list())
-    records = _records(conn, members)
+    members = periods.persons_in(conn, events["source"].unique().to_list())
+    records = periods.current_records(conn, members)
     days = events.select("day").unique()
     queries = pl.DataFrame({"pref_person_id": members}).join(days, how="cross")
     after = states(records, queries)
     # The households the sources' members are in now, and everybody in those.
     targets = after["pref_household_id"].unique().to_list()
-    everyone = sorted(set(members) | set(_persons_of(conn, targets)))
-    records = _records(conn, everyone)
+    everyone = sorted(set(members) | set(periods.persons_in(conn, targets)))
+    records = periods.current_records(conn, everyone)
     queries = pl.DataFrame({"pref_person_id": everyone}).join(days, how="cross")
     after = states(records, queries)
     before = states(records, queries.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
@@ -230,11 +201,34 @@ def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Ju
 
 
 def _municipalities(conn: Connection, households: set[str]) -> dict[str, tuple[str, str]]:
-    k = household_key.c
-    found = fetch_in(
-        conn, [k.pref_household_id, k.municipality_code, k.setai_no], k.pref_household_id, sorted(households)
+    return {h: (m, s) for h, m, s in keys_of(conn, sorted(households)).iter_rows()}
+
+
+def confirmed(conn: Connection) -> list[Any]:
+    """Every confirmed candidate: candidate_id, from_household, to_household, change_date,
+    continuous, from_municipality_code, to_municipality_code (what 多数回 carries counts along)."""
+    c = continuity_candidate.c
+    return list(
+        conn.execute(
+            select(
+                c.candidate_id,
+                c.from_household,
+                c.to_household,
+                c.change_date,
+                c.continuous,
+                c.from_municipality_code,
+                c.to_municipality_code,
+            ).where(c.status == CONFIRMED)
+        ).all()
     )
-    return {h: (m, s) for h, m, s in found.iter_rows()}
+
+
+def linked_into(conn: Connection, households: list[str]) -> list[Any]:
+    """Every candidate that is not withdrawn whose destination is one of the households."""
+    c = continuity_candidate.c
+    return list(
+        conn.execute(select(continuity_candidate).where(c.to_household.in_(households), c.status != WITHDRAWN)).all()
+    )
 
 
 def _keep(

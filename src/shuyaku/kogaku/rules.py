@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from shuyaku.errors import InvalidRequest
 from shuyaku.kogaku.tables import CapTable, HouseholdCap
+from shuyaku.month import Month
 
 UNDER70, OVER70 = "under70", "over70"
 SETTINGS = ("inpatient", "outpatient", "dental")
@@ -77,12 +78,11 @@ class Result:
 
 
 def first_of(month: str) -> date:
-    return date(int(month[:4]), int(month[5:7]), 1)
+    return Month.parse(month).first_day
 
 
 def add_months(month: str, delta: int) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return (Month.parse(month) + delta).dashed
 
 
 def _birthday(birth: date, years: int) -> date:

@@ -25,11 +25,13 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
-from shuyaku.db.schema import claim_unit, hit_month, income_class, qualification_period
+from shuyaku.db.schema import claim_unit, hit_month, income_class
 from shuyaku.errors import InvalidRequest
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
-from shuyaku.kogaku import batch, rules, tables, tasuukai
+from shuyaku.kogaku import batch, tables, tasuukai
+from shuyaku.month import Month, MonthError
+from shuyaku.qualification import periods
 
 log = logging.getLogger("shuyaku.kogaku")
 SETTING = {"1": "inpatient", "2": "outpatient", "3": "dental"}
@@ -69,9 +71,10 @@ class RunSummary:
 
 
 def _month_dash(month: str) -> str:
-    if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
-        raise RunError(f"--month は YYYYMM の年月です(指定: {month})")
-    return f"{month[:4]}-{month[4:]}"
+    try:
+        return Month.parse(month).dashed
+    except MonthError:
+        raise RunError(f"--month は YYYYMM の年月です(指定: {month})") from None
 
 
 def _frame(conn: Connection, stmt: object, schema: dict[str, object]) -> pl.DataFrame:
@@ -92,8 +95,8 @@ class MonthInputs:
 def load_month(conn: Connection, month: str) -> MonthInputs:
     """Claims of ``month`` (YYYYMM), the persons and households in force, classes, prior hits."""
     dashed = _month_dash(month)
-    first, last_day = rules.first_of(dashed), rules.first_of(rules.add_months(dashed, 1))
-    c, q, k = claim_unit.c, qualification_period.c, income_class.c
+    first, last_day = Month.parse(dashed).first_day, Month.parse(dashed).end
+    c, k = claim_unit.c, income_class.c
     claims = _frame(
         conn,
         select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay).where(
@@ -108,44 +111,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
             "copay": pl.Int64,
         },
     )
-    # The record in force for the month: the latest 履歴 that had begun by its end.
-    records = _frame(
-        conn,
-        select(
-            q.municipality_code,
-            q.atena_no,
-            q.history_no,
-            q.pref_person_id,
-            q.pref_household_id,
-            q.setai_no,
-            q.birth_date,
-            q.applied_from,
-            q.applied_to,
-            q.qualified_until,
-        ).where(q.superseded_at.is_(None), q.change_date < last_day),
-        {
-            "municipality_code": pl.String,
-            "atena_no": pl.String,
-            "history_no": pl.Int64,
-            "pref_person_id": pl.String,
-            "pref_household_id": pl.String,
-            "setai_no": pl.String,
-            "birth_date": pl.Date,
-            "applied_from": pl.Date,
-            "applied_to": pl.Date,
-            "qualified_until": pl.Date,
-        },
-    )
-    in_force = (
-        records.sort("history_no")
-        .group_by("municipality_code", "atena_no")
-        .last()
-        .filter(
-            (pl.col("applied_from") < last_day)
-            & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
-            & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first))
-        )
-    )
+    in_force = periods.in_force(conn, first, last_day)
     matched = claims.join(
         in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
         on=["municipality_code", "atena_no"],
@@ -221,6 +187,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
 
 def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSummary:
     dashed = _month_dash(month)
+    month = dashed.replace("-", "")  # YYYY-MM was accepted too; the store keeps YYYYMM
     try:
         table = tables.table_for(dashed)
     except tables.NoTableInForce as exc:

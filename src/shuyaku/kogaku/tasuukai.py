@@ -31,18 +31,19 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import SQLITE_CHUNK, fetch_in, rows_to_frame
+from shuyaku.db.query import SQLITE_CHUNK, rows_to_frame
 from shuyaku.db.schema import (
-    continuity_candidate,
     hit_month,
     hit_report,
-    household_key,
-    inbound_file,
     tasuukai_count,
 )
 from shuyaku.errors import InvalidRequest
+from shuyaku.exchange import ledger
+from shuyaku.household import continuity
 from shuyaku.household.continuity import CandidateStatus
 from shuyaku.kogaku import rules
+from shuyaku.month import Month, MonthError
+from shuyaku.qualification.households import keys_of
 
 log = logging.getLogger("shuyaku.tasuukai")
 
@@ -56,13 +57,15 @@ class CountError(InvalidRequest, ValueError):
 
 
 def check_month(month: str) -> str:
-    if len(month) != 6 or not month.isdigit() or not 1 <= int(month[4:]) <= 12:
-        raise CountError(f"年月は YYYYMM で指定してください(指定: {month})")
-    return month
+    """The month as YYYYMM (``YYYY-MM`` is read too)."""
+    try:
+        return Month.parse(month).compact
+    except MonthError as exc:
+        raise CountError(str(exc)) from None
 
 
 def shift(month: str, months: int) -> str:
-    return rules.add_months(f"{month[:4]}-{month[4:]}", months).replace("-", "")
+    return (Month.parse(month) + months).compact
 
 
 def window(month: str) -> tuple[str, str]:
@@ -93,12 +96,7 @@ def hit_rows(conn: Connection, first: str, last: str, households: list[str] | No
 def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Confirmed edges (src, dst, cutoff, candidate_id) and restarts (household, restart)
     in force for ``month`` (their month is not after it)."""
-    c = continuity_candidate.c
-    rows = conn.execute(
-        select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
-            c.status == CandidateStatus.CONFIRMED
-        )
-    ).all()
+    rows = continuity.confirmed(conn)
     frame = rows_to_frame(
         [(r[0], r[1], r[2], r[3].strftime("%Y%m"), r[4]) for r in rows],
         ["candidate_id", "src", "dst", "cutoff", "continuous"],
@@ -117,19 +115,14 @@ def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
 def moved_mid_month(conn: Connection, month: str) -> list[str]:
     """Both households of every confirmed continuous move between two municipalities that
     took effect in ``month`` after its 1st: their caps for the month are halved."""
-    c = continuity_candidate.c
-    rows = conn.execute(
-        select(c.from_household, c.to_household, c.change_date).where(
-            c.status == CandidateStatus.CONFIRMED,
-            c.continuous.is_(True),
-            c.from_municipality_code != c.to_municipality_code,
-        )
-    ).all()
     return sorted(
         {
             h
-            for r in rows
-            if r.change_date.strftime("%Y%m") == month and r.change_date.day != 1
+            for r in continuity.confirmed(conn)
+            if r.continuous
+            and r.from_municipality_code != r.to_municipality_code
+            and r.change_date.strftime("%Y%m") == month
+            and r.change_date.day != 1
             for h in (r.from_household, r.to_household)
         }
     )
@@ -192,7 +185,7 @@ def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFram
 def counts(conn: Connection, month: str, households: list[str] | None = None) -> pl.DataFrame:
     """household, hit_count, months (YYYYMM;…), predecessors (県世帯ID;…) for every household
     with at least one counted month."""
-    check_month(month)
+    month = check_month(month)
     first, last = window(month)
     if last < first:
         return pl.DataFrame(schema=COUNT_SCHEMA)
@@ -260,13 +253,7 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
         conn.execute(
             update(tasuukai_count).where(t.row_id.in_(old[start : start + SQLITE_CHUNK])).values(superseded_at=now)
         )
-    k = household_key.c
-    keys = fetch_in(
-        conn,
-        [k.pref_household_id, k.municipality_code, k.setai_no],
-        k.pref_household_id,
-        changed["household"].to_list(),
-    )
+    keys = keys_of(conn, changed["household"].to_list())
     rows = changed.join(keys, left_on="household", right_on="pref_household_id", how="left").select(
         pl.col("household").alias("pref_household_id"),
         pl.col("municipality_code").fill_null(""),
@@ -292,7 +279,7 @@ def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
 
 def run_month(ctx: Context, actor: Actor, month: str) -> RunSummary:
     """`shuyaku tasuukai run --month YYYYMM`: every household's count for the month, kept."""
-    check_month(month)
+    month = check_month(month)
     with guarded(ctx, actor, "tasuukai.run", target=month) as access, ctx.engine.begin() as conn:
         summary = store(conn, month, ctx.clock())
         access.log(conn, rows=summary.changed, detail=f"households={summary.households}")
@@ -342,44 +329,45 @@ class Explanation:
 def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanation:
     """Which months counted for the household's month, from where and through which
     candidate; which were left out and why."""
-    check_month(month)
+    month = check_month(month)
     first, last = window(month)
-    k, c = household_key.c, continuity_candidate.c
     with ctx.engine.connect() as conn:
-        key = conn.execute(select(k.municipality_code, k.setai_no).where(k.pref_household_id == household)).first()
-        if key is None:
+        found = keys_of(conn, [household])
+        if found.height == 0:
             raise CountError(f"県世帯ID {household} はありません")
-        access = guarded(ctx, actor, "tasuukai.explain", key.municipality_code, target=household)
+        key = found.row(0, named=True)
+        key_municipality, key_setai = str(key["municipality_code"]), str(key["setai_no"])
+        access = guarded(ctx, actor, "tasuukai.explain", key_municipality, target=household)
         # Every household a candidate (any status) links back to, with the path's candidates.
         paths: dict[str, list[Any]] = {household: []}
         candidates: list[Any] = []
         frontier = [household]
         while frontier:
-            linked = conn.execute(
-                select(continuity_candidate).where(c.to_household.in_(frontier), c.status != CandidateStatus.WITHDRAWN)
-            ).all()
+            linked = continuity.linked_into(conn, frontier)
             candidates.extend(linked)
             frontier = []
             for row in linked:
                 if row.continuous and row.from_household != row.to_household and row.from_household not in paths:
                     paths[row.from_household] = [*paths[row.to_household], row]
                     frontier.append(row.from_household)
-        r, h, f = hit_report.c, hit_month.c, inbound_file.c
+        r, h = hit_report.c, hit_month.c
         related = sorted(paths)
         lo = shift(month, -23)
-        reported = conn.execute(
-            select(r.pref_household_id, r.month, r.kind, r.municipality_code, r.setai_no, f.filename, r.line_no)
-            .join_from(hit_report, inbound_file, r.file_id == f.file_id)
-            .where(r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month)
+        reports = conn.execute(
+            select(r.pref_household_id, r.month, r.kind, r.municipality_code, r.setai_no, r.file_id, r.line_no).where(
+                r.pref_household_id.in_(related), r.superseded_at.is_(None), r.month >= lo, r.month <= month
+            )
         ).all()
+        names = ledger.filenames(conn, sorted({x.file_id for x in reports}))
+        reported = [
+            (hh, m, kind, src, setai, names.get(fid, ""), line) for hh, m, kind, src, setai, fid, line in reports
+        ]
         computed = conn.execute(
             select(h.pref_household_id, h.month, h.kind).where(
                 h.pref_household_id.in_(related), h.superseded_at.is_(None), h.month >= lo, h.month <= month
             )
         ).all()
-        keyed = conn.execute(
-            select(k.pref_household_id, k.municipality_code, k.setai_no).where(k.pref_household_id.in_(related))
-        ).all()
+        keyed = list(keys_of(conn, related).iter_rows())
         keys = {hh: code for hh, code, _ in keyed}
         setais = {hh: setai for hh, _, setai in keyed}
         hits = (
@@ -428,7 +416,7 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         for x in candidates
     ]
     access.record(rows=len(lines), target=f"{household} {month}")
-    return Explanation(household, key.municipality_code, key.setai_no, month, first, last, len(seen), lines, listed)
+    return Explanation(household, key_municipality, key_setai, month, first, last, len(seen), lines, listed)
 
 
 def _why(

@@ -89,3 +89,15 @@ def household_ids(conn: Connection, municipality_code: str, setai_nos: list[str]
     return fetch_in(
         conn, [k.setai_no, k.pref_household_id], k.setai_no, setai_nos, k.municipality_code == municipality_code
     )
+
+
+def keys_of(conn: Connection, households: list[str]) -> pl.DataFrame:
+    """pref_household_id → municipality_code, setai_no of the households given (those known)."""
+    k = household_key.c
+    return fetch_in(
+        conn,
+        [k.pref_household_id, k.municipality_code, k.setai_no],
+        k.pref_household_id,
+        households,
+        schema={"pref_household_id": pl.String, "municipality_code": pl.String, "setai_no": pl.String},
+    )

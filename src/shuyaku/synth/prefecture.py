@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from shuyaku import ids
-from shuyaku.kogaku import rules
+from shuyaku.month import Month
 from shuyaku.synth.names import FEMALE_NAMES, MALE_NAMES, MUNICIPALITY_SUFFIX, PLACE_PARTS, SURNAMES
 
 HOUSEHOLD_SIZES = ((1, 0.55), (2, 0.28), (3, 0.09), (4, 0.05), (5, 0.03))
@@ -598,7 +598,7 @@ class SyntheticPrefecture:
         The municipality's own 多数回 flag counts only its own reports, as a municipal system
         that does not know the household's months elsewhere would."""
         rows: dict[str, list[list[str]]] = {m.code: [] for m in self.municipalities}
-        first = rules.add_months(f"{month[:4]}-{month[4:]}", -11).replace("-", "")
+        first = (Month.parse(month) - 11).compact
         for h in self.households:
             if h.applied_to is not None or not h.head.active:
                 continue

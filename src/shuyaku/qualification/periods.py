@@ -1,0 +1,87 @@
+"""Qualification periods as other features read them: the one home of "the record in force".
+
+A person's 履歴 rows per (市町村, 宛名番号) are current while ``superseded_at`` is NULL. The
+record in force for a span of days is the current row with the highest 履歴番号 among those
+whose 異動日 falls before the span ends, provided it covers the span (適用開始 before its end,
+適用終了 and 資格喪失 not before its start). 世帯の継続性 and 高額療養費 read them here, never
+the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import polars as pl
+from sqlalchemy import Connection, select
+
+from shuyaku.db.query import fetch_in, rows_to_frame
+from shuyaku.db.schema import qualification_period
+
+# The items of a current record that continuity judges a household change on.
+CURRENT_SCHEMA = {
+    "pref_person_id": pl.String,
+    "municipality_code": pl.String,
+    "atena_no": pl.String,
+    "history_no": pl.Int64,
+    "change_date": pl.Date,
+    "pref_household_id": pl.String,
+    "is_head": pl.Boolean,
+    "applied_from": pl.Date,
+    "applied_to": pl.Date,
+    "qualified_until": pl.Date,
+    "qualified_until_reason": pl.String,
+}
+# The items of the record in force that the 高額療養費 month reads.
+IN_FORCE_SCHEMA = {
+    "municipality_code": pl.String,
+    "atena_no": pl.String,
+    "history_no": pl.Int64,
+    "pref_person_id": pl.String,
+    "pref_household_id": pl.String,
+    "setai_no": pl.String,
+    "birth_date": pl.Date,
+    "applied_from": pl.Date,
+    "applied_to": pl.Date,
+    "qualified_until": pl.Date,
+}
+
+
+def current_records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
+    """Every current 履歴 row of the persons (``CURRENT_SCHEMA``), in every municipality."""
+    q = qualification_period.c
+    return fetch_in(
+        conn,
+        [q[name] for name in CURRENT_SCHEMA],
+        q.pref_person_id,
+        list(persons),
+        q.superseded_at.is_(None),
+        schema=CURRENT_SCHEMA,
+    )
+
+
+def persons_in(conn: Connection, households: Iterable[str]) -> list[str]:
+    """The persons that any current row places in one of the households."""
+    q = qualification_period.c
+    found = fetch_in(conn, [q.pref_person_id], q.pref_household_id, list(households), q.superseded_at.is_(None))
+    return found["pref_person_id"].unique().to_list()
+
+
+def in_force(conn: Connection, first: date, end: date) -> pl.DataFrame:
+    """The record in force over [first, end) of every (市町村, 宛名番号) covered by it
+    (``IN_FORCE_SCHEMA``)."""
+    q = qualification_period.c
+    rows = conn.execute(
+        select(*(q[name] for name in IN_FORCE_SCHEMA)).where(q.superseded_at.is_(None), q.change_date < end)
+    ).all()
+    records = rows_to_frame(rows, list(IN_FORCE_SCHEMA), IN_FORCE_SCHEMA)
+    return (
+        records.sort("history_no")
+        .group_by("municipality_code", "atena_no")
+        .last()
+        .filter(
+            (pl.col("applied_from") < end)
+            & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
+            & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first))
+        )
+    )
