@@ -36,7 +36,7 @@ from shuyaku.audit import trail
 from shuyaku.audit.guard import Access, guarded
 from shuyaku.context import Context
 from shuyaku.db.locks import write_lock
-from shuyaku.db.schema import app_user, municipality, permission_change, user_session
+from shuyaku.db.schema import api_token, app_user, municipality, permission_change, user_session
 from shuyaku.errors import InvalidRequest, Unauthenticated
 from shuyaku.text import typed_text, without_controls
 from shuyaku.timeutil import jst_date
@@ -430,6 +430,8 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             reason = "expired"
         elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:
             reason = "locked"
+        elif user["role"] in policy.TOKEN_ROLES:
+            reason = "system account (API token only)"
         if reason is not None or user is None:
             _password_ok(_DUMMY_HASH, password)
         elif not (_password_ok(str(user["password_hash"]), password) and _use_code(ctx, conn, user, code, now)):
@@ -564,3 +566,147 @@ def change_password(ctx: Context, login_id: str, old: str, new: str) -> None:
 def has_accounts(ctx: Context) -> bool:
     with ctx.engine.connect() as conn:
         return bool(conn.execute(select(func.count()).select_from(app_user)).scalar_one())
+
+
+# API tokens: a municipal system's NHI software calls the API with one (``Authorization:
+# Bearer …``). Only its SHA-256 is stored; it is shown once, scoped to the account's one
+# municipality, expires, and is revoked rather than deleted. Issuing and revoking are
+# account changes: in the permission 帳票 with who, who approved and why.
+TOKEN_PREFIX = "shy_"
+TOKEN_DAYS_MAX = 397  # about 13 months: a yearly renewal with a month to spare
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    token_id: int
+    login_id: str
+    municipality_code: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+def create_token(
+    ctx: Context,
+    actor: Actor,
+    login_id: str,
+    *,
+    days: int = 90,
+    approved_by: str | None = None,
+    reason: str | None = None,
+) -> tuple[int, str]:
+    """A new API token for a municipal system account: (token number, the token, shown once)."""
+    access = guarded(ctx, actor, "token.manage", target=login_id)
+    if not 1 <= days <= TOKEN_DAYS_MAX:
+        raise AccountError(f"--days は 1〜{TOKEN_DAYS_MAX} 日です(指定: {days})")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        user = _user(conn, login_id)
+        if user["role"] not in policy.TOKEN_ROLES:
+            roles = "、".join(policy.ROLES[r] for r in sorted(policy.TOKEN_ROLES))
+            raise AccountError(
+                f"APIトークンは {roles} の利用者にだけ発行できます({login_id} は {policy.ROLES.get(str(user['role']), user['role'])})"
+            )
+        if user["status"] != "active":
+            raise AccountError(f"{login_id} は利用停止中です")
+        scope = [m for m in str(user["municipalities"]).split(",") if m]
+        if len(scope) != 1:
+            raise AccountError(f"{login_id} の担当市町村が1つではありません(APIトークンは1市町村に限ります)")
+        token_id = conn.execute(
+            insert(api_token)
+            .values(
+                token_hash=_token_hash(token),
+                login_id=login_id,
+                municipality_code=scope[0],
+                created_at=now,
+                created_by=actor.login_id,
+                expires_at=now + timedelta(days=days),
+            )
+            .returning(api_token.c.token_id)
+        ).scalar_one()
+        _log_change(
+            conn,
+            access,
+            now,
+            "APIトークン発行",
+            user,
+            role_before=str(user["role"]),
+            scope_before=str(user["municipalities"]),
+            approved_by=approved_by,
+            reason=f"トークン {token_id}(有効期限 {jst_date(now + timedelta(days=days)).isoformat()})"
+            + (f" {reason}" if reason else ""),
+        )
+    return int(token_id), token
+
+
+def list_tokens(ctx: Context, actor: Actor) -> list[ApiToken]:
+    with guarded(ctx, actor, "user.read") as access, ctx.engine.connect() as conn:
+        rows = conn.execute(select(api_token).order_by(api_token.c.token_id)).all()
+        access.done(action="token.list", rows=len(rows))
+    return [
+        ApiToken(
+            r.token_id,
+            r.login_id,
+            r.municipality_code,
+            _aware(r.created_at),
+            r.created_by,
+            _aware(r.expires_at),
+            _aware(r.revoked_at) if r.revoked_at else None,
+        )
+        for r in rows
+    ]
+
+
+def revoke_token(ctx: Context, actor: Actor, token_id: int, *, reason: str, approved_by: str | None = None) -> None:
+    access = guarded(ctx, actor, "token.manage", target=f"token {token_id}")
+    if not reason.strip():
+        raise AccountError("失効の理由(--reason)を入力してください")
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        row = conn.execute(select(api_token).where(api_token.c.token_id == token_id)).first()
+        if row is None:
+            raise AccountError(f"APIトークン {token_id} はありません")
+        if row.revoked_at is not None:
+            raise AccountError(f"APIトークン {token_id} は失効済みです")
+        conn.execute(
+            update(api_token).where(api_token.c.token_id == token_id).values(revoked_at=now, revoked_by=actor.login_id)
+        )
+        user = _user(conn, row.login_id)
+        _log_change(
+            conn,
+            access,
+            now,
+            "APIトークン失効",
+            user,
+            role_before=str(user["role"]),
+            scope_before=str(user["municipalities"]),
+            approved_by=approved_by,
+            reason=f"トークン {token_id} {reason.strip()}",
+        )
+
+
+def token_actor(ctx: Context, token: str) -> Actor:
+    """The actor of a live API token: not revoked, not expired, its account active and
+    still a municipal system of that municipality. Anything else is one refusal."""
+    now = ctx.clock()
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        raise LoginFailed("APIトークンが正しくありません")
+    with ctx.engine.connect() as conn:
+        row = conn.execute(
+            select(api_token, app_user.c.status, app_user.c.valid_until, app_user.c.role, app_user.c.municipalities)
+            .join(app_user, app_user.c.login_id == api_token.c.login_id)
+            .where(api_token.c.token_hash == _token_hash(token))
+        ).first()
+    if (
+        row is None
+        or row.revoked_at is not None
+        or _aware(row.expires_at) <= now
+        or row.status != "active"
+        or (row.valid_until is not None and row.valid_until < jst_date(now))
+        or row.role not in policy.TOKEN_ROLES
+        or row.municipalities != row.municipality_code
+    ):
+        raise LoginFailed("APIトークンが正しくないか、有効期限切れ・失効済みです")
+    return Actor(row.login_id, row.role, frozenset({row.municipality_code}))

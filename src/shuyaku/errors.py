@@ -52,3 +52,14 @@ class Unavailable(ShuyakuError):
     """The installation is not ready: not initialised, a key or the font missing (503)."""
 
     http_status = 503
+
+
+class TooManyRequests(ShuyakuError):
+    """Too many requests from one caller in a short time (429); the message says when to retry."""
+
+    exit_code = 1
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from shuyaku.access.actor import AccessDenied, Actor
 
-CLERK, SUPERVISOR, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
+CLERK, SUPERVISOR, MUNICIPAL_SYSTEM, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
     "municipal_clerk",
     "municipal_supervisor",
+    "municipal_system",
     "federation_operator",
     "auditor",
     "admin",
@@ -23,13 +24,16 @@ CLERK, SUPERVISOR, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
 ROLES = {
     CLERK: "市町村 国保担当",
     SUPERVISOR: "市町村 国保担当(確認者)",
+    MUNICIPAL_SYSTEM: "市町村 国保システム(API)",
     OPERATOR: "連合会 運用担当",
     AUDITOR: "監査担当",
     ADMIN: "システム管理者",
 }
 # Roles that see personal data: their accounts need the second factor.
 PERSONAL_DATA_ROLES = frozenset({CLERK, SUPERVISOR, OPERATOR})
-MUNICIPAL_ROLES = frozenset({CLERK, SUPERVISOR})
+MUNICIPAL_ROLES = frozenset({CLERK, SUPERVISOR, MUNICIPAL_SYSTEM})
+# Roles whose accounts authenticate with API tokens (never interactively).
+TOKEN_ROLES = frozenset({MUNICIPAL_SYSTEM})
 
 
 @dataclass(frozen=True)
@@ -44,21 +48,23 @@ def _op(label: str, *roles: str, personal: bool = True) -> Operation:
 
 
 OPERATIONS: dict[str, Operation] = {
-    "ingest": _op("受信ファイルの取込", OPERATOR),
-    "export": _op("返却ファイルの作成", OPERATOR, CLERK, SUPERVISOR),
-    "person.read": _op("被保険者の照会", OPERATOR, CLERK, SUPERVISOR),
-    "continuity.read": _op("世帯継続性候補の閲覧", OPERATOR, CLERK, SUPERVISOR),
+    "ingest": _op("受信ファイルの取込", OPERATOR, MUNICIPAL_SYSTEM),
+    "export": _op("返却ファイルの作成", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM),
+    "person.read": _op("被保険者の照会", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM),
+    "person.check_number": _op("個人番号の照合(一致・不一致のみ)", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM),
+    "continuity.read": _op("世帯継続性候補の閲覧", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM),
     "continuity.decide": _op("世帯継続性候補の確定・却下", OPERATOR, SUPERVISOR),
-    "tasuukai.explain": _op("多数回該当の内訳の閲覧", OPERATOR, CLERK, SUPERVISOR),
+    "tasuukai.explain": _op("多数回該当の内訳の閲覧", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM),
     "tasuukai.run": _op("多数回該当回数の計算", OPERATOR),
     "kogaku.run": _op("高額療養費の月次計算", OPERATOR),
-    "inbox.read": _op("受信ファイル台帳の閲覧", OPERATOR, CLERK, SUPERVISOR, personal=False),
+    "inbox.read": _op("受信ファイル台帳の閲覧", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM, personal=False),
     "status": _op("稼働状況の閲覧", OPERATOR, CLERK, SUPERVISOR, AUDITOR, ADMIN, personal=False),
     "vault.rotate": _op("索引鍵の更新", OPERATOR),
     "archive.purge": _op("受信ファイル写しの廃棄", OPERATOR),
     "municipality.manage": _op("市町村の登録", ADMIN, OPERATOR, personal=False),
     "setting.change": _op("県の設定の変更", ADMIN, personal=False),
     "user.manage": _op("利用者の登録・変更", ADMIN, personal=False),
+    "token.manage": _op("APIトークンの発行・失効", ADMIN, personal=False),
     "user.read": _op("利用者一覧の閲覧", ADMIN, AUDITOR, personal=False),
     "audit.read": _op("アクセス記録の閲覧・検証", AUDITOR, ADMIN, personal=False),
     "audit.checkpoint": _op("アクセス記録のチェックポイント作成", OPERATOR, ADMIN, AUDITOR, personal=False),
@@ -83,4 +89,4 @@ def check(actor: Actor, operation: str, municipality_code: str | None = None) ->
 
 
 # Operations that, without a municipality, narrow themselves to the actor's municipalities.
-SCOPED_BY_FILTER = frozenset({"continuity.read", "export"})
+SCOPED_BY_FILTER = frozenset({"continuity.read", "export", "inbox.read"})

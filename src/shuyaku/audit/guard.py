@@ -28,6 +28,7 @@ from shuyaku.access import policy
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.audit import trail
 from shuyaku.context import Context
+from shuyaku.errors import NotFoundError
 
 
 @dataclass
@@ -126,17 +127,34 @@ class Access:
 
 
 def guarded(
-    ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, *, target: str = ""
+    ctx: Context,
+    actor: Actor,
+    operation: str,
+    municipality_code: str | None = None,
+    *,
+    target: str = "",
+    conceal: str | None = None,
 ) -> Access:
     """Ask the policy. Refused: the refusal is logged and ``AccessDenied`` raised. Allowed:
     an ``Access`` to use as a context manager (logged on a clean exit, or earlier with
-    ``log`` inside a write transaction)."""
-    op = require(ctx, actor, operation, municipality_code, target=target)
+    ``log`` inside a write transaction).
+
+    ``conceal``: for a thing looked up by its ID (a file, a household), the message of a
+    ``NotFoundError`` raised instead when the actor may do the operation but not for that
+    thing's municipality — another municipality's things do not exist for them, and the
+    attempt is logged all the same."""
+    op = require(ctx, actor, operation, municipality_code, target=target, conceal=conceal)
     return Access(ctx, actor, operation, op, municipality_code, target)
 
 
 def require(
-    ctx: Context, actor: Actor, operation: str, municipality_code: str | None = None, *, target: str = ""
+    ctx: Context,
+    actor: Actor,
+    operation: str,
+    municipality_code: str | None = None,
+    *,
+    target: str = "",
+    conceal: str | None = None,
 ) -> policy.Operation:
     """Ask the policy only; a refusal is logged before it is raised. For a check made
     before work whose own access is logged by ``guarded`` (ingest checks the caller once
@@ -147,4 +165,10 @@ def require(
         trail.record(
             ctx, actor, trail.Event(operation, target or (municipality_code or ""), outcome="denied", detail=str(exc))
         )
+        if conceal is not None and actor.role in policy.OPERATIONS[operation].roles:
+            raise Concealed(conceal) from None
         raise
+
+
+class Concealed(NotFoundError, LookupError):
+    """Another municipality's thing, answered as if it did not exist (the attempt is logged)."""

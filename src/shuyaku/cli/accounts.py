@@ -162,3 +162,57 @@ def user_set_role(
     ctx, actor = _session()
     kind = accounts.set_role(ctx, actor, login_id, role, municipality or [], approved_by=approved_by, reason=reason)
     console.print(f"✓ {login_id}: {kind}")
+
+
+token_app = ShuyakuTyper(help="APIトークン(市町村の国保システムが API を呼ぶための鍵)", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    login_id: LoginId,
+    days: Annotated[int, typer.Option(help="有効日数(1〜397)")] = 90,
+    approved_by: ApprovedBy = None,
+    reason: Annotated[str | None, typer.Option(help="理由")] = None,
+) -> None:
+    """市町村システムの利用者に APIトークンを発行する(表示は一度だけ。保存はハッシュのみ)。"""
+    from shuyaku import accounts
+
+    ctx, actor = _session()
+    token_id, token = accounts.create_token(ctx, actor, login_id, days=days, approved_by=approved_by, reason=reason)
+    console.print(f"✓ APIトークン {token_id} を発行しました({days}日有効)。この表示は一度だけです:", markup=False)
+    console.print(f"  {token}", markup=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """APIトークンの一覧(番号・利用者・市町村・期限・失効)。トークンそのものは表示しない。"""
+    from shuyaku import accounts
+
+    table = Table("番号", "ログインID", "市町村", "発行日時(UTC)", "発行者", "有効期限(UTC)", "状態")
+    for t in accounts.list_tokens(*_session()):
+        state = "失効" if t.revoked_at else "有効"
+        table.add_row(
+            str(t.token_id),
+            t.login_id,
+            t.municipality_code,
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            t.created_by,
+            f"{t.expires_at:%Y-%m-%d %H:%M}",
+            state,
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="トークン番号(token list で確認)")],
+    reason: Annotated[str, typer.Option(help="理由(端末の入替え・漏えいの疑いなど)")],
+    approved_by: ApprovedBy = None,
+) -> None:
+    """APIトークンを失効させる(以後その鍵での呼出しは 401)。"""
+    from shuyaku import accounts
+
+    ctx, actor = _session()
+    accounts.revoke_token(ctx, actor, token_id, reason=reason, approved_by=approved_by)
+    console.print(f"✓ APIトークン {token_id} を失効させました")

@@ -474,6 +474,34 @@ user_session = Table(
     Column("ended_at", Timestamp),
 )
 
+# API tokens of municipal systems: only the SHA-256 of the token is stored (a token is 256
+# random bits, so a fast hash is enough); each is scoped to its account's one municipality,
+# expires, and is revoked rather than deleted.
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("token_id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("login_id", String(32), nullable=False),
+    Column("municipality_code", String(6), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(32), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+    Column("revoked_by", String(32)),
+)
+
+# What a municipality fetched of its return files over the API (受取記録).
+outbound_fetch = Table(
+    "outbound_fetch",
+    metadata,
+    Column("fetch_id", Integer, primary_key=True, autoincrement=True),
+    Column("outbound_id", Integer, nullable=False),
+    Column("fetched_at", Timestamp, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Index(None, "outbound_id"),
+)
+
 # アクセス記録: hash-chained, append-only. ``hash`` = SHA-256(prev_hash, the event's
 # canonical text); the time is kept as the exact UTC text that was hashed. The application
 # never updates or deletes a row (PostgreSQL: the application role may only INSERT and

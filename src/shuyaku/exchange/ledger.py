@@ -180,13 +180,37 @@ def record_results(
     )
 
 
+def file_row(conn: Connection, file_id: int) -> Any:
+    return conn.execute(select(inbound_file).where(inbound_file.c.file_id == file_id)).first()
+
+
+def results_of(conn: Connection, file_id: int) -> list[Any]:
+    """The file's KKKK rows: line, 宛名番号/世帯番号, 履歴番号, result, code, field, message."""
+    r = ingest_result.c
+    return list(
+        conn.execute(
+            select(r.line_no, r.record_key, r.history_no, r.result, r.code, r.field, r.message)
+            .where(r.file_id == file_id)
+            .order_by(r.line_no, r.result_id)
+        ).all()
+    )
+
+
 def list_files(
-    conn: Connection, *, status: str | None = None, scope: frozenset[str] | None = None, limit: int = 200
+    conn: Connection,
+    *,
+    status: str | None = None,
+    scope: frozenset[str] | None = None,
+    limit: int = 200,
+    before: int | None = None,
 ) -> list[Any]:
     """The newest ledger rows first (受信ファイル一覧), of the municipalities in ``scope``
-    (None: every one, and the files whose sender could not be read)."""
+    (None: every one, and the files whose sender could not be read); ``before``: only
+    files with a lower 受付番号 (the next page)."""
     f = inbound_file.c
     stmt = select(inbound_file).order_by(f.file_id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(f.file_id < before)
     if status:
         stmt = stmt.where(f.status == status)
     if scope is not None:

@@ -90,6 +90,24 @@ class IngestOutcome:
     def ok(self) -> bool:
         return self.status in (ledger.APPLIED, ledger.DUPLICATE)
 
+    @classmethod
+    def of_row(cls, row: Any) -> IngestOutcome:
+        """The outcome as the ledger keeps it (a file received earlier)."""
+        return cls(
+            row.file_id,
+            row.filename,
+            row.status,
+            row.error_code,
+            row.message or "",
+            row.municipality_code,
+            row.kind,
+            row.seq,
+            row.record_count or 0,
+            row.applied_count or 0,
+            row.warning_count or 0,
+            row.error_count or 0,
+        )
+
 
 class _Hold(Exception):
     """Leave the transaction without applying anything; the file is held."""
@@ -185,6 +203,7 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
             "size_bytes": len(raw),
             "received_at": ctx.clock(),
             "actor": actor.login_id,
+            "municipality_code": _sender_of(actor),
         }
         with contextlib.suppress(EnvelopeError):  # the sender and 連番, so the municipality's KKKK tells it
             header = envelope.peek_header(raw)
@@ -210,6 +229,14 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         return _finish(ctx, access, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
 
 
+def _sender_of(actor: Actor) -> str | None:
+    """The municipality an actor of one municipality sends for (an API token's); None for the
+    federation's staff, whose files name their sender only in the header."""
+    if actor.municipalities is not None and len(actor.municipalities) == 1:
+        return next(iter(actor.municipalities))
+    return None
+
+
 def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasing: Any) -> IngestOutcome:
     sha = hashlib.sha256(raw).hexdigest()
     now = ctx.clock()
@@ -224,7 +251,10 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
     try:
         header = envelope.peek_header(raw)
     except EnvelopeError as exc:
-        access = guarded(ctx, actor, "ingest", target=filename)
+        sender = _sender_of(actor)
+        if sender is not None:  # sent over the API by one municipality: its file, in its KKKK
+            base["municipality_code"] = sender
+        access = guarded(ctx, actor, "ingest", sender, target=filename)
         return _finish(ctx, access, base, ledger.REJECTED, exc, guard, releasing=releasing)
     base.update(
         municipality_code=header.municipality_code,

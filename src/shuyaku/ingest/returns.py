@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
@@ -20,11 +20,13 @@ from shuyaku.db.schema import (
     inbound_file,
     ingest_result,
     municipality,
+    outbound_fetch,
     outbound_file,
     tasuukai_count,
 )
-from shuyaku.errors import InvalidRequest
+from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import ledger, outbox
+from shuyaku.files import private_dir
 from shuyaku.household.continuity import CandidateStatus
 from shuyaku.kogaku.rules import TASUUKAI_FROM
 from shuyaku.timeutil import jst_stamp
@@ -87,6 +89,80 @@ def export_all(ctx: Context, actor: Actor, kind: str, out_dir: Path, municipalit
             written += exc.written
             blocked.append(str(exc))
     return Exported(written, blocked)
+
+
+def server_outbox(ctx: Context, municipality_code: str) -> Path:
+    """Where the return files a municipality fetches over the API are kept (0700)."""
+    return ctx.settings.outbox_dir / municipality_code
+
+
+def prepare(ctx: Context, actor: Actor, municipality_code: str, kind: str) -> Exported:
+    """``export`` into the federation's outbox, for the municipality to fetch over the API."""
+    return export_all(ctx, actor, kind, private_dir(server_outbox(ctx, municipality_code)), municipality_code)
+
+
+def available(ctx: Context, actor: Actor, municipality_code: str, kind: str | None = None) -> list[Any]:
+    """The municipality's released return files, newest first, with how often each was fetched."""
+    o, f = outbound_file.c, outbound_fetch.c
+    fetched = (
+        select(f.outbound_id, func.count().label("fetches"), func.max(f.fetched_at).label("last_fetched_at"))
+        .group_by(f.outbound_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            o.outbound_id,
+            o.kind,
+            o.seq,
+            o.filename,
+            o.row_count,
+            o.created_at,
+            fetched.c.fetches,
+            fetched.c.last_fetched_at,
+        )
+        .outerjoin(fetched, fetched.c.outbound_id == o.outbound_id)
+        .where(o.municipality_code == municipality_code, o.status == outbox.OutboundStatus.RELEASED)
+        .order_by(o.outbound_id.desc())
+    )
+    if kind is not None:
+        stmt = stmt.where(o.kind == kind)
+    with (
+        guarded(ctx, actor, "export", municipality_code, target="返却ファイル一覧") as access,
+        ctx.engine.connect() as conn,
+    ):
+        rows = list(conn.execute(stmt).all())
+        access.done(action="returns.list", rows=len(rows))
+    return rows
+
+
+def fetch(ctx: Context, actor: Actor, outbound_id: int) -> tuple[str, bytes]:
+    """A released return file's bytes, recorded in the fetch ledger and the access log. Another
+    municipality's file does not exist for the caller (the attempt is logged)."""
+    missing = f"返却ファイル {outbound_id} はありません"
+    o = outbound_file.c
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(outbound_file).where(o.outbound_id == outbound_id)).first()
+    if row is None or row.status != outbox.OutboundStatus.RELEASED:
+        raise NotFoundError(missing)
+    access = guarded(ctx, actor, "export", row.municipality_code, target=f"返却ファイル {outbound_id}", conceal=missing)
+    places = [server_outbox(ctx, row.municipality_code), ctx.settings.outbox_dir / "kogaku"]
+    found = next((d / row.filename for d in places if (d / row.filename).is_file()), None)
+    if found is None:
+        raise NotFoundError(
+            f"返却ファイル {row.filename} は連合会の送信フォルダにありません(CLI で別のフォルダへ出力された写しです)"
+        )
+    payload = found.read_bytes()
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            insert(outbound_fetch).values(outbound_id=outbound_id, fetched_at=ctx.clock(), actor=actor.login_id)
+        )
+        access.log(
+            conn,
+            action="returns.fetch",
+            target=f"{row.municipality_code} {row.kind} {row.filename}",
+            rows=row.row_count,
+        )
+    return row.filename, payload
 
 
 Build = Callable[..., "outbox.Staged | None"]  # (conn, *, actor, out_dir)

@@ -6,7 +6,9 @@ over worker processes is ``parallel``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,11 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded, require
 from shuyaku.context import Context
-from shuyaku.errors import InvalidRequest
+from shuyaku.errors import InvalidRequest, NotFoundError
+from shuyaku.exchange import ledger
+from shuyaku.exchange.containment import safe_filename
 from shuyaku.exchange.ledger import FileStatus, list_files
-from shuyaku.ingest.inbound import IngestOutcome, ingest_with_retries, release_ready
+from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_with_retries, release_ready
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.parallel import ingest_in_workers
 
@@ -59,11 +63,50 @@ def inbox(
     status: str | None = None,
     municipality_code: str | None = None,
     limit: int = 50,
+    before: int | None = None,
 ) -> list[Any]:
     """受信ファイル台帳, newest first: the municipality's files, or every file the actor may see."""
     if status is not None and status not in {s.value for s in FileStatus}:
         raise InvalidRequest(f"--status は {' / '.join(FileStatus)} のいずれかです(指定: {status})")
     with guarded(ctx, actor, "inbox.read", municipality_code) as access, ctx.engine.connect() as conn:
-        files = list_files(conn, status=status, scope=access.scope, limit=limit)
+        files = list_files(conn, status=status, scope=access.scope, limit=limit, before=before)
         access.done(rows=len(files), target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}")
     return files
+
+
+def receive(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
+    """One file sent over the API: exactly the inbox path (``ingest_bytes``). The same bytes
+    sent again answer with the file they already are (no second ledger row), so a municipal
+    system may retry an upload whose answer it never saw."""
+    with ctx.engine.connect() as conn:
+        earlier = ledger.earlier_copy(conn, hashlib.sha256(raw).hexdigest())
+    if earlier is not None and earlier.municipality_code and actor.sees(earlier.municipality_code):
+        with guarded(ctx, actor, "ingest", earlier.municipality_code) as access:
+            access.done(action="ingest.resend", target=f"受付番号 {earlier.file_id} {safe_filename(filename)}")
+        return IngestOutcome.of_row(earlier)
+    return ingest_bytes(ctx, actor, raw, filename)
+
+
+@dataclass(frozen=True)
+class FileDetail:
+    file: Any  # the ledger row
+    results: list[Any]  # its KKKK rows (``ledger.results_of``)
+
+
+def file_detail(ctx: Context, actor: Actor, file_id: int) -> FileDetail:
+    """A received file's status with its problems. Another municipality's file, or one whose
+    sender could not be read, does not exist for a municipality's user (the attempt is logged)."""
+    missing = f"受付番号 {file_id} のファイルはありません"
+    with ctx.engine.connect() as conn:
+        row = ledger.file_row(conn, file_id)
+    if row is None or (row.municipality_code is None and actor.municipalities is not None):
+        raise NotFoundError(missing)
+    with (
+        guarded(
+            ctx, actor, "inbox.read", row.municipality_code, target=f"受付番号 {file_id}", conceal=missing
+        ) as access,
+        ctx.engine.connect() as conn,
+    ):
+        results = ledger.results_of(conn, file_id)
+        access.done(rows=len(results))
+    return FileDetail(row, results)

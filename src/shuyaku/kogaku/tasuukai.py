@@ -37,7 +37,7 @@ from shuyaku.db.schema import (
     hit_report,
     tasuukai_count,
 )
-from shuyaku.errors import InvalidRequest
+from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import ledger
 from shuyaku.household import continuity
 from shuyaku.household.continuity import CandidateStatus
@@ -333,11 +333,12 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
     first, last = window(month)
     with ctx.engine.connect() as conn:
         found = keys_of(conn, [household])
+        missing = f"県世帯ID {household} はありません"
         if found.height == 0:
-            raise CountError(f"県世帯ID {household} はありません")
+            raise NotFoundError(missing)
         key = found.row(0, named=True)
         key_municipality, key_setai = str(key["municipality_code"]), str(key["setai_no"])
-        access = guarded(ctx, actor, "tasuukai.explain", key_municipality, target=household)
+        access = guarded(ctx, actor, "tasuukai.explain", key_municipality, target=household, conceal=missing)
         # Every household a candidate (any status) links back to, with the path's candidates.
         paths: dict[str, list[Any]] = {household: []}
         candidates: list[Any] = []

@@ -1,0 +1,97 @@
+"""Errors as RFC 9457 ``application/problem+json`` documents, mapped once for the whole API."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from shuyaku import ids
+from shuyaku.errors import ShuyakuError, TooManyRequests
+from shuyaku.text import without_controls
+
+log = logging.getLogger("shuyaku.web")
+MEDIA_TYPE = "application/problem+json"
+TITLES = {
+    400: "リクエストが正しくありません",
+    401: "認証が必要です",
+    403: "権限がありません",
+    404: "見つかりません",
+    405: "このメソッドは使えません",
+    409: "処理の一部を止めました",
+    413: "大きすぎます",
+    415: "形式が違います",
+    422: "リクエストの項目が正しくありません",
+    429: "リクエストが多すぎます",
+    500: "予期しないエラー",
+    503: "利用できません",
+}
+# A files.md code at the start of a message ("E003: …") is carried as ``code``.
+_CODE = re.compile(r"^(E\d{3}|W\d{3})\b")
+
+
+def problem(
+    status: int, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    """One problem document. ``detail`` passes the egress redaction: no individual number
+    ever leaves in an error, whatever a lower layer put into its message."""
+    body: dict[str, Any] = {
+        "type": f"/api/v1/problems/{status}",
+        "title": TITLES.get(status, "エラー"),
+        "status": status,
+        "detail": without_controls(ids.redact(detail)),
+    }
+    if code:
+        body["code"] = code
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ShuyakuError)
+    async def shuyaku_error(request: Request, exc: ShuyakuError) -> JSONResponse:
+        text = str(exc)
+        found = _CODE.match(text)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+        if exc.http_status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="shuyaku"'}
+        return problem(
+            exc.http_status,
+            text,
+            code=getattr(exc, "code", None) or (found.group(1) if found else None),
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        named = "、".join(f["field"] for f in fields if f["field"]) or "本文"
+        return problem(422, f"項目 {named} が正しくありません(型・必須・桁数を確かめてください)", errors=fields)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = (
+            exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else TITLES.get(exc.status_code, "")
+        )
+        if exc.status_code == 404:
+            detail = "このURLはありません"
+        return problem(exc.status_code, str(detail), headers=dict(exc.headers) if exc.headers else None)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        incident = secrets.token_hex(4)
+        log.exception("unexpected failure in %s %s (incident %s)", request.method, request.url.path, incident)
+        return problem(
+            500,
+            f"処理中に予期しないエラーが発生しました。連合会に問い合わせ番号 {incident} をお伝えください",
+            incident=incident,
+        )
