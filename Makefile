@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean shared-docs
+.PHONY: demo test lint bench clean shared-docs assets serve
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 ## Generate a small synthetic prefecture, ingest it into SQLite (var/demo), write return files.
 demo: $(STAMP)
 	$(BIN)/shuyaku demo
+
+## The screens and the API over the demo prefecture (after `make demo`): http://127.0.0.1:8000/login
+serve: $(STAMP)
+	SHUYAKU_HOME=var/demo $(BIN)/shuyaku serve
 
 ## Unit tests, then the integration tests on SQLite and — where reachable — PostgreSQL.
 ## SHUYAKU_TEST_POSTGRES_URL names the server (default: local trust auth, database `test`);
@@ -41,3 +45,7 @@ clean:
 shared-docs:
 	cp ../shared/spec/*.md docs/shared/spec/
 	cp ../shared/reference/*.md docs/shared/reference/
+
+## Rebuild the vendored DADS design tokens (src/shuyaku/web/static/dads-tokens.css) with npm.
+assets:
+	cd src/shuyaku/web/assets && npm ci --no-audit --no-fund && node build.mjs && rm -rf node_modules

@@ -513,9 +513,22 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def session_actor(ctx: Context, token: str) -> Actor:
-    """The actor of a live session (not ended, not expired, account still usable)."""
+def session_actor(ctx: Context, token: str, *, idle: timedelta | None = None) -> Actor:
+    """The actor of a live session (not ended, not expired, account still usable). With
+    ``idle`` (the screens), a session unused for longer has ended; a use is remembered."""
     now = ctx.clock()
+    if idle is not None:
+        with ctx.engine.begin() as conn:
+            s = user_session.c
+            row = conn.execute(
+                select(s.created_at, s.last_seen_at, s.ended_at).where(s.token_hash == _token_hash(token))
+            ).first()
+            if row is not None and row.ended_at is None:
+                seen = _aware(row.last_seen_at or row.created_at)
+                if now - seen > idle:
+                    conn.execute(update(user_session).where(s.token_hash == _token_hash(token)).values(ended_at=now))
+                    raise LoginFailed("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください")
+                conn.execute(update(user_session).where(s.token_hash == _token_hash(token)).values(last_seen_at=now))
     with ctx.engine.connect() as conn:
         row = conn.execute(
             select(user_session, app_user.c.status, app_user.c.valid_until)

@@ -30,6 +30,11 @@ DEFAULTS = {
     "max_columns": "64",
     # The access log's name in its signed notes ("" = shuyaku.pref<NN>.kokuho/access-log).
     "audit_origin": "",
+    # A screen session unused this long has ended (the API's staff sessions expire after 8 hours).
+    "web_idle_minutes": "15",
+    # A municipality whose last SKKS arrived before the start (JST) of the business day this
+    # many business days back is shown as overdue on the federation's dashboard.
+    "daily_file_overdue_days": "1",
 }
 
 

@@ -161,6 +161,7 @@ def _accounts_and_audit(ctx: Context, home: Path, console: Console) -> bool:
     accounts.add_user(
         ctx, setup, "madoguchi", "窓口 花子", "市町村 国保担当課", "municipal_clerk", [code], approved_by="kanri"
     )
+    _screen_accounts(ctx, setup, home, code, console)
     admin, auditor = Actor("kanri", "admin"), Actor("kansa", "auditor")
     point = checkpoint(ctx, admin)
     report = verify(ctx, auditor)
@@ -184,6 +185,35 @@ def _accounts_and_audit(ctx: Context, home: Path, console: Console) -> bool:
         f"利用者権限変更一覧 {made.rows} 件: {out}/{files}"
     )
     return report.ok
+
+
+def _screen_accounts(ctx: Context, setup: Actor, home: Path, code: str, console: Console) -> None:
+    """Accounts to try the screens and the API with (`make serve`): their first passwords,
+    TOTP secrets and an API token go into one owner-only file — for the demo only."""
+    from urllib.parse import parse_qs, urlparse
+
+    from shuyaku import accounts
+    from shuyaku.files import write_private
+
+    made = [
+        accounts.add_user(ctx, setup, "unyo", "運用 一郎", "国保連合会 業務課", "federation_operator"),
+        accounts.add_user(ctx, setup, "kakunin", "確認 次郎", "市町村 国保担当課", "municipal_supervisor", [code]),
+        accounts.add_user(ctx, setup, "kansa", "監査 三郎", "国保連合会 監査室", "auditor"),
+        accounts.add_user(ctx, setup, "kokuho-sys", "国保システム", "市町村 国保担当課", "municipal_system", [code]),
+    ]
+    _, token = accounts.create_token(ctx, Actor("kanri", "admin"), "kokuho-sys", days=30)
+    lines = [
+        "# デモ専用の利用者(本番では作らないこと)。`make serve` の後 http://127.0.0.1:8000/login",
+        "# 確認コード: .venv/bin/python -c 'import pyotp,sys; print(pyotp.TOTP(sys.argv[1]).now())' <TOTP秘密>",
+        "# 初回ログインでパスワードの変更を求められます。",
+    ]
+    for creds in made[:3]:
+        secret = parse_qs(urlparse(creds.totp_uri).query)["secret"][0]
+        lines.append(f"{creds.login_id}\t初期パスワード {creds.password}\tTOTP秘密 {secret}")
+    lines.append(f"kokuho-sys\tAPIトークン {token}\t(市町村 {code}、30日有効)")
+    path = home / "demo-accounts.txt"
+    write_private(path, ("\n".join(lines) + "\n").encode("utf-8"))
+    console.print(f"   画面・API を試す利用者(デモ専用): {path}(`make serve` で起動)")
 
 
 def _municipalities(ctx: Context) -> list[str]:

@@ -93,6 +93,8 @@ SETTABLE: dict[str, Callable[[str], bool]] = {
     "audit_warn_bytes": lambda v: v.isdigit() and int(v) >= 1,
     "max_file_bytes": lambda v: v.isdigit() and int(v) >= 1024,
     "max_columns": lambda v: v.isdigit() and 30 <= int(v) <= 10_000,  # every layout has fewer than 30 items
+    "web_idle_minutes": lambda v: v.isdigit() and 1 <= int(v) <= 120,
+    "daily_file_overdue_days": lambda v: v.isdigit() and 1 <= int(v) <= 20,
     "audit_origin": lambda v: (
         0 < len(v) <= 200 and v.isprintable() and " " not in v and "+" not in v
     ),  # C2SP origin line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -23,6 +24,7 @@ from shuyaku.db.schema import (
 )
 from shuyaku.exchange.ledger import FileStatus
 from shuyaku.exchange.outbox import OutboundStatus
+from shuyaku.timeutil import JST, jst_date
 
 
 @dataclass
@@ -125,3 +127,79 @@ def _audit_size(conn: Any) -> tuple[int, int]:
         )
     ).scalar_one()
     return count, int(size)
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One municipality's feed on the dashboard: what came, what waits, what did not come."""
+
+    code: str
+    name: str
+    last_received: dict[str, datetime]  # kind → the last file's arrival (any outcome)
+    today: int  # files received today (JST)
+    held: int  # files held (E004, E005, too many failing records)
+    rejected_today: int
+    quarantined: int  # records not applied (result 9) in the last 30 days
+    overdue_since: date | None  # the business day since which no SKKS arrived; None: not overdue
+
+
+def business_day_before(day: date, days: int) -> date:
+    """The business day (Mon–Fri; public holidays are not known here) ``days`` before ``day``."""
+    while days > 0:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def feed(ctx: Context, actor: Actor) -> list[Feed]:
+    """Every municipality the actor may see: its last file per kind, today's files, held
+    and quarantined counts, and whether its daily SKKS is overdue (none since the start of
+    the business day ``daily_file_overdue_days`` back). Counts and file names only."""
+    now = ctx.clock()
+    today = jst_date(now)
+    start_of_today = datetime.combine(today, time(0), JST)
+    due = business_day_before(today, int(ctx.setting("daily_file_overdue_days")))
+    f, r = inbound_file.c, ingest_result.c
+    with guarded(ctx, actor, "status", target="受信状況") as access, ctx.engine.connect() as conn:
+        last: dict[str, dict[str, datetime]] = {}
+        for code, kind, at in conn.execute(
+            select(f.municipality_code, f.kind, func.max(f.received_at))
+            .where(f.municipality_code.is_not(None), f.kind.is_not(None))
+            .group_by(f.municipality_code, f.kind)
+        ).all():
+            last.setdefault(code, {})[kind] = at if at.tzinfo else at.replace(tzinfo=UTC)
+        today_counts = _by_municipality(conn, f.municipality_code, f.received_at >= start_of_today)
+        rejected = _by_municipality(
+            conn, f.municipality_code, f.received_at >= start_of_today, f.status == FileStatus.REJECTED
+        )
+        held = _by_municipality(conn, f.municipality_code, f.status == FileStatus.HELD)
+        quarantined: dict[str, int] = dict(
+            conn.execute(
+                select(f.municipality_code, func.count())
+                .select_from(ingest_result.join(inbound_file, r.file_id == f.file_id))
+                .where(r.result == "9", f.received_at >= now - timedelta(days=30), f.status == FileStatus.APPLIED)
+                .group_by(f.municipality_code)
+            ).all()
+        )
+        found = []
+        for m in conn.execute(select(municipality).order_by(municipality.c.municipality_code)).all():
+            if not actor.sees(m.municipality_code):
+                continue
+            kinds = last.get(m.municipality_code, {})
+            skks = kinds.get("SKKS")
+            overdue = None if skks is not None and jst_date(skks) >= due else due
+            found.append(
+                Feed(
+                    m.municipality_code,
+                    m.name,
+                    kinds,
+                    today_counts.get(m.municipality_code, 0),
+                    held.get(m.municipality_code, 0),
+                    rejected.get(m.municipality_code, 0),
+                    quarantined.get(m.municipality_code, 0),
+                    overdue,
+                )
+            )
+        access.done(rows=len(found))
+    return found

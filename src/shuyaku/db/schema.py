@@ -472,6 +472,7 @@ user_session = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
     Column("ended_at", Timestamp),
+    Column("last_seen_at", Timestamp),  # the screens end a session idle for longer than web_idle_minutes
 )
 
 # API tokens of municipal systems: only the SHA-256 of the token is stored (a token is 256

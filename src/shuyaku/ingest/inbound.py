@@ -93,12 +93,15 @@ class IngestOutcome:
     @classmethod
     def of_row(cls, row: Any) -> IngestOutcome:
         """The outcome as the ledger keeps it (a file received earlier)."""
+        message = row.message or ""
+        if not message and row.status == ledger.APPLIED:
+            message = applied_message(row.applied_count or 0, row.warning_count or 0, row.error_count or 0)
         return cls(
             row.file_id,
             row.filename,
             row.status,
             row.error_code,
-            row.message or "",
+            message,
             row.municipality_code,
             row.kind,
             row.seq,
@@ -107,6 +110,10 @@ class IngestOutcome:
             row.warning_count or 0,
             row.error_count or 0,
         )
+
+
+def applied_message(applied: int, warnings: int, errors: int) -> str:
+    return f"反映しました(反映 {applied} 件、警告 {warnings} 件、エラー {errors} 件)"
 
 
 class _Hold(Exception):
@@ -468,7 +475,7 @@ def _apply(
         base["filename"],
         ledger.APPLIED,
         None,
-        f"反映しました(反映 {counts['applied_count']} 件、警告 {counts['warning_count']} 件、エラー {counts['error_count']} 件)",
+        applied_message(counts["applied_count"], counts["warning_count"], counts["error_count"]),
         header.municipality_code,
         header.kind,
         header.seq,

@@ -11,13 +11,23 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.guard import Access, guarded
 from shuyaku.context import Context
+from shuyaku.errors import NotFoundError
 from shuyaku.household import candidates as store
 from shuyaku.household.candidates import STATUS_LABEL, Candidate, DecisionError
 from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
 from shuyaku.kogaku import tasuukai
 from shuyaku.text import typed_text
 
-__all__ = ["STATUS_LABEL", "Candidate", "DecisionError", "confirm", "confirm_all_proposed", "list_candidates", "reject"]
+__all__ = [
+    "STATUS_LABEL",
+    "Candidate",
+    "DecisionError",
+    "confirm",
+    "confirm_all_proposed",
+    "get_candidate",
+    "list_candidates",
+    "reject",
+]
 log = logging.getLogger("shuyaku.continuity")
 
 
@@ -28,6 +38,21 @@ def list_candidates(
     with guarded(ctx, actor, "continuity.read", municipality_code) as access, ctx.engine.connect() as conn:
         found = store.candidates(conn, access.scope, status)
         access.done(rows=len(found), target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}")
+    return found
+
+
+def get_candidate(ctx: Context, actor: Actor, candidate_id: int) -> Candidate:
+    """One candidate. Another municipality's candidate does not exist for a municipality's
+    user (the attempt is logged); the origin sees it too (both ends of a move)."""
+    missing = f"候補番号 {candidate_id} はありません"
+    with ctx.engine.connect() as conn:
+        try:
+            found = store.load(conn, candidate_id)
+        except DecisionError:
+            raise NotFoundError(missing) from None
+    side = found.to_municipality_code if actor.sees(found.to_municipality_code) else found.from_municipality_code
+    with guarded(ctx, actor, "continuity.read", side, target=f"候補 {candidate_id}", conceal=missing) as access:
+        access.done(rows=1)
     return found
 
 

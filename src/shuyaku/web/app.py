@@ -6,25 +6,33 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from shuyaku.audit.verify import seal_tail
 from shuyaku.context import Context
-from shuyaku.web import api, problems
+from shuyaku.web import api, problems, screens
 
 log = logging.getLogger("shuyaku.web")
 
-# Every response: nothing cached on the way, nothing sniffed, framed or referred; the API
-# serves JSON and files only, so its Content-Security-Policy allows nothing at all.
+# Every response: nothing cached on the way, nothing sniffed, framed or referred. The API
+# serves JSON and files only, so its Content-Security-Policy allows nothing at all; the
+# screens load their own style sheets and nothing else — no script, no inline style.
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
 }
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+SCREEN_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
@@ -60,14 +68,27 @@ def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.limiter = api.RateLimiter()
-    problems.install(app)
+    problems.install(app, screens.error_page)
     app.include_router(api.router, prefix="/api/v1")
+    app.include_router(screens.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.exception_handler(screens.LoginRequired)
+    async def login_required(request: Request, exc: screens.LoginRequired) -> Response:
+        target = "/login?message=idle" if "操作がなかった" in exc.message else "/login"
+        response = RedirectResponse(target, status_code=303)
+        response.delete_cookie(screens.SESSION_COOKIE, path="/")
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        csp = API_CSP if request.url.path.startswith("/api/") else SCREEN_CSP
+        response.headers.setdefault("Content-Security-Policy", csp)
+        if request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "public, max-age=3600"  # style sheets only
         return response
 
     return app

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from shuyaku import ids
@@ -53,10 +54,20 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def install(app: FastAPI) -> None:
+HtmlPage = Callable[[Request, int, str], Response]
+
+
+def install(app: FastAPI, html: HtmlPage) -> None:
+    """Map errors once: RFC 9457 documents under ``/api/``, ``html`` pages for the screens."""
+
+    def screens(request: Request) -> bool:
+        return not request.url.path.startswith("/api/")
+
     @app.exception_handler(ShuyakuError)
-    async def shuyaku_error(request: Request, exc: ShuyakuError) -> JSONResponse:
+    async def shuyaku_error(request: Request, exc: ShuyakuError) -> Response:
         text = str(exc)
+        if screens(request):
+            return html(request, exc.http_status, without_controls(ids.redact(text)))
         found = _CODE.match(text)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         if exc.http_status == 401:
@@ -69,7 +80,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if screens(request):
+            return html(request, 400, "入力内容が正しくありません。画面を開き直して、もう一度入力してください")
         fields = [
             {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "problem": e.get("type", "")}
             for e in exc.errors()
@@ -78,7 +91,13 @@ def install(app: FastAPI) -> None:
         return problem(422, f"項目 {named} が正しくありません(型・必須・桁数を確かめてください)", errors=fields)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if screens(request):
+            return html(
+                request,
+                exc.status_code,
+                "このページはありません" if exc.status_code == 404 else TITLES.get(exc.status_code, "エラー"),
+            )
         detail = (
             exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else TITLES.get(exc.status_code, "")
         )
@@ -87,9 +106,13 @@ def install(app: FastAPI) -> None:
         return problem(exc.status_code, str(detail), headers=dict(exc.headers) if exc.headers else None)
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         incident = secrets.token_hex(4)
         log.exception("unexpected failure in %s %s (incident %s)", request.method, request.url.path, incident)
+        if screens(request):
+            return html(
+                request, 500, f"予期しないエラーが発生しました。連合会に問い合わせ番号 {incident} をお伝えください"
+            )
         return problem(
             500,
             f"処理中に予期しないエラーが発生しました。連合会に問い合わせ番号 {incident} をお伝えください",

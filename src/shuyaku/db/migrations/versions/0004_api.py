@@ -1,4 +1,4 @@
-"""api: tokens of municipal systems and the record of fetched return files
+"""api: tokens of municipal systems, the record of fetched return files, idle sessions
 
 Revision ID: 0004
 Revises: 0003
@@ -40,9 +40,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("fetch_id", name=op.f("pk_outbound_fetch")),
     )
     op.create_index(op.f("ix_outbound_fetch_outbound_id"), "outbound_fetch", ["outbound_id"])
+    with op.batch_alter_table("user_session") as batch:
+        batch.add_column(sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_session") as batch:
+        batch.drop_column("last_seen_at")
     op.drop_index(op.f("ix_outbound_fetch_outbound_id"), table_name="outbound_fetch")
     op.drop_table("outbound_fetch")
     op.drop_table("api_token")
