@@ -23,8 +23,9 @@ serve: $(STAMP)
 ## Unit tests, then the integration tests on SQLite and — where reachable — PostgreSQL.
 ## SHUYAKU_TEST_POSTGRES_URL names the server (default: local trust auth, database `test`);
 ## with SHUYAKU_REQUIRE_POSTGRES=1 (CI) an unreachable server fails instead of skipping.
+## -n auto: one pytest-xdist worker per core, each with a PostgreSQL database of its own.
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

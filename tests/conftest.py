@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from shuyaku.access.actor import Actor
 from shuyaku.config import Settings
@@ -34,9 +35,30 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a database of its own (``test_gw0`` …), created
+    next to the one named, so that workers never wipe each other's schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    mine = parsed.set(database=f"{parsed.database}_{worker}")
+    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("select 1 from pg_database where datname = :n"), {"n": mine.database}).first()
+            if exists is None:
+                conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    finally:
+        admin.dispose()
+    return mine.render_as_string(hide_password=False)
+
+
+@functools.cache
 def _postgres_url() -> str | None:
     url = os.environ.get("SHUYAKU_TEST_POSTGRES_URL", DEFAULT_PG)
     try:
+        url = _worker_database(url)
         engine = create_engine(url)
         with engine.connect() as conn:
             conn.execute(text("select 1"))

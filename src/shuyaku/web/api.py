@@ -12,13 +12,13 @@ import hashlib
 import json
 import threading
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from shuyaku import accounts
 from shuyaku.access.actor import Actor
@@ -50,7 +50,43 @@ DESCRIPTION = """
 - 一覧は `limit` と `before`(または `page`)で区切り、`ETag` / `If-None-Match` に対応します。
 """
 
-router = APIRouter()
+
+class Problem(BaseModel):
+    """RFC 9457 problem document (``application/problem+json``)."""
+
+    type: str = Field(examples=["/api/v1/problems/404"])
+    title: str = Field(examples=["見つかりません"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["受付番号 12 のファイルはありません"])
+    code: str | None = Field(None, description="交換ファイルの規約のコード(E001 など)があれば")
+    errors: list[dict[str, Any]] | None = Field(None, description="項目ごとの問題(422)")
+    incident: str | None = Field(None, description="問い合わせ番号(500)")
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in {
+        400: "リクエストが正しくない",
+        401: "APIトークンがない・正しくない・期限切れ",
+        403: "この操作の権限がない",
+        404: "ない(他の市町村のものを含む)",
+        409: "一部を個人番号の検査で止めた",
+        413: "大きすぎる",
+        422: "項目が正しくない",
+        429: "リクエストが多すぎる(Retry-After 秒後に再送)",
+    }.items()
+}
+router = APIRouter(responses=PROBLEMS)
+
+
+def _aware(moment: datetime) -> datetime:
+    """The store keeps UTC; SQLite hands it back without its zone. The API always says it."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+MAX_ID = 2**31 - 1  # IDs are 32-bit integers in both databases
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 # ── authentication and rate limits ───────────────────────────────────────────
@@ -144,8 +180,8 @@ class ProblemRow(BaseModel):
 
 
 class FileDetailOut(FileOut):
-    received_at: datetime
-    decided_at: datetime | None = None
+    received_at: Moment
+    decided_at: Moment | None = None
     problems: list[ProblemRow] = []
 
 
@@ -155,9 +191,9 @@ class ReturnFileOut(BaseModel):
     seq: int
     filename: str
     row_count: int
-    created_at: datetime
+    created_at: Moment
     fetches: int = Field(0, description="この API で取得された回数")
-    last_fetched_at: datetime | None = None
+    last_fetched_at: Moment | None = None
     content_url: str
 
 
@@ -205,7 +241,7 @@ class CandidateOut(BaseModel):
     reason: str
     persons: dict[str, str]
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: Moment | None
     decision_note: str | None
 
 
@@ -323,7 +359,7 @@ def files(
     actor: Caller,
     status: Annotated[str | None, Query(description="applied / held / rejected / duplicate / released")] = None,
     limit: Limit = 50,
-    before: Annotated[int | None, Query(ge=1, description="この受付番号より前(次のページ)")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="この受付番号より前(次のページ)")] = None,
 ) -> Any:
     rows = ingest.inbox(ctx, actor, status=status, limit=limit, before=before)
     items = [FileOut.of(IngestOutcome.of_row(r)) for r in rows]
@@ -339,7 +375,7 @@ def files(
     response_model=FileDetailOut,
     tags=["files"],
 )
-def file_status(ctx: Ctx, actor: Caller, file_id: Annotated[int, Path(ge=1)]) -> FileDetailOut:
+def file_status(ctx: Ctx, actor: Caller, file_id: IdPath) -> FileDetailOut:
     found = ingest.file_detail(ctx, actor, file_id)
     base = FileOut.of(IngestOutcome.of_row(found.file))
     return FileDetailOut(
@@ -419,7 +455,7 @@ def return_files(
     responses={200: {"content": {"text/csv": {}}}},
     tags=["returns"],
 )
-def return_content(ctx: Ctx, actor: Caller, outbound_id: Annotated[int, Path(ge=1)]) -> Response:
+def return_content(ctx: Ctx, actor: Caller, outbound_id: IdPath) -> Response:
     name, payload = returns.fetch(ctx, actor, outbound_id)
     return Response(
         payload,
@@ -434,7 +470,12 @@ def return_content(ctx: Ctx, actor: Caller, outbound_id: Annotated[int, Path(ge=
 @router.post("/persons/lookup", summary="被保険者の照会(宛名番号で)", response_model=PersonOut, tags=["persons"])
 def person_lookup(ctx: Ctx, actor: Caller, query: Annotated[PersonQuery, Body()]) -> PersonOut:
     view = persons.lookup_person(ctx, actor, query.municipality_code, query.atena_no, query.as_known_at)
-    return PersonOut(**jsonable_encoder(view.__dict__))
+    return _person(view)
+
+
+def _person(view: persons.PersonView) -> PersonOut:
+    records = [{k: _aware(v) if isinstance(v, datetime) else v for k, v in r.items()} for r in view.records]
+    return PersonOut(**jsonable_encoder({**view.__dict__, "records": records}))
 
 
 @router.get(
@@ -447,7 +488,7 @@ def person_by_id(
     ctx: Ctx, actor: Caller, pref_person_id: Annotated[str, Path(pattern="^[0-9]{13}$")]
 ) -> list[PersonOut]:
     keys = persons.person_keys(ctx, actor, pref_person_id)
-    return [PersonOut(**jsonable_encoder(persons.lookup_person(ctx, actor, m, a).__dict__)) for m, a in keys]
+    return [_person(persons.lookup_person(ctx, actor, m, a)) for m, a in keys]
 
 
 @router.post(
@@ -501,7 +542,7 @@ def candidates(
     ctx: Ctx,
     actor: Caller,
     status: Annotated[str | None, Query(description="proposed / confirmed / rejected / withdrawn")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Limit = 100,
 ) -> Any:
     found = continuity.list_candidates(ctx, actor, status=status)
@@ -525,7 +566,7 @@ def candidates(
 def confirm(
     ctx: Ctx,
     actor: Caller,
-    candidate_id: Annotated[int, Path(ge=1)],
+    candidate_id: IdPath,
     decision: Annotated[Decision | None, Body()] = None,
 ) -> Decided:
     return Decided(candidates=continuity.confirm(ctx, actor, candidate_id, decision.note if decision else None))
@@ -537,7 +578,5 @@ def confirm(
     response_model=Decided,
     tags=["continuity"],
 )
-def reject(
-    ctx: Ctx, actor: Caller, candidate_id: Annotated[int, Path(ge=1)], rejection: Annotated[Rejection, Body()]
-) -> Decided:
+def reject(ctx: Ctx, actor: Caller, candidate_id: IdPath, rejection: Annotated[Rejection, Body()]) -> Decided:
     return Decided(candidates=continuity.reject(ctx, actor, candidate_id, rejection.reason))

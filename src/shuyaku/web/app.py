@@ -7,10 +7,12 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from shuyaku.audit.verify import seal_tail
@@ -30,9 +32,11 @@ SECURITY_HEADERS = {
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 SCREEN_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 STATIC = Path(__file__).parent / "static"
+FONT = Path(__file__).resolve().parent.parent / "reports" / "fonts" / "ipaexg.ttf"
 
 
 def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
@@ -67,10 +71,37 @@ def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with every 4xx answer as the problem document it is."""
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            for item in document.get("paths", {}).values():
+                for operation in item.values():
+                    for status, answer in operation.get("responses", {}).items():
+                        if status.startswith("4"):
+                            answer["content"] = {
+                                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                            }
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.limiter = api.RateLimiter()
     problems.install(app, screens.error_page)
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(screens.router)
+
+    @app.get("/static/fonts/ipaexg.ttf", include_in_schema=False)
+    def font() -> FileResponse:
+        return FileResponse(FONT, media_type="font/ttf")
+
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.exception_handler(screens.LoginRequired)

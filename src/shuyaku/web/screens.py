@@ -12,13 +12,17 @@ import hashlib
 import hmac
 import secrets
 import tempfile
+from collections.abc import AsyncGenerator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.formparsers import MultiPartParser
 
 from shuyaku import accounts
 from shuyaku.access import policy
@@ -38,6 +42,7 @@ from shuyaku.status import feed
 from shuyaku.text import wareki
 from shuyaku.timeutil import JST, jst_date
 
+IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # a larger number is no ID of ours (404 page)
 SESSION_COOKIE = "shuyaku_session"
 LOGIN_COOKIE = "shuyaku_login"  # the log-in form's CSRF token (double submit) before any session
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -259,18 +264,82 @@ def municipality_page(request: Request, actor: Staff, code: str) -> Response:
         return page(request, "error.html", 404, title="見つかりません", message=f"市町村 {code} はありません")
     files = ingest.inbox(ctx, actor, municipality_code=code, limit=30)
     waiting = continuity.list_candidates(ctx, actor, municipality_code=code, status="proposed")
-    kgsk = returns.available(ctx, actor, code, "KGSK")
-    return page(request, "municipality.html", m=feeds[0], files=files, waiting=waiting, kgsk=kgsk)
+    sent_back = returns.available(ctx, actor, code)
+    # The forms only; the services decide (and log a refusal) whatever the page offers.
+    may_send = actor.role in policy.OPERATIONS["ingest"].roles
+    return page(
+        request,
+        "municipality.html",
+        m=feeds[0],
+        files=files,
+        waiting=waiting,
+        returns=sent_back,
+        may_send=may_send,
+        errors=[],
+    )
+
+
+class _InMemory(MultiPartParser):
+    """Starlette spools an uploaded file to a temporary file past 1 MiB; an inbound file must
+    never sit on disk in plain text, so it is kept in memory (its size is capped below)."""
+
+    spool_max_size = 2**62
+
+
+@router.post("/municipalities/{code}/files")
+async def upload(request: Request, actor: Staff, code: str) -> Response:
+    """A file sent from the screen: the inbox path, as over the API (held in memory only)."""
+    ctx = _ctx(request)
+    limit = int(ctx.setting("max_file_bytes"))
+    cap = limit + 64 * 1024  # the file and the form around it
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise InvalidRequest(f"ファイルが大きすぎます(上限 {limit:,} バイト: 設定 max_file_bytes)")
+
+    async def capped() -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > cap:
+                raise InvalidRequest(f"ファイルが大きすぎます(上限 {limit:,} バイト: 設定 max_file_bytes)")
+            yield chunk
+
+    form = await _InMemory(request.headers, capped(), max_files=1, max_fields=4, max_part_size=4096).parse()
+    try:
+        checked(request, str(form.get("csrf", "")))
+        sent = form.get("file")
+        if sent is None or isinstance(sent, str) or not sent.filename:
+            raise InvalidRequest("送るファイルを選んでください")
+        raw = await sent.read()
+        if not raw:
+            raise InvalidRequest("ファイルが空です")
+        outcome = await run_in_threadpool(ingest.receive, ctx, actor, raw, sent.filename)
+    finally:
+        await form.close()
+    return RedirectResponse(f"/files/{outcome.file_id}", status_code=303)
+
+
+@router.post("/municipalities/{code}/returns")
+def make_returns(
+    request: Request,
+    actor: Staff,
+    code: str,
+    kind: Annotated[str, Form(pattern="^(KKKK|IDTB|KZKH|TSKG)$")],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    checked(request, csrf)
+    returns.prepare(_ctx(request), actor, code, kind)
+    return RedirectResponse(f"/municipalities/{code}#returns", status_code=303)
 
 
 @router.get("/files/{file_id}", response_class=HTMLResponse)
-def file_page(request: Request, actor: Staff, file_id: int) -> Response:
+def file_page(request: Request, actor: Staff, file_id: IdPath) -> Response:
     found = ingest.file_detail(_ctx(request), actor, file_id)
     return page(request, "file.html", f=found.file, results=found.results)
 
 
 @router.get("/returns/{outbound_id}")
-def return_file(request: Request, actor: Staff, outbound_id: int) -> Response:
+def return_file(request: Request, actor: Staff, outbound_id: IdPath) -> Response:
     name, payload = returns.fetch(_ctx(request), actor, outbound_id)
     return Response(payload, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -286,7 +355,7 @@ def candidates_page(request: Request, actor: Staff, status: str = "proposed") ->
 
 
 @router.get("/candidates/{candidate_id}", response_class=HTMLResponse)
-def candidate_page(request: Request, actor: Staff, candidate_id: int, done: str = "") -> Response:
+def candidate_page(request: Request, actor: Staff, candidate_id: IdPath, done: str = "") -> Response:
     found = continuity.get_candidate(_ctx(request), actor, candidate_id)
     may_decide = actor.role in policy.OPERATIONS["continuity.decide"].roles and actor.sees(found.to_municipality_code)
     return page(request, "candidate.html", c=found, may_decide=may_decide, done=done, errors=[])
@@ -296,7 +365,7 @@ def candidate_page(request: Request, actor: Staff, candidate_id: int, done: str 
 def decide(
     request: Request,
     actor: Staff,
-    candidate_id: int,
+    candidate_id: IdPath,
     decision: Annotated[str, Form(pattern="^(confirm|reject)$")],
     note: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=64)] = "",
@@ -451,7 +520,7 @@ def admin_page(request: Request, actor: Staff) -> Response:
 def revoke(
     request: Request,
     actor: Staff,
-    token_id: int,
+    token_id: IdPath,
     reason: Annotated[str, Form(max_length=200)] = "",
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
