@@ -21,19 +21,21 @@ def serve(
     proxy: Annotated[
         str | None, typer.Option(help="X-Forwarded-For を信じる逆プロキシのアドレス(例 127.0.0.1)")
     ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="サーバーのプロセス数(CPU の数まで)")] = 1,
 ) -> None:
     """REST API(/api/v1)を起動する。Ctrl-C で止める。"""
     import uvicorn
 
-    from shuyaku.web.app import create_app
-
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise typer.BadParameter("--ssl-certfile と --ssl-keyfile は両方指定してください")
-    ctx = _context()
+    _context()  # the installation must be there before any process starts
     scheme = "https" if ssl_certfile else "http"
     console.print(f"API: {scheme}://{host}:{port}/api/v1 (OpenAPI: /api/v1/openapi.json)", markup=False)
+    console.print(f"画面: {scheme}://{host}:{port}/login", markup=False)
     uvicorn.run(
-        create_app(ctx),
+        "shuyaku.web.app:served_app",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,

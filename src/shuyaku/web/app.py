@@ -123,3 +123,12 @@ def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
         return response
 
     return app
+
+
+def served_app() -> FastAPI:
+    """The application of one server process (``shuyaku serve --workers N`` starts N), over
+    the installation named by ``SHUYAKU_HOME`` / ``SHUYAKU_DATABASE_URL``."""
+    from shuyaku.config import load_settings
+    from shuyaku.context import open_context
+
+    return create_app(open_context(load_settings()))

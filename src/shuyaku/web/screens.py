@@ -173,6 +173,8 @@ def login(
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     ctx = _ctx(request)
+    client = request.client.host if request.client else "?"
+    request.app.state.limiter.take("login:" + client)  # besides each account's own lockout
     expected = request.cookies.get(LOGIN_COOKIE, "")
     errors = []
     if not expected or not hmac.compare_digest(expected, csrf):
