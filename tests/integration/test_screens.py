@@ -175,6 +175,26 @@ def test_a_person_is_looked_up_by_post_and_the_number_never_shows(ctx, browser, 
         assert number(5) not in response.text
 
 
+def test_a_person_who_moved_shows_both_municipalities_histories(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_continuity import HEAD, Prefecture, family_in_a, move_whole_family
+
+    pref = Prefecture(ctx)
+    family_in_a(pref)
+    move_whole_family(pref)  # A → B: the head is 3000000001 in B
+    log_in(ctx, browser, staff_member(ctx, "op1", "federation_operator"), clock)
+    found = browser.post(
+        "/persons", {"municipality_code": MUNI_B, "atena_no": "3000000001", "csrf": browser.csrf("/persons")}
+    )
+    assert found.status_code == 200
+    assert f"<h2>{MUNI_B} 宛名番号 3000000001</h2>" in found.text and f"<h2>{MUNI_A} 宛名番号 {HEAD}</h2>" in found.text
+    browser.client.cookies.clear()
+    log_in(ctx, browser, staff_member(ctx, "clerk-b", "municipal_clerk", [MUNI_B]), clock)
+    theirs = browser.post(
+        "/persons", {"municipality_code": MUNI_B, "atena_no": "3000000001", "csrf": browser.csrf("/persons")}
+    )
+    assert f"{MUNI_A} 宛名番号" not in theirs.text  # B's clerk sees B's history only
+
+
 def test_the_auditor_searches_the_log_verifies_it_and_downloads_the_reports(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
     log_in(ctx, browser, staff_member(ctx, "aud1", "auditor"), clock)
     assert browser.get("/").headers["location"] == "/audit"

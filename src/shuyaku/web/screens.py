@@ -417,8 +417,15 @@ def person_page(
             errors.append(("as_known_on", "時点は YYYY-MM-DD の日付で入力してください"))
     if errors:
         return page(request, "person_form.html", 400, errors=errors, values=values)
-    view = persons.lookup_person(_ctx(request), actor, municipality_code, atena_no, known_at)
-    return page(request, "person.html", view=view, as_known_on=as_known_on)
+    ctx = _ctx(request)
+    view = persons.lookup_person(ctx, actor, municipality_code, atena_no, known_at)
+    # The same person's history in the other municipalities the actor may see (a move).
+    others = [
+        persons.lookup_person(ctx, actor, m, a, known_at)
+        for m, a in persons.person_keys(ctx, actor, view.pref_person_id)
+        if (m, a) != (view.municipality_code, view.atena_no)
+    ]
+    return page(request, "person.html", view=view, others=others, as_known_on=as_known_on)
 
 
 @router.get("/households/{household}/tasuukai", response_class=HTMLResponse)
