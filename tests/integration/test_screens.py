@@ -175,6 +175,21 @@ def test_a_person_is_looked_up_by_post_and_the_number_never_shows(ctx, browser, 
         assert number(5) not in response.text
 
 
+def test_a_number_typed_into_the_wrong_box_never_comes_back(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    typed = browser.post("/login", {"login_id": number(7), "password": "x", "code": "1", "csrf": "x"})
+    assert typed.status_code == 400 and number(7) not in typed.text
+    log_in(ctx, browser, staff_member(ctx, "clerk-a", "municipal_clerk", [MUNI_A]), clock)
+    wrong = browser.post(
+        "/persons", {"municipality_code": "1", "atena_no": number(7), "csrf": browser.csrf("/persons")}
+    )
+    assert wrong.status_code == 400 and number(7) not in wrong.text
+    missing = browser.post(
+        "/persons", {"municipality_code": MUNI_A, "atena_no": number(7), "csrf": browser.csrf("/persons")}
+    )
+    assert missing.status_code == 404 and number(7) not in missing.text
+    assert all(number(7) not in str(e) for e in rows(ctx, audit_event))
+
+
 def test_a_person_who_moved_shows_both_municipalities_histories(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
     from tests.integration.test_continuity import HEAD, Prefecture, family_in_a, move_whole_family
 

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.formparsers import MultiPartParser
 
-from shuyaku import accounts
+from shuyaku import accounts, ids
 from shuyaku.access import policy
 from shuyaku.access.actor import Actor
 from shuyaku.audit import search as audit_search
@@ -193,7 +193,10 @@ def login(
             errors.append(("login_id", str(exc)))
     if errors:
         token = secrets.token_urlsafe(24)
-        response = page(request, "login.html", 400, login_csrf=token, errors=errors, login_id=login_id[:64], notice="")
+        # What was typed is shown again — masked: an individual number typed as a log-in ID
+        # must not come back in the page.
+        typed = ids.redact(login_id[:64])
+        response = page(request, "login.html", 400, login_csrf=token, errors=errors, login_id=typed, notice="")
         _cookie(response, LOGIN_COOKIE, token, max_age=900)
         return response
     target = "/password" if session.must_change_password else "/"
@@ -403,7 +406,11 @@ def person_page(
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     checked(request, csrf)
-    values = {"municipality_code": municipality_code, "atena_no": atena_no, "as_known_on": as_known_on}
+    # Shown again if something is wrong, masked (a number typed into the wrong box stays out).
+    values = {
+        k: ids.redact(v)
+        for k, v in (("municipality_code", municipality_code), ("atena_no", atena_no), ("as_known_on", as_known_on))
+    }
     errors = []
     if not (municipality_code.isdigit() and len(municipality_code) == 6):
         errors.append(("municipality_code", "市町村コードは半角数字6桁で入力してください"))
