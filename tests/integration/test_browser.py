@@ -178,3 +178,21 @@ def test_the_auditor_screen_passes_the_accessibility_check(ctx, page, clock) -> 
     page.wait_for_url("**/audit")
     visit.check("audit")
     assert "正しく検証できました" in page.content()
+
+
+def test_the_screens_reflow_at_200_percent_zoom(ctx, page, clock) -> None:  # type: ignore[no-untyped-def]
+    """1280 CSS pixels at 200% zoom leave 640: no page may then need sideways scrolling
+    (a wide table scrolls inside its own box, WCAG 1.4.10)."""
+    from tests.integration.helpers import ingest
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    page.set_viewport_size({"width": 640, "height": 800})
+    visit = Visit(page, "zoom200")
+    _log_in(
+        page, visit, ctx, clock, accounts.add_user(ctx, ADMIN, "op1", "運用 一郎", "国保連合会", "federation_operator")
+    )
+    for url in ("/", f"/municipalities/{MUNI_A}", "/files/1", "/candidates", "/persons"):
+        page.goto(url)
+        visit.check(url.strip("/").replace("/", "-") or "home")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} needs {overflow}px of sideways scrolling at 200%"
