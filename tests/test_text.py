@@ -27,3 +27,11 @@ def test_wareki_with_gannen(day: date, expected: str) -> None:
 def test_before_meiji_6_is_refused() -> None:
     with pytest.raises(ValueError, match="和暦"):
         wareki(date(1872, 12, 31))
+
+
+def test_a_cli_error_never_repeats_a_number_that_was_typed() -> None:
+    from shuyaku.cli.base import _styled
+    from tests.builders import number
+
+    shown = _styled("エラー: ", "red", f"年月は YYYYMM で指定してください(指定: {number(7)})").plain
+    assert number(7) not in shown and "指定してください" in shown

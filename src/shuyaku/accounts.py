@@ -513,37 +513,35 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
+def _usable(status: str, valid_until: date | None, now: datetime) -> bool:
+    """An account that may act today: not suspended, not past its last day (JST)."""
+    return status == "active" and (valid_until is None or valid_until >= jst_date(now))
+
+
 def session_actor(ctx: Context, token: str, *, idle: timedelta | None = None) -> Actor:
     """The actor of a live session (not ended, not expired, account still usable). With
     ``idle`` (the screens), a session unused for longer has ended; a use is remembered."""
     now = ctx.clock()
-    if idle is not None:
-        with ctx.engine.begin() as conn:
-            s = user_session.c
-            row = conn.execute(
-                select(s.created_at, s.last_seen_at, s.ended_at).where(s.token_hash == _token_hash(token))
-            ).first()
-            if row is not None and row.ended_at is None:
-                seen = _aware(row.last_seen_at or row.created_at)
-                if now - seen > idle:
-                    conn.execute(update(user_session).where(s.token_hash == _token_hash(token)).values(ended_at=now))
-                    raise LoginFailed("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください")
-                conn.execute(update(user_session).where(s.token_hash == _token_hash(token)).values(last_seen_at=now))
-    with ctx.engine.connect() as conn:
+    key, s = _token_hash(token), user_session.c
+    with ctx.engine.begin() as conn:
         row = conn.execute(
             select(user_session, app_user.c.status, app_user.c.valid_until)
-            .join(app_user, app_user.c.login_id == user_session.c.login_id)
-            .where(user_session.c.token_hash == _token_hash(token))
+            .join(app_user, app_user.c.login_id == s.login_id)
+            .where(s.token_hash == key)
         ).first()
-        if (
-            row is None
-            or row.ended_at is not None
-            or _aware(row.expires_at) <= now
-            or row.status != "active"
-            or (row.valid_until is not None and row.valid_until < jst_date(now))
-        ):
-            raise LoginFailed("ログインの有効期限が切れています。`shuyaku login` でログインしてください")
-        return _actor_of(_user(conn, row.login_id))
+        idled, actor = False, None
+        if row is not None and row.ended_at is None:
+            if idle is not None:
+                idled = now - _aware(row.last_seen_at or row.created_at) > idle
+                seen = {"ended_at": now} if idled else {"last_seen_at": now}
+                conn.execute(update(user_session).where(s.token_hash == key).values(**seen))
+            if not idled and _aware(row.expires_at) > now and _usable(row.status, row.valid_until, now):
+                actor = _actor_of(_user(conn, row.login_id))
+    if idled:  # after the commit: the session stays ended
+        raise LoginFailed("一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください")
+    if actor is None:
+        raise LoginFailed("ログインの有効期限が切れています。`shuyaku login` でログインしてください")
+    return actor
 
 
 def logout(ctx: Context, token: str) -> None:
@@ -716,8 +714,7 @@ def token_actor(ctx: Context, token: str) -> Actor:
         row is None
         or row.revoked_at is not None
         or _aware(row.expires_at) <= now
-        or row.status != "active"
-        or (row.valid_until is not None and row.valid_until < jst_date(now))
+        or not _usable(row.status, row.valid_until, now)
         or row.role not in policy.TOKEN_ROLES
         or row.municipalities != row.municipality_code
     ):

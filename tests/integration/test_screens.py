@@ -187,6 +187,10 @@ def test_a_number_typed_into_the_wrong_box_never_comes_back(ctx, browser, clock)
         "/persons", {"municipality_code": MUNI_A, "atena_no": number(7), "csrf": browser.csrf("/persons")}
     )
     assert missing.status_code == 404 and number(7) not in missing.text
+    in_path = browser.get(f"/municipalities/{number(7)}")
+    assert in_path.status_code == 404 and number(7) not in in_path.text
+    as_month = browser.get(f"/households/1123456789012/tasuukai?month={number(7)}")
+    assert as_month.status_code == 400 and number(7) not in as_month.text
     assert all(number(7) not in str(e) for e in rows(ctx, audit_event))
 
 

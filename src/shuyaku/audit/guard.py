@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -57,9 +58,6 @@ class Access:
             return frozenset({self.municipality})
         return self.actor.municipalities
 
-    def allows(self, municipality_code: str) -> bool:
-        return self.scope is None or municipality_code in self.scope
-
     def done(
         self,
         *,
@@ -88,32 +86,16 @@ class Access:
             detail=self.detail,
         )
 
-    def log(
-        self,
-        conn: Connection,
-        *,
-        rows: int | None = None,
-        target: str | None = None,
-        detail: str | None = None,
-        action: str | None = None,
-        outcome: str = "ok",
-    ) -> None:
-        """Append the access event in the caller's transaction: it commits with the data."""
-        self.done(rows=rows, target=target, detail=detail, action=action)
+    def log(self, conn: Connection, *, outcome: str = "ok", **said: Any) -> None:
+        """Append the access event in the caller's transaction: it commits with the data.
+        ``said``: what ``done`` takes (rows, target, detail, action)."""
+        self.done(**said)
         trail.append(conn, self.actor, [self.event(outcome)], self.ctx.clock())
         self.logged = True
 
-    def record(
-        self,
-        *,
-        rows: int | None = None,
-        target: str | None = None,
-        detail: str | None = None,
-        action: str | None = None,
-        outcome: str = "ok",
-    ) -> None:
+    def record(self, *, outcome: str = "ok", **said: Any) -> None:
         """Log the access now, in a transaction of its own (a read whose result is ready)."""
-        self.done(rows=rows, target=target, detail=detail, action=action)
+        self.done(**said)
         trail.record(self.ctx, self.actor, self.event(outcome))
         self.logged = True
 
@@ -122,8 +104,7 @@ class Access:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         if kind is None and not self.logged:
-            trail.record(self.ctx, self.actor, self.event())
-            self.logged = True
+            self.record()
 
 
 def guarded(

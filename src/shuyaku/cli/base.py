@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.config import load_settings
 from shuyaku.context import Context, NotInitialised, open_context
@@ -74,7 +75,9 @@ class Table(RichTable):
 
 
 def _styled(label: str, style: str, rest: str = "") -> Text:
-    return Text.assemble((label, style), without_controls(rest, keep_newlines=True))
+    """A labelled message (errors, warnings, findings): what follows the label is masked and
+    stripped of control characters, whatever the message repeats of what was typed."""
+    return Text.assemble((label, style), without_controls(ids.redact(rest), keep_newlines=True))
 
 
 # Piped into a file or another program, tables keep their full width rather than "…".

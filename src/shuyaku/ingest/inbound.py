@@ -165,13 +165,7 @@ def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
             refusal = f"ファイルを読めません({exc.strerror})"
     if refusal is not None:
         access = guarded(ctx, actor, "ingest", target=safe_filename(path.name))
-        base = {
-            "filename": safe_filename(path.name),
-            "sha256": "",
-            "size_bytes": 0,
-            "received_at": ctx.clock(),
-            "actor": actor.login_id,
-        }
+        base = _base(ctx, actor, safe_filename(path.name), None)
         return _finish(ctx, access, base, ledger.REJECTED, EnvelopeError("E002", 0, "ファイル", refusal), Containment())
     return ingest_bytes(ctx, actor, raw, path.name)
 
@@ -204,25 +198,10 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         raise  # another process's transaction conflicted with this one: the caller retries
     except Exception as exc:  # noqa: BLE001 — one file's failure is that file's, not the run's
         log.exception("ingest failed unexpectedly: %s", filename)
-        base: dict[str, Any] = {
-            "filename": filename,
-            "sha256": hashlib.sha256(raw).hexdigest(),
-            "size_bytes": len(raw),
-            "received_at": ctx.clock(),
-            "actor": actor.login_id,
-            "municipality_code": _sender_of(actor),
-        }
+        base = {**_base(ctx, actor, filename, raw), "municipality_code": _sender_of(actor)}
         with contextlib.suppress(EnvelopeError):  # the sender and 連番, so the municipality's KKKK tells it
             header = envelope.peek_header(raw)
-            base.update(
-                municipality_code=header.municipality_code,
-                kind=header.kind,
-                data_kind=header.data_kind,
-                as_of=header.as_of,
-                created=header.created,
-                seq=header.seq,
-                spec_version=header.spec_version,
-            )
+            base.update(_header_items(header))
         error = EnvelopeError(
             "E002",
             0,
@@ -236,6 +215,30 @@ def ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, *, relea
         return _finish(ctx, access, base, ledger.REJECTED, error, Containment(), counts=counts, releasing=releasing)
 
 
+def _base(ctx: Context, actor: Actor, filename: str, raw: bytes | None) -> dict[str, Any]:
+    """The ledger row's first items, known before anything is read (``raw`` None: unreadable)."""
+    return {
+        "filename": filename,
+        "sha256": hashlib.sha256(raw).hexdigest() if raw is not None else "",
+        "size_bytes": len(raw) if raw is not None else 0,
+        "received_at": ctx.clock(),
+        "actor": actor.login_id,
+    }
+
+
+def _header_items(header: Header) -> dict[str, Any]:
+    """What the header says of the file, for its ledger row."""
+    return {
+        "municipality_code": header.municipality_code,
+        "kind": header.kind,
+        "data_kind": header.data_kind,
+        "as_of": header.as_of,
+        "created": header.created,
+        "seq": header.seq,
+        "spec_version": header.spec_version,
+    }
+
+
 def _sender_of(actor: Actor) -> str | None:
     """The municipality an actor of one municipality sends for (an API token's); None for the
     federation's staff, whose files name their sender only in the header."""
@@ -245,16 +248,9 @@ def _sender_of(actor: Actor) -> str | None:
 
 
 def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasing: Any) -> IngestOutcome:
-    sha = hashlib.sha256(raw).hexdigest()
-    now = ctx.clock()
     guard = Containment()
-    base: dict[str, Any] = {
-        "filename": filename,
-        "sha256": sha,
-        "size_bytes": len(raw),
-        "received_at": now,
-        "actor": actor.login_id,
-    }
+    base = _base(ctx, actor, filename, raw)
+    sha, now = base["sha256"], base["received_at"]
     try:
         header = envelope.peek_header(raw)
     except EnvelopeError as exc:
@@ -263,15 +259,7 @@ def _ingest_bytes(ctx: Context, actor: Actor, raw: bytes, filename: str, releasi
             base["municipality_code"] = sender
         access = guarded(ctx, actor, "ingest", sender, target=filename)
         return _finish(ctx, access, base, ledger.REJECTED, exc, guard, releasing=releasing)
-    base.update(
-        municipality_code=header.municipality_code,
-        kind=header.kind,
-        data_kind=header.data_kind,
-        as_of=header.as_of,
-        created=header.created,
-        seq=header.seq,
-        spec_version=header.spec_version,
-    )
+    base.update(_header_items(header))
     access = guarded(ctx, actor, "ingest", header.municipality_code, target=filename)
     with ctx.engine.connect() as conn:
         sender = ledger.municipality_row(conn, header.municipality_code)

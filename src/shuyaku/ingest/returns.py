@@ -233,10 +233,24 @@ def _kkkk_one(
             when,
         ]
     )
+    return _release(ctx, conn, actor, muni, outbox.KKKK, rows, out_dir, inbound_file_id=file.file_id)
+
+
+def _release(
+    ctx: Context,
+    conn: Connection,
+    actor: Actor,
+    muni: Any,
+    layout: outbox.OutboundLayout,
+    rows: list[list[str]],
+    out_dir: Path,
+    inbound_file_id: int | None = None,
+) -> outbox.Staged:
+    """One return file of the municipality through the outbox guard, in ``conn``'s transaction."""
     return outbox.release(
         conn,
         ctx.vault,
-        layout=outbox.KKKK,
+        layout=layout,
         municipality_code=muni.municipality_code,
         insurer_number=muni.insurer_number,
         encoding=muni.encoding,
@@ -244,7 +258,7 @@ def _kkkk_one(
         out_dir=out_dir,
         now=ctx.clock(),
         actor=actor.login_id,
-        inbound_file_id=file.file_id,
+        inbound_file_id=inbound_file_id,
     )
 
 
@@ -290,18 +304,7 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
         ]
         for p in pending
     ]
-    staged = outbox.release(
-        conn,
-        ctx.vault,
-        layout=outbox.IDTB,
-        municipality_code=code,
-        insurer_number=muni.insurer_number,
-        encoding=muni.encoding,
-        rows=rows,
-        out_dir=out_dir,
-        now=ctx.clock(),
-        actor=actor.login_id,
-    )
+    staged = _release(ctx, conn, actor, muni, outbox.IDTB, rows, out_dir)
     seq = _outbound_id(conn, staged)
     if pending:
         conn.execute(
@@ -362,18 +365,7 @@ def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
                 reason,
             ]
         )
-    staged = outbox.release(
-        conn,
-        ctx.vault,
-        layout=outbox.KZKH,
-        municipality_code=muni.municipality_code,
-        insurer_number=muni.insurer_number,
-        encoding=muni.encoding,
-        rows=rows,
-        out_dir=out_dir,
-        now=ctx.clock(),
-        actor=actor.login_id,
-    )
+    staged = _release(ctx, conn, actor, muni, outbox.KZKH, rows, out_dir)
     for p in pending:
         conn.execute(
             update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status)
@@ -403,18 +395,7 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
         ]
         for p in pending
     ]
-    staged = outbox.release(
-        conn,
-        ctx.vault,
-        layout=outbox.TSKG,
-        municipality_code=code,
-        insurer_number=muni.insurer_number,
-        encoding=muni.encoding,
-        rows=rows,
-        out_dir=out_dir,
-        now=ctx.clock(),
-        actor=actor.login_id,
-    )
+    staged = _release(ctx, conn, actor, muni, outbox.TSKG, rows, out_dir)
     conn.execute(
         update(tasuukai_count)
         .where(t.municipality_code == code, t.exported_file_id.is_(None))

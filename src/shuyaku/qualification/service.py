@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Connection, and_, or_, select
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
@@ -30,6 +30,18 @@ class PersonView:
     records: list[dict[str, Any]]  # qualification history rows, by 履歴番号
 
 
+def _person_of(conn: Connection, municipality_code: str, atena_no: str) -> str:
+    """The 県被保険者ID of a municipal key (NotFound when the key was never received)."""
+    pid = conn.execute(
+        select(person_key.c.pref_person_id).where(
+            person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no
+        )
+    ).scalar()
+    if pid is None:
+        raise NotFound(f"市町村 {municipality_code} の宛名番号 {atena_no} は登録されていません")
+    return str(pid)
+
+
 def lookup_person(
     ctx: Context, actor: Actor, municipality_code: str, atena_no: str, as_known_at: datetime | None = None
 ) -> PersonView:
@@ -41,13 +53,7 @@ def lookup_person(
         ) as access,
         ctx.engine.connect() as conn,
     ):
-        pid = conn.execute(
-            select(person_key.c.pref_person_id).where(
-                person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no
-            )
-        ).scalar()
-        if pid is None:
-            raise NotFound(f"市町村 {municipality_code} の宛名番号 {atena_no} は登録されていません")
+        pid = _person_of(conn, municipality_code, atena_no)
         known = (
             q.superseded_at.is_(None)
             if as_known_at is None
@@ -108,13 +114,7 @@ def check_number(
         guarded(ctx, actor, "person.check_number", municipality_code, target=target) as access,
         ctx.engine.connect() as conn,
     ):
-        pid = conn.execute(
-            select(person_key.c.pref_person_id).where(
-                person_key.c.municipality_code == municipality_code, person_key.c.atena_no == atena_no
-            )
-        ).scalar()
-        if pid is None:
-            raise NotFound(f"市町村 {municipality_code} の宛名番号 {atena_no} は登録されていません")
+        pid = _person_of(conn, municipality_code, atena_no)
         found = ctx.vault.persons_by_blind_index(conn, ctx.vault.blind_indexes([number]))
         same = pid in found["pref_person_id"].to_list()
         access.done(

@@ -457,10 +457,13 @@ def return_files(
 )
 def return_content(ctx: Ctx, actor: Caller, outbound_id: IdPath) -> Response:
     name, payload = returns.fetch(ctx, actor, outbound_id)
+    return attachment(payload, "text/csv", name)
+
+
+def attachment(payload: bytes, media_type: str, filename: str) -> Response:
+    """A file to save (the names are ours: ASCII, no quotes), for the API and the screens."""
     return Response(
-        payload,
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        payload, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
 
 

@@ -67,7 +67,7 @@ def install(app: FastAPI, html: HtmlPage) -> None:
     async def shuyaku_error(request: Request, exc: ShuyakuError) -> Response:
         text = str(exc)
         if screens(request):
-            return html(request, exc.http_status, without_controls(ids.redact(text)))
+            return html(request, exc.http_status, text)
         found = _CODE.match(text)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
         if exc.http_status == 401:

@@ -30,17 +30,18 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import search as audit_search
 from shuyaku.audit.verify import verify
 from shuyaku.context import Context
-from shuyaku.errors import InvalidRequest, ShuyakuError
+from shuyaku.errors import InvalidRequest, NotFoundError, ShuyakuError
 from shuyaku.ingest import returns
 from shuyaku.ingest import service as ingest
 from shuyaku.kogaku import tasuukai
-from shuyaku.month import Month, MonthError
+from shuyaku.month import Month
 from shuyaku.qualification import service as persons
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity
 from shuyaku.status import feed
-from shuyaku.text import wareki
+from shuyaku.text import wareki, without_controls
 from shuyaku.timeutil import JST, jst_date
+from shuyaku.web.api import attachment
 
 IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # a larger number is no ID of ours (404 page)
 SESSION_COOKIE = "shuyaku_session"
@@ -145,7 +146,9 @@ def error_page(request: Request, status: int, message: str) -> Response:
         403: "権限がありません",
         404: "見つかりません",
     }
-    return page(request, "error.html", status, title=titles.get(status, "エラー"), message=message)
+    # The one way an error reaches a screen: masked, as the API's problem documents are.
+    shown = without_controls(ids.redact(message))
+    return page(request, "error.html", status, title=titles.get(status, "エラー"), message=shown)
 
 
 def _cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
@@ -155,13 +158,18 @@ def _cookie(response: Response, name: str, value: str, max_age: int | None = Non
 # ── log-in, password, log-out ────────────────────────────────────────────────
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, message: str = "") -> Response:
+def _login_page(request: Request, status: int = 200, **values: Any) -> Response:
+    """The log-in form with a fresh double-submit token (its cookie lives 15 minutes)."""
     token = secrets.token_urlsafe(24)
-    notice = "一定時間操作がなかったため、ログアウトしました" if message == "idle" else ""
-    response = page(request, "login.html", login_csrf=token, errors=[], notice=notice)
+    response = page(request, "login.html", status, login_csrf=token, **values)
     _cookie(response, LOGIN_COOKIE, token, max_age=900)
     return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, message: str = "") -> Response:
+    notice = "一定時間操作がなかったため、ログアウトしました" if message == "idle" else ""
+    return _login_page(request, errors=[], notice=notice)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -192,13 +200,9 @@ def login(
         except accounts.LoginFailed as exc:
             errors.append(("login_id", str(exc)))
     if errors:
-        token = secrets.token_urlsafe(24)
         # What was typed is shown again — masked: an individual number typed as a log-in ID
         # must not come back in the page.
-        typed = ids.redact(login_id[:64])
-        response = page(request, "login.html", 400, login_csrf=token, errors=errors, login_id=typed, notice="")
-        _cookie(response, LOGIN_COOKIE, token, max_age=900)
-        return response
+        return _login_page(request, 400, errors=errors, login_id=ids.redact(login_id[:64]), notice="")
     target = "/password" if session.must_change_password else "/"
     moved = RedirectResponse(target, status_code=303)
     _cookie(moved, SESSION_COOKIE, session.token)
@@ -266,7 +270,7 @@ def municipality_page(request: Request, actor: Staff, code: str) -> Response:
     ctx = _ctx(request)
     feeds = [f for f in feed(ctx, actor) if f.code == code]
     if not feeds:
-        return page(request, "error.html", 404, title="見つかりません", message=f"市町村 {code} はありません")
+        raise NotFoundError(f"市町村 {code} はありません")
     files = ingest.inbox(ctx, actor, municipality_code=code, limit=30)
     waiting = continuity.list_candidates(ctx, actor, municipality_code=code, status="proposed")
     sent_back = returns.available(ctx, actor, code)
@@ -346,7 +350,7 @@ def file_page(request: Request, actor: Staff, file_id: IdPath) -> Response:
 @router.get("/returns/{outbound_id}")
 def return_file(request: Request, actor: Staff, outbound_id: IdPath) -> Response:
     name, payload = returns.fetch(_ctx(request), actor, outbound_id)
-    return Response(payload, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return attachment(payload, "text/csv", name)
 
 
 # ── continuity candidates ────────────────────────────────────────────────────
@@ -438,10 +442,7 @@ def person_page(
 @router.get("/households/{household}/tasuukai", response_class=HTMLResponse)
 def tasuukai_page(request: Request, actor: Staff, household: str, month: str = "") -> Response:
     ctx = _ctx(request)
-    try:
-        chosen = Month.parse(month) if month else Month.of_date(jst_date(ctx.clock())) - 1
-    except MonthError as exc:
-        return page(request, "error.html", 400, title="年月が正しくありません", message=str(exc))
+    chosen = Month.parse(month) if month else Month.of_date(jst_date(ctx.clock())) - 1
     found = tasuukai.explain(ctx, actor, household, chosen.compact)
     return page(request, "tasuukai.html", e=found, month=chosen, lineage=_lineage(found))
 
@@ -485,9 +486,7 @@ def audit_page(
         lo = date.fromisoformat(start) if start else today - timedelta(days=7)
         hi = date.fromisoformat(end) if end else today
     except ValueError:
-        return page(
-            request, "error.html", 400, title="期間が正しくありません", message="期間は YYYY-MM-DD で入力してください"
-        )
+        raise InvalidRequest("期間は YYYY-MM-DD で入力してください") from None
     events = audit_search.search(ctx, actor, lo, hi, user=user or None, action=action or None, outcome=outcome or None)
     report = verify(ctx, actor)
     return page(
@@ -502,13 +501,11 @@ def audit_page(
 @router.get("/audit/reports/{name}.{suffix}")
 def audit_report(request: Request, actor: Staff, name: str, suffix: str, start: str, end: str) -> Response:
     if name not in ("permissions", "access-review") or suffix not in ("pdf", "csv"):
-        return page(request, "error.html", 404, title="見つかりません", message="この帳票はありません")
+        raise NotFoundError("この帳票はありません")
     try:
         lo, hi = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
-        return page(
-            request, "error.html", 400, title="期間が正しくありません", message="期間は YYYY-MM-DD で入力してください"
-        )
+        raise InvalidRequest("期間は YYYY-MM-DD で入力してください") from None
     make = reports.permissions if name == "permissions" else reports.access_review
     with tempfile.TemporaryDirectory(prefix="shuyaku-report-") as folder:
         path = Path(folder) / f"{name}.{suffix}"
@@ -516,7 +513,7 @@ def audit_report(request: Request, actor: Staff, name: str, suffix: str, start: 
         payload = path.read_bytes()
     media = "application/pdf" if suffix == "pdf" else "text/csv"
     filename = f"{name}_{lo.isoformat()}_{hi.isoformat()}.{suffix}"
-    return Response(payload, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return attachment(payload, media, filename)
 
 
 @router.get("/admin", response_class=HTMLResponse)
