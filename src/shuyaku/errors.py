@@ -48,6 +48,12 @@ class Refused(ShuyakuError):
     http_status = 409
 
 
+class Conflict(ShuyakuError):
+    """The thing changed since it was shown: somebody else decided it first (409)."""
+
+    http_status = 409
+
+
 class Unavailable(ShuyakuError):
     """The installation is not ready: not initialised, a key or the font missing (503)."""
 

@@ -139,7 +139,7 @@ class Feed:
     today: int  # files received today (JST)
     held: int  # files held (E004, E005, too many failing records)
     rejected_today: int
-    quarantined: int  # records not applied (result 9) in the last 30 days
+    quarantined: int  # records not applied (result 9) of applied files, not yet reviewed
     overdue_since: date | None  # the business day since which no SKKS arrived; None: not overdue
 
 
@@ -178,7 +178,7 @@ def feed(ctx: Context, actor: Actor) -> list[Feed]:
             conn.execute(
                 select(f.municipality_code, func.count())
                 .select_from(ingest_result.join(inbound_file, r.file_id == f.file_id))
-                .where(r.result == "9", f.received_at >= now - timedelta(days=30), f.status == FileStatus.APPLIED)
+                .where(r.result == "9", r.reviewed_at.is_(None), f.status == FileStatus.APPLIED)
                 .group_by(f.municipality_code)
             ).all()
         )

@@ -22,15 +22,16 @@ from shuyaku.audit.guard import Concealed
 from shuyaku.audit.verify import checkpoint, verify
 from shuyaku.backup import backup
 from shuyaku.context import Context
-from shuyaku.db.schema import audit_event
+from shuyaku.db.schema import audit_event, ingest_result
 from shuyaku.exchange.retention import purge_expired
 from shuyaku.ingest.returns import export
 from shuyaku.ingest.service import inbox
 from shuyaku.kogaku import tasuukai
 from shuyaku.kogaku.service import run_month
+from shuyaku.kogaku.service import runs as kogaku_runs
 from shuyaku.qualification.service import check_number, lookup_person
 from shuyaku.reports import service as reports
-from shuyaku.review import continuity
+from shuyaku.review import continuity, quarantine
 from shuyaku.setup import add_municipality, change_setting, rotate_index_key
 from shuyaku.status import status
 from tests.builders import MUNI_A, MUNI_B, exchange_file, kggt, kggt_file, number, skks
@@ -63,6 +64,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "continuity.decide": ({OP, S}, {OP}),
     "tasuukai.explain": ({OP, C, S, SY}, {OP}),
     "inbox.read": ({OP, C, S, SY}, {OP}),
+    "quarantine.read": ({OP, C, S}, {OP}),
+    "quarantine.review": ({OP, C, S}, {OP}),
+    "kogaku.read": ({OP, C, S}, {OP}),
     "tasuukai.run": ({OP}, {OP}),
     "kogaku.run": ({OP}, {OP}),
     "status": ({OP, C, S, AU, AD}, {OP, C, S, AU, AD}),
@@ -91,6 +95,13 @@ def _world(ctx: Context) -> dict[str, str]:
 
         [key] = rows(ctx, household_key, household_key.c.municipality_code == muni)
         households[muni] = key.pref_household_id
+        # A file with one record quarantined (the rest applied), for the review.
+        first = 5000000000 if muni == MUNI_A else 6000000000
+        sent = [skks(str(first + i), muni=muni, individual_number=number(seed * 100 + i)) for i in range(30)]
+        sent.append(skks(str(first + 99), muni=muni, individual_number=number(seed * 100 + 99), birth="20261399"))
+        ingest(ctx, exchange_file("SKKS", sent, muni=muni, seq=2))
+        [bad] = rows(ctx, ingest_result, ingest_result.c.record_key == str(first + 99))
+        households[f"quarantined {muni}"] = str(bad.result_id)
     return households
 
 
@@ -103,6 +114,11 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
         "person.read": lambda a: lookup_person(ctx, a, muni, atena),
         "person.check_number": lambda a: check_number(ctx, a, muni, atena, number(1), "資格確認"),
         "inbox.read": lambda a: inbox(ctx, a, municipality_code=muni),
+        "quarantine.read": lambda a: quarantine.quarantined(ctx, a, muni),
+        "quarantine.review": lambda a: quarantine.review(
+            ctx, a, int(households[f"quarantined {muni}"]), "resent", "連番 3 で再送"
+        ),
+        "kogaku.read": lambda a: kogaku_runs(ctx, a, muni),
         "continuity.read": lambda a: continuity.list_candidates(ctx, a, municipality_code=muni),
         "continuity.decide": lambda a: continuity.confirm_all_proposed(ctx, a, muni),
         "tasuukai.explain": lambda a: tasuukai.explain(ctx, a, households[muni], "202610"),

@@ -1,5 +1,6 @@
 """End to end in a real headless Chromium (Debian's `chromium`, driven by Playwright; no
-browser download): log in with TOTP, send a file with a bad record and review it, confirm a
+browser download): log in with TOTP, send a file with a bad record and review it (a
+quarantined record marked as corrected), confirm a
 candidate as the destination's supervisor, open the household's lineage and 多数回
 explanation, make and download a TSKG — and an axe-core check of every screen visited (no
 WCAG 2.1 A/AA violation). Screenshots go to var/screenshots/ (ignored by git).
@@ -134,6 +135,18 @@ def test_an_operator_sends_a_file_and_reviews_its_bad_record(ctx, page, clock, t
     visit.check("file")
     assert "エラー(反映せず)" in page.content() and "行" in page.content()
     assert number(99) not in page.content()
+    # The bad record is reviewed from the municipality's page: its copy, then what was done.
+    page.get_by_role("link", name=MUNI_A).click()
+    page.get_by_role("link", name="未確認の隔離レコード").click()
+    visit.check("quarantine")
+    page.get_by_text("受け取ったレコードの内容").click()
+    assert "20261399" in page.content() and number(99) not in page.content()
+    page.get_by_label("訂正して再送した").check()
+    page.get_by_label("メモ(200字まで)").fill("生年月日を訂正し、連番 2 で再送")
+    page.get_by_role("button", name="確認済みにする").click()
+    page.wait_for_url("**/quarantine?done=*")
+    visit.check("reviewed")
+    assert "未確認の隔離レコードはありません" in page.content()
 
 
 def test_the_destination_supervisor_confirms_and_downloads_the_count(ctx, page, clock) -> None:  # type: ignore[no-untyped-def]
@@ -191,7 +204,15 @@ def test_the_screens_reflow_at_200_percent_zoom(ctx, page, clock) -> None:  # ty
     _log_in(
         page, visit, ctx, clock, accounts.add_user(ctx, ADMIN, "op1", "運用 一郎", "国保連合会", "federation_operator")
     )
-    for url in ("/", f"/municipalities/{MUNI_A}", "/files/1", "/candidates", "/persons"):
+    for url in (
+        "/",
+        f"/municipalities/{MUNI_A}",
+        f"/municipalities/{MUNI_A}/quarantine",
+        "/files/1",
+        "/candidates",
+        "/persons",
+        "/kogaku",
+    ):
         page.goto(url)
         visit.check(url.strip("/").replace("/", "-") or "home")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")

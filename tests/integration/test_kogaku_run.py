@@ -101,3 +101,38 @@ def test_a_month_without_a_cap_table_is_refused(ctx, tmp_path) -> None:  # type:
     with pytest.raises(RunError) as info:
         run_month(ctx, OPERATOR, "201805", tmp_path)
     assert "2018-05" in str(info.value)
+
+
+def test_each_run_is_recorded_and_a_municipality_reads_only_its_own_figures(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from shuyaku.access.actor import AccessDenied, Actor
+    from shuyaku.errors import NotFoundError
+    from shuyaku.kogaku.service import run_of, runs
+    from tests.builders import MUNI_A, MUNI_B
+
+    _setup(ctx)
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    recorded = runs(ctx, OPERATOR)
+    assert [r.month for r in recorded] == ["202607", "202607"] and recorded[0].run_id > recorded[1].run_id
+    july = run_of(ctx, OPERATOR, "2026-07")
+    assert july.run_id == recorded[0].run_id
+    assert (july.households, july.paid_households, july.payment_total, july.unmatched_claims) == (2, 1, 38_070, 2)
+    assert july.by_municipality == {
+        MUNI_A: {
+            "households": 2,
+            "paid_households": 1,
+            "payment_total": 38_070,
+            "household_hits": 1,
+            "undeclared_classes": 1,  # 2000000003 declared no class for 70–74
+        }
+    }
+    own = run_of(ctx, Actor("c-a", "municipal_clerk", frozenset({MUNI_A})), "202607")
+    assert (own.payment_total, own.unmatched_claims, list(own.by_municipality)) == (38_070, None, [MUNI_A])
+    other = run_of(ctx, Actor("c-b", "municipal_clerk", frozenset({MUNI_B})), "202607")
+    assert (other.households, other.payment_total, other.by_municipality) == (0, 0, {})
+    with pytest.raises(AccessDenied):
+        runs(ctx, Actor("aud", "auditor"))
+    with pytest.raises(NotFoundError, match="2026-08"):
+        run_of(ctx, OPERATOR, "202608")

@@ -252,3 +252,67 @@ def test_every_screen_has_no_script_no_inline_style_and_a_strict_policy(ctx, bro
         assert response.headers["X-Frame-Options"] == "DENY"
     css = browser.get("/static/dads-tokens.css")
     assert css.status_code == 200 and "--color-primitive-blue-900" in css.text
+
+
+def test_a_clerk_reviews_a_quarantined_record_on_the_screen(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    sent = [skks(f"10000000{i:02d}", individual_number=number(i)) for i in range(1, 30)]
+    sent.append(skks("1000000099", individual_number=number(99), birth="20261399", name=f"試験 {number(99)}"))
+    ingest(ctx, exchange_file("SKKS", sent))
+    log_in(ctx, browser, staff_member(ctx, "clerk-a", "municipal_clerk", [MUNI_A]), clock)
+    town = browser.get(f"/municipalities/{MUNI_A}").text
+    assert f'href="/municipalities/{MUNI_A}/quarantine">未確認の隔離レコード' in town
+    listing = browser.get(f"/municipalities/{MUNI_A}/quarantine")
+    assert listing.status_code == 200 and "1000000099" in listing.text and "20261399" in listing.text
+    result_id = re.search(r'action="/quarantine/(\d+)"', listing.text).group(1)  # type: ignore[union-attr]
+    token = browser.csrf(f"/municipalities/{MUNI_A}/quarantine")
+    empty = browser.post(
+        f"/quarantine/{result_id}", {"outcome": "no_action", "note": "", "back": MUNI_A, "csrf": token}
+    )
+    assert empty.status_code == 400 and "error-summary" in empty.text and "理由" in empty.text
+    done = browser.post(
+        f"/quarantine/{result_id}",
+        {"outcome": "resent", "note": f"連番 2 で再送 {number(99)}", "back": MUNI_A, "csrf": token},
+    )
+    assert done.status_code == 303 and done.headers["location"].endswith(f"?done={result_id}")
+    again = browser.post(f"/quarantine/{result_id}", {"outcome": "resent", "back": MUNI_A, "csrf": token})
+    assert again.status_code == 409 and "すでに確認済み" in again.text
+    assert "未確認の隔離レコードはありません" in browser.get(f"/municipalities/{MUNI_A}/quarantine").text
+    everything = browser.get(f"/municipalities/{MUNI_A}/quarantine?show=all").text
+    assert "訂正して再送した — clerk-a" in everything and "連番 2 で再送" in everything
+    assert browser.get(f"/municipalities/{MUNI_B}/quarantine").status_code == 403
+    for response in browser.pages:
+        assert number(99) not in response.text
+
+
+def test_the_month_run_summary_with_each_municipalitys_list(ctx, browser, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.kogaku.service import run_month
+    from tests.conftest import OPERATOR
+    from tests.integration.test_kogaku_run import _setup
+
+    _setup(ctx)
+    run_month(ctx, OPERATOR, "202607", ctx.settings.outbox_dir / "kogaku")
+    log_in(ctx, browser, staff_member(ctx, "op1", "federation_operator"), clock)
+    runs = browser.get("/kogaku").text
+    assert 'href="/kogaku/202607">令和8年7月(2026-07)</a>' in runs and "38,070" in runs
+    july = browser.get("/kogaku/202607").text
+    assert "被保険者の記録がないレセプト" in july and f"{MUNI_A} 架空市" in july
+    link = re.search(r'href="(/returns/\d+)">(\d{6}_KGSK_202607\.csv)', july)
+    assert link is not None
+    listing = browser.get(link.group(1))
+    assert listing.status_code == 200 and "38070" in listing.content.decode("utf-8-sig")
+    assert browser.get("/kogaku/202608").status_code == 404
+    assert browser.get("/kogaku/2026-7").status_code == 400
+    assert browser.get("/kogaku/202613").status_code == 400
+
+
+def test_a_municipality_sees_only_its_own_row_of_the_run(ctx, browser, clock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.kogaku.service import run_month
+    from tests.conftest import OPERATOR
+    from tests.integration.test_kogaku_run import _setup
+
+    _setup(ctx)
+    run_month(ctx, OPERATOR, "202607", ctx.settings.outbox_dir / "kogaku")
+    log_in(ctx, browser, staff_member(ctx, "clerk-b", "municipal_clerk", [MUNI_B]), clock)
+    july = browser.get("/kogaku/202607").text
+    assert "KGSK" not in july and "38,070" not in july and "被保険者の記録がないレセプト" not in july
+    assert "この月に計算の対象になった世帯はありません" in july

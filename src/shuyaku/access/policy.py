@@ -58,6 +58,9 @@ OPERATIONS: dict[str, Operation] = {
     "tasuukai.run": _op("多数回該当回数の計算", OPERATOR),
     "kogaku.run": _op("高額療養費の月次計算", OPERATOR),
     "inbox.read": _op("受信ファイル台帳の閲覧", OPERATOR, CLERK, SUPERVISOR, MUNICIPAL_SYSTEM, personal=False),
+    "quarantine.read": _op("隔離レコードの閲覧", OPERATOR, CLERK, SUPERVISOR),
+    "quarantine.review": _op("隔離レコードの確認登録", OPERATOR, CLERK, SUPERVISOR),
+    "kogaku.read": _op("高額療養費の月次計算結果の閲覧", OPERATOR, CLERK, SUPERVISOR, personal=False),
     "status": _op("稼働状況の閲覧", OPERATOR, CLERK, SUPERVISOR, AUDITOR, ADMIN, personal=False),
     "vault.rotate": _op("索引鍵の更新", OPERATOR),
     "archive.purge": _op("受信ファイル写しの廃棄", OPERATOR),
@@ -89,4 +92,4 @@ def check(actor: Actor, operation: str, municipality_code: str | None = None) ->
 
 
 # Operations that, without a municipality, narrow themselves to the actor's municipalities.
-SCOPED_BY_FILTER = frozenset({"continuity.read", "export", "inbox.read"})
+SCOPED_BY_FILTER = frozenset({"continuity.read", "export", "inbox.read", "quarantine.read"})

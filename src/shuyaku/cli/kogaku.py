@@ -63,7 +63,7 @@ def kogaku_run(
     )
     if summary.unmatched_claims or summary.undeclared_classes:
         console.print(
-            "注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
+            f"注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
             f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)"
         )
     for path in summary.files:

@@ -116,6 +116,11 @@ ingest_result = Table(
     Column("field", String(32)),
     Column("message", Text, nullable=False),
     Column("record", Text),  # JSON of the record without 個人番号; errors only
+    # The municipality's review of a quarantined record (errors of an applied file).
+    Column("reviewed_at", Timestamp),
+    Column("reviewed_by", String(32)),
+    Column("review_outcome", String(16)),  # resent | no_action
+    Column("review_note", Text),
 )
 
 person = Table(
@@ -540,4 +545,24 @@ audit_checkpoint = Table(
     # The tree's right frontier at tree_size (the roots of its perfect subtrees, left to
     # right, hex, comma-separated): the next root costs O(log n) hashes over the new events.
     Column("frontier", Text),
+)
+
+
+# 高額療養費の月次計算: one row per `kogaku run` (a month may be run again; the newest row is
+# the one in force), with its figures per municipality as JSON, for the run summary screen.
+kogaku_run = Table(
+    "kogaku_run",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("month", String(6), nullable=False, index=True),  # 診療年月 YYYYMM
+    Column("cap_table", String(32), nullable=False),
+    Column("run_at", Timestamp, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("paid_households", Integer, nullable=False),
+    Column("payment_total", BigInteger, nullable=False),
+    Column("household_hits", Integer, nullable=False),
+    Column("unmatched_claims", Integer, nullable=False),
+    Column("undeclared_classes", Integer, nullable=False),
+    Column("by_municipality", Text, nullable=False),  # JSON: code → the same figures
 )

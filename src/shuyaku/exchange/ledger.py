@@ -228,3 +228,76 @@ def filenames(conn: Connection, file_ids: list[int]) -> dict[int, str]:
             (int(i), str(n)) for i, n in conn.execute(select(f.file_id, f.filename).where(f.file_id.in_(chunk)))
         )
     return found
+
+
+# --- quarantine review ---------------------------------------------------------------------
+
+# What a municipality did about a quarantined record.
+REVIEW_OUTCOMES = {"resent": "訂正して再送した", "no_action": "対応不要(理由を記入)"}
+
+
+def quarantined(
+    conn: Connection,
+    scope: frozenset[str] | None,
+    *,
+    open_only: bool = True,
+    limit: int = 50,
+    before: int | None = None,
+) -> list[Any]:
+    """Quarantined records (errors in a file that was applied: the rest of it went in), the
+    newest first, with their file; ``open_only``: those not yet reviewed; ``before``: only
+    rows with a lower result number (the next page)."""
+    r, f = ingest_result.c, inbound_file.c
+    stmt = (
+        select(
+            r.result_id,
+            r.file_id,
+            f.municipality_code,
+            f.filename,
+            f.kind,
+            f.received_at,
+            r.line_no,
+            r.record_key,
+            r.history_no,
+            r.code,
+            r.field,
+            r.message,
+            r.record,
+            r.reviewed_at,
+            r.reviewed_by,
+            r.review_outcome,
+            r.review_note,
+        )
+        .join(inbound_file, f.file_id == r.file_id)
+        .where(r.result == "9", f.status == APPLIED)
+        .order_by(r.result_id.desc())
+        .limit(limit)
+    )
+    if scope is not None:
+        stmt = stmt.where(f.municipality_code.in_(sorted(scope)))
+    if open_only:
+        stmt = stmt.where(r.reviewed_at.is_(None))
+    if before is not None:
+        stmt = stmt.where(r.result_id < before)
+    return list(conn.execute(stmt).all())
+
+
+def quarantined_one(conn: Connection, result_id: int) -> Any:
+    """One quarantined record with its file (None: no such record, or not quarantined)."""
+    r, f = ingest_result.c, inbound_file.c
+    return conn.execute(
+        select(r.result_id, r.file_id, f.municipality_code, r.reviewed_at)
+        .join(inbound_file, f.file_id == r.file_id)
+        .where(r.result_id == result_id, r.result == "9", f.status == APPLIED)
+    ).first()
+
+
+def mark_reviewed(conn: Connection, result_id: int, *, at: Any, by: str, outcome: str, note: str) -> bool:
+    """Record the review once: False when somebody else reviewed the record first."""
+    r = ingest_result.c
+    done = conn.execute(
+        ingest_result.update()
+        .where(r.result_id == result_id, r.reviewed_at.is_(None))
+        .values(reviewed_at=at, reviewed_by=by, review_outcome=outcome, review_note=note or None)
+    )
+    return done.rowcount == 1

@@ -12,21 +12,24 @@ move between two municipalities that took effect after the 1st of the month.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import rows_to_frame
-from shuyaku.db.schema import claim_unit, hit_month, income_class
-from shuyaku.errors import InvalidRequest
+from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
+from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import INCOME_CLASSES
 from shuyaku.kogaku import batch, tables, tasuukai
@@ -90,6 +93,7 @@ class MonthInputs:
     claims: pl.DataFrame
     unmatched_claims: int
     undeclared_classes: int
+    undeclared_by_municipality: dict[str, int] = field(default_factory=dict)
 
 
 def load_month(conn: Connection, month: str) -> MonthInputs:
@@ -150,7 +154,9 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         .join(names.rename({"code": "class_under70", "name": "under70_class"}), on="class_under70", how="left")
         .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
     )
-    undeclared = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null()).height
+    missing = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null())
+    undeclared = missing.height
+    undeclared_by = dict(missing.group_by("municipality_code").len().iter_rows())
     prior = tasuukai.counts(conn, month).select(
         pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits")
     )
@@ -182,7 +188,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         "total_cost",
         "copay",
     )
-    return MonthInputs(hh, members, claim_frame, claims.height - matched.height, undeclared)
+    return MonthInputs(hh, members, claim_frame, claims.height - matched.height, undeclared, undeclared_by)
 
 
 def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSummary:
@@ -221,11 +227,24 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
         )
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
+        by_municipality = _figures(result, inputs.undeclared_by_municipality)
+        _fill(summary, result)
+        conn.execute(
+            insert(kogaku_run).values(
+                month=month,
+                cap_table=table.id,
+                run_at=now,
+                actor=actor.login_id,
+                households=summary.households,
+                paid_households=summary.paid_households,
+                payment_total=summary.payment_total,
+                household_hits=summary.household_hits,
+                unmatched_claims=summary.unmatched_claims,
+                undeclared_classes=summary.undeclared_classes,
+                by_municipality=json.dumps(by_municipality, ensure_ascii=False),
+            )
+        )
         access.log(conn, rows=result.height)
-    summary.households = result.height
-    summary.paid_households = result.filter(pl.col("payment") > 0).height
-    summary.payment_total = int(result["payment"].sum() or 0)
-    summary.household_hits = result.filter(pl.col("hit") == "household").height
     summary.files = _write_lists(ctx, actor, result, month, table.id, out_dir)
     log.info(
         "kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s",
@@ -237,6 +256,84 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         summary.unmatched_claims,
     )
     return summary
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One `kogaku run` as recorded, cut to what the reader may see: a municipality's user
+    gets its own municipalities' figures and totals over them only."""
+
+    run_id: int
+    month: str
+    cap_table: str
+    run_at: datetime
+    actor: str
+    households: int
+    paid_households: int
+    payment_total: int
+    household_hits: int
+    unmatched_claims: int | None  # the prefecture's figure: not shown to a municipality
+    undeclared_classes: int
+    by_municipality: dict[str, dict[str, int]]
+
+
+def _record(row: Any, scope: frozenset[str] | None) -> RunRecord:
+    figures: dict[str, dict[str, int]] = json.loads(row.by_municipality)
+    values = row._asdict() | {"by_municipality": figures}
+    if scope is not None:
+        figures = {code: f for code, f in figures.items() if code in scope}
+        totals = {k: sum(f[k] for f in figures.values()) for k in _FIGURES}
+        values |= totals | {"by_municipality": figures, "unmatched_claims": None}
+    return RunRecord(**values)
+
+
+_FIGURES = ("households", "paid_households", "payment_total", "household_hits", "undeclared_classes")
+
+
+def runs(ctx: Context, actor: Actor, municipality_code: str | None = None, *, limit: int = 24) -> list[RunRecord]:
+    """The recorded runs, newest first (a month run again appears once per run)."""
+    r = kogaku_run.c
+    with guarded(ctx, actor, "kogaku.read", municipality_code, target="月次計算の一覧") as access:
+        with ctx.engine.connect() as conn:
+            rows = conn.execute(select(kogaku_run).order_by(r.run_id.desc()).limit(limit)).all()
+        found = [_record(row, access.scope) for row in rows]
+        access.done(rows=len(found))
+    return found
+
+
+def run_of(ctx: Context, actor: Actor, month: str, municipality_code: str | None = None) -> RunRecord:
+    """The run in force for ``month`` (the newest)."""
+    month = _month_dash(month).replace("-", "")
+    r = kogaku_run.c
+    with guarded(ctx, actor, "kogaku.read", municipality_code, target=f"月次計算 {month}") as access:
+        with ctx.engine.connect() as conn:
+            row = conn.execute(select(kogaku_run).where(r.month == month).order_by(r.run_id.desc()).limit(1)).first()
+        if row is None:
+            raise NotFoundError(f"{Month.parse(month).dashed} の高額療養費はまだ計算されていません(kogaku run)")
+        access.done(rows=1)
+        return _record(row, access.scope)
+
+
+def _fill(summary: RunSummary, result: pl.DataFrame) -> None:
+    summary.households = result.height
+    summary.paid_households = result.filter(pl.col("payment") > 0).height
+    summary.payment_total = int(result["payment"].sum() or 0)
+    summary.household_hits = result.filter(pl.col("hit") == "household").height
+
+
+def _figures(result: pl.DataFrame, undeclared: dict[str, int]) -> dict[str, dict[str, int]]:
+    """The run's figures per municipality (code → households, paid, total, hits, undeclared)."""
+    per = result.group_by("municipality_code").agg(
+        pl.len().alias("households"),
+        (pl.col("payment") > 0).sum().alias("paid_households"),
+        pl.col("payment").sum().alias("payment_total"),
+        (pl.col("hit") == "household").sum().alias("household_hits"),
+    )
+    figures: dict[str, dict[str, int]] = {}
+    for row in per.sort("municipality_code").iter_rows(named=True):
+        code = str(row.pop("municipality_code"))
+        figures[code] = {k: int(v or 0) for k, v in row.items()} | {"undeclared_classes": undeclared.get(code, 0)}
+    return figures
 
 
 def _write_lists(

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -30,16 +30,17 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import search as audit_search
 from shuyaku.audit.verify import verify
 from shuyaku.context import Context
-from shuyaku.errors import InvalidRequest, NotFoundError, ShuyakuError
+from shuyaku.errors import Conflict, InvalidRequest, NotFoundError, ShuyakuError
 from shuyaku.ingest import returns
 from shuyaku.ingest import service as ingest
+from shuyaku.kogaku import service as kogaku
 from shuyaku.kogaku import tasuukai
 from shuyaku.month import Month
 from shuyaku.qualification import service as persons
 from shuyaku.reports import service as reports
-from shuyaku.review import continuity
+from shuyaku.review import continuity, quarantine
 from shuyaku.status import feed
-from shuyaku.text import wareki, without_controls
+from shuyaku.text import wareki, wareki_year, without_controls
 from shuyaku.timeutil import JST, jst_date
 from shuyaku.web.api import attachment
 
@@ -52,6 +53,7 @@ router = APIRouter(include_in_schema=False)
 FILE_STATUS = {"applied": "反映", "held": "保留", "rejected": "受付不可", "duplicate": "重複", "released": "再処理済み"}
 CANDIDATE_STATUS = continuity.STATUS_LABEL
 RESULT = {"9": "エラー(反映せず)", "1": "警告(反映済み)"}
+PAGE = 50  # rows per page of a long list
 
 
 # ── formatting ───────────────────────────────────────────────────────────────
@@ -73,7 +75,14 @@ def _moment(value: datetime | None) -> str:
     return f"{_day(local.date())} {local:%H:%M} JST"
 
 
+def _month(value: str) -> str:
+    """A 診療年月 in 和暦 with 西暦 beside: 令和8年9月(2026-09)."""
+    m = Month.parse(value)
+    return f"{wareki_year(m.first_day)}{m.number}月({m.dashed})"
+
+
 TEMPLATES.env.filters["day"] = _day
+TEMPLATES.env.filters["month"] = _month
 TEMPLATES.env.filters["moment"] = _moment
 TEMPLATES.env.globals.update(
     FILE_STATUS=FILE_STATUS, CANDIDATE_STATUS=CANDIDATE_STATUS, RESULT=RESULT, ROLES=policy.ROLES
@@ -345,6 +354,79 @@ def make_returns(
 def file_page(request: Request, actor: Staff, file_id: IdPath) -> Response:
     found = ingest.file_detail(_ctx(request), actor, file_id)
     return page(request, "file.html", f=found.file, results=found.results)
+
+
+@router.get("/municipalities/{code}/quarantine", response_class=HTMLResponse)
+def quarantine_page(
+    request: Request,
+    actor: Staff,
+    code: str,
+    show: str = "open",
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    done: str = "",
+) -> Response:
+    open_only = show != "all"
+    found = quarantine.quarantined(_ctx(request), actor, code, open_only=open_only, limit=PAGE + 1, before=before)
+    return page(
+        request,
+        "quarantine.html",
+        code=code,
+        records=found[:PAGE],
+        more=found[PAGE - 1].result_id if len(found) > PAGE else None,
+        show="open" if open_only else "all",
+        outcomes=quarantine.REVIEW_OUTCOMES,
+        done=done,
+        errors=[],
+    )
+
+
+@router.post("/quarantine/{result_id}", response_class=HTMLResponse)
+def review_quarantined(
+    request: Request,
+    actor: Staff,
+    result_id: IdPath,
+    outcome: Annotated[str, Form(max_length=16)] = "",
+    note: Annotated[str, Form(max_length=quarantine.NOTE_MAX * 2)] = "",
+    back: Annotated[str, Form(pattern="^[0-9]{6}$")] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    checked(request, csrf)
+    ctx = _ctx(request)
+    try:
+        code = quarantine.review(ctx, actor, result_id, outcome, note)
+    except (InvalidRequest, Conflict) as exc:
+        if not actor.sees(back):  # the form's own municipality, for showing the page again only
+            raise
+        found = quarantine.quarantined(ctx, actor, back, limit=PAGE)
+        return page(
+            request,
+            "quarantine.html",
+            exc.http_status,
+            code=back,
+            records=found,
+            more=None,
+            show="open",
+            outcomes=quarantine.REVIEW_OUTCOMES,
+            done="",
+            errors=[(f"note-{result_id}", f"隔離レコード {result_id}: {exc}")],
+        )
+    return RedirectResponse(f"/municipalities/{code}/quarantine?done={result_id}", status_code=303)
+
+
+# ── 高額療養費 ────────────────────────────────────────────────────────────────
+
+
+@router.get("/kogaku", response_class=HTMLResponse)
+def kogaku_runs(request: Request, actor: Staff) -> Response:
+    return page(request, "kogaku_runs.html", runs=kogaku.runs(_ctx(request), actor))
+
+
+@router.get("/kogaku/{month}", response_class=HTMLResponse)
+def kogaku_run(request: Request, actor: Staff, month: Annotated[str, PathParam(pattern="^[0-9]{6}$")]) -> Response:
+    ctx = _ctx(request)
+    run = kogaku.run_of(ctx, actor, month)
+    names = {f.code: f.name for f in feed(ctx, actor)}
+    return page(request, "kogaku_run.html", run=run, names=names, lists=returns.kogaku_lists(ctx, actor, run.month))
 
 
 @router.get("/returns/{outbound_id}")

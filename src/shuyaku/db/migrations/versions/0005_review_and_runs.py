@@ -1,0 +1,49 @@
+"""review of quarantined records; the record of each kogaku run
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("ingest_result") as batch:
+        batch.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("reviewed_by", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("review_outcome", sa.String(length=16), nullable=True))
+        batch.add_column(sa.Column("review_note", sa.Text(), nullable=True))
+    op.create_table(
+        "kogaku_run",
+        sa.Column("run_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("month", sa.String(length=6), nullable=False),
+        sa.Column("cap_table", sa.String(length=32), nullable=False),
+        sa.Column("run_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=32), nullable=False),
+        sa.Column("households", sa.Integer(), nullable=False),
+        sa.Column("paid_households", sa.Integer(), nullable=False),
+        sa.Column("payment_total", sa.BigInteger(), nullable=False),
+        sa.Column("household_hits", sa.Integer(), nullable=False),
+        sa.Column("unmatched_claims", sa.Integer(), nullable=False),
+        sa.Column("undeclared_classes", sa.Integer(), nullable=False),
+        sa.Column("by_municipality", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("run_id", name=op.f("pk_kogaku_run")),
+    )
+    op.create_index(op.f("ix_kogaku_run_month"), "kogaku_run", ["month"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_kogaku_run_month"), table_name="kogaku_run")
+    op.drop_table("kogaku_run")
+    with op.batch_alter_table("ingest_result") as batch:
+        for column in ("review_note", "review_outcome", "reviewed_by", "reviewed_at"):
+            batch.drop_column(column)
