@@ -85,6 +85,35 @@ def start_server(home: Path, url: str, workers: int) -> tuple[subprocess.Popen[b
     return server, port
 
 
+def _ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime of every thread
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the server's processes (the supervisor and its workers) and of
+    every PostgreSQL process (Linux /proc; 0 elsewhere), and of this load generator."""
+    server, postgres = 0, 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        ppid = int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+        name = next(line.split()[1] for line in status.splitlines() if line.startswith("Name:"))
+        if int(entry.name) == server_pid or ppid == server_pid:
+            server += _ticks(int(entry.name))
+        elif name.startswith("postgres"):
+            postgres += _ticks(int(entry.name))
+    tick = os.sysconf("SC_CLK_TCK")
+    return {"server": server / tick, "postgres": postgres / tick, "generator": time.process_time()}
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
@@ -234,7 +263,9 @@ def main() -> None:
                 file_ids = list(conn.execute(select(f.file_id).where(f.municipality_code == m["code"])).scalars())
                 systems.append({"code": m["code"], "token": tokens[m["code"]], "atenas": atenas, "files": file_ids})
         steady_load(port, systems, args.rate, args.warmup)  # caches, connections, the first tokens
+        before = cpu_seconds(server.pid)
         load = steady_load(port, systems, args.rate, args.seconds)
+        after = cpu_seconds(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -248,7 +279,7 @@ def main() -> None:
     print(
         f"| API (`POST /api/v1/files`, file by file) | {api_seconds:.1f} | {api_seconds / inbox_seconds:.2f} | {sorted(set(map(str, statuses)))} |"
     )
-    report(load, args, len(systems))
+    report(load, args, len(systems), {k: after[k] - before[k] for k in after})
 
 
 def load_only(args: argparse.Namespace, work: Path, register: list[dict[str, Any]]) -> None:
@@ -279,13 +310,18 @@ def load_only(args: argparse.Namespace, work: Path, register: list[dict[str, Any
     server, port = start_server(api_home, api_url, args.workers)
     try:
         steady_load(port, systems, args.rate, args.warmup)
-        report(steady_load(port, systems, args.rate, args.seconds), args, len(systems))
+        before = cpu_seconds(server.pid)
+        load = steady_load(port, systems, args.rate, args.seconds)
+        after = cpu_seconds(server.pid)
+        report(load, args, len(systems), {k: after[k] - before[k] for k in after})
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def report(load: dict[str, list[tuple[float, int]]], args: argparse.Namespace, systems: int) -> None:
+def report(
+    load: dict[str, list[tuple[float, int]]], args: argparse.Namespace, systems: int, cpu: dict[str, float]
+) -> None:
     total = sum(len(v) for v in load.values())
     print(
         f"\nsteady load: {args.rate:.0f} requests/s for {args.seconds:.0f} s = {total:,} requests from {systems} systems"
@@ -297,6 +333,11 @@ def report(load: dict[str, list[tuple[float, int]]], args: argparse.Namespace, s
         everything += found
         _row(kind, found)
     _row("all", everything)
+    print(
+        "CPU per request (ms): "
+        + ", ".join(f"{k} {v * 1000 / max(total, 1):.2f}" for k, v in cpu.items())
+        + f" — of {os.cpu_count()} cores for {args.seconds:.0f} s"
+    )
 
 
 def _row(kind: str, found: list[tuple[float, int]]) -> None:

@@ -704,7 +704,7 @@ def token_actor(ctx: Context, token: str) -> Actor:
     now = ctx.clock()
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         raise LoginFailed("APIトークンが正しくありません")
-    with ctx.engine.connect() as conn:
+    with ctx.reading() as conn:
         row = conn.execute(
             select(api_token, app_user.c.status, app_user.c.valid_until, app_user.c.role, app_user.c.municipalities)
             .join(app_user, app_user.c.login_id == api_token.c.login_id)

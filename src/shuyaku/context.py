@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from shuyaku import ids
 from shuyaku.config import Settings
@@ -69,6 +69,12 @@ class Context:
         if value is None:
             raise NotInitialised(f"設定 {key} がありません。先に `shuyaku init` を実行してください。")
         return str(value)
+
+    def reading(self) -> Connection:
+        """A connection for reads whose statements need no common snapshot (a look-up, a
+        list): each statement commits on its own, so no BEGIN and no ROLLBACK travel to the
+        database — two round trips fewer for every request the API answers."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def forget_setting(self, key: str) -> None:
         self._settings_cache.pop(key, None)

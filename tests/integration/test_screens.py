@@ -316,3 +316,16 @@ def test_a_municipality_sees_only_its_own_row_of_the_run(ctx, browser, clock, tm
     july = browser.get("/kogaku/202607").text
     assert "KGSK" not in july and "38,070" not in july and "被保険者の記録がないレセプト" not in july
     assert "この月に計算の対象になった世帯はありません" in july
+
+
+def test_a_municipalitys_files_come_a_page_at_a_time(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    for seq in range(1, 33):
+        ingest(ctx, exchange_file("SKKS", [], seq=seq))
+    log_in(ctx, browser, staff_member(ctx, "op1", "federation_operator"), clock)
+    first = browser.get(f"/municipalities/{MUNI_A}").text
+    assert 'href="/files/32"' in first and 'href="/files/3"' in first and 'href="/files/2"' not in first
+    more = re.search(r'href="(/municipalities/\d+\?before=\d+)">さらに古いファイルを表示する', first)
+    assert more is not None and more.group(1).endswith("before=3")
+    second = browser.get(more.group(1)).text
+    assert 'href="/files/2"' in second and 'href="/files/1"' in second and 'href="/files/3"' not in second
+    assert "さらに古いファイルを表示する" not in second

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.context import Context
-from shuyaku.db.locks import write_lock
+from shuyaku.db.locks import locked_first
 from shuyaku.db.schema import audit_event
 from shuyaku.text import without_controls
 
@@ -81,11 +81,11 @@ def append(conn: Connection, actor: Actor, events: Sequence[Event], now: datetim
 def _append(conn: Connection, items: Sequence[tuple[Actor, Event]], now: datetime) -> int:
     if not items:
         return 0
-    write_lock(conn, LOCK_KEY)  # before reading the head: two writers never take the same seq
-    head = conn.execute(
-        select(audit_event.c.seq, audit_event.c.hash).order_by(audit_event.c.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (int(head.seq), str(head.hash)) if head else (0, GENESIS)
+    # The lock before the head is read: two writers never take the same seq.
+    head = locked_first(
+        conn, LOCK_KEY, select(audit_event.c.seq, audit_event.c.hash).order_by(audit_event.c.seq.desc()).limit(1)
+    )
+    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     at = utc_text(now)
     rows = []
     for actor, event in items:

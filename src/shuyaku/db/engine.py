@@ -7,6 +7,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
+POOL_SIZE = 20  # PostgreSQL connections kept per process (as many again may open at a peak)
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -24,19 +26,19 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    engine = create_engine(url)
-
-    @event.listens_for(engine, "connect")
-    def _pg_session(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            # Bulk COPY writes naive UTC timestamps; the session must read them as UTC.
-            cursor.execute("SET TIME ZONE 'UTC'")
-            # Key lists arrive as one parameter (see db.query.fetch_in): only a plan made for
-            # the actual list knows its length. A generic plan guesses, and at a million rows
-            # it guessed a sequential scan for a list of ten keys.
-            cursor.execute("SET plan_cache_mode = force_custom_plan")
-        dbapi_connection.commit()
-
+    # Session settings travel with the connection request (no round trips after it):
+    # bulk COPY writes naive UTC timestamps, so the session must read them as UTC; and key
+    # lists arrive as one parameter (see db.query.fetch_in), which only a plan made for the
+    # actual list gets right — a generic plan guessed a sequential scan for ten keys at a
+    # million rows.
+    # The pool keeps as many connections as a server process has request threads, so a busy
+    # minute reuses them instead of opening and closing one per request past the fifth.
+    engine = create_engine(
+        url,
+        connect_args={"options": "-c timezone=UTC -c plan_cache_mode=force_custom_plan"},
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_SIZE,
+    )
     return engine
 
 

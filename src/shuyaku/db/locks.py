@@ -11,8 +11,9 @@ process waits there (the busy timeout) and then reads what the first one committ
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Select, text
 
 
 def _key(name: str | int) -> int:
@@ -28,3 +29,21 @@ def write_lock(conn: Connection, name: str | int) -> None:
     updated = conn.execute(text("UPDATE app_lock SET taken = taken + 1 WHERE name = 'write'")).rowcount
     if not updated:
         conn.execute(text("INSERT INTO app_lock (name, taken) VALUES ('write', 1)"))
+
+
+def locked_first(conn: Connection, name: str | int, stmt: Select[Any]) -> tuple[Any, ...] | None:
+    """Take the write lock, then read the first row of ``stmt``. On PostgreSQL the BEGIN,
+    the lock and the query travel together (a psycopg pipeline: one round trip, not three);
+    the query still runs only once the lock is granted, on a snapshot taken then, so it
+    sees what the previous holder committed."""
+    if conn.dialect.name != "postgresql":
+        write_lock(conn, name)
+        row = conn.execute(stmt).first()
+        return None if row is None else tuple(row)
+    compiled = stmt.compile(dialect=conn.dialect)
+    raw = conn.connection.driver_connection
+    with raw.pipeline():  # type: ignore[union-attr]
+        raw.execute("SELECT pg_advisory_xact_lock(%s)", (_key(name),))  # type: ignore[union-attr]
+        cursor = raw.execute(str(compiled), compiled.params)  # type: ignore[union-attr]
+    found = cursor.fetchone()
+    return None if found is None else tuple(found)

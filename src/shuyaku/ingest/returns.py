@@ -128,7 +128,7 @@ def available(ctx: Context, actor: Actor, municipality_code: str, kind: str | No
         stmt = stmt.where(o.kind == kind)
     with (
         guarded(ctx, actor, "export", municipality_code, target="返却ファイル一覧") as access,
-        ctx.engine.connect() as conn,
+        ctx.reading() as conn,
     ):
         rows = list(conn.execute(stmt).all())
         access.done(action="returns.list", rows=len(rows))

@@ -68,7 +68,7 @@ def inbox(
     """受信ファイル台帳, newest first: the municipality's files, or every file the actor may see."""
     if status is not None and status not in {s.value for s in FileStatus}:
         raise InvalidRequest(f"--status は {' / '.join(FileStatus)} のいずれかです(指定: {status})")
-    with guarded(ctx, actor, "inbox.read", municipality_code) as access, ctx.engine.connect() as conn:
+    with guarded(ctx, actor, "inbox.read", municipality_code) as access, ctx.reading() as conn:
         files = list_files(conn, status=status, scope=access.scope, limit=limit, before=before)
         access.done(rows=len(files), target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}")
     return files
@@ -97,7 +97,7 @@ def file_detail(ctx: Context, actor: Actor, file_id: int) -> FileDetail:
     """A received file's status with its problems. Another municipality's file, or one whose
     sender could not be read, does not exist for a municipality's user (the attempt is logged)."""
     missing = f"受付番号 {file_id} のファイルはありません"
-    with ctx.engine.connect() as conn:
+    with ctx.reading() as conn:
         row = ledger.file_row(conn, file_id)
     if row is None or (row.municipality_code is None and actor.municipalities is not None):
         raise NotFoundError(missing)
@@ -105,7 +105,7 @@ def file_detail(ctx: Context, actor: Actor, file_id: int) -> FileDetail:
         guarded(
             ctx, actor, "inbox.read", row.municipality_code, target=f"受付番号 {file_id}", conceal=missing
         ) as access,
-        ctx.engine.connect() as conn,
+        ctx.reading() as conn,
     ):
         results = ledger.results_of(conn, file_id)
         access.done(rows=len(results))

@@ -51,7 +51,7 @@ def lookup_person(
         guarded(
             ctx, actor, "person.read", municipality_code, target=f"{municipality_code} 宛名番号 {atena_no}"
         ) as access,
-        ctx.engine.connect() as conn,
+        ctx.reading() as conn,
     ):
         pid = _person_of(conn, municipality_code, atena_no)
         known = (

@@ -35,7 +35,7 @@ def list_candidates(
     ctx: Context, actor: Actor, *, municipality_code: str | None = None, status: str | None = None
 ) -> list[Candidate]:
     """Candidates for a destination municipality (all the actor may see when none is given)."""
-    with guarded(ctx, actor, "continuity.read", municipality_code) as access, ctx.engine.connect() as conn:
+    with guarded(ctx, actor, "continuity.read", municipality_code) as access, ctx.reading() as conn:
         found = store.candidates(conn, access.scope, status)
         access.done(rows=len(found), target=f"{municipality_code or trail.scope_of(actor)} status={status or 'all'}")
     return found
@@ -45,7 +45,7 @@ def get_candidate(ctx: Context, actor: Actor, candidate_id: int) -> Candidate:
     """One candidate. Another municipality's candidate does not exist for a municipality's
     user (the attempt is logged); the origin sees it too (both ends of a move)."""
     missing = f"候補番号 {candidate_id} はありません"
-    with ctx.engine.connect() as conn:
+    with ctx.reading() as conn:
         try:
             found = store.load(conn, candidate_id)
         except DecisionError:

@@ -9,16 +9,16 @@ string: a person is looked up by POST, households and files by their opaque IDs.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, SerializeAsAny, TypeAdapter
 
 from shuyaku import accounts
 from shuyaku.access.actor import Actor
@@ -286,19 +286,24 @@ class ExplanationOut(BaseModel):
 # ── lists: pages and validators ──────────────────────────────────────────────
 
 
-def listed(request: Request, response: Response, items: list[Any], next_url: str | None = None) -> Any:
-    """A list answer with a strong ``ETag`` of its content; ``304`` when it matches
-    ``If-None-Match``; a ``Link: rel="next"`` when there is more."""
-    body = jsonable_encoder(items)
-    tag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32] + '"'
+def listed(
+    request: Request, items: Sequence[BaseModel], next_url: str | None = None, total: int | None = None
+) -> Response:
+    """A list answer, serialised once: a strong ``ETag`` of its bytes, ``304`` when it
+    matches ``If-None-Match``, a ``Link: rel="next"`` when there is more."""
+    body = _LIST.dump_json(list(items))
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": tag}
     if next_url:
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    if total is not None:
+        headers["X-Total-Count"] = str(total)
     if tag in [t.strip() for t in (request.headers.get("if-none-match") or "").split(",")]:
-        return Response(
-            status_code=304, headers={"ETag": tag, **({"Link": response.headers["Link"]} if next_url else {})}
-        )
-    response.headers["ETag"] = tag
-    return body
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+_LIST: TypeAdapter[list[BaseModel]] = TypeAdapter(list[SerializeAsAny[BaseModel]])
 
 
 Limit = Annotated[int, Query(ge=1, le=500, description="件数の上限")]
@@ -354,7 +359,6 @@ class PayloadTooLarge(ShuyakuError):
 @router.get("/files", summary="送ったファイルの一覧(新しい順)", response_model=list[FileOut], tags=["files"])
 def files(
     request: Request,
-    response: Response,
     ctx: Ctx,
     actor: Caller,
     status: Annotated[str | None, Query(description="applied / held / rejected / duplicate / released")] = None,
@@ -366,7 +370,7 @@ def files(
     following = None
     if len(rows) == limit:
         following = f"/api/v1/files?limit={limit}&before={rows[-1].file_id}" + (f"&status={status}" if status else "")
-    return listed(request, response, items, following)
+    return listed(request, items, following)
 
 
 @router.get(
@@ -424,7 +428,6 @@ def prepare(
 )
 def return_files(
     request: Request,
-    response: Response,
     ctx: Ctx,
     actor: Caller,
     kind: Annotated[str | None, Query(pattern="^(KKKK|IDTB|KZKH|TSKG|KGSK)$")] = None,
@@ -445,7 +448,7 @@ def return_files(
         )
         for r in rows
     ]
-    return listed(request, response, items)
+    return listed(request, items)
 
 
 @router.get(
@@ -541,7 +544,6 @@ def household_tasuukai(
 )
 def candidates(
     request: Request,
-    response: Response,
     ctx: Ctx,
     actor: Caller,
     status: Annotated[str | None, Query(description="proposed / confirmed / rejected / withdrawn")] = None,
@@ -556,8 +558,7 @@ def candidates(
         following = f"/api/v1/continuity/candidates?page={page + 1}&limit={limit}" + (
             f"&status={status}" if status else ""
         )
-    response.headers["X-Total-Count"] = str(len(found))
-    return listed(request, response, items, following)
+    return listed(request, items, following, total=len(found))
 
 
 @router.post(

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shuyaku.audit.verify import seal_tail
 from shuyaku.context import Context
@@ -35,8 +38,35 @@ SCREEN_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+THREADS = 8  # request threads per server process (anyio's default is 40)
 STATIC = Path(__file__).parent / "static"
 FONT = Path(__file__).resolve().parent.parent / "reports" / "fonts" / "ipaexg.ttf"
+
+
+class SecurityHeaders:
+    """The headers above on every answer (a plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` costs a task and a stream copy per request)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", API_CSP if path.startswith("/api/") else SCREEN_CSP)
+                if path.startswith("/static/"):
+                    headers["Cache-Control"] = "public, max-age=3600"  # style sheets and the font only
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
@@ -45,6 +75,10 @@ def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Requests run in worker threads that share one interpreter lock: more threads than
+        # the database can serve at once only queue for the lock (and for pool connections).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+
         async def sealer() -> None:
             while True:
                 await asyncio.sleep(seal_every)
@@ -111,17 +145,7 @@ def create_app(ctx: Context, *, seal_every: float = 60.0) -> FastAPI:
         response.delete_cookie(screens.SESSION_COOKIE, path="/")
         return response
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        csp = API_CSP if request.url.path.startswith("/api/") else SCREEN_CSP
-        response.headers.setdefault("Content-Security-Policy", csp)
-        if request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "public, max-age=3600"  # style sheets only
-        return response
-
+    app.add_middleware(SecurityHeaders)
     return app
 
 

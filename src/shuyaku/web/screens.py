@@ -54,6 +54,7 @@ FILE_STATUS = {"applied": "反映", "held": "保留", "rejected": "受付不可"
 CANDIDATE_STATUS = continuity.STATUS_LABEL
 RESULT = {"9": "エラー(反映せず)", "1": "警告(反映済み)"}
 PAGE = 50  # rows per page of a long list
+FILES_PAGE = 30  # files on a municipality's page
 
 
 # ── formatting ───────────────────────────────────────────────────────────────
@@ -275,12 +276,19 @@ def home(request: Request, actor: Staff, changed: str = "") -> Response:
 
 
 @router.get("/municipalities/{code}", response_class=HTMLResponse)
-def municipality_page(request: Request, actor: Staff, code: str) -> Response:
+def municipality_page(
+    request: Request,
+    actor: Staff,
+    code: str,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> Response:
     ctx = _ctx(request)
     feeds = [f for f in feed(ctx, actor) if f.code == code]
     if not feeds:
         raise NotFoundError(f"市町村 {code} はありません")
-    files = ingest.inbox(ctx, actor, municipality_code=code, limit=30)
+    files = ingest.inbox(ctx, actor, municipality_code=code, limit=FILES_PAGE + 1, before=before)
+    more = files[FILES_PAGE - 1].file_id if len(files) > FILES_PAGE else None
+    files = files[:FILES_PAGE]
     waiting = continuity.list_candidates(ctx, actor, municipality_code=code, status="proposed")
     sent_back = returns.available(ctx, actor, code)
     # The forms only; the services decide (and log a refusal) whatever the page offers.
@@ -290,6 +298,7 @@ def municipality_page(request: Request, actor: Staff, code: str) -> Response:
         "municipality.html",
         m=feeds[0],
         files=files,
+        more=more,
         waiting=waiting,
         returns=sent_back,
         may_send=may_send,
