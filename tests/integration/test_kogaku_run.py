@@ -125,7 +125,7 @@ def test_each_run_is_recorded_and_a_municipality_reads_only_its_own_figures(ctx,
             "paid_households": 1,
             "payment_total": 38_070,
             "household_hits": 1,
-            "undeclared_classes": 1,  # 2000000003 declared no class for 70–74
+            "unregistered": 0,  # 2000000003 sent no 70–74 class, but has nobody of 70–74
         }
     }
     own = run_of(ctx, Actor("c-a", "municipal_clerk", frozenset({MUNI_A})), "202607")
@@ -136,3 +136,93 @@ def test_each_run_is_recorded_and_a_municipality_reads_only_its_own_figures(ctx,
         runs(ctx, Actor("aud", "auditor"))
     with pytest.raises(NotFoundError, match="2026-08"):
         run_of(ctx, OPERATOR, "202608")
+
+
+# ── income classes: 未申告 (09 / 19) and 区分未登録 (no SKBN record) ─────────────────
+
+
+def _family_of_three(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Three households in July 2026 (2018-08 table), each with one claim that pays."""
+    people = [
+        skks("1000000011", individual_number=number(11), setai="2000000011", birth="19800101", **SINCE),  # 46
+        skks("1000000012", individual_number=number(12), setai="2000000012", birth="19550301", **SINCE),  # 71
+        skks("1000000013", individual_number=number(13), setai="2000000013", birth="19850101", **SINCE),  # 41
+    ]
+    ingest(ctx, exchange_file("SKKS", people))
+    classes = [
+        skbn("2000000011", start="202604", under70="09"),
+        skbn("2000000012", start="202604", under70="", over70="19"),
+    ]
+    ingest(ctx, exchange_file("SKBN", classes, trailer=["3", "2", "2", "0", "0", ""]))
+    claims = [
+        rece("1000000011", setting="1", total=1_000_000, copay=300_000),
+        rece("1000000012", setting="2", total=150_000, copay=30_000),
+        rece("1000000013", setting="1", total=300_000, copay=90_000),  # household 2000000013: no SKBN record
+    ]
+    ingest(ctx, exchange_file("RECE", claims, trailer=amount_trailer(claims, 8)))
+
+
+def _csv(path) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    return list(csv.DictReader(path.read_bytes().decode("utf-8-sig").splitlines()))
+
+
+def test_undeclared_income_is_calculated_as_a_and_ippan_and_no_class_at_all_is_not_guessed(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.db.schema import household_key
+
+    _family_of_three(ctx)
+    summary = run_month(ctx, OPERATOR, "202607", tmp_path)
+    # 09 → ア: 300,000 − (252,600 + (1,000,000 − 842,000) × 1%) = 300,000 − 254,180 = 45,820.
+    # 19 → 一般: outpatient 30,000 − 18,000 = 12,000 (外来特例 only), marked 区分推定.
+    # 2000000013 sent no SKBN record: 区分未登録 — no payment, no hit month, listed.
+    assert (summary.households, summary.paid_households, summary.payment_total) == (3, 2, 57_820)
+    assert (summary.household_hits, summary.unregistered) == (1, 1)
+    paid = {p.name.split("_")[1]: p for p in summary.files}
+    assert set(paid) == {"KGSK", "KBMT"}
+    listing = {r["世帯番号"]: r for r in _csv(paid["KGSK"])}
+    assert {k: (r["支給額"], r["該当区分"], r["区分推定"]) for k, r in listing.items()} == {
+        "2000000011": ("45820", "1", "0"),
+        "2000000012": ("12000", "2", "1"),
+    }
+    [unknown] = _csv(paid["KBMT"])
+    assert (unknown["世帯番号"], unknown["診療年月"], unknown["理由"]) == (
+        "2000000013",
+        "202607",
+        "所得区分(SKBN)の記録がありません",
+    )
+    [key] = rows(ctx, household_key, household_key.c.setai_no == "2000000013")
+    assert [h.pref_household_id for h in rows(ctx, hit_month)].count(key.pref_household_id) == 0
+
+
+def test_a_later_skbn_lets_the_unregistered_household_be_computed(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _family_of_three(ctx)
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    later = ingest(
+        ctx,
+        exchange_file(
+            "SKBN", [skbn("2000000013", start="202604", under70="03")], seq=2, trailer=["3", "1", "1", "0", "0", ""]
+        ),
+    )
+    assert later.status == "applied"
+    summary = run_month(ctx, OPERATOR, "202607", tmp_path / "again")
+    # ウ: 90,000 − (80,100 + (300,000 − 267,000) × 1%) = 90,000 − 80,430 = 9,570.
+    assert (summary.paid_households, summary.payment_total, summary.unregistered) == (3, 57_820 + 9_570, 0)
+    [listing] = [p for p in summary.files if "_KGSK_" in p.name]
+    assert {r["世帯番号"]: r["支給額"] for r in _csv(listing)}["2000000013"] == "9570"
+    assert not [p for p in summary.files if "_KBMT_" in p.name]
+
+
+def test_a_blank_class_for_a_band_with_claims_is_unregistered_too(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    people = [skks("1000000021", individual_number=number(21), setai="2000000021", birth="19550301", **SINCE)]
+    ingest(ctx, exchange_file("SKKS", people))
+    ingest(
+        ctx,
+        exchange_file(
+            "SKBN", [skbn("2000000021", start="202604", under70="03", over70="")], trailer=["3", "1", "1", "0", "0", ""]
+        ),
+    )
+    claims = [rece("1000000021", setting="2", total=150_000, copay=30_000)]
+    ingest(ctx, exchange_file("RECE", claims, trailer=amount_trailer(claims, 8)))
+    summary = run_month(ctx, OPERATOR, "202607", tmp_path)
+    assert (summary.payment_total, summary.unregistered) == (0, 1)
+    [unknown] = [p for p in summary.files if "_KBMT_" in p.name]
+    assert _csv(unknown)[0]["理由"] == "所得区分の項目が空欄です(請求のある年齢区分)"

@@ -114,6 +114,7 @@ def test_batch_and_pure_function_agree(month: str) -> None:
     result = batch.calculate_month(month, table, households, members, claims)
 
     assert result.height == len(cases)
+    assert result["unregistered"].sum() == 0  # every band with claims has its class here
     mismatches = []
     for row in result.iter_rows(named=True):
         want = expected[row["household_id"]]

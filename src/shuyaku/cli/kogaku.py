@@ -61,10 +61,12 @@ def kogaku_run(
         f"✓ {summary.month}(限度額表 {summary.cap_table}): 世帯 {summary.households:,}、支給 {summary.paid_households:,} 世帯 "
         f"計 {summary.payment_total:,} 円、世帯該当 {summary.household_hits:,}"
     )
-    if summary.unmatched_claims or summary.undeclared_classes:
+    if summary.unmatched_claims:
+        console.print(f"注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件(どの世帯にも数えていません)")
+    if summary.unregistered:
         console.print(
-            f"注意: 被保険者の記録がないレセプト {summary.unmatched_claims:,} 件、"
-            f"所得区分の届出がない世帯 {summary.undeclared_classes:,}(70歳未満はア、70歳以上は現役並みⅢとして計算)"
+            f"注意: 区分未登録 {summary.unregistered:,} 世帯 — 所得区分(SKBN)がなく支給額を決められないため、支給も該当月も"
+            "記録していません。市町村別の区分未登録一覧(KBMT)を送ります。SKBN が届いたら計算し直してください"
         )
     for path in summary.files:
         console.print(f"  {path}")

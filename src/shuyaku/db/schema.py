@@ -563,6 +563,6 @@ kogaku_run = Table(
     Column("payment_total", BigInteger, nullable=False),
     Column("household_hits", Integer, nullable=False),
     Column("unmatched_claims", Integer, nullable=False),
-    Column("undeclared_classes", Integer, nullable=False),
+    Column("unregistered", Integer, nullable=False),  # 区分未登録 households
     Column("by_municipality", Text, nullable=False),  # JSON: code → the same figures
 )

@@ -45,13 +45,17 @@ INCOME_CLASSES = {  # D — 所得区分
     "03": "ウ",
     "04": "エ",
     "05": "オ",
+    "09": "ア",  # 未申告, under 70: calculated as ア
     "11": "現役並みⅢ",
     "12": "現役並みⅡ",
     "13": "現役並みⅠ",
     "14": "一般",
     "15": "低所得Ⅱ",
     "16": "低所得Ⅰ",
+    "19": "一般",  # 未申告, 70–74: calculated as 一般 and flagged 区分推定 (kogaku.md)
 }
+UNDECLARED_CLASSES = ("09", "19")  # 未申告: a class the municipality could not judge
+ESTIMATED_CLASSES = ("19",)  # the class is inferred, not stated by any text: 区分推定
 CHANGE_REASONS = sorted(set(ACQUISITION_REASONS) | set(LOSS_REASONS) | set(HOUSEHOLD_REASONS))
 
 OPS = {"1": "追加", "2": "訂正", "3": "削除"}

@@ -135,23 +135,23 @@ def available(ctx: Context, actor: Actor, municipality_code: str, kind: str | No
     return rows
 
 
-def kogaku_lists(ctx: Context, actor: Actor, month: str) -> dict[str, Any]:
-    """The 支給一覧 (KGSK) of ``month`` (YYYYMM) released to the municipalities the actor
-    may see: municipality → the newest list's ledger row."""
+def kogaku_lists(ctx: Context, actor: Actor, month: str) -> dict[tuple[str, str], Any]:
+    """The lists of ``month`` (YYYYMM) released to the municipalities the actor may see — 支給一覧
+    (KGSK) and 区分未登録一覧 (KBMT): (municipality, kind) → the newest list's ledger row."""
     o = outbound_file.c
     stmt = (
-        select(o.outbound_id, o.municipality_code, o.filename, o.row_count, o.created_at)
+        select(o.outbound_id, o.municipality_code, o.kind, o.filename, o.row_count, o.created_at)
         .where(
-            o.kind == "KGSK",
+            o.kind.in_(("KGSK", "KBMT")),
             o.status == outbox.OutboundStatus.RELEASED,
-            o.filename.like(f"%\\_KGSK\\_{month}.csv", escape="\\"),
+            o.filename.like(f"%\\_{month}.csv", escape="\\"),
         )
         .order_by(o.outbound_id)
     )
-    with guarded(ctx, actor, "export", target=f"支給一覧 {month}") as access, ctx.engine.connect() as conn:
+    with guarded(ctx, actor, "export", target=f"支給一覧 {month}") as access, ctx.reading() as conn:
         if access.scope is not None:
             stmt = stmt.where(o.municipality_code.in_(sorted(access.scope)))
-        found = {row.municipality_code: row for row in conn.execute(stmt).all()}
+        found = {(row.municipality_code, row.kind): row for row in conn.execute(stmt).all()}
         access.done(action="returns.list", rows=len(found))
     return found
 

@@ -5,7 +5,8 @@ over households or members. ``tests/kogaku/test_one_truth.py`` runs both on thou
 generated households and requires identical answers.
 
 Inputs (one treatment month, one cap table):
-- ``households``: household_id, under70_class, over70_class (None where absent),
+- ``households``: household_id, under70_class, over70_class (None where absent: a band
+  with claims and no class makes the household 区分未登録, paid nothing),
   in_prefecture_move (bool), prior_hits (int: distinct hit months in m−11 … m−1 ≥ 2018-04)
 - ``members``: household_id, member_id, birth_date
 - ``claims``: household_id, member_id, institution, setting, total_cost, copay
@@ -26,6 +27,7 @@ RESULT_SCHEMA = {
     "household": pl.Int64,
     "payment": pl.Int64,
     "hit": pl.String,
+    "unregistered": pl.Boolean,  # 区分未登録: no class for a band that had claims; nothing paid or counted
 }
 
 
@@ -169,8 +171,20 @@ def calculate_month(
             .alias("household")
         )
         .with_columns(
-            pl.col("paid1").alias("outpatient_special"),
-            (pl.col("own_paid") + pl.col("paid2")).alias("over70_household"),
+            # 区分未登録: a band with claims to sum has no class (no SKBN record in force, or
+            # its item left blank). Its payment is unknown, not zero: none is recorded.
+            (
+                (((pl.col("m2") > 0) | (pl.col("s2") > 0)) & pl.col("o70_base").is_null())
+                | ((pl.col("c3") > 0) & pl.col("u70_base").is_null())
+            ).alias("unregistered")
+        )
+        .with_columns(
+            pl.when(pl.col("unregistered")).then(0).otherwise(pl.col("paid1")).alias("outpatient_special"),
+            pl.when(pl.col("unregistered"))
+            .then(0)
+            .otherwise(pl.col("own_paid") + pl.col("paid2"))
+            .alias("over70_household"),
+            pl.when(pl.col("unregistered")).then(0).otherwise(pl.col("household")).alias("household"),
         )
         .with_columns(
             (pl.col("outpatient_special") + pl.col("over70_household") + pl.col("household")).alias("payment")

@@ -31,15 +31,13 @@ from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
-from shuyaku.exchange.codes import INCOME_CLASSES
+from shuyaku.exchange.codes import ESTIMATED_CLASSES, INCOME_CLASSES
 from shuyaku.kogaku import batch, tables, tasuukai
 from shuyaku.month import Month, MonthError
 from shuyaku.qualification import periods
 
 log = logging.getLogger("shuyaku.kogaku")
 SETTING = {"1": "inpatient", "2": "outpatient", "3": "dental"}
-UNDECLARED_UNDER70 = "ア"  # kogaku.md: undeclared income is treated as ア
-UNDECLARED_OVER70 = "現役並みⅢ"  # the same reading for 70–74 (not stated in kogaku.md)
 LIST_COLUMNS = (
     "市町村コード",
     "世帯番号",
@@ -53,7 +51,11 @@ LIST_COLUMNS = (
     "70歳以上世帯合算",
     "世帯合算",
     "支給額",
+    "区分推定",  # 1: the 70–74 class was 19 未申告, calculated as 一般 (kogaku.md)
 )
+# 区分未登録一覧: households with claims whose income class is unknown (no payment recorded).
+UNREGISTERED_COLUMNS = ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "理由")
+UNREGISTERED_REASON = {True: "所得区分(SKBN)の記録がありません", False: "所得区分の項目が空欄です(請求のある年齢区分)"}
 
 
 class RunError(InvalidRequest, ValueError):
@@ -69,7 +71,7 @@ class RunSummary:
     payment_total: int = 0
     household_hits: int = 0
     unmatched_claims: int = 0
-    undeclared_classes: int = 0
+    unregistered: int = 0  # 区分未登録: households with claims and no income class; nothing paid
     files: list[Path] = field(default_factory=list)
 
 
@@ -92,8 +94,6 @@ class MonthInputs:
     members: pl.DataFrame
     claims: pl.DataFrame
     unmatched_claims: int
-    undeclared_classes: int
-    undeclared_by_municipality: dict[str, int] = field(default_factory=dict)
 
 
 def load_month(conn: Connection, month: str) -> MonthInputs:
@@ -153,21 +153,18 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         heads.join(classes, on=["municipality_code", "setai_no"], how="left")
         .join(names.rename({"code": "class_under70", "name": "under70_class"}), on="class_under70", how="left")
         .join(names.rename({"code": "class_over70", "name": "over70_class"}), on="class_over70", how="left")
+        .with_columns(
+            pl.col("class_over70").is_in(list(ESTIMATED_CLASSES)).fill_null(False).alias("over70_estimated"),
+            pl.col("applied_from_month").is_null().alias("no_record"),
+        )
     )
-    missing = hh.filter(pl.col("under70_class").is_null() | pl.col("over70_class").is_null())
-    undeclared = missing.height
-    undeclared_by = dict(missing.group_by("municipality_code").len().iter_rows())
     prior = tasuukai.counts(conn, month).select(
         pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits")
     )
     moved = tasuukai.moved_mid_month(conn, month)
     hh = (
         hh.rename({"pref_household_id": "household_id"})
-        .with_columns(
-            pl.col("under70_class").fill_null(UNDECLARED_UNDER70),
-            pl.col("over70_class").fill_null(UNDECLARED_OVER70),
-            pl.col("household_id").is_in(moved).alias("in_prefecture_move"),
-        )
+        .with_columns(pl.col("household_id").is_in(moved).alias("in_prefecture_move"))
         .join(prior, on="household_id", how="left")
         .with_columns(pl.col("prior_hits").fill_null(0))
         .select(
@@ -176,6 +173,8 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
             "setai_no",
             "under70_class",
             "over70_class",
+            "over70_estimated",
+            "no_record",
             "in_prefecture_move",
             "prior_hits",
         )
@@ -188,7 +187,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         "total_cost",
         "copay",
     )
-    return MonthInputs(hh, members, claim_frame, claims.height - matched.height, undeclared, undeclared_by)
+    return MonthInputs(hh, members, claim_frame, claims.height - matched.height)
 
 
 def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSummary:
@@ -202,9 +201,12 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     h = hit_month.c
     with guarded(ctx, actor, "kogaku.run", target=month) as access, ctx.engine.begin() as conn:
         inputs = load_month(conn, month)
-        summary.unmatched_claims, summary.undeclared_classes = inputs.unmatched_claims, inputs.undeclared_classes
+        summary.unmatched_claims = inputs.unmatched_claims
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
-            inputs.households.select("household_id", "municipality_code", "setai_no", "prior_hits"), on="household_id"
+            inputs.households.select(
+                "household_id", "municipality_code", "setai_no", "prior_hits", "over70_estimated", "no_record"
+            ),
+            on="household_id",
         )
         # The federation's own hit months for this month replace those of any earlier run.
         now = ctx.clock()
@@ -227,7 +229,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
         )
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
-        by_municipality = _figures(result, inputs.undeclared_by_municipality)
+        by_municipality = _figures(result)
         _fill(summary, result)
         conn.execute(
             insert(kogaku_run).values(
@@ -240,7 +242,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
                 payment_total=summary.payment_total,
                 household_hits=summary.household_hits,
                 unmatched_claims=summary.unmatched_claims,
-                undeclared_classes=summary.undeclared_classes,
+                unregistered=summary.unregistered,
                 by_municipality=json.dumps(by_municipality, ensure_ascii=False),
             )
         )
@@ -273,7 +275,7 @@ class RunRecord:
     payment_total: int
     household_hits: int
     unmatched_claims: int | None  # the prefecture's figure: not shown to a municipality
-    undeclared_classes: int
+    unregistered: int
     by_municipality: dict[str, dict[str, int]]
 
 
@@ -287,7 +289,7 @@ def _record(row: Any, scope: frozenset[str] | None) -> RunRecord:
     return RunRecord(**values)
 
 
-_FIGURES = ("households", "paid_households", "payment_total", "household_hits", "undeclared_classes")
+_FIGURES = ("households", "paid_households", "payment_total", "household_hits", "unregistered")
 
 
 def runs(ctx: Context, actor: Actor, municipality_code: str | None = None, *, limit: int = 24) -> list[RunRecord]:
@@ -319,20 +321,22 @@ def _fill(summary: RunSummary, result: pl.DataFrame) -> None:
     summary.paid_households = result.filter(pl.col("payment") > 0).height
     summary.payment_total = int(result["payment"].sum() or 0)
     summary.household_hits = result.filter(pl.col("hit") == "household").height
+    summary.unregistered = result.filter(pl.col("unregistered")).height
 
 
-def _figures(result: pl.DataFrame, undeclared: dict[str, int]) -> dict[str, dict[str, int]]:
-    """The run's figures per municipality (code → households, paid, total, hits, undeclared)."""
+def _figures(result: pl.DataFrame) -> dict[str, dict[str, int]]:
+    """The run's figures per municipality (code → households, paid, total, hits, 区分未登録)."""
     per = result.group_by("municipality_code").agg(
         pl.len().alias("households"),
         (pl.col("payment") > 0).sum().alias("paid_households"),
         pl.col("payment").sum().alias("payment_total"),
         (pl.col("hit") == "household").sum().alias("household_hits"),
+        pl.col("unregistered").sum().alias("unregistered"),
     )
     figures: dict[str, dict[str, int]] = {}
     for row in per.sort("municipality_code").iter_rows(named=True):
         code = str(row.pop("municipality_code"))
-        figures[code] = {k: int(v or 0) for k, v in row.items()} | {"undeclared_classes": undeclared.get(code, 0)}
+        figures[code] = {k: int(v or 0) for k, v in row.items()}
     return figures
 
 
@@ -358,20 +362,34 @@ def _write_lists(
             "over70_household",
             "household",
             "payment",
+            pl.col("over70_estimated").cast(pl.Int8),
         )
     )
     listing.columns = list(LIST_COLUMNS)
-    layout = outbox.OutboundLayout("KGSK", LIST_COLUMNS)
+    unknown = (
+        result.filter(pl.col("unregistered"))
+        .sort("municipality_code", "setai_no")
+        .select(
+            "municipality_code",
+            "setai_no",
+            "household_id",
+            pl.lit(month).alias("month"),
+            pl.col("no_record").replace_strict(UNREGISTERED_REASON, return_dtype=pl.String),
+        )
+    )
+    unknown.columns = list(UNREGISTERED_COLUMNS)
 
-    def one_list(code: str, part: pl.DataFrame) -> Callable[[Connection], outbox.Staged]:
+    def one_list(
+        kind: str, columns: tuple[str, ...], code: str, part: pl.DataFrame
+    ) -> Callable[[Connection], outbox.Staged]:
         rows = [["" if v is None else str(v) for v in row] for row in part.rows()]
         text = part.write_csv(line_terminator="\r\n")
         return lambda conn: outbox.release_document(
             conn,
             ctx.vault,
-            layout=layout,
+            layout=outbox.OutboundLayout(kind, columns),
             municipality_code=code,
-            filename=f"{code}_KGSK_{month}.csv",
+            filename=f"{code}_{kind}_{month}.csv",
             rows=rows,
             text=text,
             payload=b"\xef\xbb\xbf" + text.encode("utf-8"),
@@ -380,5 +398,9 @@ def _write_lists(
             actor=actor.login_id,
         )
 
-    builds = (one_list(str(code), part) for (code,), part in listing.group_by("市町村コード", maintain_order=True))
-    return outbox.release_each(ctx.engine, out_dir, builds).raise_if_blocked()
+    builds = [
+        one_list(kind, columns, str(code), part)
+        for kind, columns, frame in (("KGSK", LIST_COLUMNS, listing), ("KBMT", UNREGISTERED_COLUMNS, unknown))
+        for (code,), part in frame.group_by("市町村コード", maintain_order=True)
+    ]
+    return outbox.release_each(ctx.engine, out_dir, iter(builds)).raise_if_blocked()

@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("payment_total", sa.BigInteger(), nullable=False),
         sa.Column("household_hits", sa.Integer(), nullable=False),
         sa.Column("unmatched_claims", sa.Integer(), nullable=False),
-        sa.Column("undeclared_classes", sa.Integer(), nullable=False),
+        sa.Column("unregistered", sa.Integer(), nullable=False),
         sa.Column("by_municipality", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_kogaku_run")),
     )
