@@ -365,15 +365,15 @@ def test_a_late_kggt_a_deletion_and_a_rejection_recompute_the_stored_counts_and_
     [first] = export(ctx, OPERATOR, MUNI_B, "TSKG", tmp_path)
     body = [r for r in csv.reader(first.read_text(encoding="utf-8").splitlines()) if r[0] == "2"]
     assert body == [
-        ["2", MUNI_B, NEW_HOME, new, "202605", "3", "1", "202601;202602;202603", pref.household_of(MUNI_A, HEAD)]
-    ]
+        ["2", MUNI_B, NEW_HOME, new, "202605", "3", "1", "202601;202602;202603", pref.household_of(MUNI_A, HEAD), "0"]
+    ]  # every month from a KGGT: not 暫定
     pref.send("KGGT", [kggt(HOME, "202602", op="3")])  # a deletion
     assert stored() == 2
     continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "世帯の実態が異なるため")
     assert stored() == 0
     [second] = export(ctx, OPERATOR, MUNI_B, "TSKG", tmp_path)
     body = [r for r in csv.reader(second.read_text(encoding="utf-8").splitlines()) if r[0] == "2"]
-    assert body == [["2", MUNI_B, NEW_HOME, new, "202605", "0", "0", "", ""]]
+    assert body == [["2", MUNI_B, NEW_HOME, new, "202605", "0", "0", "", "", "0"]]
     [kzkh] = export(ctx, OPERATOR, MUNI_B, "KZKH", tmp_path)
     lines = [r for r in csv.reader(kzkh.read_text(encoding="utf-8").splitlines()) if r[0] == "2"]
     assert [(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10]) for r in lines] == [

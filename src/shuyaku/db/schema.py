@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData(
@@ -327,6 +328,7 @@ hit_report = Table(
     Index(None, "municipality_code", "setai_no"),
     Index(None, "pref_household_id"),
     Index(None, "month"),
+    Index(None, "municipality_code", "month"),  # does a KGGT cover this month (tasuukai.covered)
 )
 
 # 世帯継続性候補: one judgement of household continuity (continuity.md K1–K8). A confirmed
@@ -374,6 +376,8 @@ tasuukai_count = Table(
     Column("hit_count", Integer, nullable=False),
     Column("months", Text, nullable=False),  # YYYYMM;YYYYMM;…
     Column("predecessors", Text, nullable=False),  # 県世帯ID;…
+    # 暫定: a counted month rests on `kogaku run` alone (no KGGT of that month yet).
+    Column("provisional", Boolean, nullable=False, server_default=false()),
     Column("computed_at", Timestamp, nullable=False),
     Column("superseded_at", Timestamp),
     Column("exported_file_id", Integer),

@@ -116,6 +116,7 @@ TSKG = OutboundLayout(
         "多数回該当",
         "該当月一覧",
         "引継元県世帯ID一覧",
+        "暫定",  # 1: a counted month rests on the federation's calculation (no KGGT for it yet)
     ),
 )
 

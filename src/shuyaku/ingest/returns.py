@@ -413,6 +413,7 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
             "1" if p.hit_count >= TASUUKAI_FROM else "0",
             p.months,
             p.predecessors,
+            "1" if p.provisional else "0",
         ]
         for p in pending
     ]

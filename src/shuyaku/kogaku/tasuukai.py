@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, null, select, union_all, update
+from sqlalchemy import Connection, exists, null, select, union_all, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
@@ -35,6 +35,7 @@ from shuyaku.db.query import SQLITE_CHUNK, rows_to_frame
 from shuyaku.db.schema import (
     hit_month,
     hit_report,
+    household_key,
     tasuukai_count,
 )
 from shuyaku.errors import InvalidRequest, NotFoundError
@@ -49,7 +50,14 @@ log = logging.getLogger("shuyaku.tasuukai")
 
 FIRST_COUNTED = rules.FIRST_COUNTED_MONTH.replace("-", "")  # K9, as YYYYMM (the form stored counts use)
 THRESHOLD = rules.TASUUKAI_FROM  # 3 earlier hit months make month m the 4th: 多数回
-COUNT_SCHEMA = {"household": pl.String, "hit_count": pl.Int64, "months": pl.String, "predecessors": pl.String}
+COUNT_SCHEMA = {
+    "household": pl.String,
+    "hit_count": pl.Int64,
+    "months": pl.String,
+    "predecessors": pl.String,
+    "provisional": pl.Boolean,  # 暫定: a counted month rests on `kogaku run` alone (no KGGT yet)
+}
+FEDERATION = "federation"  # hit_month.source of the months `kogaku run` calculated
 
 
 class CountError(InvalidRequest, ValueError):
@@ -73,14 +81,34 @@ def window(month: str) -> tuple[str, str]:
     return max(shift(month, -11), FIRST_COUNTED), shift(month, -1)
 
 
+def covered(municipality: Any, month: Any) -> Any:
+    """Whether a KGGT of ``municipality`` covering ``month`` has arrived: any row it ever
+    sent for that month, current, corrected or deleted (kogaku.md, "Which source counts")."""
+    r = hit_report.alias("covering").c
+    return exists().where(r.municipality_code == municipality, r.month == month)
+
+
 def hit_rows(conn: Connection, first: str, last: str, households: list[str] | None = None) -> pl.DataFrame:
-    """Household-level hit months in [first, last]: household, month, source, file_id, line_no."""
-    r, h = hit_report.c, hit_month.c
+    """Household-level hit months in [first, last]: household, month, source, file_id, line_no.
+
+    The municipality's KGGT is authoritative: a month the federation calculated (`kogaku
+    run`) counts only while no KGGT of the household's municipality covers that month —
+    a provisional (暫定) month; once one has arrived, only its rows count (a KGGT deletion
+    removes the month even where our calculation found it)."""
+    r, h, k = hit_report.c, hit_month.c, household_key.c
     reported = select(r.pref_household_id, r.month, r.municipality_code.label("source"), r.file_id, r.line_no).where(
         r.kind == "1", r.superseded_at.is_(None), r.month >= first, r.month <= last
     )
-    computed = select(h.pref_household_id, h.month, h.source, null(), null()).where(
-        h.kind == "1", h.superseded_at.is_(None), h.month >= first, h.month <= last
+    computed = (
+        select(h.pref_household_id, h.month, h.source, null(), null())
+        .join(household_key, k.pref_household_id == h.pref_household_id)
+        .where(
+            h.kind == "1",
+            h.superseded_at.is_(None),
+            h.month >= first,
+            h.month <= last,
+            ~covered(k.municipality_code, h.month),
+        )
     )
     if households is not None:
         reported = reported.where(r.pref_household_id.in_(households))
@@ -194,6 +222,11 @@ def counts(conn: Connection, month: str, households: list[str] | None = None) ->
     found = contributions(hits, edges, restarts, first)
     if households is not None:
         found = found.filter(pl.col("household").is_in(households))
+    # A month of an origin household rests on our calculation alone when no KGGT row gave it.
+    resting = hits.group_by("household", "month").agg((pl.col("source") == FEDERATION).all().alias("calculated_only"))
+    found = found.join(resting, left_on=["origin", "month"], right_on=["household", "month"], how="left")
+    per_month = found.group_by("household", "month").agg(pl.col("calculated_only").fill_null(False).all())
+    provisional = per_month.group_by("household").agg(pl.col("calculated_only").any().alias("provisional"))
     return (
         found.group_by("household")
         .agg(
@@ -206,6 +239,8 @@ def counts(conn: Connection, month: str, households: list[str] | None = None) ->
             .str.join(";")
             .alias("predecessors"),
         )
+        .join(provisional, on="household", how="left")
+        .with_columns(pl.col("provisional").fill_null(False))
         .select(list(COUNT_SCHEMA))
     )
 
@@ -219,34 +254,39 @@ class RunSummary:
 
 
 def store(conn: Connection, month: str, now: datetime) -> RunSummary:
-    """Compute the month's counts and keep them: a household whose count, months or
-    predecessors changed gets a new row (the old one superseded); one that had a count and
+    """Compute the month's counts and keep them: a household whose count, months,
+    predecessors or 暫定 flag changed gets a new row (the old one superseded); one that had a count and
     has none now gets a row with 0, so the change reaches the next TSKG."""
     fresh = counts(conn, month)
     t = tasuukai_count.c
     stored = rows_to_frame(
         conn.execute(
-            select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors).where(
+            select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors, t.provisional).where(
                 t.month == month, t.superseded_at.is_(None)
             )
         ).all(),
-        ["row_id", "household", "old_count", "old_months", "old_predecessors"],
+        ["row_id", "household", "old_count", "old_months", "old_predecessors", "old_provisional"],
         {
             "row_id": pl.Int64,
             "household": pl.String,
             "old_count": pl.Int64,
             "old_months": pl.String,
             "old_predecessors": pl.String,
+            "old_provisional": pl.Boolean,
         },
     )
     both = fresh.join(stored, on="household", how="full", coalesce=True).with_columns(
-        pl.col("hit_count").fill_null(0), pl.col("months").fill_null(""), pl.col("predecessors").fill_null("")
+        pl.col("hit_count").fill_null(0),
+        pl.col("months").fill_null(""),
+        pl.col("predecessors").fill_null(""),
+        pl.col("provisional").fill_null(False),
     )
     changed = both.filter(
         pl.col("row_id").is_null()
         | (pl.col("hit_count") != pl.col("old_count"))
         | (pl.col("months") != pl.col("old_months"))
         | (pl.col("predecessors") != pl.col("old_predecessors"))
+        | (pl.col("provisional") != pl.col("old_provisional").fill_null(False))
     ).filter(~(pl.col("row_id").is_null() & (pl.col("hit_count") == 0)))
     old = changed["row_id"].drop_nulls().to_list()
     for start in range(0, len(old), SQLITE_CHUNK):
@@ -262,6 +302,7 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
         "hit_count",
         "months",
         "predecessors",
+        "provisional",
         pl.lit(now).alias("computed_at"),
     )
     bulk_insert(conn, tasuukai_count, rows)
@@ -371,6 +412,14 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         keyed = list(keys_of(conn, related).iter_rows())
         keys = {hh: code for hh, code, _ in keyed}
         setais = {hh: setai for hh, _, setai in keyed}
+        # (municipality, month) a KGGT has covered: there our calculation no longer counts.
+        kggt_months = set(
+            conn.execute(
+                select(r.municipality_code, r.month)
+                .where(r.municipality_code.in_(sorted(set(keys.values()))), r.month >= lo, r.month <= month)
+                .distinct()
+            ).all()
+        )
         hits = (
             hit_rows(conn, first, last, related)
             if first <= last
@@ -394,7 +443,7 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
     restart = dict(restarts.group_by("household").agg(pl.col("restart").max()).iter_rows())
     rows: list[tuple[Any, ...]] = [tuple(x) for x in reported]  # noqa: C416
     rows += [
-        (hh, m, kind, "federation", setais.get(hh, ""), "連合会の計算(kogaku run)", None) for hh, m, kind in computed
+        (hh, m, kind, FEDERATION, setais.get(hh, ""), "連合会の計算(kogaku run)", None) for hh, m, kind in computed
     ]
     rows.sort(key=lambda x: (x[1], x[0] != household, x[3]))
     seen: set[str] = set()
@@ -403,12 +452,17 @@ def explain(ctx: Context, actor: Actor, household: str, month: str) -> Explanati
         path = paths.get(hh, [])
         via = "→".join(str(p.candidate_id) for p in reversed(path))
         note = _why(hh, m, kind, household, month, first, path, restart)
+        calculated = src == FEDERATION
+        if note == "" and calculated and (keys.get(hh, ""), m) in kggt_months:
+            note = "この月の市町村の高額該当(KGGT)が届いているため、連合会の計算は数えません(KGGT が優先)"
         ok = note == "" and (hh, m) in counted_pairs
         if ok and m in seen:
             ok, note = False, "同じ月を別の報告で数え済み(1世帯1か月は1回)"
         elif ok:
             seen.add(m)
             note = "数える" + (f"(継続性候補 {via} を通じて引継ぎ)" if via else "")
+            if calculated:
+                note += "(暫定: この月の市町村の KGGT がまだ届いていません)"
         elif note == "":
             note = "数えない"
         lines.append(ExplainLine(m, hh, keys.get(hh, ""), setai, src, name, line, kind, ok, via, note))

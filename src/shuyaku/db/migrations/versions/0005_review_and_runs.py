@@ -1,4 +1,4 @@
-"""review of quarantined records; the record of each kogaku run
+"""review of quarantined records; the record of each kogaku run; 暫定 counts
 
 Revision ID: 0005
 Revises: 0004
@@ -39,9 +39,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("run_id", name=op.f("pk_kogaku_run")),
     )
     op.create_index(op.f("ix_kogaku_run_month"), "kogaku_run", ["month"])
+    with op.batch_alter_table("tasuukai_count") as batch:
+        batch.add_column(sa.Column("provisional", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.create_index(op.f("ix_hit_report_municipality_code_month"), "hit_report", ["municipality_code", "month"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_hit_report_municipality_code_month"), table_name="hit_report")
+    with op.batch_alter_table("tasuukai_count") as batch:
+        batch.drop_column("provisional")
     op.drop_index(op.f("ix_kogaku_run_month"), table_name="kogaku_run")
     op.drop_table("kogaku_run")
     with op.batch_alter_table("ingest_result") as batch:
