@@ -226,3 +226,38 @@ def test_a_blank_class_for_a_band_with_claims_is_unregistered_too(ctx, tmp_path)
     assert (summary.payment_total, summary.unregistered) == (0, 1)
     [unknown] = [p for p in summary.files if "_KBMT_" in p.name]
     assert _csv(unknown)[0]["理由"] == "所得区分の項目が空欄です(請求のある年齢区分)"
+
+
+# ── W302 / W303: the federation's calculation against the municipality's KGGT ────────
+
+
+def test_a_kggt_after_the_run_is_told_where_the_two_disagree(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.db.schema import ingest_result
+    from tests.builders import kggt, kggt_file
+
+    _setup(ctx)  # July: 2000000001 has a household-level hit (38,070); 2000000003 nothing
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    outcome = ingest(ctx, kggt_file([kggt("2000000003", "202607")]))  # the municipality paid 2000000003 only
+    found = rows(ctx, ingest_result, ingest_result.c.file_id == outcome.file_id)
+    assert sorted((r.line_no, r.code, r.result) for r in found) == [(0, "W302", "1"), (2, "W303", "1")]
+    w302 = next(r for r in found if r.code == "W302")
+    assert "世帯番号 2000000001 の 202607" in w302.message
+    # What counts is the KGGT's month: 2000000001's calculated July no longer counts.
+    from shuyaku.db.schema import household_key
+    from shuyaku.kogaku import tasuukai
+
+    [one] = rows(ctx, household_key, household_key.c.setai_no == "2000000001")
+    with ctx.engine.connect() as conn:
+        assert tasuukai.counts(conn, "202608", [one.pref_household_id]).height == 0
+
+
+def test_a_run_after_the_kggt_sends_the_crosscheck_both_ways(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import kggt, kggt_file
+
+    _setup(ctx)
+    before = ingest(ctx, kggt_file([kggt("2000000003", "202607")]))
+    assert before.warnings == 0  # July not calculated yet: nothing to compare with
+    summary = run_month(ctx, OPERATOR, "202607", tmp_path)
+    assert summary.disagreements == 2
+    [checked] = [p for p in summary.files if "_KGCK_" in p.name]
+    assert [(r["世帯番号"], r["コード"]) for r in _csv(checked)] == [("2000000001", "W302"), ("2000000003", "W303")]

@@ -68,6 +68,11 @@ def kogaku_run(
             f"注意: 区分未登録 {summary.unregistered:,} 世帯 — 所得区分(SKBN)がなく支給額を決められないため、支給も該当月も"
             "記録していません。市町村別の区分未登録一覧(KBMT)を送ります。SKBN が届いたら計算し直してください"
         )
+    if summary.disagreements:
+        console.print(
+            f"注意: 市町村の高額該当(KGGT)と連合会の計算が食い違う世帯・月 {summary.disagreements:,} 件(W302/W303)。"
+            "市町村別の突合結果(KGCK)を送ります。数えるのは KGGT の該当月です"
+        )
     for path in summary.files:
         console.print(f"  {path}")
 

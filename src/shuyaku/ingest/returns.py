@@ -137,12 +137,12 @@ def available(ctx: Context, actor: Actor, municipality_code: str, kind: str | No
 
 def kogaku_lists(ctx: Context, actor: Actor, month: str) -> dict[tuple[str, str], Any]:
     """The lists of ``month`` (YYYYMM) released to the municipalities the actor may see — 支給一覧
-    (KGSK) and 区分未登録一覧 (KBMT): (municipality, kind) → the newest list's ledger row."""
+    (KGSK), 区分未登録一覧 (KBMT) and 突合結果 (KGCK): (municipality, kind) → the newest one."""
     o = outbound_file.c
     stmt = (
         select(o.outbound_id, o.municipality_code, o.kind, o.filename, o.row_count, o.created_at)
         .where(
-            o.kind.in_(("KGSK", "KBMT")),
+            o.kind.in_(("KGSK", "KBMT", "KGCK")),
             o.status == outbox.OutboundStatus.RELEASED,
             o.filename.like(f"%\\_{month}.csv", escape="\\"),
         )

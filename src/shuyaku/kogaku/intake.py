@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
 from shuyaku.db.schema import claim_unit, hit_report, income_class
-from shuyaku.kogaku import tasuukai
+from shuyaku.kogaku import crosscheck, tasuukai
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 from shuyaku.qualification.households import household_ids, with_household_ids
 
@@ -49,7 +49,28 @@ def apply_hit_reports(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.
     if applied.height == 0:
         return applied, problems
     tasuukai.recount(conn, str(applied["month"].min()), batch.now)
-    return applied, pl.concat([problems, _flag_mismatches(conn, applied, batch.municipality_code)], how="vertical")
+    return applied, pl.concat(
+        [problems, _flag_mismatches(conn, applied, batch.municipality_code), _crosscheck(conn, applied, batch)],
+        how="vertical",
+    )
+
+
+def _crosscheck(conn: Connection, applied: pl.DataFrame, batch: Batch) -> pl.DataFrame:
+    """W302/W303 for the months of this KGGT that `kogaku run` has calculated: a W303 on the
+    line of this file that has it; a W302 (a hit the file lacks) on line 0, naming the
+    世帯番号 and the month."""
+    months = crosscheck.calculated_months(conn, [str(m) for m in applied["month"].unique().to_list()])
+    found = crosscheck.disagreements(conn, months, batch.municipality_code)
+    found = found.filter((pl.col("code") == crosscheck.W302) | (pl.col("file_id") == batch.file_id))
+    return found.select(
+        pl.col("line_no").fill_null(0),
+        "code",
+        pl.lit(WARNING).alias("result"),
+        pl.lit("該当区分").alias("field"),
+        pl.struct("code", "setai_no", "month")
+        .map_elements(lambda x: crosscheck.message(x["code"], x["setai_no"], x["month"]), return_dtype=pl.String)
+        .alias("message"),
+    ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
 def _flag_mismatches(conn: Connection, applied: pl.DataFrame, municipality_code: str) -> pl.DataFrame:

@@ -32,7 +32,7 @@ from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import ESTIMATED_CLASSES, INCOME_CLASSES
-from shuyaku.kogaku import batch, tables, tasuukai
+from shuyaku.kogaku import batch, crosscheck, tables, tasuukai
 from shuyaku.month import Month, MonthError
 from shuyaku.qualification import periods
 
@@ -55,6 +55,8 @@ LIST_COLUMNS = (
 )
 # 区分未登録一覧: households with claims whose income class is unknown (no payment recorded).
 UNREGISTERED_COLUMNS = ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "理由")
+# 突合結果: where the federation's calculation and the municipality's KGGT disagree (W302/W303).
+CROSSCHECK_COLUMNS = ("市町村コード", "世帯番号", "県世帯ID", "診療年月", "コード", "内容")
 UNREGISTERED_REASON = {True: "所得区分(SKBN)の記録がありません", False: "所得区分の項目が空欄です(請求のある年齢区分)"}
 
 
@@ -72,6 +74,7 @@ class RunSummary:
     household_hits: int = 0
     unmatched_claims: int = 0
     unregistered: int = 0  # 区分未登録: households with claims and no income class; nothing paid
+    disagreements: int = 0  # W302/W303 against the KGGT of the month, where it has arrived
     files: list[Path] = field(default_factory=list)
 
 
@@ -229,6 +232,9 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
         )
         tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
+        # Where a municipality's KGGT of the month has arrived: where the two sources disagree.
+        differences = crosscheck.disagreements(conn, [month])
+        summary.disagreements = differences.height
         by_municipality = _figures(result)
         _fill(summary, result)
         conn.execute(
@@ -247,7 +253,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             )
         )
         access.log(conn, rows=result.height)
-    summary.files = _write_lists(ctx, actor, result, month, table.id, out_dir)
+    summary.files = _write_lists(ctx, actor, result, differences, month, table.id, out_dir)
     log.info(
         "kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s",
         actor.login_id,
@@ -341,7 +347,13 @@ def _figures(result: pl.DataFrame) -> dict[str, dict[str, int]]:
 
 
 def _write_lists(
-    ctx: Context, actor: Actor, result: pl.DataFrame, month: str, table_id: str, out_dir: Path
+    ctx: Context,
+    actor: Actor,
+    result: pl.DataFrame,
+    differences: pl.DataFrame,
+    month: str,
+    table_id: str,
+    out_dir: Path,
 ) -> list[Path]:
     """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), released
     like every outbound file: the guard, a ledger row (kind KGSK), fsync and rename after
@@ -378,6 +390,15 @@ def _write_lists(
         )
     )
     unknown.columns = list(UNREGISTERED_COLUMNS)
+    checked = differences.select(
+        "municipality_code",
+        "setai_no",
+        "household",
+        "month",
+        "code",
+        pl.col("code").replace_strict(crosscheck.MESSAGES, return_dtype=pl.String).alias("message"),
+    )
+    checked.columns = list(CROSSCHECK_COLUMNS)
 
     def one_list(
         kind: str, columns: tuple[str, ...], code: str, part: pl.DataFrame
@@ -400,7 +421,11 @@ def _write_lists(
 
     builds = [
         one_list(kind, columns, str(code), part)
-        for kind, columns, frame in (("KGSK", LIST_COLUMNS, listing), ("KBMT", UNREGISTERED_COLUMNS, unknown))
+        for kind, columns, frame in (
+            ("KGSK", LIST_COLUMNS, listing),
+            ("KBMT", UNREGISTERED_COLUMNS, unknown),
+            ("KGCK", CROSSCHECK_COLUMNS, checked),
+        )
         for (code,), part in frame.group_by("市町村コード", maintain_order=True)
     ]
     return outbox.release_each(ctx.engine, out_dir, iter(builds)).raise_if_blocked()

@@ -430,7 +430,7 @@ def return_files(
     request: Request,
     ctx: Ctx,
     actor: Caller,
-    kind: Annotated[str | None, Query(pattern="^(KKKK|IDTB|KZKH|TSKG|KGSK|KBMT)$")] = None,
+    kind: Annotated[str | None, Query(pattern="^(KKKK|IDTB|KZKH|TSKG|KGSK|KBMT|KGCK)$")] = None,
     municipality_code: MunicipalityQuery = None,
 ) -> Any:
     rows = returns.available(ctx, actor, _municipality(actor, municipality_code), kind)
