@@ -122,6 +122,9 @@ ingest_result = Table(
     Column("reviewed_by", String(32)),
     Column("review_outcome", String(16)),  # resent | no_action
     Column("review_note", Text),
+    # A review item (E101/E102/E103) whose cause went away, and the KKKK that said so.
+    Column("withdrawn_at", Timestamp),
+    Column("withdrawal_reported", Integer),  # outbound_file.outbound_id
 )
 
 person = Table(

@@ -240,6 +240,33 @@ def _kkkk_one(
         ]
         for p in problems
     ]
+    # Review items of this municipality's earlier files whose cause has gone since (a file of
+    # another municipality brought the missing period): withdrawn, said once.
+    withdrawn = conn.execute(
+        select(f.filename, f.seq, r.result_id, r.line_no, r.record_key, r.history_no, r.code)
+        .join(inbound_file, f.file_id == r.file_id)
+        .where(
+            f.municipality_code == file.municipality_code,
+            r.withdrawn_at.is_not(None),
+            r.withdrawal_reported.is_(None),
+        )
+        .order_by(r.result_id)
+    ).all()
+    rows += [
+        [
+            file.municipality_code,
+            w.filename,
+            "" if w.seq is None else str(w.seq),
+            str(w.line_no),
+            w.record_key or "",
+            w.history_no or "",
+            "0",
+            w.code,
+            f"取下げ: {w.code} の原因がなくなりました(ほかの市町村の異動が届き、適用期間がつながりました)",
+            when,
+        ]
+        for w in withdrawn
+    ]
     rows.append(
         [
             file.municipality_code,
@@ -254,7 +281,14 @@ def _kkkk_one(
             when,
         ]
     )
-    return _release(ctx, conn, actor, muni, outbox.KKKK, rows, out_dir, inbound_file_id=file.file_id)
+    staged = _release(ctx, conn, actor, muni, outbox.KKKK, rows, out_dir, inbound_file_id=file.file_id)
+    if withdrawn and staged is not None:
+        conn.execute(
+            update(ingest_result)
+            .where(r.result_id.in_([w.result_id for w in withdrawn]))
+            .values(withdrawal_reported=_outbound_id(conn, staged))
+        )
+    return staged
 
 
 def _release(

@@ -30,7 +30,8 @@ class PersonsApplied:
 
 
 def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> PersonsApplied:
-    """Apply typed SKKS records: identity, keys, periods, IDTB rows, E101/E102 review."""
+    """Apply typed SKKS records: identity, keys, periods, IDTB rows, E101/E102/E103 review
+    (and the withdrawal of earlier review items whose cause is gone)."""
     records, municipality_code, file_id, now = batch.records, batch.municipality_code, batch.file_id, batch.now
     resolved, problems = identity.resolve(conn, vault, municipality_code, records)
     usable = records.join(resolved.select("atena_no"), on="atena_no", how="semi")
@@ -53,6 +54,7 @@ def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> Person
     _record_id_changes(conn, municipality_code, touched, file_id, now)
     persons = moves.persons_of(conn, municipality_code, touched)
     movers = moves.movers_among(conn, persons)
+    moves.withdraw_resolved(conn, movers, now)  # earlier items this file's periods resolve
     review = moves.period_problems(conn, movers, file_id)
     # Only a person known in another municipality, or whose records here differ in household
     # or head flag or were interrupted by a loss of NHI, can be part of a household change.

@@ -1,19 +1,26 @@
 """In-prefecture moves: the 適用 periods of one person in two municipalities must touch.
 
 The prefecture-level qualification continues across a move, so the old municipality's
-適用終了日 + 1 day must be the new one's 適用開始日: an overlap is E101, a gap E102. Both
-are applied and raised for review (結果区分 1). The check runs on every file that changes a
-person known in more than one municipality, so the order in which the 転出 and the 転入
-arrive does not matter: it speaks up when the second of the two arrives.
+適用終了日 + 1 day must be the new one's 適用開始日: an overlap is E101, a gap E102; and the
+new municipality's 資格取得日 must be the one already known (E103). All are applied and
+raised for review (結果区分 1). The check runs on every file that changes a person known in
+more than one municipality, so the order in which the 転出 and the 転入 arrive does not
+matter: it speaks up when the second of the two arrives.
+
+A review item is judged again whenever the person's periods change: one whose cause is gone
+(the missing middle period of a person who moved A → C → B arrived after B's) is withdrawn,
+and the municipality it was raised to reads so in its next KKKK.
 """
 
 from __future__ import annotations
 
-import polars as pl
-from sqlalchemy import Connection
+from datetime import datetime
 
-from shuyaku.db.query import fetch_in
-from shuyaku.db.schema import person_key, qualification_period
+import polars as pl
+from sqlalchemy import Connection, select, update
+
+from shuyaku.db.query import SQLITE_CHUNK, fetch_in
+from shuyaku.db.schema import inbound_file, ingest_result, person_key, qualification_period
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 
 PERIOD_SCHEMA = {
@@ -23,6 +30,7 @@ PERIOD_SCHEMA = {
     "pref_person_id": pl.String,
     "applied_from": pl.Date,
     "applied_to": pl.Date,
+    "qualified_from": pl.Date,
     "qualified_until": pl.Date,
     "file_id": pl.Int64,
     "line_no": pl.Int64,
@@ -43,11 +51,13 @@ def movers_among(conn: Connection, persons: list[str]) -> list[str]:
     return counted.filter(pl.col("n") > 1)["pref_person_id"].to_list()
 
 
-def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.DataFrame:
-    """E101 / E102 for the records of this file that meet another municipality's period."""
+REVIEW_CODES = ("E101", "E102", "E103")
+
+
+def _pairs(conn: Connection, movers: list[str]) -> pl.DataFrame:
+    """Each person's consecutive municipalities (by 適用開始日) where the first one's period
+    ended by a move (適用終了 set, 資格 not lost): the pairs a move must join."""
     q = qualification_period.c
-    if not movers:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
     periods = fetch_in(
         conn,
         [
@@ -57,6 +67,7 @@ def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.Dat
             q.pref_person_id,
             q.applied_from,
             q.applied_to,
+            q.qualified_from,
             q.qualified_until,
             q.file_id,
             q.line_no,
@@ -68,33 +79,30 @@ def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.Dat
     )
     # A municipality's period is its latest record (highest 履歴番号) for the person.
     latest = periods.sort("history_no").group_by("pref_person_id", "municipality_code").last()
-    pairs = (
+    return (
         latest.sort("pref_person_id", "applied_from")
         .with_columns(
             pl.col(c).shift(-1).over("pref_person_id").alias("next_" + c)
-            for c in ("municipality_code", "applied_from", "file_id", "line_no")
+            for c in ("municipality_code", "applied_from", "qualified_from", "file_id", "line_no")
         )
         .filter(
             pl.col("next_applied_from").is_not_null()
             & pl.col("applied_to").is_not_null()
             & pl.col("qualified_until").is_null()
-            & ((pl.col("file_id") == file_id) | (pl.col("next_file_id") == file_id))
         )
     )
+
+
+def _judged(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Every problem of the pairs: pref_person_id, code, the two municipalities, the side
+    the item is raised on (the record that arrived last) and its message."""
+    later = pl.col("next_file_id") >= pl.col("file_id")
     day_after = pl.col("applied_to") + pl.duration(days=1)
     overlap = pl.col("next_applied_from") < day_after
     gap = pl.col("next_applied_from") > day_after
-    found = pairs.filter(overlap | gap).with_columns(
-        pl.when(pl.col("file_id") == file_id)
-        .then(pl.col("line_no"))
-        .otherwise(pl.col("next_line_no"))
-        .alias("line_no"),
+    periods = pairs.filter(overlap | gap).with_columns(
         pl.when(overlap).then(pl.lit("E101")).otherwise(pl.lit("E102")).alias("code"),
-        pl.lit(WARNING).alias("result"),
-        pl.when(pl.col("file_id") == file_id)
-        .then(pl.lit("適用終了年月日"))
-        .otherwise(pl.lit("適用開始年月日"))
-        .alias("field"),
+        pl.when(later).then(pl.lit("適用開始年月日")).otherwise(pl.lit("適用終了年月日")).alias("field"),
         (
             pl.when(overlap)
             .then(pl.lit("県内の適用期間が重複しています: "))
@@ -110,4 +118,77 @@ def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.Dat
             + pl.lit("(適用終了日の翌日が転入先の適用開始日になるよう確認してください)")
         ).alias("message"),
     )
+    acquired = pairs.filter(pl.col("next_qualified_from") != pl.col("qualified_from")).with_columns(
+        pl.lit("E103").alias("code"),
+        pl.lit("資格取得年月日").alias("field"),
+        (
+            pl.lit("県内転居で資格取得年月日が異なります: 市町村 ")
+            + pl.col("municipality_code")
+            + pl.lit(" では ")
+            + pl.col("qualified_from").dt.strftime("%Y%m%d")
+            + pl.lit("、市町村 ")
+            + pl.col("next_municipality_code")
+            + pl.lit(" では ")
+            + pl.col("next_qualified_from").dt.strftime("%Y%m%d")
+            + pl.lit("(資格は県内の転居で継続します。転入前の資格取得日を送ってください)")
+        ).alias("message"),
+    )
+    return pl.concat([periods, acquired]).with_columns(
+        pl.when(later).then(pl.col("next_file_id")).otherwise(pl.col("file_id")).alias("item_file_id"),
+        pl.when(later).then(pl.col("next_line_no")).otherwise(pl.col("line_no")).alias("item_line_no"),
+        pl.when(later)
+        .then(pl.col("next_municipality_code"))
+        .otherwise(pl.col("municipality_code"))
+        .alias("item_municipality"),
+    )
+
+
+def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.DataFrame:
+    """E101 / E102 / E103 for the records of this file that meet another municipality's period."""
+    if not movers:
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
+    pairs = _pairs(conn, movers).filter((pl.col("file_id") == file_id) | (pl.col("next_file_id") == file_id))
+    found = _judged(pairs).with_columns(
+        pl.when(pl.col("file_id") == file_id)
+        .then(pl.col("line_no"))
+        .otherwise(pl.col("next_line_no"))
+        .alias("line_no"),
+        pl.when(pl.col("file_id") == file_id)
+        .then(pl.when(pl.col("code") == "E103").then(pl.lit("資格取得年月日")).otherwise(pl.lit("適用終了年月日")))
+        .otherwise(pl.col("field"))
+        .alias("field"),
+        pl.lit(WARNING).alias("result"),
+    )
     return found.select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
+
+
+def withdraw_resolved(conn: Connection, movers: list[str], now: datetime) -> int:
+    """Judge the open review items of these persons again; withdraw those whose cause is
+    gone (no problem of the same code left between the item's municipality and another).
+    Returns how many were withdrawn."""
+    if not movers:
+        return 0
+    r, f, k = ingest_result.c, inbound_file.c, person_key.c
+    open_items = conn.execute(
+        select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
+        .join(inbound_file, f.file_id == r.file_id)
+        .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
+        .where(
+            r.code.in_(REVIEW_CODES),
+            r.result == WARNING,
+            r.withdrawn_at.is_(None),
+            k.pref_person_id.in_(movers),
+        )
+    ).all()
+    if not open_items:
+        return 0
+    still = _judged(_pairs(conn, movers))
+    standing = set(still.select("pref_person_id", "code", "municipality_code").iter_rows()) | set(
+        still.select("pref_person_id", "code", "next_municipality_code").iter_rows()
+    )
+    gone = [i.result_id for i in open_items if (i.pref_person_id, i.code, i.municipality_code) not in standing]
+    for start in range(0, len(gone), SQLITE_CHUNK):
+        conn.execute(
+            update(ingest_result).where(r.result_id.in_(gone[start : start + SQLITE_CHUNK])).values(withdrawn_at=now)
+        )
+    return len(gone)

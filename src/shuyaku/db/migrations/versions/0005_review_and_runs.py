@@ -22,6 +22,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reviewed_by", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("review_outcome", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("review_note", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("withdrawal_reported", sa.Integer(), nullable=True))
     op.create_table(
         "kogaku_run",
         sa.Column("run_id", sa.Integer(), autoincrement=True, nullable=False),
@@ -51,5 +53,12 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_kogaku_run_month"), table_name="kogaku_run")
     op.drop_table("kogaku_run")
     with op.batch_alter_table("ingest_result") as batch:
-        for column in ("review_note", "review_outcome", "reviewed_by", "reviewed_at"):
+        for column in (
+            "withdrawal_reported",
+            "withdrawn_at",
+            "review_note",
+            "review_outcome",
+            "reviewed_by",
+            "reviewed_at",
+        ):
             batch.drop_column(column)
