@@ -361,6 +361,7 @@ continuity_candidate = Table(
     Column("decided_at", Timestamp),
     Column("decision_note", Text),
     Column("reported_status", String(10)),  # the status last sent in a KZKH
+    Column("origin_reported_status", String(10)),  # the status last sent to the 転出元 (KZKH)
     Index(None, "from_household", "change_date"),
     Index(None, "to_household"),
     Index(None, "to_municipality_code", "status"),

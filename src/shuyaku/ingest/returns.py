@@ -386,46 +386,64 @@ def _outbound_id(conn: Connection, staged: outbox.Staged) -> int:
 def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> outbox.Staged:
     """Continuity candidates for this destination that are new or changed status since the
     last KZKH. A candidate withdrawn before it was ever sent is not sent; one withdrawn
-    after is sent as rejected, with the reason."""
+    after is sent as rejected, with the reason. Candidates decided for households that
+    moved *out of* this municipality come too (both ends of a move know where the count
+    went), without the destination's 世帯番号."""
     c = continuity_candidate.c
+    code = muni.municipality_code
     pending = conn.execute(
         select(continuity_candidate)
         .where(
-            c.to_municipality_code == muni.municipality_code,
+            c.to_municipality_code == code,
             (c.reported_status.is_(None) & (c.status != CandidateStatus.WITHDRAWN))
             | (c.reported_status.is_not(None) & (c.reported_status != c.status)),
         )
         .order_by(c.candidate_id)
     ).all()
-    rows = []
-    for p in pending:
-        state = CandidateStatus.REJECTED if p.status == CandidateStatus.WITHDRAWN else p.status
-        reason = p.reason + (
-            f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}"
-            if p.status in (CandidateStatus.REJECTED, CandidateStatus.WITHDRAWN)
-            else ""
+    decided = (CandidateStatus.CONFIRMED, CandidateStatus.REJECTED)
+    departed = conn.execute(
+        select(continuity_candidate)
+        .where(
+            c.from_municipality_code == code,
+            c.to_municipality_code != code,
+            (c.origin_reported_status.is_(None) & c.status.in_(decided))
+            | (c.origin_reported_status.is_not(None) & (c.origin_reported_status != c.status)),
         )
-        rows.append(
-            [
-                str(p.candidate_id),
-                p.to_municipality_code,
-                p.to_setai_no,
-                p.to_household,
-                p.from_municipality_code,
-                p.from_household,
-                p.change_date.strftime("%Y%m%d"),
-                p.rule,
-                "1" if p.continuous else "0",
-                state,
-                reason,
-            ]
-        )
+        .order_by(c.candidate_id)
+    ).all()
+    rows = [_kzkh_row(p, p.to_setai_no) for p in pending] + [_kzkh_row(p, "") for p in departed]
     staged = _release(ctx, conn, actor, muni, outbox.KZKH, rows, out_dir)
     for p in pending:
         conn.execute(
             update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status)
         )
+    for p in departed:
+        conn.execute(
+            update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(origin_reported_status=p.status)
+        )
     return staged
+
+
+def _kzkh_row(p: Any, setai_no: str) -> list[str]:
+    state = CandidateStatus.REJECTED if p.status == CandidateStatus.WITHDRAWN else p.status
+    reason = p.reason + (
+        f" — {'取下げ' if p.status == 'withdrawn' else '却下'}: {p.decision_note}"
+        if p.status in (CandidateStatus.REJECTED, CandidateStatus.WITHDRAWN)
+        else ""
+    )
+    return [
+        str(p.candidate_id),
+        p.to_municipality_code,
+        setai_no,
+        p.to_household,
+        p.from_municipality_code,
+        p.from_household,
+        p.change_date.strftime("%Y%m%d"),
+        p.rule,
+        "1" if p.continuous else "0",
+        state,
+        reason,
+    ]
 
 
 def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path) -> outbox.Staged:

@@ -44,9 +44,13 @@ def upgrade() -> None:
     with op.batch_alter_table("tasuukai_count") as batch:
         batch.add_column(sa.Column("provisional", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_index(op.f("ix_hit_report_municipality_code_month"), "hit_report", ["municipality_code", "month"])
+    with op.batch_alter_table("continuity_candidate") as batch:
+        batch.add_column(sa.Column("origin_reported_status", sa.String(length=10), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("continuity_candidate") as batch:
+        batch.drop_column("origin_reported_status")
     op.drop_index(op.f("ix_hit_report_municipality_code_month"), table_name="hit_report")
     with op.batch_alter_table("tasuukai_count") as batch:
         batch.drop_column("provisional")
