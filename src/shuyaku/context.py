@@ -35,6 +35,12 @@ DEFAULTS = {
     # A municipality whose last SKKS arrived before the start (JST) of the business day this
     # many business days back is shown as overdue on the federation's dashboard.
     "daily_file_overdue_days": "1",
+    # A person whose NHI in the prefecture ended this many years ago, with no later period,
+    # has the individual number erased from the vault (番号法: kept only while needed).
+    "number_retention_years": "5",
+    # A return file is deleted from the federation's outbox this many days after delivery
+    # (its first fetch over the API; a file never fetched, after its release).
+    "outbox_retention_days": "30",
 }
 
 

@@ -24,11 +24,12 @@ from shuyaku.backup import backup
 from shuyaku.context import Context
 from shuyaku.db.schema import audit_event, ingest_result
 from shuyaku.exchange.retention import purge_expired
-from shuyaku.ingest.returns import export
+from shuyaku.ingest.returns import export, purge_delivered
 from shuyaku.ingest.service import inbox
 from shuyaku.kogaku import tasuukai
 from shuyaku.kogaku.service import run_month
 from shuyaku.kogaku.service import runs as kogaku_runs
+from shuyaku.qualification.erasure import purge_numbers
 from shuyaku.qualification.service import check_number, lookup_person
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity, quarantine
@@ -71,7 +72,9 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "kogaku.run": ({OP}, {OP}),
     "status": ({OP, C, S, AU, AD}, {OP, C, S, AU, AD}),
     "vault.rotate": ({OP}, {OP}),
+    "vault.purge": ({OP}, {OP}),
     "archive.purge": ({OP}, {OP}),
+    "outbox.purge": ({OP}, {OP}),
     "municipality.manage": ({OP, AD}, {OP, AD}),
     "setting.change": ({AD}, {AD}),
     "user.manage": ({AD}, {AD}),
@@ -81,6 +84,7 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "audit.checkpoint": ({OP, AD, AU}, {OP, AD, AU}),
     "report.permissions": ({AU, AD}, {AU, AD}),
     "report.access_review": ({AU}, {AU}),
+    "report.erasures": ({AU, AD}, {AU, AD}),
     "backup": ({OP, AD}, {OP, AD}),
 }
 
@@ -126,7 +130,9 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
         "kogaku.run": lambda a: run_month(ctx, a, "202609", tmp / "kogaku"),
         "status": lambda a: status(ctx, a),
         "vault.rotate": lambda a: rotate_index_key(ctx, a),
+        "vault.purge": lambda a: purge_numbers(ctx, a, date(2026, 11, 28), dry_run=True),
         "archive.purge": lambda a: purge_expired(ctx, a, date(2026, 11, 27)),
+        "outbox.purge": lambda a: purge_delivered(ctx, a, date(2026, 11, 27)),
         "municipality.manage": lambda a: add_municipality(ctx, a, "111112", "試験村", "111112"),
         "setting.change": lambda a: change_setting(ctx, a, "continuity_auto_confirm_k1", "1"),
         "user.manage": lambda a: accounts.add_user(
@@ -141,6 +147,9 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
         ),
         "report.access_review": lambda a: reports.access_review(
             ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "r.csv"
+        ),
+        "report.erasures": lambda a: reports.erasures(
+            ctx, a, date(2026, 11, 1), date(2026, 11, 30), csv_path=tmp / "e.csv"
         ),
         # Into a folder that is not empty: an allowed role gets past the policy and is then
         # refused for the folder (nothing is copied).

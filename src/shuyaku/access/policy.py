@@ -63,7 +63,9 @@ OPERATIONS: dict[str, Operation] = {
     "kogaku.read": _op("高額療養費の月次計算結果の閲覧", OPERATOR, CLERK, SUPERVISOR, personal=False),
     "status": _op("稼働状況の閲覧", OPERATOR, CLERK, SUPERVISOR, AUDITOR, ADMIN, personal=False),
     "vault.rotate": _op("索引鍵の更新", OPERATOR),
+    "vault.purge": _op("個人番号の消去(保存期間の経過)", OPERATOR),
     "archive.purge": _op("受信ファイル写しの廃棄", OPERATOR),
+    "outbox.purge": _op("返却ファイルの廃棄(受け渡し後の保存期間の経過)", OPERATOR),
     "municipality.manage": _op("市町村の登録", ADMIN, OPERATOR, personal=False),
     "setting.change": _op("県の設定の変更", ADMIN, personal=False),
     "user.manage": _op("利用者の登録・変更", ADMIN, personal=False),
@@ -73,6 +75,7 @@ OPERATIONS: dict[str, Operation] = {
     "audit.checkpoint": _op("アクセス記録のチェックポイント作成", OPERATOR, ADMIN, AUDITOR, personal=False),
     "report.permissions": _op("利用者権限変更一覧の作成", AUDITOR, ADMIN, personal=False),
     "report.access_review": _op("アクセス記録点検表の作成", AUDITOR, personal=False),
+    "report.erasures": _op("個人番号の消去記録の作成", AUDITOR, ADMIN, personal=False),
     "backup": _op("バックアップ・復元(保管庫と鍵を含む全件の写し)", OPERATOR, ADMIN),
 }
 

@@ -93,6 +93,15 @@ class Access:
         trail.append(conn, self.actor, [self.event(outcome)], self.ctx.clock())
         self.logged = True
 
+    def log_each(self, conn: Connection, targets: list[str], *, detail: str = "") -> None:
+        """One event per target (each erasure of a number, say), in the caller's transaction."""
+        events = [
+            trail.Event(self.action or self.operation, target=t, purpose=self.purpose, row_count=1, detail=detail)
+            for t in targets
+        ]
+        trail.append(conn, self.actor, events, self.ctx.clock())
+        self.logged = True
+
     def record(self, *, outcome: str = "ok", **said: Any) -> None:
         """Log the access now, in a transaction of its own (a read whose result is ready)."""
         self.done(**said)

@@ -100,6 +100,17 @@ def report_access_review(
     _report("access_review", from_, to, pdf, csv_)
 
 
+@report_app.command("erasures")
+def report_erasures(
+    from_: FromDate,
+    to: ToDate,
+    pdf: PdfOut = None,
+    csv_: CsvOut = None,
+) -> None:
+    """個人番号の消去記録(保存期間を過ぎて消去した番号の県被保険者ID・最後の資格喪失日・実施者。番号そのものは載りません)。"""
+    _report("erasures", from_, to, pdf, csv_)
+
+
 def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None) -> None:
     from datetime import date as date_
 
@@ -109,7 +120,11 @@ def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None
         raise _fail("--pdf か --csv(または両方)を指定してください")
     ctx, actor = _session()
     try:
-        build = service.permissions if kind == "permissions" else service.access_review
+        build = {
+            "permissions": service.permissions,
+            "access_review": service.access_review,
+            "erasures": service.erasures,
+        }[kind]
         done = build(ctx, actor, date_.fromisoformat(start), date_.fromisoformat(end), pdf_path=pdf, csv_path=csv_)
     except ValueError as exc:
         raise _fail(str(exc)) from None

@@ -194,6 +194,24 @@ def inbox_list(
     console.print(table)
 
 
+@app.command("outbox-purge")
+def outbox_purge(
+    today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,
+) -> None:
+    """受け渡し(API での最初の取得、取得がなければ作成)から outbox_retention_days 日(既定30日)を過ぎた返却ファイルを送信フォルダから削除する。"""
+    from datetime import date
+
+    from shuyaku.ingest.returns import purge_delivered
+    from shuyaku.timeutil import jst_date
+
+    ctx, actor = _session()
+    try:
+        day = date.fromisoformat(today) if today else jst_date(utc_now())
+    except ValueError:
+        raise _fail(f"--today は YYYY-MM-DD で指定してください(指定: {today})") from None
+    console.print(f"✓ 保存期間を過ぎた返却ファイル {purge_delivered(ctx, actor, day):,} 件を削除しました")
+
+
 @archive_app.command("purge")
 def archive_purge(
     today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,

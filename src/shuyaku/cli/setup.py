@@ -27,7 +27,7 @@ municipality_app = ShuyakuTyper(help="市町村の登録", no_args_is_help=True)
 app.add_typer(municipality_app, name="municipality")
 setting_app = ShuyakuTyper(help="県の設定", no_args_is_help=True)
 app.add_typer(setting_app, name="setting")
-vault_app = ShuyakuTyper(help="個人番号保管庫(鍵の更新)", no_args_is_help=True)
+vault_app = ShuyakuTyper(help="個人番号保管庫(鍵の更新、保存期間を過ぎた番号の消去)", no_args_is_help=True)
 app.add_typer(vault_app, name="vault")
 
 
@@ -85,6 +85,35 @@ def rotate_index_key() -> None:
 
     version, count = rotate(*_session())
     console.print(f"✓ 検索鍵を v{version} に更新し、{count:,} 件を作り直しました")
+
+
+@vault_app.command("purge")
+def vault_purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="消去せず、対象の件数と県被保険者IDだけを表示する")
+    ] = False,
+    today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,
+) -> None:
+    """県内の資格を失ってから number_retention_years 年(既定5年)を過ぎ、その後の資格がない人の個人番号を保管庫から消去する。
+    県被保険者ID と履歴は残る。消去は1件ずつアクセス記録に残り、`report erasures` で消去記録を出力できる。"""
+    from datetime import date
+
+    from shuyaku.qualification.erasure import purge_numbers
+    from shuyaku.timeutil import jst_date
+
+    ctx, actor = _session()
+    try:
+        day = date.fromisoformat(today) if today else jst_date(utc_now())
+    except ValueError:
+        console.print(f"--today は YYYY-MM-DD で指定してください(指定: {today})")
+        raise typer.Exit(2) from None
+    found = purge_numbers(ctx, actor, day, dry_run=dry_run)
+    for d in found[:20]:
+        console.print(f"  {d.pref_person_id}  資格喪失 {d.qualified_until.isoformat()}  {d.municipalities}")
+    if len(found) > 20:
+        console.print(f"  …ほか {len(found) - 20:,} 人")
+    verb = "消去の対象" if dry_run else "消去しました"
+    console.print(f"✓ 個人番号 {len(found):,} 人分 {verb}")
 
 
 @app.command()

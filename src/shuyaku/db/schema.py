@@ -423,6 +423,7 @@ outbound_file = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("actor", String(64), nullable=False),
     Column("inbound_file_id", Integer),
+    Column("purged_at", Timestamp),  # deleted from the outbox `outbox_retention_days` after delivery
     Index(None, "municipality_code", "kind", "seq"),
 )
 
@@ -573,4 +574,17 @@ kogaku_run = Table(
     Column("unmatched_claims", Integer, nullable=False),
     Column("unregistered", Integer, nullable=False),  # 区分未登録 households
     Column("by_municipality", Text, nullable=False),  # JSON: code → the same figures
+)
+
+# 消去記録: every individual number erased from the vault once its retention ended
+# (`number_retention_years` after the person's NHI in the prefecture ended). Never the number.
+number_erasure = Table(
+    "number_erasure",
+    metadata,
+    Column("erasure_id", Integer, primary_key=True, autoincrement=True),
+    Column("pref_person_id", String(13), nullable=False, index=True),
+    Column("erased_at", Timestamp, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("qualified_until", Date, nullable=False),  # the last day of NHI in the prefecture
+    Column("municipalities", Text, nullable=False),  # 市町村コード;… where the person was insured
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
+from shuyaku.db.query import SQLITE_CHUNK
 from shuyaku.db.schema import (
     continuity_candidate,
     id_assignment,
@@ -29,7 +31,7 @@ from shuyaku.exchange import ledger, outbox
 from shuyaku.files import private_dir
 from shuyaku.household.continuity import CandidateStatus
 from shuyaku.kogaku.rules import TASUUKAI_FROM
-from shuyaku.timeutil import jst_stamp
+from shuyaku.timeutil import JST, jst_stamp
 
 KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
 
@@ -156,6 +158,47 @@ def kogaku_lists(ctx: Context, actor: Actor, month: str) -> dict[tuple[str, str]
     return found
 
 
+def purge_delivered(ctx: Context, actor: Actor, today: date) -> int:
+    """Delete from the federation's outbox every return file delivered ``outbox_retention_days``
+    or more days before ``today`` (delivered: first fetched over the API, or — never fetched —
+    released into a folder something else picks up). The ledger row stays, marked purged."""
+    days = int(ctx.setting("outbox_retention_days"))
+    if days < 1:
+        raise InvalidRequest(f"outbox_retention_days は 1 以上です(設定値 {days})")
+    limit = datetime.combine(today - timedelta(days=days), time(0), JST)
+    o, f = outbound_file.c, outbound_fetch.c
+    first = select(f.outbound_id, func.min(f.fetched_at).label("delivered")).group_by(f.outbound_id).subquery()
+    delivered = func.coalesce(first.c.delivered, o.created_at)
+    with (
+        guarded(ctx, actor, "outbox.purge", target=f"受け渡し {limit.date().isoformat()} より前") as access,
+        ctx.engine.begin() as conn,
+    ):
+        due = (
+            conn.execute(
+                select(o.outbound_id)
+                .outerjoin(first, first.c.outbound_id == o.outbound_id)
+                .where(o.status == outbox.OutboundStatus.RELEASED, o.purged_at.is_(None), delivered < limit)
+            )
+            .scalars()
+            .all()
+        )
+        for start in range(0, len(due), SQLITE_CHUNK):
+            conn.execute(
+                update(outbound_file)
+                .where(o.outbound_id.in_(due[start : start + SQLITE_CHUNK]))
+                .values(purged_at=ctx.clock())
+            )
+        access.log(conn, rows=len(due))
+    # The files go once the ledger says so; every purged row's file is removed again, so a
+    # run cut short between the commit and the deletion is finished by the next one.
+    with ctx.engine.connect() as conn:
+        purged = conn.execute(select(o.municipality_code, o.filename).where(o.purged_at.is_not(None))).all()
+    for code, name in purged:
+        for folder in (server_outbox(ctx, code), ctx.settings.outbox_dir / "kogaku"):
+            (folder / name).unlink(missing_ok=True)
+    return len(due)
+
+
 def fetch(ctx: Context, actor: Actor, outbound_id: int) -> tuple[str, bytes]:
     """A released return file's bytes, recorded in the fetch ledger and the access log. Another
     municipality's file does not exist for the caller (the attempt is logged)."""
@@ -165,6 +208,10 @@ def fetch(ctx: Context, actor: Actor, outbound_id: int) -> tuple[str, bytes]:
         row = conn.execute(select(outbound_file).where(o.outbound_id == outbound_id)).first()
     if row is None or row.status != outbox.OutboundStatus.RELEASED:
         raise NotFoundError(missing)
+    if row.purged_at is not None:
+        raise NotFoundError(
+            f"返却ファイル {row.filename} は受け渡し後の保存期間を過ぎたため削除しました(outbox_retention_days)"
+        )
     access = guarded(ctx, actor, "export", row.municipality_code, target=f"返却ファイル {outbound_id}", conceal=missing)
     places = [server_outbox(ctx, row.municipality_code), ctx.settings.outbox_dir / "kogaku"]
     found = next((d / row.filename for d in places if (d / row.filename).is_file()), None)

@@ -21,11 +21,11 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
-from shuyaku.db.schema import audit_event, permission_change
+from shuyaku.db.schema import audit_event, number_erasure, permission_change
 from shuyaku.errors import InvalidRequest
 from shuyaku.files import replace_private
 from shuyaku.reports import pdf
-from shuyaku.text import csv_cell, without_controls
+from shuyaku.text import csv_cell, wareki, without_controls
 from shuyaku.timeutil import JST, jst_date
 
 PERMISSION_COLUMNS = (
@@ -43,6 +43,8 @@ PERMISSION_COLUMNS = (
     "理由",
 )
 PERMISSION_WIDTHS = (9, 25, 20, 22, 24, 32, 26, 26, 30, 18, 18, 23)
+ERASURE_COLUMNS = ("番号", "消去日時", "県被保険者ID", "資格喪失日(最後)", "加入していた市町村", "実施者")
+ERASURE_WIDTHS = (12, 34, 40, 60, 70, 30)
 REVIEW_COLUMNS = ("日時", "利用者ID", "役割", "範囲", "操作", "対象", "件数", "結果", "内容")
 REVIEW_WIDTHS = (26, 22, 26, 22, 30, 62, 12, 12, 51)
 # Reads and writes of personal data (what the review looks at for hours and volume): every
@@ -129,6 +131,49 @@ def permissions(
                 pdf_path,
             )
         )
+    access.record(
+        target=f"{start.isoformat()}〜{end.isoformat()}", rows=len(rows), detail=" ".join(p.name for p in out.files)
+    )
+    return out
+
+
+def erasures(
+    ctx: Context, actor: Actor, start: date, end: date, *, pdf_path: Path | None = None, csv_path: Path | None = None
+) -> ReportFiles:
+    """消去記録: every individual number erased from the vault in [start, end] (JST dates),
+    with the person's 県被保険者ID and the last day of NHI in the prefecture (和暦)."""
+    access = guarded(ctx, actor, "report.erasures")
+    lo, hi = _span(start, end)
+    e = number_erasure.c
+    with ctx.engine.connect() as conn:
+        found = conn.execute(
+            select(number_erasure).where(e.erased_at >= lo, e.erased_at < hi).order_by(e.erasure_id)
+        ).all()
+    rows = [
+        [
+            str(i),
+            _jst(x.erased_at),
+            x.pref_person_id,
+            f"{wareki(x.qualified_until)}({x.qualified_until.isoformat()})",
+            x.municipalities.replace(";", "、"),
+            x.actor,
+        ]
+        for i, x in enumerate(found, 1)
+    ]
+    out = ReportFiles(len(rows))
+    if csv_path:
+        out.files.append(_write_csv(csv_path, ERASURE_COLUMNS, rows))
+    if pdf_path:
+        document = pdf.Document(
+            "個人番号の消去記録",
+            jst_date(ctx.clock()),
+            (start, end),
+            actor.login_id,
+            ERASURE_COLUMNS,
+            ERASURE_WIDTHS,
+            rows,
+        )
+        out.files.append(pdf.write(document, pdf_path))
     access.record(
         target=f"{start.isoformat()}〜{end.isoformat()}", rows=len(rows), detail=" ".join(p.name for p in out.files)
     )

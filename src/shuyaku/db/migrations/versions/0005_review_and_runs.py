@@ -1,4 +1,4 @@
-"""review of quarantined records; the record of each kogaku run; 暫定 counts
+"""review of quarantined records; the record of each kogaku run; 暫定 counts; 消去記録; outbox retention
 
 Revision ID: 0005
 Revises: 0004
@@ -46,9 +46,26 @@ def upgrade() -> None:
     op.create_index(op.f("ix_hit_report_municipality_code_month"), "hit_report", ["municipality_code", "month"])
     with op.batch_alter_table("continuity_candidate") as batch:
         batch.add_column(sa.Column("origin_reported_status", sa.String(length=10), nullable=True))
+    op.create_table(
+        "number_erasure",
+        sa.Column("erasure_id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("pref_person_id", sa.String(length=13), nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=32), nullable=False),
+        sa.Column("qualified_until", sa.Date(), nullable=False),
+        sa.Column("municipalities", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("erasure_id", name=op.f("pk_number_erasure")),
+    )
+    op.create_index(op.f("ix_number_erasure_pref_person_id"), "number_erasure", ["pref_person_id"])
+    with op.batch_alter_table("outbound_file") as batch:
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_file") as batch:
+        batch.drop_column("purged_at")
+    op.drop_index(op.f("ix_number_erasure_pref_person_id"), table_name="number_erasure")
+    op.drop_table("number_erasure")
     with op.batch_alter_table("continuity_candidate") as batch:
         batch.drop_column("origin_reported_status")
     op.drop_index(op.f("ix_hit_report_municipality_code_month"), table_name="hit_report")
