@@ -216,7 +216,7 @@ def main() -> None:
     env.pop("SHUYAKU_CRASH_AT", None)
 
     t0 = time.perf_counter()
-    full = shuyaku(env, "ingest", str(data / "full"))
+    full = shuyaku(env, "ingest", "--keep-source", str(data / "full"))
     full.wait()
     print(
         f"full load: {data_records(data / 'full'):,} records in {time.perf_counter() - t0:.1f} s (exit {full.returncode})",
@@ -230,14 +230,14 @@ def main() -> None:
         sent += data_records(folder)
         t0 = time.perf_counter()
         if rng.random() < args.kill_share:
-            run = shuyaku(env, "ingest", str(folder))
+            run = shuyaku(env, "ingest", "--keep-source", str(folder))
             time.sleep(rng.uniform(0.5, 4.0))
             if run.poll() is None:
                 run.kill()
                 kills += 1
             run.wait()
         while True:  # run (again) until it finishes: exit 0, or 1 when a file was held or refused
-            run = shuyaku(env, "ingest", str(folder))
+            run = shuyaku(env, "ingest", "--keep-source", str(folder))
             _, err = run.communicate()
             if run.returncode in (0, 1):
                 break
@@ -249,7 +249,7 @@ def main() -> None:
             shutil.copy(data / f"day{day:02d}-corrected" / name, resend / name)  # corrected, same 連番
         if any(resend.iterdir()):
             sent += data_records(resend)
-            shuyaku(env, "ingest", str(resend)).wait()
+            shuyaku(env, "ingest", "--keep-source", str(resend)).wait()
         day_seconds.append(time.perf_counter() - t0)
         print(
             f"day {day:2d}: {data_records(folder):,} records in {day_seconds[-1]:.1f} s "

@@ -32,8 +32,10 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path, monkeypatch: pytest
 def test_ingest_exits_0_when_applied_or_duplicate_and_1_when_anything_is_refused(home: Path) -> None:
     good = home / "good.csv"
     good.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
-    assert runner.invoke(app, ["ingest", str(good)]).exit_code == 0
+    assert runner.invoke(app, ["ingest", "--keep-source", str(good)]).exit_code == 0
+    assert good.exists()  # kept when asked
     assert runner.invoke(app, ["ingest", str(good)]).exit_code == 0  # duplicate
+    assert not good.exists()  # the plain file goes by default once its encrypted copy is kept
     gap = home / "gap.csv"
     gap.write_bytes(exchange_file("SKKS", [skks("1000000002", individual_number=number(2))], seq=5))
     result = runner.invoke(app, ["ingest", str(gap)])

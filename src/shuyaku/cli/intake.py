@@ -41,8 +41,13 @@ app.add_typer(archive_app, name="archive")
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="ファイルまたはフォルダ(中の *.csv)")],
     remove_source: Annotated[
-        bool, typer.Option("--remove-source", help="反映後に元ファイルを削除する(暗号化した写しだけを保管)")
-    ] = False,
+        bool,
+        typer.Option(
+            "--remove-source/--keep-source",
+            help="反映(または重複)したファイルの平文の元ファイルを、暗号化した写しを保管したあとで削除する(既定)。"
+            "--keep-source で残す(個人番号が平文のまま残るので、受信フォルダの管理に注意)",
+        ),
+    ] = True,
     jobs: Annotated[int, typer.Option(help="並列に処理するプロセス数(PostgreSQL のみ。市町村単位で分担)")] = 1,
 ) -> None:
     """市町村ファイル(SKSE/SKKS)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留があれば 1。"""
