@@ -7,21 +7,22 @@ from datetime import date
 
 from shuyaku import ids
 
-# First day of each era (the era of a date is the last one that has begun).
+# First day of each era (the era of a date is the last one that has begun) and the 西暦
+# year of its 元年. 明治 began in 1868, but dates are Gregorian only from 明治6年 (1873).
 ERAS = (
-    (date(2019, 5, 1), "令和"),
-    (date(1989, 1, 8), "平成"),
-    (date(1926, 12, 25), "昭和"),
-    (date(1912, 7, 30), "大正"),
-    (date(1873, 1, 1), "明治"),  # the Gregorian calendar from 明治6年
+    (date(2019, 5, 1), "令和", 2019),
+    (date(1989, 1, 8), "平成", 1989),
+    (date(1926, 12, 25), "昭和", 1926),
+    (date(1912, 7, 30), "大正", 1912),
+    (date(1873, 1, 1), "明治", 1868),
 )
 
 
 def wareki_year(day: date) -> str:
     """``令和元年`` for the first year of an era, ``令和8年`` after."""
-    for start, name in ERAS:
+    for start, name, first_year in ERAS:
         if day >= start:
-            year = day.year - start.year + 1
+            year = day.year - first_year + 1
             return f"{name}{'元' if year == 1 else year}年"
     raise ValueError(f"{day.isoformat()} は和暦(明治6年以降)に変換できません")
 
