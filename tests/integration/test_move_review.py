@@ -5,7 +5,10 @@ gap (E102), then C's file closes it, the item is withdrawn and B's next KKKK say
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
+
+import pytest
 
 from shuyaku import ids
 from shuyaku.db.schema import ingest_result
@@ -101,3 +104,28 @@ def test_a_gap_that_remains_is_not_withdrawn(ctx) -> None:  # type: ignore[no-un
     ingest(ctx, _arrive(MUNI_C, "5000000001", "20261101", ends="20261115"))  # C ends 15th, B starts 20th
     [item] = rows(ctx, ingest_result, ingest_result.c.file_id == at_b.file_id)
     assert (item.code, item.withdrawn_at) == ("E102", None)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(["leave A", "C", "B"])))
+def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    add_municipality(ctx, OPERATOR, MUNI_C, "試験村", INSURER_C)
+    start = skks("1000000001", individual_number=number(1), qualified_from="20260401", applied_from="20260401")
+    ingest(ctx, exchange_file("SKKS", [start]))
+    leave = skks(
+        "1000000001",
+        history=2,
+        change_date="20261031",
+        reason="12",
+        qualified_from="20260401",
+        applied_from="20260401",
+        applied_to="20261031",
+    )
+    files = {
+        "leave A": exchange_file("SKKS", [leave], seq=2),
+        "C": _arrive(MUNI_C, "5000000001", "20261101", ends="20261115"),
+        "B": _arrive(MUNI_B, "3000000007", "20261116"),
+    }
+    for name in order:
+        assert ingest(ctx, files[name]).status == "applied"
+    items = rows(ctx, ingest_result, ingest_result.c.code.in_(["E101", "E102", "E103"]))
+    assert [i for i in items if i.withdrawn_at is None] == []
