@@ -12,31 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shuyaku import ids
 from shuyaku.audit import merkle
 from shuyaku.kogaku import rules, tasuukai
-from shuyaku.text import wareki
 from shuyaku.vault import rules as vault_rules
-
-
-@pytest.mark.parametrize(
-    ("day", "text"),
-    [
-        (date(1873, 1, 1), "明治6年1月1日"),
-        (date(1912, 7, 29), "明治45年7月29日"),
-        (date(1912, 7, 30), "大正元年7月30日"),
-        (date(1926, 12, 24), "大正15年12月24日"),
-        (date(1926, 12, 25), "昭和元年12月25日"),
-        (date(1989, 1, 7), "昭和64年1月7日"),
-        (date(1989, 1, 8), "平成元年1月8日"),
-        (date(2019, 4, 30), "平成31年4月30日"),
-        (date(2019, 5, 1), "令和元年5月1日"),
-    ],
-)
-def test_wareki_at_every_era_boundary(day: date, text: str) -> None:
-    assert wareki(day) == text
-
-
-def test_wareki_before_the_gregorian_calendar_is_refused() -> None:
-    with pytest.raises(ValueError, match="明治6年"):
-        wareki(date(1872, 12, 31))
 
 
 def test_the_window_starts_exactly_at_m_minus_11_and_crosses_the_year() -> None:

@@ -18,6 +18,10 @@ from shuyaku.text import wareki
         (date(1989, 1, 7), "昭和64年1月7日"),
         (date(1989, 1, 8), "平成元年1月8日"),
         (date(1926, 12, 25), "昭和元年12月25日"),
+        (date(1926, 12, 24), "大正15年12月24日"),
+        (date(1912, 7, 30), "大正元年7月30日"),
+        (date(1912, 7, 29), "明治45年7月29日"),  # 明治 counts from 1868, not from 1873
+        (date(1873, 1, 1), "明治6年1月1日"),
     ],
 )
 def test_wareki_with_gannen(day: date, expected: str) -> None:

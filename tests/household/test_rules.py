@@ -70,3 +70,24 @@ def test_k7_the_head_moves_into_another_household_not_as_head() -> None:
 def test_k8_a_return_after_nhi_ended_is_never_continuous() -> None:
     j = returned_after_loss("P", "S", "h")
     assert (j.rule, j.continuous) == ("K8", False)
+
+
+def test_k4_the_head_dies_and_the_rest_move_together() -> None:
+    src = hh("P", A, [("h", True), ("w", False)], [])
+    moved = hh("S", B, [], [("w", True)])
+    [j] = judge(Change(src, DAY, (moved,), lost=frozenset({"h"})))
+    assert (j.source, j.target, j.rule, j.continuous) == ("P", "S", "K4", True)
+    assert "県内転居" in j.reason and "要確認" in j.reason
+    assert j.persons == {"w": "移動", "h": "元の世帯主:喪失"}
+
+
+def test_each_person_is_labelled_with_their_part() -> None:
+    [moved] = judge(
+        Change(hh("P", A, [("h", True), ("w", False)], []), DAY, (hh("S", B, [], [("h", True), ("w", False)]),))
+    )
+    assert moved.persons == {"h": "元の世帯主:移動", "w": "移動"}
+    [stayed] = judge(Change(hh("P", A, [("h", True), ("w", False)], [("h", False), ("w", True)]), DAY, ()))
+    assert stayed.persons == {"h": "元の世帯主:残留", "w": "残留"}
+    src = hh("P", A, [("h", True), ("c", False)], [("h", True)])
+    [split, *_] = sorted(judge(Change(src, DAY, (hh("Q", A, [], [("c", True)]),))), key=lambda j: j.target)
+    assert split.persons == {"h": "元の世帯主:残留", "c": "他の世帯へ"}

@@ -217,8 +217,8 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
 
     # The uninterrupted run.
     _fresh(settings, world)
-    assert _shuyaku(settings, "ingest", str(inbox)).returncode == 1  # held files: exit 1
-    assert _shuyaku(settings, "ingest", str(late)).returncode == 0
+    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 1  # held files: exit 1
+    assert _shuyaku(settings, "ingest", "--keep-source", str(late)).returncode == 0
     _export_all(settings, tmp_path / "out-clean")
     clean = _canonical(settings, tmp_path / "out-clean")
     assert clean["counts"]["person"] > 0 and any(row[3] == "held" for row in clean["ledger"]) is False
@@ -226,11 +226,13 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
     # The same work, killed at every stage and run again.
     _fresh(settings, world)
     for point in ("ingest.before_commit:3", "ingest.after_commit:2"):
-        assert _shuyaku(settings, "ingest", str(inbox), crash=point).returncode == -9
-    assert _shuyaku(settings, "ingest", str(inbox)).returncode == 1
-    assert _shuyaku(settings, "ingest", str(late), crash="release.before:1").returncode == -9
-    assert _shuyaku(settings, "ingest", str(late), crash="ingest.before_commit:1").returncode == -9  # during a release
-    assert _shuyaku(settings, "ingest", str(late)).returncode == 0
+        assert _shuyaku(settings, "ingest", "--keep-source", str(inbox), crash=point).returncode == -9
+    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 1
+    assert _shuyaku(settings, "ingest", "--keep-source", str(late), crash="release.before:1").returncode == -9
+    assert (
+        _shuyaku(settings, "ingest", "--keep-source", str(late), crash="ingest.before_commit:1").returncode == -9
+    )  # during a release
+    assert _shuyaku(settings, "ingest", "--keep-source", str(late)).returncode == 0
     out = tmp_path / "out"
     for point in ("outbox.before_commit:2", "outbox.after_publish:1"):
         assert _export_all(settings, out, crash=point).returncode == -9
@@ -241,11 +243,11 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
 def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tmp_path: Path) -> None:
     world, _ = _world(tmp_path / "inbox")
     _fresh(settings, world)
-    assert _shuyaku(settings, "ingest", str(tmp_path / "inbox")).returncode == 0
+    assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    codes, outputs = _at_once(settings, *[("ingest", str(tmp_path / "inbox"))] * 2)
+    codes, outputs = _at_once(settings, *[("ingest", "--keep-source", str(tmp_path / "inbox"))] * 2)
     assert codes == [0, 0], outputs
     assert _canonical(settings) == serial  # nothing doubled, no invented E004, nothing held
     ctx = open_context(settings)
@@ -272,11 +274,11 @@ def test_two_ingests_of_different_senders_at_once_end_as_the_serial_order(settin
         shutil.copy(path, target / path.name)
     _fresh(settings, world)
     for folder in halves:
-        assert _shuyaku(settings, "ingest", str(folder)).returncode == 0
+        assert _shuyaku(settings, "ingest", "--keep-source", str(folder)).returncode == 0
     serial = _canonical(settings)
 
     _fresh(settings, world)
-    codes, outputs = _at_once(settings, *[("ingest", str(folder)) for folder in halves])
+    codes, outputs = _at_once(settings, *[("ingest", "--keep-source", str(folder)) for folder in halves])
     assert codes == [0, 0], [err[-3000:] + _ledger_problems(settings) for _, err in outputs]
     together = _canonical(settings)
     # Continuity candidates depend on which municipality's file of a move came first; the
@@ -311,15 +313,17 @@ def test_a_batch_during_an_ingest_ends_as_one_of_the_serial_orders(settings: Set
     orders = []
     for batch_first in (True, False):
         _fresh(settings, world)
-        assert _shuyaku(settings, "ingest", str(first)).returncode == 0
-        steps = [("tasuukai", "run", "--month", "202611"), ("ingest", str(later))]
+        assert _shuyaku(settings, "ingest", "--keep-source", str(first)).returncode == 0
+        steps = [("tasuukai", "run", "--month", "202611"), ("ingest", "--keep-source", str(later))]
         for step in steps if batch_first else steps[::-1]:
             assert _shuyaku(settings, *step).returncode == 0
         orders.append((_canonical(settings), _counts_now(settings)))
 
     _fresh(settings, world)
-    assert _shuyaku(settings, "ingest", str(first)).returncode == 0
-    codes, outputs = _at_once(settings, ("ingest", str(later)), ("tasuukai", "run", "--month", "202611"))
+    assert _shuyaku(settings, "ingest", "--keep-source", str(first)).returncode == 0
+    codes, outputs = _at_once(
+        settings, ("ingest", "--keep-source", str(later)), ("tasuukai", "run", "--month", "202611")
+    )
     assert codes == [0, 0], outputs
     assert (_canonical(settings), _counts_now(settings)) in orders
     assert orders[0][1]  # the batch really counted something

@@ -203,7 +203,13 @@ def test_a_later_skbn_lets_the_unregistered_household_be_computed(ctx, tmp_path)
         ),
     )
     assert later.status == "applied"
+    from shuyaku.kogaku.service import stale_months
+
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == ["202607"]  # the SKBN reaches July, run before it came
     summary = run_month(ctx, OPERATOR, "202607", tmp_path / "again")
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == []
     # ウ: 90,000 − (80,100 + (300,000 − 267,000) × 1%) = 90,000 − 80,430 = 9,570.
     assert (summary.paid_households, summary.payment_total, summary.unregistered) == (3, 57_820 + 9_570, 0)
     [listing] = [p for p in summary.files if "_KGSK_" in p.name]
@@ -261,3 +267,16 @@ def test_a_run_after_the_kggt_sends_the_crosscheck_both_ways(ctx, tmp_path) -> N
     assert summary.disagreements == 2
     [checked] = [p for p in summary.files if "_KGCK_" in p.name]
     assert [(r["世帯番号"], r["コード"]) for r in _csv(checked)] == [("2000000001", "W302"), ("2000000003", "W303")]
+
+
+def test_an_skbn_for_later_months_does_not_make_an_earlier_run_stale(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from shuyaku.kogaku.service import stale_months
+
+    _setup(ctx)
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    later = exchange_file(
+        "SKBN", [skbn("2000000001", start="202608", under70="01")], seq=2, trailer=["3", "1", "1", "0", "0", ""]
+    )
+    assert ingest(ctx, later).status == "applied"
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == []  # August on: July's run stands

@@ -9,10 +9,18 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shuyaku.kogaku.tasuukai import contributions, shift, window
+from shuyaku.kogaku.tasuukai import contributions
 
 MONTH = "202612"
-MONTHS = [shift("202501", i) for i in range(24)]
+# The reference's months and window are written out here, not taken from the module under
+# test (kogaku.md: m−11 … m−1, never before 2018-04): for m = 2026-12, 2025-12 … 2026-11.
+MONTHS = [f"{2025 + i // 12}{i % 12 + 1:02d}" for i in range(24)]  # 202501 … 202612
+FIRST, LAST = "202512", "202611"
+
+
+def window(month: str) -> tuple[str, str]:
+    assert month == MONTH
+    return FIRST, LAST
 
 
 @st.composite

@@ -77,6 +77,27 @@ def kogaku_run(
         console.print(f"  {path}")
 
 
+@kogaku_app.command("rerun")
+def kogaku_rerun(
+    out: Annotated[Path | None, typer.Option(help="支給一覧の出力フォルダ(既定: SHUYAKU_HOME/outbox/kogaku)")] = None,
+) -> None:
+    """計算のあとに所得区分(SKBN)が届いた・訂正された月を、すべて計算し直す(区分未登録だった世帯もここで計算される)。"""
+    from shuyaku.kogaku.service import run_month, stale
+
+    ctx = _context()
+    actor = _actor(ctx)
+    months = stale(ctx, actor)
+    if not months:
+        console.print("✓ 計算し直す月はありません")
+        return
+    for month in months:
+        summary = run_month(ctx, actor, month, out or ctx.settings.outbox_dir / "kogaku")
+        console.print(
+            f"✓ {summary.month}: 支給 {summary.paid_households:,} 世帯 計 {summary.payment_total:,} 円、"
+            f"区分未登録 {summary.unregistered:,} 世帯"
+        )
+
+
 @tasuukai_app.command("run")
 def tasuukai_run(month: Month) -> None:
     """その月の全世帯の多数回該当回数を求めて記録する(変わった世帯が次の TSKG に載る)。"""

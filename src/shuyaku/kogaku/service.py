@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
@@ -320,6 +320,30 @@ def run_of(ctx: Context, actor: Actor, month: str, municipality_code: str | None
             raise NotFoundError(f"{Month.parse(month).dashed} の高額療養費はまだ計算されていません(kogaku run)")
         access.done(rows=1)
         return _record(row, access.scope)
+
+
+def stale_months(conn: Connection) -> list[str]:
+    """Months whose run in force was computed before an SKBN record that reaches them was
+    recorded or corrected: a household's class changed (or arrived: 区分未登録) since, and
+    the month must be run again (kogaku.md: a later SKBN recomputes every month it reaches)."""
+    r, k = kogaku_run.c, income_class.c
+    newest = select(r.month, func.max(r.run_at).label("run_at")).group_by(r.month).subquery()
+    reaches = (k.applied_from_month <= newest.c.month) & (
+        k.applied_to_month.is_(None) | (k.applied_to_month >= newest.c.month)
+    )
+    since = (k.recorded_at > newest.c.run_at) | (k.superseded_at > newest.c.run_at)
+    found = conn.execute(
+        select(newest.c.month).where(exists().where(reaches, since)).order_by(newest.c.month)
+    ).scalars()
+    return list(found)
+
+
+def stale(ctx: Context, actor: Actor) -> list[str]:
+    """The months to run again (see ``stale_months``); no personal data."""
+    with guarded(ctx, actor, "kogaku.read", target="再計算が必要な月") as access, ctx.reading() as conn:
+        months = stale_months(conn)
+        access.done(rows=len(months))
+    return months
 
 
 def _fill(summary: RunSummary, result: pl.DataFrame) -> None:

@@ -427,7 +427,8 @@ def review_quarantined(
 
 @router.get("/kogaku", response_class=HTMLResponse)
 def kogaku_runs(request: Request, actor: Staff) -> Response:
-    return page(request, "kogaku_runs.html", runs=kogaku.runs(_ctx(request), actor))
+    ctx = _ctx(request)
+    return page(request, "kogaku_runs.html", runs=kogaku.runs(ctx, actor), stale=kogaku.stale(ctx, actor))
 
 
 @router.get("/kogaku/{month}", response_class=HTMLResponse)
