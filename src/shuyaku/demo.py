@@ -98,7 +98,12 @@ def run_demo(home: Path, persons: int, console: Console) -> int:
     month = run_month(ctx, operator, "202609", outbox / "kogaku")
     console.print(
         f"6. 高額療養費 2026年9月診療分(限度額表 {month.cap_table}): 世帯 {month.households:,}、"
-        f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、支給一覧 {len(month.files)} ファイル"
+        f"支給 {month.paid_households:,} 世帯 計 {month.payment_total:,} 円、区分未登録 {month.unregistered:,} 世帯、"
+        f"KGGT との食い違い {month.disagreements:,} 件(W302/W303)"
+    )
+    kinds = {kind: sum(f"_{kind}_" in p.name for p in month.files) for kind in ("KGSK", "KBMT", "KGCK")}
+    console.print(
+        f"   支給一覧 {kinds['KGSK']}・区分未登録一覧 {kinds['KBMT']}・突合結果 {kinds['KGCK']} ファイル: {outbox / 'kogaku'}"
     )
     applied += sum(o.status == FileStatus.APPLIED for o in claim_outcomes)
     outcomes += claim_outcomes
