@@ -258,6 +258,29 @@ def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tm
     assert counts["applied"] == counts.get("duplicate", 0) == len(list((tmp_path / "inbox").iterdir()))
 
 
+def test_two_ingests_that_delete_their_sources_share_one_inbox(settings: Settings, tmp_path: Path) -> None:
+    """The default: each file is deleted once applied. Two runs of one inbox at once: every
+    file is applied once, neither run fails on a file the other took or already deleted,
+    and the inbox ends empty."""
+    world, _ = _world(tmp_path / "inbox")
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
+    serial = _canonical(settings)
+    sent = len(list((tmp_path / "inbox").iterdir()))
+
+    _fresh(settings, world)
+    codes, outputs = _at_once(settings, *[("ingest", str(tmp_path / "inbox"))] * 2)
+    assert all(code in (0, 2) for code in codes), outputs  # 2: the later run found the inbox already empty
+    assert "Traceback" not in repr(outputs)
+    assert _canonical(settings) == serial
+    assert list((tmp_path / "inbox").iterdir()) == []
+    ctx = open_context(settings)
+    with ctx.engine.connect() as conn:
+        statuses = dict(conn.execute(select(inbound_file.c.status, func.count()).group_by(inbound_file.c.status)).all())
+    ctx.engine.dispose()
+    assert statuses["applied"] == sent and statuses.get("rejected", 0) == 0
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(home=tmp_path / "home", database_url=database_url)

@@ -154,6 +154,19 @@ def _retrying(attempt_once: Callable[[], IngestOutcome], label: str) -> IngestOu
     raise AssertionError("unreachable")
 
 
+def ingest_from_inbox(ctx: Context, actor: Actor, path: Path, *, remove_source: bool) -> IngestOutcome | None:
+    """A file of the inbox: ingested (with retries), then — ``remove_source`` and applied or
+    a duplicate — its plain copy deleted. None when the file is gone before it was read:
+    another run of the same inbox took it (and its ledger row is that run's)."""
+    if not path.exists() and not path.is_symlink():
+        log.info("skipped %s: no longer in the inbox (another run took it)", safe_filename(path.name))
+        return None
+    outcome = ingest_with_retries(ctx, actor, path)
+    if remove_source and outcome.ok:
+        path.unlink(missing_ok=True)  # the encrypted archive copy is the one that stays
+    return outcome
+
+
 def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
     """One file from disk: refused with a reason (and a ledger row) when it is a symbolic
     link, not a regular file, unreadable or larger than ``max_file_bytes``."""

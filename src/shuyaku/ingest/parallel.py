@@ -19,7 +19,7 @@ from shuyaku import ids
 from shuyaku.access.actor import Actor
 from shuyaku.config import Settings
 from shuyaku.context import open_context
-from shuyaku.ingest.inbound import IngestOutcome, ingest_with_retries
+from shuyaku.ingest.inbound import IngestOutcome, ingest_from_inbox
 from shuyaku.ingest.order import sender_of
 
 _worker: dict[str, Any] = {}
@@ -65,8 +65,7 @@ def _ingest_group(actor: Actor, group: list[Path], remove_source: bool) -> list[
     ctx = _worker["ctx"]
     outcomes = []
     for path in group:
-        outcome = ingest_with_retries(ctx, actor, path)
-        if remove_source and outcome.ok:
-            path.unlink()
-        outcomes.append(outcome)
+        outcome = ingest_from_inbox(ctx, actor, path, remove_source=remove_source)
+        if outcome is not None:
+            outcomes.append(outcome)
     return outcomes

@@ -20,7 +20,7 @@ from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import ledger
 from shuyaku.exchange.containment import safe_filename
 from shuyaku.exchange.ledger import FileStatus, list_files
-from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_with_retries, release_ready
+from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_from_inbox, release_ready
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.parallel import ingest_in_workers
 
@@ -47,9 +47,9 @@ def ingest_paths(
         return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
-        outcome = ingest_with_retries(ctx, actor, path)
-        if remove_source and outcome.ok:
-            path.unlink()  # the encrypted archive copy is the one that stays
+        outcome = ingest_from_inbox(ctx, actor, path, remove_source=remove_source)
+        if outcome is None:
+            continue  # another run of the same inbox took it
         outcomes.append(outcome)
         if progress:
             progress(path, outcome)
