@@ -230,3 +230,18 @@ def test_every_service_error_is_mapped_once_to_its_message_and_exit_code(home: P
     assert {AccessDenied, OutboxBlocked} <= leaves(ShuyakuError)
     assert (AccessDenied.exit_code, AccessDenied.http_status) == (2, 403)
     assert (OutboxBlocked.exit_code, OutboxBlocked.http_status) == (1, 409)
+
+
+def test_version_and_ordinary_mistakes_answer_in_japanese_without_a_traceback(home: Path, tmp_path: Path) -> None:
+    from shuyaku import __version__
+
+    shown = runner.invoke(app, ["--version"])
+    assert shown.exit_code == 0 and shown.output.strip() == f"shuyaku {__version__}"
+    missing = runner.invoke(app, ["kogaku", "calc", str(tmp_path / "case.json")])
+    assert missing.exit_code == 2 and "ファイルまたはフォルダがありません" in missing.output
+    assert "No such file" not in missing.output and "Traceback" not in missing.output
+    slashed = runner.invoke(
+        app, ["report", "permissions", "--from", "2026/11/01", "--to", "2026-11-30", "--csv", str(tmp_path / "p.csv")]
+    )
+    assert slashed.exit_code == 2 and "--from は YYYY-MM-DD" in slashed.output and "2026/11/01" in slashed.output
+    assert "Invalid isoformat" not in slashed.output and not (tmp_path / "p.csv").exists()

@@ -9,6 +9,7 @@ import typer
 
 from shuyaku.cli.base import (
     ShuyakuTyper,
+    _date,
     _fail,
     _session,
     _styled,
@@ -112,12 +113,11 @@ def report_erasures(
 
 
 def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None) -> None:
-    from datetime import date as date_
-
     from shuyaku.reports import service
 
     if pdf is None and csv_ is None:
         raise _fail("--pdf か --csv(または両方)を指定してください")
+    first, last = _date("--from", start), _date("--to", end)  # the input first, then the session
     ctx, actor = _session()
     try:
         build = {
@@ -125,7 +125,7 @@ def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None
             "access_review": service.access_review,
             "erasures": service.erasures,
         }[kind]
-        done = build(ctx, actor, date_.fromisoformat(start), date_.fromisoformat(end), pdf_path=pdf, csv_path=csv_)
+        done = build(ctx, actor, first, last, pdf_path=pdf, csv_path=csv_)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     console.print(f"✓ {done.rows:,} 件: " + "、".join(str(p) for p in done.files))

@@ -9,8 +9,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -150,8 +151,21 @@ def _log_refused(ctx: Context, why: str) -> None:
 _invoked: dict[str, str] = {}
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from shuyaku import __version__
+
+        console.print(f"shuyaku {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _remember_command(typer_ctx: typer.Context) -> None:
+def _remember_command(
+    typer_ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", help="版を表示して終わる", is_eager=True, callback=_print_version)
+    ] = False,
+) -> None:
     """shuyaku — 国保情報集約システム"""
     _invoked["command"] = typer_ctx.invoked_subcommand or "command"
     typer_ctx.call_on_close(_seal_opened)
@@ -160,6 +174,27 @@ def _remember_command(typer_ctx: typer.Context) -> None:
 def _session() -> tuple[Context, Actor]:
     ctx = _context()
     return ctx, _actor(ctx)
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in Japanese (the OS says it in English)."""
+    if isinstance(exc, FileNotFoundError):
+        return "ファイルまたはフォルダがありません"
+    if isinstance(exc, PermissionError):
+        return "権限がありません"
+    if isinstance(exc, IsADirectoryError):
+        return "フォルダです(ファイルを指定してください)"
+    if isinstance(exc, NotADirectoryError):
+        return "途中にフォルダでないものがあります"
+    return f"読み書きできません(errno {exc.errno})"
+
+
+def _date(option: str, value: str) -> date:
+    """A YYYY-MM-DD option, or an error that names the option and the form."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"{option} は YYYY-MM-DD(例: 2026-11-01)で指定してください(指定: {value})") from None
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

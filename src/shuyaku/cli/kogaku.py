@@ -14,6 +14,7 @@ from shuyaku.cli.base import (
     _actor,
     _context,
     _fail,
+    _os_reason,
     _session,
     app,
     console,
@@ -38,7 +39,7 @@ def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファ�
     try:
         text = sys.stdin.read() if case == "-" else Path(case).read_text(encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"{case}: {exc.strerror}") from None
+        raise _fail(f"{case}: {_os_reason(exc)}") from None
     try:
         result = calculate_json(text)
     except CaseError as exc:
