@@ -236,7 +236,8 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         differences = crosscheck.disagreements(conn, [month])
         summary.disagreements = differences.height
         by_municipality = _figures(result)
-        _fill(summary, result)
+        for key, total in _totals(by_municipality).items():
+            setattr(summary, key, total)
         conn.execute(
             insert(kogaku_run).values(
                 month=month,
@@ -290,20 +291,26 @@ def _record(row: Any, scope: frozenset[str] | None) -> RunRecord:
     values = row._asdict() | {"by_municipality": figures}
     if scope is not None:
         figures = {code: f for code, f in figures.items() if code in scope}
-        totals = {k: sum(f[k] for f in figures.values()) for k in _FIGURES}
-        values |= totals | {"by_municipality": figures, "unmatched_claims": None}
+        values |= _totals(figures) | {"by_municipality": figures, "unmatched_claims": None}
     return RunRecord(**values)
 
 
 _FIGURES = ("households", "paid_households", "payment_total", "household_hits", "unregistered")
 
 
+def _totals(figures: dict[str, dict[str, int]]) -> dict[str, int]:
+    """The prefecture's (or a reader's) totals: the sum of the municipalities' figures."""
+    return {key: sum(f[key] for f in figures.values()) for key in _FIGURES}
+
+
 def runs(ctx: Context, actor: Actor, municipality_code: str | None = None, *, limit: int = 24) -> list[RunRecord]:
     """The recorded runs, newest first (a month run again appears once per run)."""
     r = kogaku_run.c
-    with guarded(ctx, actor, "kogaku.read", municipality_code, target="月次計算の一覧") as access:
-        with ctx.engine.connect() as conn:
-            rows = conn.execute(select(kogaku_run).order_by(r.run_id.desc()).limit(limit)).all()
+    with (
+        guarded(ctx, actor, "kogaku.read", municipality_code, target="月次計算の一覧") as access,
+        ctx.reading() as conn,
+    ):
+        rows = conn.execute(select(kogaku_run).order_by(r.run_id.desc()).limit(limit)).all()
         found = [_record(row, access.scope) for row in rows]
         access.done(rows=len(found))
     return found
@@ -313,9 +320,11 @@ def run_of(ctx: Context, actor: Actor, month: str, municipality_code: str | None
     """The run in force for ``month`` (the newest)."""
     month = _month_dash(month).replace("-", "")
     r = kogaku_run.c
-    with guarded(ctx, actor, "kogaku.read", municipality_code, target=f"月次計算 {month}") as access:
-        with ctx.engine.connect() as conn:
-            row = conn.execute(select(kogaku_run).where(r.month == month).order_by(r.run_id.desc()).limit(1)).first()
+    with (
+        guarded(ctx, actor, "kogaku.read", municipality_code, target=f"月次計算 {month}") as access,
+        ctx.reading() as conn,
+    ):
+        row = conn.execute(select(kogaku_run).where(r.month == month).order_by(r.run_id.desc()).limit(1)).first()
         if row is None:
             raise NotFoundError(f"{Month.parse(month).dashed} の高額療養費はまだ計算されていません(kogaku run)")
         access.done(rows=1)
@@ -346,14 +355,6 @@ def stale(ctx: Context, actor: Actor) -> list[str]:
     return months
 
 
-def _fill(summary: RunSummary, result: pl.DataFrame) -> None:
-    summary.households = result.height
-    summary.paid_households = result.filter(pl.col("payment") > 0).height
-    summary.payment_total = int(result["payment"].sum() or 0)
-    summary.household_hits = result.filter(pl.col("hit") == "household").height
-    summary.unregistered = result.filter(pl.col("unregistered")).height
-
-
 def _figures(result: pl.DataFrame) -> dict[str, dict[str, int]]:
     """The run's figures per municipality (code → households, paid, total, hits, 区分未登録)."""
     per = result.group_by("municipality_code").agg(
@@ -379,9 +380,10 @@ def _write_lists(
     table_id: str,
     out_dir: Path,
 ) -> list[Path]:
-    """One 支給一覧 CSV per municipality (UTF-8 with BOM for spreadsheet users), released
-    like every outbound file: the guard, a ledger row (kind KGSK), fsync and rename after
-    the commit. A refused list is recorded as blocked; the others still go."""
+    """Per municipality, the month's 支給一覧 (KGSK), and where it has any, its 区分未登録一覧
+    (KBMT) and 突合結果 (KGCK): CSV, UTF-8 with BOM for spreadsheet users, released like every
+    outbound file (the guard, a ledger row of its kind, fsync and rename after the commit). A
+    refused list is recorded as blocked; the others still go."""
     listing = (
         result.filter(pl.col("hit") != "none")
         .sort("municipality_code", "setai_no")

@@ -54,8 +54,7 @@ def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> Person
     _record_id_changes(conn, municipality_code, touched, file_id, now)
     persons = moves.persons_of(conn, municipality_code, touched)
     movers = moves.movers_among(conn, persons)
-    moves.withdraw_resolved(conn, movers, now)  # earlier items this file's periods resolve
-    review = moves.period_problems(conn, movers, file_id)
+    review = moves.review(conn, movers, file_id, now)
     # Only a person known in another municipality, or whose records here differ in household
     # or head flag or were interrupted by a loss of NHI, can be part of a household change.
     changes = sorted(set(movers) | set(_changed_households(conn, municipality_code, touched)))

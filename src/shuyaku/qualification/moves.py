@@ -94,15 +94,12 @@ def _pairs(conn: Connection, movers: list[str]) -> pl.DataFrame:
 
 
 def _judged(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Every problem of the pairs: pref_person_id, code, the two municipalities, the side
-    the item is raised on (the record that arrived last) and its message."""
-    later = pl.col("next_file_id") >= pl.col("file_id")
+    """Every problem of the pairs, with its code (E101/E102/E103) and message."""
     day_after = pl.col("applied_to") + pl.duration(days=1)
     overlap = pl.col("next_applied_from") < day_after
     gap = pl.col("next_applied_from") > day_after
     periods = pairs.filter(overlap | gap).with_columns(
         pl.when(overlap).then(pl.lit("E101")).otherwise(pl.lit("E102")).alias("code"),
-        pl.when(later).then(pl.lit("適用開始年月日")).otherwise(pl.lit("適用終了年月日")).alias("field"),
         (
             pl.when(overlap)
             .then(pl.lit("県内の適用期間が重複しています: "))
@@ -120,7 +117,6 @@ def _judged(pairs: pl.DataFrame) -> pl.DataFrame:
     )
     acquired = pairs.filter(pl.col("next_qualified_from") != pl.col("qualified_from")).with_columns(
         pl.lit("E103").alias("code"),
-        pl.lit("資格取得年月日").alias("field"),
         (
             pl.lit("県内転居で資格取得年月日が異なります: 市町村 ")
             + pl.col("municipality_code")
@@ -133,62 +129,51 @@ def _judged(pairs: pl.DataFrame) -> pl.DataFrame:
             + pl.lit("(資格は県内の転居で継続します。転入前の資格取得日を送ってください)")
         ).alias("message"),
     )
-    return pl.concat([periods, acquired]).with_columns(
-        pl.when(later).then(pl.col("next_file_id")).otherwise(pl.col("file_id")).alias("item_file_id"),
-        pl.when(later).then(pl.col("next_line_no")).otherwise(pl.col("line_no")).alias("item_line_no"),
-        pl.when(later)
-        .then(pl.col("next_municipality_code"))
-        .otherwise(pl.col("municipality_code"))
-        .alias("item_municipality"),
-    )
+    return pl.concat([periods, acquired])
 
 
-def period_problems(conn: Connection, movers: list[str], file_id: int) -> pl.DataFrame:
-    """E101 / E102 / E103 for the records of this file that meet another municipality's period."""
+def review(conn: Connection, movers: list[str], file_id: int, now: datetime) -> pl.DataFrame:
+    """The review of this file's moves: earlier open items of these persons judged again
+    (withdrawn when their cause is gone), then E101 / E102 / E103 for the records of this
+    file that meet another municipality's period. One read of the persons' periods."""
     if not movers:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    pairs = _pairs(conn, movers).filter((pl.col("file_id") == file_id) | (pl.col("next_file_id") == file_id))
-    found = _judged(pairs).with_columns(
-        pl.when(pl.col("file_id") == file_id)
-        .then(pl.col("line_no"))
-        .otherwise(pl.col("next_line_no"))
-        .alias("line_no"),
-        pl.when(pl.col("file_id") == file_id)
-        .then(pl.when(pl.col("code") == "E103").then(pl.lit("資格取得年月日")).otherwise(pl.lit("適用終了年月日")))
-        .otherwise(pl.col("field"))
+    judged = _judged(_pairs(conn, movers))
+    _withdraw_resolved(conn, set(movers), judged, now)
+    ours = pl.col("file_id") == file_id
+    found = judged.filter(ours | (pl.col("next_file_id") == file_id)).with_columns(
+        pl.when(ours).then(pl.col("line_no")).otherwise(pl.col("next_line_no")).alias("line_no"),
+        pl.when(pl.col("code") == "E103")
+        .then(pl.lit("資格取得年月日"))
+        .when(ours)
+        .then(pl.lit("適用終了年月日"))
+        .otherwise(pl.lit("適用開始年月日"))
         .alias("field"),
         pl.lit(WARNING).alias("result"),
     )
     return found.select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
-def withdraw_resolved(conn: Connection, movers: list[str], now: datetime) -> int:
-    """Judge the open review items of these persons again; withdraw those whose cause is
-    gone (no problem of the same code left between the item's municipality and another).
-    Returns how many were withdrawn."""
-    if not movers:
-        return 0
+def _withdraw_resolved(conn: Connection, movers: set[str], judged: pl.DataFrame, now: datetime) -> None:
+    """Withdraw the open review items of these persons with no problem of the same code left
+    between the item's municipality and another. Open items are few (they wait for a
+    person), so they are read whole and matched here, never by a list of persons in SQL."""
     r, f, k = ingest_result.c, inbound_file.c, person_key.c
-    open_items = conn.execute(
-        select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
-        .join(inbound_file, f.file_id == r.file_id)
-        .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
-        .where(
-            r.code.in_(REVIEW_CODES),
-            r.result == WARNING,
-            r.withdrawn_at.is_(None),
-            k.pref_person_id.in_(movers),
-        )
-    ).all()
-    if not open_items:
-        return 0
-    still = _judged(_pairs(conn, movers))
-    standing = set(still.select("pref_person_id", "code", "municipality_code").iter_rows()) | set(
-        still.select("pref_person_id", "code", "next_municipality_code").iter_rows()
+    open_items = [
+        item
+        for item in conn.execute(
+            select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
+            .join(inbound_file, f.file_id == r.file_id)
+            .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
+            .where(r.code.in_(REVIEW_CODES), r.result == WARNING, r.withdrawn_at.is_(None))
+        ).all()
+        if item.pref_person_id in movers
+    ]
+    standing = set(judged.select("pref_person_id", "code", "municipality_code").iter_rows()) | set(
+        judged.select("pref_person_id", "code", "next_municipality_code").iter_rows()
     )
     gone = [i.result_id for i in open_items if (i.pref_person_id, i.code, i.municipality_code) not in standing]
     for start in range(0, len(gone), SQLITE_CHUNK):
         conn.execute(
             update(ingest_result).where(r.result_id.in_(gone[start : start + SQLITE_CHUNK])).values(withdrawn_at=now)
         )
-    return len(gone)

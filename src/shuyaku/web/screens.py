@@ -45,6 +45,7 @@ from shuyaku.timeutil import JST, jst_date
 from shuyaku.web.api import attachment
 
 IdPath = Annotated[int, PathParam(ge=1, le=2**31 - 1)]  # a larger number is no ID of ours (404 page)
+BeforeQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1)]  # the next page: rows with a lower ID
 SESSION_COOKIE = "shuyaku_session"
 LOGIN_COOKIE = "shuyaku_login"  # the log-in form's CSRF token (double submit) before any session
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -74,6 +75,14 @@ def _moment(value: datetime | None) -> str:
         return ""
     local = value.astimezone(JST) if value.tzinfo else value.replace(tzinfo=JST)
     return f"{_day(local.date())} {local:%H:%M} JST"
+
+
+def _page_of(found: list[Any], size: int, key: str) -> tuple[list[Any], int | None]:
+    """A page of ``size`` rows out of ``size + 1`` read, and the ``before`` of the next page
+    (the last shown row's ID) when there is one."""
+    if len(found) > size:
+        return found[:size], getattr(found[size - 1], key)
+    return found, None
 
 
 def _month(value: str) -> str:
@@ -280,15 +289,14 @@ def municipality_page(
     request: Request,
     actor: Staff,
     code: str,
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    before: BeforeQuery = None,
 ) -> Response:
     ctx = _ctx(request)
     feeds = [f for f in feed(ctx, actor) if f.code == code]
     if not feeds:
         raise NotFoundError(f"市町村 {code} はありません")
-    files = ingest.inbox(ctx, actor, municipality_code=code, limit=FILES_PAGE + 1, before=before)
-    more = files[FILES_PAGE - 1].file_id if len(files) > FILES_PAGE else None
-    files = files[:FILES_PAGE]
+    found = ingest.inbox(ctx, actor, municipality_code=code, limit=FILES_PAGE + 1, before=before)
+    files, more = _page_of(found, FILES_PAGE, "file_id")
     waiting = continuity.list_candidates(ctx, actor, municipality_code=code, status="proposed")
     sent_back = returns.available(ctx, actor, code)
     # The forms only; the services decide (and log a refusal) whatever the page offers.
@@ -365,28 +373,39 @@ def file_page(request: Request, actor: Staff, file_id: IdPath) -> Response:
     return page(request, "file.html", f=found.file, results=found.results)
 
 
-@router.get("/municipalities/{code}/quarantine", response_class=HTMLResponse)
-def quarantine_page(
+def _quarantine_view(
     request: Request,
-    actor: Staff,
+    actor: Actor,
     code: str,
+    *,
     show: str = "open",
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    before: int | None = None,
     done: str = "",
+    status: int = 200,
+    errors: list[tuple[str, str]] | None = None,
 ) -> Response:
     open_only = show != "all"
     found = quarantine.quarantined(_ctx(request), actor, code, open_only=open_only, limit=PAGE + 1, before=before)
+    records, more = _page_of(found, PAGE, "result_id")
     return page(
         request,
         "quarantine.html",
+        status,
         code=code,
-        records=found[:PAGE],
-        more=found[PAGE - 1].result_id if len(found) > PAGE else None,
+        records=records,
+        more=more,
         show="open" if open_only else "all",
         outcomes=quarantine.REVIEW_OUTCOMES,
         done=done,
-        errors=[],
+        errors=errors or [],
     )
+
+
+@router.get("/municipalities/{code}/quarantine", response_class=HTMLResponse)
+def quarantine_page(
+    request: Request, actor: Staff, code: str, show: str = "open", before: BeforeQuery = None, done: str = ""
+) -> Response:
+    return _quarantine_view(request, actor, code, show=show, before=before, done=done)
 
 
 @router.post("/quarantine/{result_id}", response_class=HTMLResponse)
@@ -406,17 +425,11 @@ def review_quarantined(
     except (InvalidRequest, Conflict) as exc:
         if not actor.sees(back):  # the form's own municipality, for showing the page again only
             raise
-        found = quarantine.quarantined(ctx, actor, back, limit=PAGE)
-        return page(
+        return _quarantine_view(
             request,
-            "quarantine.html",
-            exc.http_status,
-            code=back,
-            records=found,
-            more=None,
-            show="open",
-            outcomes=quarantine.REVIEW_OUTCOMES,
-            done="",
+            actor,
+            back,
+            status=exc.http_status,
             errors=[(f"note-{result_id}", f"隔離レコード {result_id}: {exc}")],
         )
     return RedirectResponse(f"/municipalities/{code}/quarantine?done={result_id}", status_code=303)
