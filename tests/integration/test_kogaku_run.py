@@ -6,7 +6,7 @@ import csv
 
 from shuyaku.db.schema import hit_month
 from shuyaku.kogaku.service import run_month
-from tests.builders import amount_trailer, exchange_file, number, rece, skbn, skks
+from tests.builders import MUNI_A, amount_trailer, exchange_file, number, rece, skbn, skks
 from tests.conftest import OPERATOR
 from tests.integration.helpers import ingest, rows
 
@@ -246,13 +246,13 @@ def test_a_kggt_after_the_run_is_told_where_the_two_disagree(ctx, tmp_path) -> N
     outcome = ingest(ctx, kggt_file([kggt("2000000003", "202607")]))  # the municipality paid 2000000003 only
     found = rows(ctx, ingest_result, ingest_result.c.file_id == outcome.file_id)
     assert sorted((r.line_no, r.code, r.result) for r in found) == [(0, "W302", "1"), (2, "W303", "1")]
-    w302 = next(r for r in found if r.code == "W302")
-    assert "世帯番号 2000000001 の 202607" in w302.message
-    # What counts is the KGGT's month: 2000000001's calculated July no longer counts.
     from shuyaku.db.schema import household_key
     from shuyaku.kogaku import tasuukai
 
     [one] = rows(ctx, household_key, household_key.c.setai_no == "2000000001")
+    w302 = next(r for r in found if r.code == "W302")
+    assert f"県世帯ID {one.pref_household_id} の 202607" in w302.message
+    # What counts is the KGGT's month: 2000000001's calculated July no longer counts.
     with ctx.engine.connect() as conn:
         assert tasuukai.counts(conn, "202608", [one.pref_household_id]).height == 0
 
@@ -280,3 +280,30 @@ def test_an_skbn_for_later_months_does_not_make_an_earlier_run_stale(ctx, tmp_pa
     assert ingest(ctx, later).status == "applied"
     with ctx.engine.connect() as conn:
         assert stale_months(conn) == []  # August on: July's run stands
+
+
+def test_a_w302_names_a_household_with_a_12_digit_key_readably(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A 12-digit 世帯番号 that happens to pass the individual-number check digit is masked in
+    any free text (it could be a number): the W302 message names the household by its
+    県世帯ID instead, and the KKKK carrying it leaves."""
+    from shuyaku.db.schema import outbound_file
+    from shuyaku.ingest.returns import export
+    from tests.builders import kggt, kggt_file
+
+    setai = number(77)  # synthetic, valid check digit, used here as a municipality's 世帯番号
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1), setai=setai, **SINCE)]))
+    ingest(
+        ctx, exchange_file("SKBN", [skbn(setai, start="202604", under70="03")], trailer=["3", "1", "1", "0", "0", ""])
+    )
+    claims = [rece("1000000001", setting="1", total=300_000, copay=90_000)]
+    ingest(ctx, exchange_file("RECE", claims, trailer=amount_trailer(claims, 8)))
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    outcome = ingest(ctx, kggt_file([kggt("2000000009", "202607")]))  # our hit for `setai` is missing: W302
+    from shuyaku.db.schema import household_key, ingest_result
+
+    [home] = rows(ctx, household_key, household_key.c.setai_no == setai)
+    [w302] = rows(ctx, ingest_result, ingest_result.c.file_id == outcome.file_id, ingest_result.c.code == "W302")
+    assert f"県世帯ID {home.pref_household_id} の 202607" in w302.message  # readable, not masked
+    export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path / "kkkk")
+    kkkk = rows(ctx, outbound_file, outbound_file.c.kind == "KKKK", outbound_file.c.inbound_file_id == outcome.file_id)
+    assert [k.status for k in kkkk] == ["released"]

@@ -58,7 +58,7 @@ def apply_hit_reports(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.
 def _crosscheck(conn: Connection, applied: pl.DataFrame, batch: Batch) -> pl.DataFrame:
     """W302/W303 for the months of this KGGT that `kogaku run` has calculated: a W303 on the
     line of this file that has it; a W302 (a hit the file lacks) on line 0, naming the
-    世帯番号 and the month."""
+    household (県世帯ID) and the month."""
     months = crosscheck.calculated_months(conn, [str(m) for m in applied["month"].unique().to_list()])
     found = crosscheck.disagreements(conn, months, batch.municipality_code)
     found = found.filter((pl.col("code") == crosscheck.W302) | (pl.col("file_id") == batch.file_id))
@@ -67,9 +67,7 @@ def _crosscheck(conn: Connection, applied: pl.DataFrame, batch: Batch) -> pl.Dat
         "code",
         pl.lit(WARNING).alias("result"),
         pl.lit("該当区分").alias("field"),
-        pl.struct("code", "setai_no", "month")
-        .map_elements(lambda x: crosscheck.message(x["code"], x["setai_no"], x["month"]), return_dtype=pl.String)
-        .alias("message"),
+        crosscheck.message().alias("message"),
     ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
