@@ -19,6 +19,7 @@ call the same service functions and hold no rule, scope filter or role check of 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -95,10 +96,8 @@ class Access:
 
     def log_each(self, conn: Connection, targets: list[str], *, detail: str = "") -> None:
         """One event per target (each erasure of a number, say), in the caller's transaction."""
-        events = [
-            trail.Event(self.action or self.operation, target=t, purpose=self.purpose, row_count=1, detail=detail)
-            for t in targets
-        ]
+        self.done(rows=1, detail=detail)
+        events = [dataclasses.replace(self.event(), target=t) for t in targets]
         trail.append(conn, self.actor, events, self.ctx.clock())
         self.logged = True
 
