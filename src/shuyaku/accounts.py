@@ -39,7 +39,7 @@ from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import api_token, app_user, municipality, permission_change, user_session
 from shuyaku.errors import InvalidRequest, Unauthenticated
 from shuyaku.text import typed_text, without_controls
-from shuyaku.timeutil import jst_date
+from shuyaku.timeutil import jst_date, shown
 from shuyaku.vault import rules as crypto
 
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)  # OWASP: Argon2id m=19 MiB, t=2, p=1
@@ -423,16 +423,22 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
         user = dict(row) if row else None
         reason = None
         if user is None:
-            reason = "unknown login id"
+            reason = "未登録のID"
         elif user["status"] != "active":
-            reason = "suspended"
+            reason = "利用停止中"
         elif user["valid_until"] is not None and user["valid_until"] < jst_date(now):
-            reason = "expired"
+            reason = "有効期限切れ"
         elif user["locked_until"] is not None and _aware(user["locked_until"]) > now:
-            reason = "locked"
+            reason = "ロック中"
         elif user["role"] in policy.TOKEN_ROLES:
-            reason = "system account (API token only)"
-        if reason is not None or user is None:
+            reason = "システム用アカウント(APIトークンのみ)"
+        locked_until = None
+        if reason == "ロック中" and user is not None:
+            # Only somebody who knows the password and the code learns that the ID is locked
+            # and until when; to anybody else a lock looks like any other refusal.
+            if _password_ok(str(user["password_hash"]), password) and _use_code(ctx, conn, user, code, now):
+                locked_until = _aware(user["locked_until"])
+        elif reason is not None or user is None:
             _password_ok(_DUMMY_HASH, password)
         elif not (_password_ok(str(user["password_hash"]), password) and _use_code(ctx, conn, user, code, now)):
             reason = _count_failure(conn, login_id, now)
@@ -441,6 +447,11 @@ def login(ctx: Context, login_id: str, password: str, code: str) -> Session:
             trail.append(
                 conn, actor, [trail.Event("login", target=_typed(login_id), outcome="failed", detail=reason or "")], now
             )
+    if locked_until is not None:
+        raise LoginFailed(
+            f"このIDは続けて誤ったためロックされています。{shown(locked_until)} に解除されます"
+            "(急ぐときは管理者が user reset-password で解除できます)"
+        )
     if reason is not None or user is None:
         raise LoginFailed(FAILED)
     token = secrets.token_urlsafe(32)
@@ -467,8 +478,8 @@ def _count_failure(conn: Connection, login_id: str, now: datetime) -> str:
         conn.execute(
             update(app_user).where(u.login_id == login_id).values(failed_logins=0, locked_until=now + LOCK_FOR)
         )
-        return f"wrong password or code; locked for {LOCK_FOR}"
-    return f"wrong password or code ({failed})"
+        return f"パスワードまたは確認コードの誤り({LOCK_AFTER}回目、{LOCK_FOR.seconds // 60}分ロック)"
+    return f"パスワードまたは確認コードの誤り({failed}回目)"
 
 
 def _password_ok(stored: str, password: str) -> bool:

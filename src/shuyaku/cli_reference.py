@@ -29,8 +29,9 @@ def _walk(command: Any, path: list[str]) -> Iterator[tuple[list[str], Any]]:
 
 def reference() -> str:
     from shuyaku.cli import app
+    from shuyaku.cli.japanese import EXIT_CODES, EXIT_ONE, exit_codes
 
-    lines = [START, "", "| command | what it does | options |", "|---|---|---|"]
+    lines = [START, "", "| command | what it does | options | exit codes |", "|---|---|---|---|"]
     for path, command in _walk(typer.main.get_command(app), ["shuyaku"]):
         arguments = [p.name.upper() for p in command.params if p.param_type_name == "argument"]
         options = [
@@ -40,7 +41,16 @@ def reference() -> str:
         ]
         summary = (command.help or "").strip().splitlines()[0] if command.help else ""
         usage = " ".join([*path, *arguments])
-        lines.append(f"| `{usage}` | {summary.replace('|', '／')} | {' '.join(f'`{o}`' for o in options if o)} |")
+        codes = "/".join(str(c) for c in exit_codes(" ".join(path[1:])) if c != 130)
+        flags = " ".join(f"`{o}`" for o in options if o)
+        lines.append(f"| `{usage}` | {summary.replace('|', '／')} | {flags} | {codes} |")
+    lines += ["", "Exit codes (every command's `--help` lists its own):", ""]
+    lines += [f"- `{code}`: {meaning}" for code, meaning in EXIT_CODES.items()]
+    lines += ["- `1`: what it means for the commands that use it —"]
+    lines += [
+        f"  `{path}`: {meaning}" + (";" if i < len(EXIT_ONE) - 1 else "")
+        for i, (path, meaning) in enumerate(EXIT_ONE.items())
+    ]
     return "\n".join([*lines, "", END])
 
 

@@ -62,7 +62,7 @@ def test_a_wrong_code_or_password_counts_and_five_lock_the_account_for_30_minute
     ctx.clock.advance(minutes=31)
     assert accounts.login(ctx, "sato", creds.password, _code(ctx, secret)).actor.role == "federation_operator"
     failures = [e for e in rows(ctx, audit_event) if e.action == "login" and e.outcome == "failed"]
-    assert len(failures) == 6 and any("locked" in e.detail for e in failures)
+    assert len(failures) == 6 and any("ロック" in e.detail for e in failures)
     assert creds.password not in " ".join(str(e) for e in rows(ctx, audit_event))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_demo_runs_end_to_end_on_its_own_sqlite_file(tmp_path: Path) -> None:
     assert "デモ完了" in result.output and "個人番号らしき12桁: 0 件" in result.output
 
 
-def test_an_unexpected_failure_is_one_masked_line_and_exit_1(
+def test_an_unexpected_failure_is_an_incident_number_and_exit_3(
     home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import shuyaku.ingest.inbound as service
@@ -121,9 +122,12 @@ def test_an_unexpected_failure_is_one_masked_line_and_exit_1(
     with pytest.raises(SystemExit) as done:
         main()
     captured = capsys.readouterr()
-    assert done.value.code == 1 and "予期しないエラー" in captured.err and secret not in captured.err + captured.out
+    assert done.value.code == 3 and "予期しないエラー" in captured.err and secret not in captured.err + captured.out
+    assert "Traceback" not in captured.err and "RuntimeError" not in captured.err  # no internals on the terminal
+    incident = re.search(r"障害番号 ([0-9]{14}-[0-9a-f]{6})", captured.err)
+    assert incident is not None and captured.err.count("\n") == 1
     log = (home / "home" / "log" / "shuyaku.log").read_text(encoding="utf-8")
-    assert "unexpected failure" in log and secret not in log
+    assert f"incident {incident.group(1)}" in log and "RuntimeError" in log and secret not in log
 
 
 def test_archive_purge_command(home: Path) -> None:

@@ -93,7 +93,7 @@ def test_the_access_review_lists_off_hours_refusals_and_exports(ctx, tmp_path) -
     )
     rows = list(csv.reader((tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()))
     sections = {(r[0].split("(")[0], r[2], r[5]) for r in rows[1:]}
-    assert ("担当外・権限外のアクセス", "tonari", "person.read") in sections
+    assert ("担当外・権限外のアクセス", "tonari", "被保険者の照会") in sections
     night = [r for r in rows[1:] if r[0].startswith("時間外")]
     assert [(r[1][11:16], r[2]) for r in night] == [("21:00", "yoru")]
     assert done.rows == len(rows) - 1

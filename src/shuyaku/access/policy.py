@@ -96,3 +96,35 @@ def check(actor: Actor, operation: str, municipality_code: str | None = None) ->
 
 # Operations that, without a municipality, narrow themselves to the actor's municipalities.
 SCOPED_BY_FILTER = frozenset({"continuity.read", "export", "inbox.read", "quarantine.read"})
+
+
+# Actions the access log records besides the operations above (their finer steps).
+_ACTIONS = {
+    "login": "ログイン",
+    "logout": "ログアウト",
+    "password.change": "パスワードの変更",
+    "person.keys": "被保険者の照会(市町村の宛名番号)",
+    "returns.fetch": "返却ファイルの取得",
+    "returns.list": "返却ファイルの一覧",
+    "ingest.resend": "保留ファイルの再処理",
+    "municipality.add": "市町村の登録",
+    "restore": "復元",
+    "audit.search": "アクセス記録の検索",
+    "audit.verify": "アクセス記録の検証",
+    "token.list": "APIトークン一覧の閲覧",
+    "user.list": "利用者一覧の閲覧",
+    "continuity.confirmed": "世帯継続性候補の確定",
+    "continuity.rejected": "世帯継続性候補の却下",
+}
+OUTCOMES = {"ok": "成功", "denied": "拒否", "failed": "失敗"}
+
+
+def action_label(action: str) -> str:
+    """An access-log action as staff and 帳票 say it (the code itself when unknown)."""
+    if action in _ACTIONS:
+        return _ACTIONS[action]
+    if action in OPERATIONS:
+        return OPERATIONS[action].label
+    if action.startswith("user."):
+        return f"利用者の変更({action.removeprefix('user.')})"
+    return action

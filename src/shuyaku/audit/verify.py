@@ -19,6 +19,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +38,7 @@ from shuyaku.db.query import rows_to_frame
 from shuyaku.db.schema import audit_checkpoint, audit_event
 from shuyaku.errors import InvalidRequest
 from shuyaku.files import replace_private
+from shuyaku.timeutil import shown
 
 PRIVATE, PUBLIC = "audit-signing.key", "audit-signing.pub"
 
@@ -133,7 +135,7 @@ class Report:
     verified_size: int = 0  # events covered by the last good checkpoint
     problems: list[str] = field(default_factory=list)
     unsigned_events: int = 0  # events after the last checkpoint: not yet protected by a signature
-    unsigned_since: str = ""  # the time of the first of them (UTC)
+    unsigned_since: str = ""  # the time of the first of them, as a person reads it (JST, +09:00)
     against: int | None = None  # the size of an outside signed tree head the log was proven against
 
     @property
@@ -281,8 +283,9 @@ def verify(ctx: Context, actor: Actor, against: str | None = None) -> Report:
     report.unsigned_events = max(levels.size - last_signed, 0)
     if report.unsigned_events:
         with ctx.engine.connect() as conn:
-            report.unsigned_since = str(
-                conn.execute(select(audit_event.c.at_utc).where(audit_event.c.seq == last_signed + 1)).scalar() or ""
+            at = conn.execute(select(audit_event.c.at_utc).where(audit_event.c.seq == last_signed + 1)).scalar()
+            report.unsigned_since = (
+                shown(datetime.fromisoformat(str(at).replace("Z", "+00:00")), seconds=True) if at else ""
             )
     if against is not None:
         try:

@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli.base import (
+    Format,
     ShuyakuTyper,
-    Table,
     _context,
+    _emit,
     _fail,
     _session,
     _session_file,
@@ -18,6 +19,7 @@ from shuyaku.cli.base import (
     console,
 )
 from shuyaku.cli.options import ApprovedBy, LoginId
+from shuyaku.timeutil import shown
 
 user_app = ShuyakuTyper(help="利用者(職員ごとのID・役割・担当市町村)", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -96,16 +98,25 @@ def user_add(
 
 
 @user_app.command("list")
-def user_list() -> None:
+def user_list(fmt: Format = "table") -> None:
     """利用者の一覧(役割・担当・状態)。"""
     from shuyaku import accounts
     from shuyaku.access import policy
 
     found = accounts.list_users(*_session())
     status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
-    table = Table("ログインID", "氏名", "所属", "役割", "担当市町村", "状態", "有効期限", "最終ログイン")
-    for a in found:
-        table.add_row(
+    columns = (
+        ("login_id", "ログインID"),
+        ("name", "氏名"),
+        ("organisation", "所属"),
+        ("role", "役割"),
+        ("municipalities", "担当市町村"),
+        ("status", "状態"),
+        ("valid_until", "有効期限"),
+        ("last_login_at", "最終ログイン(日本時間)"),
+    )
+    rows = [
+        [
             a.login_id,
             a.name,
             a.organisation,
@@ -113,9 +124,11 @@ def user_list() -> None:
             ",".join(a.municipalities) or "県全体",
             status_label.get(a.status, a.status) + ("(ロック中)" if a.locked else ""),
             a.valid_until.isoformat() if a.valid_until else "",
-            f"{a.last_login_at:%Y-%m-%d %H:%M}" if a.last_login_at else "",
-        )
-    console.print(table)
+            shown(a.last_login_at),
+        ]
+        for a in found
+    ]
+    _emit(fmt, columns, rows, empty="利用者はまだいません(shuyaku user add で最初の管理者を登録します)")
 
 
 @user_app.command("suspend")
@@ -185,23 +198,32 @@ def token_create(
 
 
 @token_app.command("list")
-def token_list() -> None:
+def token_list(fmt: Format = "table") -> None:
     """APIトークンの一覧(番号・利用者・市町村・期限・失効)。トークンそのものは表示しない。"""
     from shuyaku import accounts
 
-    table = Table("番号", "ログインID", "市町村", "発行日時(UTC)", "発行者", "有効期限(UTC)", "状態")
-    for t in accounts.list_tokens(*_session()):
-        state = "失効" if t.revoked_at else "有効"
-        table.add_row(
-            str(t.token_id),
+    columns = (
+        ("token_id", "番号"),
+        ("login_id", "ログインID"),
+        ("municipality_code", "市町村"),
+        ("created_at", "発行日時(日本時間)"),
+        ("created_by", "発行者"),
+        ("expires_at", "有効期限(日本時間)"),
+        ("status", "状態"),
+    )
+    rows = [
+        [
+            t.token_id,
             t.login_id,
             t.municipality_code,
-            f"{t.created_at:%Y-%m-%d %H:%M}",
+            shown(t.created_at),
             t.created_by,
-            f"{t.expires_at:%Y-%m-%d %H:%M}",
-            state,
-        )
-    console.print(table)
+            shown(t.expires_at),
+            "失効" if t.revoked_at else "有効",
+        ]
+        for t in accounts.list_tokens(*_session())
+    ]
+    _emit(fmt, columns, rows, empty="APIトークンはありません(shuyaku token create で発行します)")
 
 
 @token_app.command("revoke")

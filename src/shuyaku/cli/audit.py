@@ -11,6 +11,7 @@ from shuyaku.cli.base import (
     ShuyakuTyper,
     _date,
     _fail,
+    _out_file,
     _session,
     _styled,
     app,
@@ -69,6 +70,7 @@ def audit_checkpoint(
     """これまでの全記録の Merkle ルートに署名して残す(--export で外部保管用の署名付きノートも書く)。"""
     from shuyaku.audit.verify import checkpoint, export_head
 
+    _out_file("--export", export)
     ctx, actor = _session()
     try:
         cp = export_head(ctx, actor, export) if export else checkpoint(ctx, actor)
@@ -118,6 +120,10 @@ def _report(kind: str, start: str, end: str, pdf: Path | None, csv_: Path | None
     if pdf is None and csv_ is None:
         raise _fail("--pdf か --csv(または両方)を指定してください")
     first, last = _date("--from", start), _date("--to", end)  # the input first, then the session
+    if last < first:
+        raise _fail(f"--to({last})が --from({first})より前です")
+    _out_file("--pdf", pdf)
+    _out_file("--csv", csv_)
     ctx, actor = _session()
     try:
         build = {

@@ -3,13 +3,15 @@ control, the one mapping of errors, the session and the acting user."""
 
 from __future__ import annotations
 
+import csv
 import functools
 import getpass
+import json
 import logging
 import os
 import sys
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +23,7 @@ from rich.text import Text
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
+from shuyaku.cli.japanese import Command, japanese_typer
 from shuyaku.config import load_settings
 from shuyaku.context import Context, NotInitialised, open_context
 from shuyaku.errors import ShuyakuError
@@ -31,10 +34,14 @@ from shuyaku.vault.keys import KeyError_
 class ShuyakuTyper(typer.Typer):
     """Typer whose commands map ``ShuyakuError`` in one place: the message on stderr (no
     markup, no control characters) and the error's exit code. Anything else is a bug and
-    reaches ``main``'s last-resort handler."""
+    reaches the last-resort handler of ``japanese.Group.main``. Help pages and usage errors
+    are Japanese (``japanese.py``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**japanese_typer(**kwargs))
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # type: ignore[override]
-        register = super().command(*args, **kwargs)
+        register = super().command(*args, cls=Command, **kwargs)
 
         def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(function)
@@ -51,7 +58,7 @@ class ShuyakuTyper(typer.Typer):
         return decorator
 
 
-app = ShuyakuTyper(help="shuyaku — 国保情報集約システム", no_args_is_help=True, pretty_exceptions_enable=False)
+app = ShuyakuTyper(help="shuyaku — 国保情報集約システム", no_args_is_help=True)
 
 
 class SafeConsole(Console):
@@ -69,7 +76,13 @@ class SafeConsole(Console):
 
 
 class Table(RichTable):
-    """A table whose text cells are printed as written, without control characters."""
+    """A table whose text cells are printed as written, without control characters, and
+    wrap rather than end in "…" when the terminal is narrow (an ID is never cut)."""
+
+    def __init__(self, *headers: Any, **kwargs: Any) -> None:
+        super().__init__(*headers, **kwargs)
+        for column in self.columns:
+            column.overflow = "fold"
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*(without_controls(r) if isinstance(r, str) else r for r in renderables), **kwargs)
@@ -86,6 +99,13 @@ console = SafeConsole() if sys.stdout.isatty() else SafeConsole(width=200)
 err = SafeConsole(stderr=True) if sys.stderr.isatty() else SafeConsole(stderr=True, width=200)
 
 STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
+
+
+def _result_label(status: str, errors: int, code: str | None = None) -> str:
+    """A file's result as staff read it: an applied file with quarantined records is 一部反映."""
+    if status == "applied" and errors:
+        return "一部反映"
+    return STATUS_LABEL.get(status, status)
 
 
 _opened: list[Context] = []
@@ -129,11 +149,11 @@ def _actor(ctx: Context) -> Actor:
         try:
             return accounts.session_actor(ctx, token)
         except accounts.LoginFailed:
-            _log_refused(ctx, "session ended or expired")
+            _log_refused(ctx, "セッションが終了または期限切れ")
             raise
     if not accounts.has_accounts(ctx):
         return Actor(f"setup:{os.environ.get('SHUYAKU_ACTOR') or getpass.getuser()}", "system")
-    _log_refused(ctx, "not logged in")
+    _log_refused(ctx, "未ログイン")
     raise _fail("ログインしてください: shuyaku login --user ログインID")
 
 
@@ -192,9 +212,61 @@ def _os_reason(exc: OSError) -> str:
 def _date(option: str, value: str) -> date:
     """A YYYY-MM-DD option, or an error that names the option and the form."""
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value.strip())
     except ValueError:
         raise _fail(f"{option} は YYYY-MM-DD(例: 2026-11-01)で指定してください(指定: {value})") from None
+
+
+def _month(option: str, value: str) -> str:
+    """A month option, ``YYYYMM`` or ``YYYY-MM``, as ``YYYYMM`` — or an error naming the option."""
+    from shuyaku.month import Month, MonthError
+
+    try:
+        return Month.parse(value).compact
+    except MonthError:
+        raise _fail(f"{option} は YYYYMM か YYYY-MM(例: 202609 / 2026-09)で指定してください(指定: {value})") from None
+
+
+def _moment(option: str, value: str) -> datetime:
+    """A point in time typed by a person: a date (its end, JST) or a date and time; without an
+    offset the time is Japan time. Stored times are UTC; this returns an aware datetime."""
+    from shuyaku.timeutil import JST
+
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time.max, JST)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail(
+            f"{option} は YYYY-MM-DD か YYYY-MM-DDTHH:MM(日本時間。例: 2026-11-01T09:30)で指定してください(指定: {value})"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def _out_file(option: str, path: Path | None) -> Path | None:
+    """A file to write: its folder must already exist and be writable (none is made silently)."""
+    if path is None:
+        return None
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise _fail(f"{option} {path}: フォルダです(ファイル名を指定してください)")
+    if not folder.is_dir():
+        raise _fail(f"{option} {path}: フォルダ {folder} がありません(先に作ってください)")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise _fail(f"{option} {path}: 書き込む権限がありません")
+    return path
+
+
+def _out_folder(option: str, path: Path) -> Path:
+    """An output folder: made if missing (its help says so), and checked before any work."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _fail(f"{option} {path}: フォルダを作れません({_os_reason(exc)})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise _fail(f"{option} {path}: 書き込む権限がありません")
+    return path
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -202,8 +274,29 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _print_municipalities(rows: list[dict[str, object]]) -> None:
-    table = Table("市町村コード", "市町村名", "文字コード", "被保険者", "世帯", "SKSE連番", "SKKS連番", "保留")
+MUNICIPALITY_COLUMNS = (
+    ("code", "市町村コード"),
+    ("name", "市町村名"),
+    ("encoding", "文字コード"),
+    ("persons", "被保険者"),
+    ("households", "世帯"),
+    ("SKSE", "SKSE連番"),
+    ("SKKS", "SKKS連番"),
+    ("held", "保留"),
+)
+
+
+def _print_municipalities(rows: list[dict[str, object]], fmt: str = "table") -> None:
+    if fmt != "table" or not rows:
+        listed = [[m[key] for key, _ in MUNICIPALITY_COLUMNS] for m in rows]
+        _emit(
+            fmt,
+            MUNICIPALITY_COLUMNS,
+            listed,
+            empty="登録済みの市町村はありません(shuyaku municipality add で登録します)",
+        )
+        return
+    table = Table(*(label for _, label in MUNICIPALITY_COLUMNS))
     for m in rows:
         table.add_row(
             str(m["code"]),
@@ -215,6 +308,48 @@ def _print_municipalities(rows: list[dict[str, object]]) -> None:
             str(m["SKKS"]),
             str(m["held"]),
         )
+    console.print(table)
+
+
+FORMATS = ("table", "csv", "json")
+
+
+def _check_format(value: str) -> str:
+    if value not in FORMATS:
+        raise typer.BadParameter(value)
+    return value
+
+
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="table|csv|json",
+        help="出力形式: table(表)、csv(見出しは表と同じ)、json(英字のキー)",
+        callback=_check_format,
+    ),
+]
+
+
+def _emit(fmt: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[object]], *, empty: str = "") -> None:
+    """A listing as a table, CSV or JSON: ``columns`` are (JSON key, 見出し) pairs. An empty
+    table says why (``empty``); CSV and JSON stay parseable (a header, ``[]``)."""
+    if fmt == "json":
+        keys = [key for key, _ in columns]
+        listing = [dict(zip(keys, row, strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(listing, ensure_ascii=False, indent=1, default=str) + "\n")
+        return
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([label for _, label in columns])
+        writer.writerows([["" if v is None else without_controls(str(v)) for v in row] for row in rows])
+        return
+    if not rows and empty:
+        console.print(empty)
+        return
+    table = Table(*(label for _, label in columns))
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
 
 

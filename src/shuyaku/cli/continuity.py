@@ -7,55 +7,106 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli.base import (
+    Format,
     ShuyakuTyper,
     Table,
+    _emit,
+    _fail,
     _session,
     app,
     console,
 )
+from shuyaku.household.candidates import STATUS_LABEL, Candidate
+from shuyaku.timeutil import shown
 
 continuity_app = ShuyakuTyper(help="世帯の継続性(県内転居・分離・合併の候補)", no_args_is_help=True)
 app.add_typer(continuity_app, name="continuity")
 
 
+_COLUMNS = (
+    ("candidate_id", "候補番号"),
+    ("change_date", "異動日"),
+    ("rule", "規則"),
+    ("judgement", "判定"),
+    ("status", "状態"),
+    ("to", "転入先 市町村・世帯番号・県世帯ID"),
+    ("from", "転出元 市町村・世帯番号・県世帯ID"),
+    ("reason", "理由"),
+    ("persons", "世帯員(県被保険者ID:区分)"),
+    ("decided", "決定(者・日時)"),
+)
+
+
+def _row(c: Candidate) -> list[object]:
+    decided = f"{c.decided_by} {shown(c.decided_at)}" if c.decided_at else ""
+    return [
+        c.candidate_id,
+        c.change_date.isoformat(),
+        c.rule,
+        "継続" if c.continuous else "非継続",
+        STATUS_LABEL[c.status],
+        f"{c.to_municipality_code} {c.to_setai_no} {c.to_household}",
+        f"{c.from_municipality_code} {c.from_setai_no} {c.from_household}",
+        c.reason + (f"({c.decision_note})" if c.decision_note else ""),
+        " ".join(f"{p}:{part}" for p, part in c.persons.items()),
+        decided,
+    ]
+
+
+def _status(value: str | None) -> str | None:
+    """``--status``: the code (proposed …) or its Japanese label (提案 …)."""
+    if value is None:
+        return None
+    codes = {**{code: code for code in STATUS_LABEL}, **{label: code for code, label in STATUS_LABEL.items()}}
+    if value not in codes:
+        choices = " / ".join(f"{label}({code})" for code, label in STATUS_LABEL.items())
+        raise _fail(f"--status は {choices} のいずれかで指定してください(指定: {value})")
+    return codes[value]
+
+
 @continuity_app.command("list")
 def continuity_list(
     municipality: Annotated[str | None, typer.Option(help="転入先(判定する側)の市町村コード")] = None,
-    status: Annotated[str | None, typer.Option(help="proposed / confirmed / rejected / withdrawn")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="提案(proposed)/ 確定(confirmed)/ 却下(rejected)/ 取下げ(withdrawn)")
+    ] = None,
+    fmt: Format = "table",
 ) -> None:
     """世帯の継続性候補の一覧(規則・理由・見た世帯員つき)。"""
     from shuyaku.review import continuity as service
 
-    found = service.list_candidates(*_session(), municipality_code=municipality, status=status)
-    table = Table(
-        "候補番号",
-        "異動日",
-        "規則",
-        "判定",
-        "状態",
-        "転入先 市町村・世帯番号・県世帯ID",
-        "転出元 市町村・県世帯ID",
-        "理由",
-        "世帯員",
-        "決定",
-    )
-    for c in found:
-        members = " ".join(f"{p}:{part}" for p, part in c.persons.items())
-        decided = f"{c.decided_by} {c.decided_at:%Y-%m-%d %H:%M}" if c.decided_at else ""
-        table.add_row(
-            str(c.candidate_id),
-            c.change_date.isoformat(),
-            c.rule,
-            "継続" if c.continuous else "非継続",
-            service.STATUS_LABEL[c.status],
-            f"{c.to_municipality_code} {c.to_setai_no} {c.to_household}",
-            f"{c.from_municipality_code} {c.from_household}",
-            c.reason + (f"({c.decision_note})" if c.decision_note else ""),
-            members,
-            decided,
-        )
+    code = _status(status)
+    found = service.list_candidates(*_session(), municipality_code=municipality, status=code)
+    scope = f"{municipality or '担当のすべての市町村'}・{STATUS_LABEL[code] if code else 'すべての状態'}"
+    _emit(fmt, _COLUMNS, [_row(c) for c in found], empty=f"候補はありません({scope})")
+    if fmt == "table" and found:
+        console.print(f"{len(found):,} 件")
+
+
+@continuity_app.command("show")
+def continuity_show(
+    candidate: Annotated[int, typer.Argument(help="候補番号")],
+    fmt: Format = "table",
+) -> None:
+    """1件の候補: 規則・理由、転入先と転出元の世帯、判定で見た世帯員、決定の記録。"""
+    from shuyaku.review import continuity as service
+
+    c = service.get_candidate(*_session(), candidate)
+    if fmt != "table":
+        _emit(fmt, _COLUMNS, [_row(c)])
+        return
+    values = _row(c)
+    table = Table("項目", "内容", show_header=False)
+    for (_, label), value in zip(_COLUMNS, values, strict=True):
+        if label.startswith("世帯員"):
+            continue
+        table.add_row(label, str(value))
     console.print(table)
-    console.print(f"{len(found):,} 件")
+    members = Table("県被保険者ID", "区分")
+    for person, part in c.persons.items():
+        members.add_row(person, part)
+    console.print("判定で見た世帯員")
+    console.print(members)
 
 
 @continuity_app.command("confirm")

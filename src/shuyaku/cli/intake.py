@@ -10,13 +10,19 @@ from rich.text import Text
 
 from shuyaku.cli.base import (
     STATUS_LABEL,
+    Format,
     ShuyakuTyper,
     Table,
     _actor,
     _context,
+    _date,
+    _emit,
     _fail,
+    _month,
+    _out_folder,
     _print_municipalities,
     _progress,
+    _result_label,
     _session,
     _styled,
     app,
@@ -29,7 +35,7 @@ from shuyaku.ingest.inbound import IngestOutcome
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.service import inbox, ingest_paths
 from shuyaku.setup import add_municipality
-from shuyaku.timeutil import utc_now
+from shuyaku.timeutil import shown, utc_now
 
 inbox_app = ShuyakuTyper(help="受信ファイル台帳", no_args_is_help=True)
 app.add_typer(inbox_app, name="inbox")
@@ -50,7 +56,7 @@ def ingest(
     ] = True,
     jobs: Annotated[int, typer.Option(help="並列に処理するプロセス数(PostgreSQL のみ。市町村単位で分担)")] = 1,
 ) -> None:
-    """市町村ファイル(SKSE/SKKS)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留があれば 1。"""
+    """市町村ファイル(SKSE/SKKS/KGGT/RECE/SKBN)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留・一部反映があれば 1。"""
     for path in paths:
         if not path.exists():
             raise _fail(f"{path} がありません")
@@ -67,22 +73,27 @@ def ingest(
         outcomes = ingest_paths(ctx, _actor(ctx), files, remove_source=remove_source, progress=step, jobs=jobs)
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
     for o in outcomes:
-        colour = "green" if o.ok else "red"
+        colour = "green" if o.ok and not o.partial else ("yellow" if o.partial else "red")
         table.add_row(
             str(o.file_id),
             o.filename,
-            Text(STATUS_LABEL.get(o.status, o.status), style=colour),
+            Text(_result_label(o.status, o.errors), style=colour),
             str(o.records),
             str(o.applied),
             str(o.warnings),
             str(o.errors),
-            o.code or "",
+            o.code or ",".join(o.record_codes),
             o.message,
         )
     console.print(table)
     if not outcomes:
         raise _fail("取り込むファイルがありません(*.csv)")
-    if not all(o.ok for o in outcomes):
+    if any(o.partial for o in outcomes):
+        console.print(
+            "一部反映のファイルは、エラーの記録だけを隔離して残りを反映しました。"
+            "記録ごとの内容は取込結果(export --kind KKKK)と隔離一覧(画面の「隔離レコード」)にあります"
+        )
+    if not all(o.ok and not o.partial for o in outcomes):
         raise typer.Exit(1)
 
 
@@ -91,10 +102,11 @@ def export(
     kind: Annotated[
         str, typer.Option(help="KKKK(取込結果) / IDTB(県ID対応表) / KZKH(世帯継続性候補) / TSKG(多数回該当回数)")
     ],
-    out: Annotated[Path, typer.Option(help="出力フォルダ")],
+    out: Annotated[Path, typer.Option(help="出力フォルダ(なければ作る)")],
     municipality: Annotated[str | None, typer.Option(help="市町村コード(省略時は登録済みの全市町村)")] = None,
 ) -> None:
     """市町村への返却ファイルを出力する(個人番号は出力前に検査して止める)。"""
+    _out_folder("--out", out)
     ctx = _context()
     done = returns.export_all(ctx, _actor(ctx), kind, out, municipality)
     written, blocked = done.written, done.blocked
@@ -130,7 +142,7 @@ def status() -> None:
 
 @app.command()
 def synth(
-    out: Annotated[Path, typer.Option(help="出力フォルダ")],
+    out: Annotated[Path, typer.Option(help="出力フォルダ(なければ作る)")],
     municipalities: Annotated[int, typer.Option(help="市町村数")] = 3,
     persons: Annotated[int, typer.Option(help="被保険者数(概数)")] = 2000,
     days: Annotated[int, typer.Option(help="日次差分の日数")] = 2,
@@ -138,7 +150,8 @@ def synth(
     seed: Annotated[int, typer.Option(help="乱数の種")] = 1,
     register: Annotated[bool, typer.Option("--register", help="市町村をデータベースに登録する")] = False,
     claims_month: Annotated[
-        str | None, typer.Option(help="この診療年月(YYYYMM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く")
+        str | None,
+        typer.Option(help="この診療年月(YYYYMM か YYYY-MM)のレセプト集計(RECE)と世帯所得区分(SKBN)も書く"),
     ] = None,
     hit_months: Annotated[
         int, typer.Option(help="基準日前のこの月数分の高額該当情報(KGGT)も書く(日次差分の異動の前)")
@@ -148,6 +161,14 @@ def synth(
     from shuyaku.kogaku.tasuukai import shift
     from shuyaku.synth.prefecture import SyntheticPrefecture
 
+    for option, value in (("--municipalities", municipalities), ("--persons", persons)):
+        if value < 1:
+            raise _fail(f"{option} は1以上で指定してください(指定: {value})")
+    for option, value in (("--days", days), ("--events", events), ("--hit-months", hit_months)):
+        if value < 0:
+            raise _fail(f"{option} は0以上で指定してください(指定: {value})")
+    claims_month = _month("--claims-month", claims_month) if claims_month else None
+    _out_folder("--out", out)
     ctx = _context() if register else None
     prefecture = ctx.prefecture if ctx else "11"
     world = SyntheticPrefecture(
@@ -172,31 +193,53 @@ def synth(
 
 @inbox_app.command("list")
 def inbox_list(
-    status: Annotated[str | None, typer.Option(help="applied / duplicate / rejected / held / released")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="反映(applied)/ 重複(duplicate)/ 受付不可(rejected)/ 保留(held)/ 保留解除(released)"),
+    ] = None,
     municipality: Municipality = None,
     limit: Annotated[int, typer.Option(help="表示件数(新しい順)")] = 50,
+    fmt: Format = "table",
 ) -> None:
     """受信ファイル台帳: 何が反映され、何が保留・受付不可になったか(理由つき)。"""
+    codes = {**{c: c for c in STATUS_LABEL}, **{label: c for c, label in STATUS_LABEL.items()}}
+    if status is not None and status not in codes:
+        choices = " / ".join(f"{label}({c})" for c, label in STATUS_LABEL.items())
+        raise _fail(f"--status は {choices} のいずれかで指定してください(指定: {status})")
     ctx = _context()
-    files = inbox(ctx, _actor(ctx), status=status, municipality_code=municipality, limit=limit)
-    table = Table(
-        "受付番号", "受信日時(UTC)", "市町村", "種別", "連番", "ファイル", "結果", "件数", "エラー", "コード", "内容"
+    files = inbox(
+        ctx, _actor(ctx), status=codes[status] if status else None, municipality_code=municipality, limit=limit
     )
-    for f in files:
-        table.add_row(
-            str(f.file_id),
-            str(f.received_at)[:19],
+    columns = (
+        ("file_id", "受付番号"),
+        ("received_at", "受信日時(日本時間)"),
+        ("municipality_code", "市町村"),
+        ("kind", "種別"),
+        ("seq", "連番"),
+        ("filename", "ファイル"),
+        ("status", "結果"),
+        ("records", "件数"),
+        ("errors", "エラー"),
+        ("code", "コード"),
+        ("message", "内容"),
+    )
+    rows = [
+        [
+            f.file_id,
+            shown(f.received_at),
             f.municipality_code or "",
             f.kind or "",
-            str(f.seq or ""),
+            f.seq or "",
             f.filename,
-            STATUS_LABEL.get(f.status, f.status),
-            str(f.record_count),
-            str(f.error_count),
+            _result_label(f.status, f.error_count, f.error_code),
+            f.record_count,
+            f.error_count,
             f.error_code or "",
             f.message or "",
-        )
-    console.print(table)
+        ]
+        for f in files
+    ]
+    _emit(fmt, columns, rows, empty="受信ファイルはありません(条件に合うものがない、または担当の市町村から未受信)")
 
 
 @app.command("outbox-purge")
@@ -204,16 +247,11 @@ def outbox_purge(
     today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,
 ) -> None:
     """受け渡し(API での最初の取得、取得がなければ作成)から outbox_retention_days 日(既定30日)を過ぎた返却ファイルを送信フォルダから削除する。"""
-    from datetime import date
-
     from shuyaku.ingest.returns import purge_delivered
     from shuyaku.timeutil import jst_date
 
+    day = _date("--today", today) if today else jst_date(utc_now())
     ctx, actor = _session()
-    try:
-        day = date.fromisoformat(today) if today else jst_date(utc_now())
-    except ValueError:
-        raise _fail(f"--today は YYYY-MM-DD で指定してください(指定: {today})") from None
     console.print(f"✓ 保存期間を過ぎた返却ファイル {purge_delivered(ctx, actor, day):,} 件を削除しました")
 
 
@@ -222,11 +260,9 @@ def archive_purge(
     today: Annotated[str | None, typer.Option(help="基準日 YYYY-MM-DD(既定: 今日、日本時間)")] = None,
 ) -> None:
     """保存期間(raw_retention_days)を過ぎた受信ファイルの暗号化した写しを削除する。"""
-    from datetime import date
-
     from shuyaku.exchange.retention import purge_expired
     from shuyaku.timeutil import jst_date
 
+    day = _date("--today", today) if today else jst_date(utc_now())
     ctx = _context()
-    day = date.fromisoformat(today) if today else jst_date(utc_now())
     console.print(f"✓ 保存期間を過ぎた写し {purge_expired(ctx, _actor(ctx), day)} 件を削除しました")

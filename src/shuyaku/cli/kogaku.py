@@ -14,7 +14,9 @@ from shuyaku.cli.base import (
     _actor,
     _context,
     _fail,
+    _month,
     _os_reason,
+    _out_folder,
     _session,
     app,
     console,
@@ -56,6 +58,9 @@ def kogaku_run(
     """県内全世帯のその月の高額療養費を計算し、該当月を記録し、市町村別の支給一覧を書く。"""
     from shuyaku.kogaku.service import run_month
 
+    month = _month("--month", month)
+    if out is not None:
+        _out_folder("--out", out)
     ctx = _context()
     summary = run_month(ctx, _actor(ctx), month, out or ctx.settings.outbox_dir / "kogaku")
     console.print(
@@ -85,6 +90,8 @@ def kogaku_rerun(
     """計算のあとに所得区分(SKBN)が届いた・訂正された月を、すべて計算し直す(区分未登録だった世帯もここで計算される)。"""
     from shuyaku.kogaku.service import run_month, stale
 
+    if out is not None:
+        _out_folder("--out", out)
     ctx = _context()
     actor = _actor(ctx)
     months = stale(ctx, actor)
@@ -104,6 +111,7 @@ def tasuukai_run(month: Month) -> None:
     """その月の全世帯の多数回該当回数を求めて記録する(変わった世帯が次の TSKG に載る)。"""
     from shuyaku.kogaku import tasuukai
 
+    month = _month("--month", month)
     summary = tasuukai.run_month(*_session(), month)
     console.print(
         f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
@@ -119,6 +127,7 @@ def tasuukai_explain(
     """その世帯・その月の多数回の回数の内訳: 数えた月、出所、引継ぎの候補、数えなかった月と理由。"""
     from shuyaku.kogaku import tasuukai
 
+    month = _month("--month", month)
     ex = tasuukai.explain(*_session(), household, month)
     console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
     console.print(

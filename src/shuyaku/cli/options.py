@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-Month = Annotated[str, typer.Option(help="診療年月 YYYYMM")]
+Month = Annotated[str, typer.Option(help="診療年月 YYYYMM または YYYY-MM")]
 LoginId = Annotated[str, typer.Argument(help="ログインID")]
 ApprovedBy = Annotated[str | None, typer.Option(help="承認者のログインID")]
 FromDate = Annotated[str, typer.Option("--from", help="期間の始め YYYY-MM-DD")]

@@ -10,9 +10,11 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli.base import (
+    Format,
     ShuyakuTyper,
     _actor,
     _context,
+    _date,
     _print_municipalities,
     _session,
     app,
@@ -54,11 +56,11 @@ def municipality_add(
 
 
 @municipality_app.command("list")
-def municipality_list() -> None:
+def municipality_list(fmt: Format = "table") -> None:
     """登録済みの市町村。"""
     from shuyaku.status import status as status_service
 
-    _print_municipalities(status_service(*_session()).municipalities)
+    _print_municipalities(status_service(*_session()).municipalities, fmt)
 
 
 @setting_app.command("set")
@@ -96,17 +98,12 @@ def vault_purge(
 ) -> None:
     """県内の資格を失ってから number_retention_years 年(既定5年)を過ぎ、その後の資格がない人の個人番号を保管庫から消去する。
     県被保険者ID と履歴は残る。消去は1件ずつアクセス記録に残り、`report erasures` で消去記録を出力できる。"""
-    from datetime import date
 
     from shuyaku.qualification.erasure import purge_numbers
     from shuyaku.timeutil import jst_date
 
+    day = _date("--today", today) if today else jst_date(utc_now())
     ctx, actor = _session()
-    try:
-        day = date.fromisoformat(today) if today else jst_date(utc_now())
-    except ValueError:
-        console.print(f"--today は YYYY-MM-DD で指定してください(指定: {today})")
-        raise typer.Exit(2) from None
     found = purge_numbers(ctx, actor, day, dry_run=dry_run)
     for d in found[:20]:
         console.print(f"  {d.pref_person_id}  資格喪失 {d.qualified_until.isoformat()}  {d.municipalities}")

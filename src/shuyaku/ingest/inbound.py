@@ -85,10 +85,16 @@ class IngestOutcome:
     applied: int = 0
     warnings: int = 0
     errors: int = 0
+    record_codes: tuple[str, ...] = ()  # the codes of the quarantined records of an applied file
 
     @property
     def ok(self) -> bool:
         return self.status in (ledger.APPLIED, ledger.DUPLICATE)
+
+    @property
+    def partial(self) -> bool:
+        """Applied, but some records were quarantined (一部反映)."""
+        return self.status == ledger.APPLIED and self.errors > 0
 
     @classmethod
     def of_row(cls, row: Any) -> IngestOutcome:
@@ -428,6 +434,7 @@ def _apply(
             )
             problems = summarise(pl.concat([found, more], how="vertical"))
             counts = _counts(records.height, problems)
+            error_codes = tuple(sorted(set(problems.filter(pl.col("result") == ERROR)["code"].to_list())))
             if counts["error_count"] > share * records.height:
                 raise _Hold(
                     problems,
@@ -484,6 +491,7 @@ def _apply(
         counts["applied_count"],
         counts["warning_count"],
         counts["error_count"],
+        error_codes,
     )
     log.info(
         "ingest file_id=%s kind=%s municipality=%s seq=%s status=applied records=%s errors=%s warnings=%s",

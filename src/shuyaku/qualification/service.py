@@ -4,7 +4,7 @@ number against a person (yes or no, never the number back)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
@@ -45,7 +45,10 @@ def _person_of(conn: Connection, municipality_code: str, atena_no: str) -> str:
 def lookup_person(
     ctx: Context, actor: Actor, municipality_code: str, atena_no: str, as_known_at: datetime | None = None
 ) -> PersonView:
-    """The person's records as the system knew them at ``as_known_at`` (default: now)."""
+    """The person's records as the system knew them at ``as_known_at`` (default: now; a
+    naive time is UTC)."""
+    if as_known_at is not None and as_known_at.tzinfo is not None:
+        as_known_at = as_known_at.astimezone(UTC)  # stored times are UTC (SQLite keeps them naive)
     q = qualification_period.c
     with (
         guarded(

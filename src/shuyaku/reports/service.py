@@ -45,7 +45,7 @@ PERMISSION_COLUMNS = (
 PERMISSION_WIDTHS = (9, 25, 20, 22, 24, 32, 26, 26, 30, 18, 18, 23)
 ERASURE_COLUMNS = ("番号", "消去日時", "県被保険者ID", "資格喪失日(最後)", "加入していた市町村", "実施者")
 ERASURE_WIDTHS = (12, 34, 40, 60, 70, 30)
-REVIEW_COLUMNS = ("日時", "利用者ID", "役割", "範囲", "操作", "対象", "件数", "結果", "内容")
+REVIEW_COLUMNS = ("日時(日本時間)", "利用者ID", "役割", "範囲", "操作", "対象", "件数", "結果", "内容")
 REVIEW_WIDTHS = (26, 22, 26, 22, 30, 62, 12, 12, 51)
 # Reads and writes of personal data (what the review looks at for hours and volume): every
 # event whose purpose is an operation the policy marks as touching personal data.
@@ -188,6 +188,40 @@ class ReviewRules:
     bulk_rows: int = 1000  # … or one access returning more rows than this
 
 
+_DETAIL_KEYS = {
+    "status": "結果",
+    "code": "コード",
+    "records": "件数",
+    "errors": "エラー",
+    "warnings": "警告",
+    "as_known_at": "時点",
+}
+_DETAIL_VALUES = {
+    "applied": "反映",
+    "duplicate": "重複",
+    "rejected": "受付不可",
+    "held": "保留",
+    "released": "保留解除",
+    "proposed": "提案",
+    "confirmed": "確定",
+    "withdrawn": "取下げ",
+    "all": "すべて",
+    "now": "現在",
+}
+
+
+def detail_label(detail: str) -> str:
+    """An access-log detail (``status=applied code= records=104``) in the words of the 帳票."""
+    words = []
+    for word in detail.split(" "):
+        key, sep, value = word.partition("=")
+        if sep and key in _DETAIL_KEYS:
+            words.append(f"{_DETAIL_KEYS[key]}={_DETAIL_VALUES.get(value, value)}")
+        else:
+            words.append(_DETAIL_VALUES.get(word, word))
+    return " ".join(words)
+
+
 def access_review(
     ctx: Context,
     actor: Actor,
@@ -217,11 +251,11 @@ def access_review(
             ev.actor,
             _role(ev.role),
             ev.scope,
-            ev.action,
+            policy.action_label(ev.action),
             ev.target,
             str(ev.row_count),
-            ev.outcome,
-            ev.detail,
+            policy.OUTCOMES.get(ev.outcome, ev.outcome),
+            detail_label(ev.detail),
         ]
 
     timed = [(ev, local(ev)) for ev in events]

@@ -13,7 +13,7 @@ import hmac
 import secrets
 import tempfile
 from collections.abc import AsyncGenerator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -69,12 +69,15 @@ def _day(value: date | datetime | None) -> str:
     return f"{wareki(day)}({day.isoformat()})"
 
 
-def _moment(value: datetime | None) -> str:
-    """A moment in JST, said so: 令和8年11月28日(2026-11-28) 14:05 JST."""
-    if value is None:
+def _moment(value: datetime | str | None) -> str:
+    """A stored moment in Japan time, said so: 令和8年11月28日(2026-11-28) 14:05+09:00. Stored
+    times are UTC: a naive value (SQLite) and the access log's ``…Z`` text are UTC."""
+    if value is None or value == "":
         return ""
-    local = value.astimezone(JST) if value.tzinfo else value.replace(tzinfo=JST)
-    return f"{_day(local.date())} {local:%H:%M} JST"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(JST)
+    return f"{_day(local.date())} {local:%H:%M}+09:00"
 
 
 def _page_of(found: list[Any], size: int, key: str) -> tuple[list[Any], int | None]:
@@ -94,6 +97,7 @@ def _month(value: str) -> str:
 TEMPLATES.env.filters["day"] = _day
 TEMPLATES.env.filters["month"] = _month
 TEMPLATES.env.filters["moment"] = _moment
+TEMPLATES.env.filters["action"] = policy.action_label
 TEMPLATES.env.globals.update(
     FILE_STATUS=FILE_STATUS, CANDIDATE_STATUS=CANDIDATE_STATUS, RESULT=RESULT, ROLES=policy.ROLES
 )
