@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from shuyaku import accounts
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.db.schema import app_user, audit_event, permission_change
+from shuyaku.timeutil import JST
 from tests.builders import MUNI_A, MUNI_B
 from tests.integration.helpers import rows
 
@@ -57,12 +58,18 @@ def test_a_wrong_code_or_password_counts_and_five_lock_the_account_for_30_minute
     for _ in range(4):
         with pytest.raises(accounts.LoginFailed):
             accounts.login(ctx, "sato", "wrong-password", _code(ctx, secret))
-    with pytest.raises(accounts.LoginFailed):  # locked: even the right password and code
+    with pytest.raises(accounts.LoginFailed) as guessing:  # locked: a wrong password learns nothing more
+        accounts.login(ctx, "sato", "wrong-again", _code(ctx, secret))
+    assert str(guessing.value) == accounts.FAILED
+    ctx.clock.advance(seconds=30)
+    with pytest.raises(accounts.LoginFailed) as locked:  # the right password and code: told until when
         accounts.login(ctx, "sato", creds.password, _code(ctx, secret))
+    until = (ctx.clock() - timedelta(seconds=30) + accounts.LOCK_FOR).astimezone(JST)
+    assert "ロックされています" in str(locked.value) and f"{until:%Y-%m-%d %H:%M}+09:00 に解除" in str(locked.value)
     ctx.clock.advance(minutes=31)
     assert accounts.login(ctx, "sato", creds.password, _code(ctx, secret)).actor.role == "federation_operator"
     failures = [e for e in rows(ctx, audit_event) if e.action == "login" and e.outcome == "failed"]
-    assert len(failures) == 6 and any("ロック" in e.detail for e in failures)
+    assert len(failures) == 7 and any("ロック" in e.detail for e in failures)
     assert creds.password not in " ".join(str(e) for e in rows(ctx, audit_event))
 
 

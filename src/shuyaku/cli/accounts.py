@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from shuyaku.access import policy
 from shuyaku.cli.base import (
     Format,
     ShuyakuTyper,
     _context,
+    _date,
     _emit,
     _fail,
     _session,
@@ -31,7 +33,7 @@ def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -
     from shuyaku import accounts
 
     ctx = _context()
-    password = typer.prompt("パスワード", hide_input=True)
+    password = typer.prompt(f"{user} のパスワード", hide_input=True)
     code = typer.prompt("確認コード(6桁)")
     session = accounts.login(ctx, user, password, code)
     if session.must_change_password:
@@ -43,7 +45,8 @@ def login(user: Annotated[str, typer.Option("--user", help="ログインID")]) -
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(session.token)
-    console.print(f"✓ {user}({session.actor.role})としてログインしました(8時間有効)")
+    role = policy.ROLES.get(session.actor.role, session.actor.role)
+    console.print(f"✓ {user}({role})としてログインしました(8時間有効)")
 
 
 @app.command()
@@ -72,13 +75,11 @@ def user_add(
     approved_by: ApprovedBy = None,
 ) -> None:
     """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
-    from datetime import date as date_
-
     from shuyaku import accounts
 
     ctx, actor = _session()
     try:
-        until = date_.fromisoformat(valid_until) if valid_until else None
+        until = _date("--valid-until", valid_until) if valid_until else None
         creds = accounts.add_user(
             ctx,
             actor,
@@ -92,16 +93,20 @@ def user_add(
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if role in policy.TOKEN_ROLES:
+        console.print(
+            f"✓ {login_id} を登録しました(システム用。ログインはせず、shuyaku token create で発行する APIトークンで使います)"
+        )
+        return
     console.print(f"✓ {login_id} を登録しました。本人に安全な方法で渡してください(再表示はできません):")
     console.print(f"  初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
-    console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+    console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False, soft_wrap=True)
 
 
 @user_app.command("list")
 def user_list(fmt: Format = "table") -> None:
     """利用者の一覧(役割・担当・状態)。"""
     from shuyaku import accounts
-    from shuyaku.access import policy
 
     found = accounts.list_users(*_session())
     status_label = {"active": "利用中", "suspended": "停止", "expired": "期限切れ"}
@@ -158,7 +163,7 @@ def user_reset_password(
     creds = accounts.reset_password(ctx, actor, login_id, new_totp=new_totp, approved_by=approved_by)
     console.print(f"✓ 初期パスワード: {creds.password}(初回ログイン時に変更)", markup=False)
     if creds.totp_uri:
-        console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False)
+        console.print(f"  認証アプリ登録: {creds.totp_uri}", markup=False, soft_wrap=True)
 
 
 @user_app.command("set-role")
@@ -194,7 +199,7 @@ def token_create(
     ctx, actor = _session()
     token_id, token = accounts.create_token(ctx, actor, login_id, days=days, approved_by=approved_by, reason=reason)
     console.print(f"✓ APIトークン {token_id} を発行しました({days}日有効)。この表示は一度だけです:", markup=False)
-    console.print(f"  {token}", markup=False)
+    console.print(f"  {token}", markup=False, soft_wrap=True)
 
 
 @token_app.command("list")

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 from shuyaku.cli.base import (
+    Format,
     ShuyakuTyper,
     Table,
     _actor,
     _context,
+    _emit,
     _fail,
     _month,
     _os_reason,
@@ -116,6 +118,53 @@ def tasuukai_run(month: Month) -> None:
     console.print(
         f"✓ {summary.month}: 該当月のある世帯 {summary.households:,}、多数回該当 {summary.tasuukai:,}、"
         f"前回から変わった世帯 {summary.changed:,}"
+    )
+
+
+@tasuukai_app.command("list")
+def tasuukai_list(
+    month: Month,
+    municipality: Annotated[str | None, typer.Option(help="市町村コード(省略時は担当のすべて)")] = None,
+    only_tasuukai: Annotated[bool, typer.Option("--tasuukai", help="多数回該当(該当月3か月以上)の世帯だけ")] = False,
+    fmt: Format = "table",
+) -> None:
+    """その月に記録した多数回の回数の一覧(tasuukai run の結果。該当月の多い順)。"""
+    from shuyaku.kogaku import tasuukai
+
+    month = _month("--month", month)
+    found = tasuukai.stored_counts(*_session(), month, municipality_code=municipality, tasuukai_only=only_tasuukai)
+    columns = (
+        ("household", "県世帯ID"),
+        ("municipality_code", "市町村"),
+        ("setai_no", "世帯番号"),
+        ("month", "診療年月"),
+        ("hit_count", "直近12か月該当月数"),
+        ("tasuukai", "多数回該当"),
+        ("provisional", "暫定"),
+        ("months", "該当月"),
+        ("predecessors", "引継元県世帯ID"),
+    )
+    rows = [
+        [
+            c.household,
+            c.municipality_code,
+            c.setai_no,
+            c.month,
+            c.hit_count,
+            ("1" if c.tasuukai else "0") if fmt == "csv" else ("該当" if c.tasuukai else ""),
+            ("1" if c.provisional else "0") if fmt == "csv" else ("暫定" if c.provisional else ""),
+            c.months.replace(";", " "),
+            c.predecessors.replace(";", " "),
+        ]
+        for c in found
+    ]
+    if fmt == "json":
+        rows = [[*row[:5], found[i].tasuukai, found[i].provisional, *row[7:]] for i, row in enumerate(rows)]
+    _emit(
+        fmt,
+        columns,
+        rows,
+        empty=f"{month} の回数の記録はありません(該当月のある世帯がない、または shuyaku tasuukai run --month {month} をまだ実行していない)",
     )
 
 

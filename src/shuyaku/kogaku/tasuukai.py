@@ -28,6 +28,7 @@ import polars as pl
 from sqlalchemy import Connection, exists, null, select, union_all, update
 
 from shuyaku.access.actor import Actor
+from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
@@ -504,3 +505,51 @@ def _why(
         if target_restart is not None and cutoff < target_restart:
             return f"{label}の後で引継ぎ先の世帯が数え直しになりました({target_restart}〜)"
     return ""
+
+
+@dataclass(frozen=True)
+class CountRow:
+    household: str
+    municipality_code: str
+    setai_no: str
+    month: str
+    hit_count: int
+    months: str
+    predecessors: str
+    provisional: bool
+
+    @property
+    def tasuukai(self) -> bool:
+        return self.hit_count >= THRESHOLD
+
+
+def stored_counts(
+    ctx: Context, actor: Actor, month: str, *, municipality_code: str | None = None, tasuukai_only: bool = False
+) -> list[CountRow]:
+    """The stored counts of a month (``tasuukai run``), most hit months first: every
+    household the actor may see, or one municipality's."""
+    month = check_month(month)
+    t = tasuukai_count.c
+    with guarded(ctx, actor, "tasuukai.explain", municipality_code) as access, ctx.reading() as conn:
+        query = select(tasuukai_count).where(t.month == month, t.superseded_at.is_(None))
+        if access.scope is not None:
+            query = query.where(t.municipality_code.in_(sorted(access.scope)))
+        if municipality_code is not None:
+            query = query.where(t.municipality_code == municipality_code)
+        if tasuukai_only:
+            query = query.where(t.hit_count >= THRESHOLD)
+        rows = conn.execute(query.order_by(t.hit_count.desc(), t.municipality_code, t.setai_no)).all()
+        access.done(rows=len(rows), target=f"{municipality_code or trail.scope_of(actor)} {month}")
+    return [
+        CountRow(
+            r.pref_household_id,
+            r.municipality_code,
+            r.setai_no,
+            r.month,
+            r.hit_count,
+            r.months,
+            r.predecessors,
+            bool(r.provisional),
+        )
+        for r in rows
+    ]
