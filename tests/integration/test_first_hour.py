@@ -179,3 +179,29 @@ def test_a_file_with_a_quarantined_record_is_partly_applied_and_exits_1(home: Pa
 def test_continuity_show_names_the_candidate_or_says_it_does_not_exist(home: Path) -> None:
     result = runner.invoke(app, ["continuity", "show", "999"])
     assert result.exit_code == 2 and "候補番号 999 はありません" in result.output
+
+
+def test_tasuukai_explain_as_json_and_csv(home: Path) -> None:
+    from tests.builders import kggt, kggt_file, skse
+
+    files = {
+        "s.csv": exchange_file("SKSE", [skse("2000000001", applied_from="20250101", change_date="20250101")]),
+        "p.csv": exchange_file(
+            "SKKS",
+            [skks("1000000001", individual_number=number(1), qualified_from="20250101", applied_from="20250101")],
+        ),
+        "k.csv": kggt_file([kggt("2000000001", m) for m in ("202603", "202605")]),
+    }
+    for name, raw in files.items():
+        (home / name).write_bytes(raw)
+        assert runner.invoke(app, ["ingest", str(home / name)]).exit_code == 0, name
+    person = runner.invoke(
+        app, ["person", "show", "--municipality", MUNI_A, "--atena", "1000000001", "--format", "json"]
+    )
+    household = json.loads(person.output)[0]["pref_household_id"]
+    explain = ["tasuukai", "explain", "--household", household]
+    whole = json.loads(runner.invoke(app, [*explain, "--month", "2026-07", "--format", "json"]).output)
+    assert whole["household"] == household and whole["hit_count"] == 2 and whole["tasuukai"] is False
+    as_csv = runner.invoke(app, [*explain, "--month", "202607", "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(as_csv.output)))
+    assert rows[0][0] == "診療年月" and sorted(r[0] for r in rows[1:]) == ["202603", "202605"]

@@ -71,3 +71,11 @@ def test_stdin_and_an_invalid_case_exits_2_with_one_line(tmp_path: Path) -> None
     done = run(["kogaku", "calc", "-"], json.dumps(bad), cwd=tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("income_class.under70:")
+
+
+def test_a_month_may_be_written_as_in_the_files(tmp_path: Path) -> None:
+    compact = {**CASE, "month": "202607", "prior_hit_months": ["202509", "2026-01", "202603"]}
+    done = run(["kogaku", "calc", "-"], stdin=json.dumps(compact), cwd=tmp_path)
+    same = run(["kogaku", "calc", "-"], stdin=json.dumps(CASE), cwd=tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout) == json.loads(same.stdout)
+    assert json.loads(done.stdout)["month"] == "2026-07"  # the contract's form on the way out

@@ -25,6 +25,7 @@ from shuyaku.cli.base import (
     err,
 )
 from shuyaku.cli.options import Month
+from shuyaku.household.candidates import STATUS_LABEL
 
 kogaku_app = ShuyakuTyper(help="高額療養費", no_args_is_help=True)
 app.add_typer(kogaku_app, name="kogaku")
@@ -34,7 +35,27 @@ app.add_typer(tasuukai_app, name="tasuukai")
 
 @kogaku_app.command("calc")
 def kogaku_calc(case: Annotated[str, typer.Argument(help="事例の JSON ファイル(- で標準入力)")]) -> None:
-    """1世帯1か月の高額療養費を計算し、JSON で出力する(データベース不要)。"""
+    """1世帯1か月の高額療養費を計算し、JSON で出力する(データベース不要)。
+
+    入力の JSON(仕様: docs/shared/spec/kogaku-calc.md):
+      month              診療年月 "2026-07"(202607 も可)
+      income_class       {"under70": "ア"〜"オ", "over70": "現役並みⅢ"〜"低所得Ⅰ"}(その年齢の人がいれば必須)
+      prior_hit_months   世帯(と確定した前世帯)の該当月 ["2025-09", …](直近12か月は計算側で選ぶ)
+      in_prefecture_move 県内転居の月なら true(限度額が半分)
+      members            [{"id": "A", "birth_date": "1979-05-10"}, …]
+      claims             [{"member", "institution"(10桁), "setting": inpatient / outpatient / dental,
+                           "total_cost", "copay", "specified_disease": 0 / 1 / 2}, …]
+
+    例:
+      echo '{"month":"2026-07","income_class":{"under70":"ウ"},
+             "prior_hit_months":["2025-09","2026-01","2026-03"],
+             "members":[{"id":"A","birth_date":"1979-05-10"}],
+             "claims":[{"member":"A","institution":"1310000001","setting":"inpatient",
+                        "total_cost":1000000,"copay":300000}]}' | shuyaku kogaku calc -
+
+    出力: payment(支給額、円)、hit(household / outpatient_only / none)、tasuukai、
+    steps(段階ごとの支給額)、members、trace(手で確かめられる計算の説明)。
+    入力が規則に反するときは、項目名を挙げた1行を出して終了コード 2(結果は出さない)。"""
     import json
 
     from shuyaku.kogaku.calc import calculate_json
@@ -172,12 +193,41 @@ def tasuukai_list(
 def tasuukai_explain(
     household: Annotated[str, typer.Option(help="県世帯ID")],
     month: Month,
+    fmt: Format = "table",
 ) -> None:
     """その世帯・その月の多数回の回数の内訳: 数えた月、出所、引継ぎの候補、数えなかった月と理由。"""
+    import dataclasses
+    import json
+
     from shuyaku.kogaku import tasuukai
 
     month = _month("--month", month)
     ex = tasuukai.explain(*_session(), household, month)
+    if fmt == "json":
+        whole = {**dataclasses.asdict(ex), "tasuukai": ex.tasuukai}
+        whole["candidates"] = [
+            dict(zip(("candidate_id", "from", "to", "change_date", "rule", "continuous", "status"), c, strict=True))
+            for c in ex.candidates
+        ]
+        sys.stdout.write(json.dumps(whole, ensure_ascii=False, indent=1, default=str) + "\n")
+        return
+    if fmt == "csv":
+        labels = {
+            "month": "診療年月",
+            "household": "県世帯ID",
+            "municipality_code": "市町村",
+            "setai_no": "世帯番号",
+            "source": "報告元",
+            "filename": "ファイル",
+            "line_no": "行",
+            "kind": "該当区分",
+            "counted": "数える",
+            "via": "引継ぎの候補",
+            "note": "理由",
+        }
+        columns = [(f.name, labels.get(f.name, f.name)) for f in dataclasses.fields(tasuukai.ExplainLine)]
+        _emit(fmt, columns, [dataclasses.astuple(line) for line in ex.lines])
+        return
     console.print(f"県世帯ID {ex.household}(市町村 {ex.municipality_code} 世帯番号 {ex.setai_no})診療年月 {ex.month}")
     console.print(
         f"対象期間 {ex.first}〜{ex.last}: 該当 {ex.hit_count} か月 → 多数回該当 {'あり' if ex.tasuukai else 'なし'}"
@@ -203,5 +253,5 @@ def tasuukai_explain(
     if ex.candidates:
         cands = Table("候補番号", "転出元 県世帯ID", "転入先 県世帯ID", "異動日", "規則", "判定", "状態")
         for cid, src, dst, day, rule, cont, status in ex.candidates:
-            cands.add_row(str(cid), src, dst, day, rule, "継続" if cont else "非継続", status)
+            cands.add_row(str(cid), src, dst, day, rule, "継続" if cont else "非継続", STATUS_LABEL.get(status, status))
         console.print(cands)

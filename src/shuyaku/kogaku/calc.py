@@ -19,7 +19,7 @@ OVER70_ALIASES = {
     "teishotokuII": "低所得Ⅱ",
     "teishotokuI": "低所得Ⅰ",
 }
-_MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^([0-9]{4})-?(0[1-9]|1[0-2])$")
 
 
 def _require(obj: dict[str, Any], key: str, path: str) -> Any:
@@ -29,9 +29,11 @@ def _require(obj: dict[str, Any], key: str, path: str) -> Any:
 
 
 def _month(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not _MONTH.match(value):
-        raise CaseError(path, f"YYYY-MM 形式の年月にしてください({value!r})")
-    return value
+    """``YYYY-MM`` (the contract's form) or ``YYYYMM`` (the files'), as ``YYYY-MM``."""
+    found = _MONTH.match(value) if isinstance(value, str) else None
+    if found is None:
+        raise CaseError(path, f"YYYY-MM(または YYYYMM)形式の年月にしてください({value!r})")
+    return f"{found.group(1)}-{found.group(2)}"
 
 
 def _yen(value: Any, path: str) -> int:
