@@ -118,7 +118,13 @@ def test_the_readme_runs_as_written(tmp_path: Path) -> None:
     (tmp_path / "transcript.txt").write_text(output, encoding="utf-8")
     assert child.exitstatus == 0, f"a README command failed (exit {child.exitstatus}):\n{output[-4000:]}"
     assert "README-DONE" in output
-    for said in ("デモ完了", "ログインしました", "改ざん・削除・挿入・並べ替えは見つかりませんでした", '"file_id"'):
+    for said in (
+        "デモ完了",
+        "ログインしました",
+        "改ざん・削除・挿入・並べ替えは見つかりませんでした",
+        '"file_id"',
+        "SHUYAKU-1",
+    ):
         assert said in output, said
     assert "Traceback" not in output and "予期しないエラー" not in output
     home = clone / "var" / "tour2"

@@ -130,6 +130,17 @@ def _check_scope(conn: Connection, role: str, municipalities: list[str]) -> None
         raise AccountError(f"市町村コード {', '.join(unknown)} は登録されていません")
 
 
+def _check_unit(conn: Connection, role: str, unit: str | None) -> None:
+    from shuyaku.db.schema import org_unit
+
+    if role == policy.DEPARTMENT and not unit:
+        raise AccountError(f"役割 {role} には所属の課(--org-unit)が必要です")
+    if role != policy.DEPARTMENT and unit:
+        raise AccountError(f"所属の課(--org-unit)は役割 {policy.DEPARTMENT} だけに指定します")
+    if unit and conn.execute(select(org_unit.c.unit_code).where(org_unit.c.unit_code == unit)).first() is None:
+        raise AccountError(f"課コード {unit} は登録されていません(shuyaku register unit add)")
+
+
 def _log_change(
     conn: Connection,
     access: Access,
@@ -189,8 +200,10 @@ def add_user(
     valid_until: date | None = None,
     approved_by: str | None = None,
     reason: str | None = None,
+    org_unit: str | None = None,
 ) -> NewCredentials:
-    """Register a staff member. Returns the first password and the TOTP URI, shown once."""
+    """Register a staff member. Returns the first password and the TOTP URI, shown once.
+    A department's staff (``department_staff``) name their organisation unit."""
     access = guarded(ctx, actor, "user.manage", target=login_id)
     if not LOGIN_ID.match(login_id):
         raise AccountError("ログインIDは英小文字・数字・. _ - の3〜32文字で、英数字で始めてください")
@@ -204,6 +217,7 @@ def add_user(
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         _check_scope(conn, role, scope)
+        _check_unit(conn, role, org_unit)
         if conn.execute(select(app_user.c.login_id).where(app_user.c.login_id == login_id)).first():
             raise AccountError(f"ログインID {login_id} は登録済みです(別の職員には別のIDを作成してください)")
         user: dict[str, object] = {
@@ -212,6 +226,7 @@ def add_user(
             "organisation": typed_text(organisation),
             "role": role,
             "municipalities": _scope_text(scope),
+            "org_unit": org_unit,
         }
         conn.execute(
             insert(app_user).values(
@@ -396,7 +411,10 @@ def _end_sessions(conn: Connection, login_id: str, now: datetime) -> None:
 def _actor_of(user: dict[str, object]) -> Actor:
     scope = tuple(filter(None, str(user["municipalities"]).split(",")))
     return Actor(
-        str(user["login_id"]), str(user["role"]), frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None
+        str(user["login_id"]),
+        str(user["role"]),
+        frozenset(scope) if user["role"] in policy.MUNICIPAL_ROLES else None,
+        str(user["org_unit"]) if user.get("org_unit") else None,
     )
 
 

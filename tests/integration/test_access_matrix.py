@@ -31,6 +31,7 @@ from shuyaku.kogaku.service import run_month
 from shuyaku.kogaku.service import runs as kogaku_runs
 from shuyaku.qualification.erasure import purge_numbers
 from shuyaku.qualification.service import check_number, lookup_person
+from shuyaku.register import service as register
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity, quarantine
 from shuyaku.setup import add_municipality, change_setting, rotate_index_key
@@ -46,14 +47,18 @@ ROLES = {
     "federation_operator": Actor("f-op", "federation_operator"),
     "auditor": Actor("aud", "auditor"),
     "admin": Actor("adm", "admin"),
+    "register_clerk": Actor("reg", "register_clerk"),
+    "department_staff": Actor("dept", "department_staff", unit="kokuho"),
 }
-C, S, SY, OP, AU, AD = (
+C, S, SY, OP, AU, AD, RC, DS = (
     "municipal_clerk",
     "municipal_supervisor",
     "municipal_system",
     "federation_operator",
     "auditor",
     "admin",
+    "register_clerk",
+    "department_staff",
 )
 # operation → roles allowed for municipality A (the municipal roles' own) and for B (another one).
 EXPECTED: dict[str, tuple[set[str], set[str]]] = {
@@ -86,6 +91,8 @@ EXPECTED: dict[str, tuple[set[str], set[str]]] = {
     "report.access_review": ({AU}, {AU}),
     "report.erasures": ({AU, AD}, {AU, AD}),
     "backup": ({OP, AD}, {OP, AD}),
+    "register.read": ({RC, AU, DS}, {RC, AU, DS}),
+    "register.edit": ({RC}, {RC}),
 }
 
 
@@ -154,6 +161,8 @@ def _calls(ctx: Context, tmp: Path, households: dict[str, str], muni: str) -> di
         # Into a folder that is not empty: an allowed role gets past the policy and is then
         # refused for the folder (nothing is copied).
         "backup": lambda a: backup(ctx, a, _occupied(tmp)),
+        "register.read": lambda a: register.entries(ctx, a),
+        "register.edit": lambda a: register.add_unit(ctx, a, f"unit-{next(counter)}", "架空課", date(2026, 4, 1)),
     }
 
 

@@ -16,6 +16,7 @@ class Actor:
     login_id: str
     role: str
     municipalities: frozenset[str] | None = None  # None: every municipality of the prefecture
+    unit: str | None = None  # department_staff: the organisation unit whose registrations they read
 
     def sees(self, municipality_code: str) -> bool:
         """Whether the municipality is in this actor's scope."""

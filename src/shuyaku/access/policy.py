@@ -21,6 +21,7 @@ CLERK, SUPERVISOR, MUNICIPAL_SYSTEM, OPERATOR, AUDITOR, ADMIN, SYSTEM = (
     "admin",
     "system",
 )
+REGISTER_CLERK, DEPARTMENT = "register_clerk", "department_staff"
 ROLES = {
     CLERK: "市町村 国保担当",
     SUPERVISOR: "市町村 国保担当(確認者)",
@@ -28,6 +29,8 @@ ROLES = {
     OPERATOR: "連合会 運用担当",
     AUDITOR: "監査担当",
     ADMIN: "システム管理者",
+    REGISTER_CLERK: "業務登録の事務局",
+    DEPARTMENT: "課の職員(自課の業務登録の閲覧)",
 }
 # Roles that see personal data: their accounts need the second factor.
 PERSONAL_DATA_ROLES = frozenset({CLERK, SUPERVISOR, OPERATOR})
@@ -76,6 +79,8 @@ OPERATIONS: dict[str, Operation] = {
     "report.permissions": _op("利用者権限変更一覧の作成", AUDITOR, ADMIN, personal=False),
     "report.access_review": _op("アクセス記録点検表の作成", AUDITOR, personal=False),
     "report.erasures": _op("個人番号の消去記録の作成", AUDITOR, ADMIN, personal=False),
+    "register.read": _op("個人情報取扱業務登録の閲覧", REGISTER_CLERK, AUDITOR, DEPARTMENT, personal=False),
+    "register.edit": _op("個人情報取扱業務登録の追加・修正・廃止", REGISTER_CLERK, personal=False),
     "backup": _op("バックアップ・復元(保管庫と鍵を含む全件の写し)", OPERATOR, ADMIN),
 }
 

@@ -11,7 +11,7 @@ from shuyaku.files import private_umask
 __all__ = ["app", "main"]
 
 # Each feature's module registers its commands; imported in the order `--help` lists them.
-FEATURES = ("setup", "intake", "person", "continuity", "kogaku", "accounts", "audit", "serve")
+FEATURES = ("setup", "intake", "person", "continuity", "kogaku", "accounts", "audit", "register", "serve")
 for _feature in FEATURES:
     importlib.import_module(f"shuyaku.cli.{_feature}")
 

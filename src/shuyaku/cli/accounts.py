@@ -68,11 +68,16 @@ def user_add(
     name: Annotated[str, typer.Option(help="氏名")],
     organisation: Annotated[str, typer.Option(help="所属")],
     role: Annotated[
-        str, typer.Option(help="municipal_clerk / municipal_supervisor / federation_operator / auditor / admin")
+        str,
+        typer.Option(
+            help="municipal_clerk / municipal_supervisor / municipal_system / federation_operator / auditor / admin"
+            " / register_clerk / department_staff"
+        ),
     ],
     municipality: Annotated[list[str] | None, typer.Option(help="担当の市町村コード(市町村の役割のみ。複数可)")] = None,
     valid_until: Annotated[str | None, typer.Option(help="有効期限 YYYY-MM-DD(任期・異動予定)")] = None,
     approved_by: ApprovedBy = None,
+    org_unit: Annotated[str | None, typer.Option(help="所属の課コード(department_staff のみ)")] = None,
 ) -> None:
     """利用者を登録する。初期パスワードと二要素認証の登録用URIを一度だけ表示する。"""
     from shuyaku import accounts
@@ -90,6 +95,7 @@ def user_add(
             municipality or [],
             valid_until=until,
             approved_by=approved_by,
+            org_unit=org_unit,
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -452,6 +453,7 @@ app_user = Table(
     Column("last_login_at", Timestamp),
     Column("created_at", Timestamp, nullable=False),
     Column("created_by", String(32), nullable=False),
+    Column("org_unit", String(16)),  # department_staff: the organisation unit whose register entries they read
 )
 
 # 権限変更: every change of an account, for the 利用者権限変更一覧 report.
@@ -587,4 +589,40 @@ number_erasure = Table(
     Column("actor", String(32), nullable=False),
     Column("qualified_until", Date, nullable=False),  # the last day of NHI in the prefecture
     Column("municipalities", Text, nullable=False),  # 市町村コード;… where the person was insured
+)
+
+
+# 組織(課・室): the units that hold registrations of personal-information work. A unit
+# abolished or merged names its successor, which takes over its registrations.
+org_unit = Table(
+    "org_unit",
+    metadata,
+    Column("unit_code", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("established_on", Date, nullable=False),
+    Column("abolished_on", Date),
+    Column("successor", String(16)),  # the unit that took over (set with abolished_on)
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+)
+
+# 個人情報取扱業務登録: every 追加 / 修正 / 廃止 (and 移管 by a reorganisation) is a new version;
+# nothing is overwritten. ``content`` is the whole registration as it reads after the change
+# (JSON); ``effective_on`` is the day it applies from, so "as registered on D" is the last
+# version of each 登録番号 with effective_on <= D.
+registration_version = Table(
+    "registration_version",
+    metadata,
+    Column("version_id", Integer, primary_key=True, autoincrement=True),
+    Column("reg_no", String(16), nullable=False),
+    Column("version_no", Integer, nullable=False),
+    Column("kind", String(8), nullable=False),  # 追加 | 修正 | 廃止 | 移管
+    Column("unit_code", String(16), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("recorded_by", String(32), nullable=False),
+    UniqueConstraint("reg_no", "version_no"),
+    Index(None, "unit_code"),
 )

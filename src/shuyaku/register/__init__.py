@@ -1,0 +1,1 @@
+"""個人情報取扱業務登録 (the register of personal-information work)."""
