@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shuyaku import ids
 
 PREF = "11"
@@ -198,3 +200,32 @@ def kggt(
 
 def kggt_file(rows: list[list[str]], *, muni: str = MUNI_A, seq: int = 1) -> bytes:
     return exchange_file("KGGT", rows, muni=muni, seq=seq, trailer=amount_trailer(rows, 9, op_index=4))
+
+
+REGISTRATION = {
+    "name": "国民健康保険の資格管理",
+    "purpose": "国民健康保険の被保険者の資格を管理するため",
+    "basis": "国民健康保険法",
+    "subjects": "被保険者",
+    "items": ["氏名", "住所", "生年月日"],
+    "sources": ["本人"],
+    "retention_years": 5,
+    "started_on": "2016-04-01",
+}
+
+
+def two_units_with_alike_registrations(ctx: Any) -> None:
+    """国保課 (kokuho) registers K-001; 福祉課 (fukushi) registers nearly the same work as
+    F-001 with fewer items — the council's question, for the register's screens."""
+    from datetime import date
+
+    from shuyaku.access.actor import Actor
+    from shuyaku.register import service as register
+    from shuyaku.register.model import Registration
+
+    clerk = Actor("jimu", "register_clerk")
+    for code, name in (("kokuho", "国保課"), ("fukushi", "福祉課")):
+        register.add_unit(ctx, clerk, code, name, date(2016, 4, 1))
+    register.add(ctx, clerk, "K-001", "kokuho", Registration.from_mapping(REGISTRATION), date(2016, 4, 1), "新規登録")
+    alike = Registration.from_mapping({**REGISTRATION, "name": "国民健康保険資格の管理", "items": ["氏名"]})
+    register.add(ctx, clerk, "F-001", "fukushi", alike, date(2020, 4, 1), "新規登録")

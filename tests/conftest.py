@@ -108,3 +108,9 @@ def ctx(settings: Settings, clock: Clock) -> Iterator[Context]:
     add_municipality(context, OPERATOR, MUNI_B, "仮想町", INSURER_B)
     yield context
     context.engine.dispose()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The README test runs the whole README (about two minutes of one worker): it starts
+    first, so that the other workers' tests overlap it instead of waiting for it at the end."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/test_readme.py::test_the_readme") else 1)

@@ -191,6 +191,16 @@ def test_the_auditor_screen_passes_the_accessibility_check(ctx, page, clock) -> 
     page.wait_for_url("**/audit")
     visit.check("audit")
     assert "正しく検証できました" in page.content()
+    from tests.builders import two_units_with_alike_registrations
+
+    two_units_with_alike_registrations(ctx)
+    page.get_by_role("link", name="業務登録").click()
+    page.wait_for_url("**/register")
+    visit.check("register")
+    assert "似ている" in page.content()
+    page.get_by_role("link", name="K-001").click()
+    page.wait_for_url("**/register/K-001")
+    visit.check("register-entry")
 
 
 def test_the_screens_reflow_at_200_percent_zoom(ctx, page, clock) -> None:  # type: ignore[no-untyped-def]

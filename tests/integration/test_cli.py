@@ -14,16 +14,6 @@ from tests.builders import INSURER_A, MUNI_A, exchange_file, number, skks
 runner = CliRunner()
 
 
-@pytest.fixture
-def home(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SHUYAKU_DATABASE_URL", database_url)
-    monkeypatch.setenv("SHUYAKU_ACTOR", "cli-tester")
-    assert runner.invoke(app, ["init", "--prefecture", "11"]).exit_code == 0
-    assert runner.invoke(app, ["municipality", "add", MUNI_A, "架空市", "--insurer", INSURER_A]).exit_code == 0
-    return tmp_path
-
-
 def test_commands_before_init_say_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "nowhere"))
     result = runner.invoke(app, ["status"])

@@ -13,28 +13,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from shuyaku.cli import app
 from shuyaku.cli.japanese import exit_codes
-from tests.builders import INSURER_A, MUNI_A, exchange_file, number, skks
+from tests.builders import MUNI_A, exchange_file, number, skks
 
 runner = CliRunner()
 ENGLISH = re.compile(
     r"Usage:|Options|Arguments|Commands|Show this message|\[required\]|<bool>|<str>|<int>|\bTEXT\b|"
     r"\bINTEGER\b|No such|Missing|Invalid|Error:|Try '|Aborted|Got unexpected"
 )
-
-
-@pytest.fixture
-def home(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SHUYAKU_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("SHUYAKU_DATABASE_URL", database_url)
-    monkeypatch.setenv("SHUYAKU_ACTOR", "first-hour")
-    assert runner.invoke(app, ["init", "--prefecture", "11"]).exit_code == 0
-    assert runner.invoke(app, ["municipality", "add", MUNI_A, "架空市", "--insurer", INSURER_A]).exit_code == 0
-    return tmp_path
 
 
 def _refused(args: list[str], *expected: str) -> str:

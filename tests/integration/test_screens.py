@@ -228,6 +228,23 @@ def test_the_auditor_searches_the_log_verifies_it_and_downloads_the_reports(ctx,
     assert browser.get("/candidates").status_code == 403  # and sees no personal data
 
 
+def test_the_register_screens_show_each_role_what_it_may_read(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.builders import two_units_with_alike_registrations
+
+    two_units_with_alike_registrations(ctx)
+    creds = accounts.add_user(ctx, ADMIN, "kokuho1", "架空 花子", "国保課", "department_staff", org_unit="kokuho")
+    log_in(ctx, browser, creds, clock)
+    assert browser.get("/").headers["location"] == "/register"
+    mine = browser.get("/register")
+    assert mine.status_code == 200 and "K-001" in mine.text and "F-001" not in mine.text and "業務登録" in mine.text
+    assert browser.get("/register/F-001").status_code == 404  # another unit's entry does not exist for them
+    shown = browser.get("/register/K-001?as_of=2016-04-01")
+    assert shown.status_code == 200 and "国民健康保険法" in shown.text and "氏名、住所、生年月日" in shown.text
+    assert browser.get("/register?as_of=2016/04/01").status_code == 400
+    assert browser.get("/register?as_of=2010-01-01").text.count("登録はありません") == 1
+    assert browser.get("/candidates").status_code == 403  # and sees no insured person
+
+
 def test_the_admin_revokes_a_token_from_the_screen(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
     accounts.add_user(ctx, ADMIN, "sys-a", "国保システム", "架空市", "municipal_system", [MUNI_A])
     token_id, _ = accounts.create_token(ctx, ADMIN, "sys-a")

@@ -37,6 +37,7 @@ from shuyaku.kogaku import service as kogaku
 from shuyaku.kogaku import tasuukai
 from shuyaku.month import Month
 from shuyaku.qualification import service as persons
+from shuyaku.register import service as register
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity, quarantine
 from shuyaku.status import feed
@@ -281,6 +282,8 @@ def home(request: Request, actor: Staff, changed: str = "") -> Response:
         return RedirectResponse("/audit", status_code=303)
     if actor.role == policy.ADMIN:
         return RedirectResponse("/admin", status_code=303)
+    if actor.role in (policy.REGISTER_CLERK, policy.DEPARTMENT):
+        return RedirectResponse("/register", status_code=303)
     feeds = feed(ctx, actor)
     if actor.municipalities is not None and len(feeds) == 1:
         return RedirectResponse(f"/municipalities/{feeds[0].code}", status_code=303)
@@ -623,6 +626,40 @@ def audit_report(request: Request, actor: Staff, name: str, suffix: str, start: 
     media = "application/pdf" if suffix == "pdf" else "text/csv"
     filename = f"{name}_{lo.isoformat()}_{hi.isoformat()}.{suffix}"
     return attachment(payload, media, filename)
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_list(request: Request, actor: Staff, as_of: str = "", abolished: str = "") -> Response:
+    day = _day_param(as_of)
+    ctx = _ctx(request)
+    found = register.entries(ctx, actor, day, include_abolished=bool(abolished))
+    pairs = register.compare(ctx, actor, as_of=day) if actor.role != policy.DEPARTMENT else []
+    return page(request, "register_list.html", entries=found, as_of=day, abolished=bool(abolished), pairs=pairs)
+
+
+@router.get("/register/{reg_no}", response_class=HTMLResponse)
+def register_entry(
+    request: Request,
+    actor: Staff,
+    reg_no: Annotated[str, PathParam(pattern="^[A-Za-z0-9-]{1,16}$")],
+    as_of: str = "",
+) -> Response:
+    from shuyaku.register.model import LABELS, shown
+
+    day = _day_param(as_of)
+    entry = register.show(_ctx(request), actor, reg_no, day)
+    items = [(LABELS[k], shown(k, getattr(entry.registration, k))) for k in LABELS]
+    return page(request, "register_entry.html", entry=entry, as_of=day, items=items)
+
+
+def _day_param(text: str) -> date | None:
+    """A YYYY-MM-DD query parameter (empty: none); anything else is a 400 naming the form."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidRequest(f"日付は YYYY-MM-DD で指定してください(指定: {text[:20]})") from None
 
 
 @router.get("/admin", response_class=HTMLResponse)
