@@ -140,6 +140,11 @@ def test_listings_parse_as_csv_and_json_and_times_are_japan_time(home: Path) -> 
     assert files[0]["received_at"].endswith("+09:00") and files[0]["status"] == "反映"
 
 
+def test_status_names_its_keys_in_japanese(home: Path) -> None:
+    said = runner.invoke(app, ["status"]).output
+    assert "鍵の版: 検索用 v1、封印 v1、受信ファイル保管 v1、利用者の二要素認証 v1" in said and "index" not in said
+
+
 def test_empty_results_say_why(home: Path) -> None:
     _ingest_one(home)
     result = runner.invoke(app, ["continuity", "list", "--status", "提案"])

@@ -127,7 +127,8 @@ def status() -> None:
 
     s = status_service(*_session())
     console.print(f"都道府県 {s.prefecture}  データベース {s.database}")
-    console.print(f"鍵の版: {', '.join(f'{k} v{v}' for k, v in s.key_versions.items())}")
+    keys = {"index": "検索用", "seal": "封印", "archive": "受信ファイル保管", "secret": "利用者の二要素認証"}
+    console.print(f"鍵の版: {'、'.join(f'{keys.get(k, k)} v{v}' for k, v in s.key_versions.items())}")
     files = "、".join(f"{STATUS_LABEL.get(k, k)} {v:,}" for k, v in sorted(s.files_by_status.items())) or "なし"
     console.print(
         f"県被保険者ID {s.persons:,} 件  受信ファイル: {files}  隔離レコード {s.quarantined:,} 件  送出停止 {s.outbound_blocked} 件"
