@@ -73,7 +73,7 @@ def test_vault_rotate_index_key(home: Path) -> None:
     runner.invoke(app, ["ingest", str(f)])
     result = runner.invoke(app, ["vault", "rotate-index-key"])
     assert result.exit_code == 0 and "v2" in result.output
-    assert "index v2" in runner.invoke(app, ["status"]).output
+    assert "検索用 v2" in runner.invoke(app, ["status"]).output
 
 
 def test_synth_register_then_ingest_everything(home: Path) -> None:
