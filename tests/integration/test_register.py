@@ -213,6 +213,10 @@ def test_sensitive_items_must_be_declared_and_the_form_is_checked() -> None:
         Registration.from_mapping({"name": "x", "colour": "red"})
     with pytest.raises(RegisterError, match="保存年限"):
         _registration(retention_years=0)
+    from tests.builders import number
+
+    typed = _registration(purpose=f"資格管理(例 {number(7)})", sources=["本人", number(8)])
+    assert number(7) not in typed.to_json() and number(8) not in typed.to_json()  # never published
 
 
 def test_roles_the_clerk_edits_auditors_read_all_a_department_reads_its_own(register) -> None:  # type: ignore[no-untyped-def]

@@ -101,7 +101,18 @@ err = SafeConsole(stderr=True) if sys.stderr.isatty() else SafeConsole(stderr=Tr
 STATUS_LABEL = {"applied": "反映", "duplicate": "重複", "rejected": "受付不可", "held": "保留", "released": "保留解除"}
 
 
-def _result_label(status: str, errors: int, code: str | None = None) -> str:
+def _coded(option: str, value: str | None, labels: dict[str, str]) -> str | None:
+    """An option that takes a code or its Japanese label (``applied`` or ``反映``), as the code."""
+    if value is None:
+        return None
+    codes = {**{code: code for code in labels}, **{label: code for code, label in labels.items()}}
+    if value not in codes:
+        choices = " / ".join(f"{label}({code})" for code, label in labels.items())
+        raise _fail(f"{option} は {choices} のいずれかで指定してください(指定: {value})")
+    return codes[value]
+
+
+def _result_label(status: str, errors: int) -> str:
     """A file's result as staff read it: an applied file with quarantined records is 一部反映."""
     if status == "applied" and errors:
         return "一部反映"

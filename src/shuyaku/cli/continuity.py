@@ -10,8 +10,8 @@ from shuyaku.cli.base import (
     Format,
     ShuyakuTyper,
     Table,
+    _coded,
     _emit,
-    _fail,
     _session,
     app,
     console,
@@ -53,17 +53,6 @@ def _row(c: Candidate) -> list[object]:
     ]
 
 
-def _status(value: str | None) -> str | None:
-    """``--status``: the code (proposed …) or its Japanese label (提案 …)."""
-    if value is None:
-        return None
-    codes = {**{code: code for code in STATUS_LABEL}, **{label: code for code, label in STATUS_LABEL.items()}}
-    if value not in codes:
-        choices = " / ".join(f"{label}({code})" for code, label in STATUS_LABEL.items())
-        raise _fail(f"--status は {choices} のいずれかで指定してください(指定: {value})")
-    return codes[value]
-
-
 @continuity_app.command("list")
 def continuity_list(
     municipality: Annotated[str | None, typer.Option(help="転入先(判定する側)の市町村コード")] = None,
@@ -75,7 +64,7 @@ def continuity_list(
     """世帯の継続性候補の一覧(規則・理由・見た世帯員つき)。"""
     from shuyaku.review import continuity as service
 
-    code = _status(status)
+    code = _coded("--status", status, STATUS_LABEL)
     found = service.list_candidates(*_session(), municipality_code=municipality, status=code)
     scope = f"{municipality or '担当のすべての市町村'}・{STATUS_LABEL[code] if code else 'すべての状態'}"
     _emit(fmt, _COLUMNS, [_row(c) for c in found], empty=f"候補はありません({scope})")

@@ -14,6 +14,7 @@ from shuyaku.cli.base import (
     ShuyakuTyper,
     Table,
     _actor,
+    _coded,
     _context,
     _date,
     _emit,
@@ -203,14 +204,9 @@ def inbox_list(
     fmt: Format = "table",
 ) -> None:
     """受信ファイル台帳: 何が反映され、何が保留・受付不可になったか(理由つき)。"""
-    codes = {**{c: c for c in STATUS_LABEL}, **{label: c for c, label in STATUS_LABEL.items()}}
-    if status is not None and status not in codes:
-        choices = " / ".join(f"{label}({c})" for c, label in STATUS_LABEL.items())
-        raise _fail(f"--status は {choices} のいずれかで指定してください(指定: {status})")
+    code = _coded("--status", status, STATUS_LABEL)
     ctx = _context()
-    files = inbox(
-        ctx, _actor(ctx), status=codes[status] if status else None, municipality_code=municipality, limit=limit
-    )
+    files = inbox(ctx, _actor(ctx), status=code, municipality_code=municipality, limit=limit)
     columns = (
         ("file_id", "受付番号"),
         ("received_at", "受信日時(日本時間)"),
@@ -232,7 +228,7 @@ def inbox_list(
             f.kind or "",
             f.seq or "",
             f.filename,
-            _result_label(f.status, f.error_count, f.error_code),
+            _result_label(f.status, f.error_count),
             f.record_count,
             f.error_count,
             f.error_code or "",

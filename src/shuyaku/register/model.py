@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from shuyaku.errors import InvalidRequest
+from shuyaku.text import typed_text
 
 # The maintained vocabulary of 個人情報の項目; items outside it are allowed (and kept as typed).
 ITEM_VOCABULARY = (
@@ -104,11 +105,12 @@ class Registration:
         if unknown:
             raise RegisterError(f"知らない項目があります: {', '.join(unknown)}(使える項目: {', '.join(sorted(known))})")
         try:
-            values = dict(data)
-            values["items"] = tuple(str(i).strip() for i in data.get("items", ()) if str(i).strip())
-            values["sources"] = tuple(str(i).strip() for i in data.get("sources", ()) if str(i).strip())
-            values["outside_uses"] = tuple(Approval(**a) for a in data.get("outside_uses", ()))
-            values["provisions"] = tuple(Approval(**a) for a in data.get("provisions", ()))
+            # Typed by people and published: no individual number (masked) and no control character.
+            values: dict[str, Any] = {k: typed_text(v) if isinstance(v, str) else v for k, v in data.items()}
+            values["items"] = tuple(typed_text(str(i)) for i in data.get("items", ()) if str(i).strip())
+            values["sources"] = tuple(typed_text(str(i)) for i in data.get("sources", ()) if str(i).strip())
+            values["outside_uses"] = tuple(Approval(**_typed(a)) for a in data.get("outside_uses", ()))
+            values["provisions"] = tuple(Approval(**_typed(a)) for a in data.get("provisions", ()))
             values["entrustments"] = tuple(Entrustment(**e) for e in data.get("entrustments", ()))
             values["retention_years"] = int(data.get("retention_years", 0))
             return cls(**values)
@@ -179,6 +181,10 @@ def changes(before: Registration, after: Registration) -> list[tuple[str, str, s
         else:
             out.append((LABELS[f.name], shown(f.name, old), shown(f.name, new)))
     return out
+
+
+def _typed(approval: dict[str, Any]) -> dict[str, Any]:
+    return {k: typed_text(v) if isinstance(v, str) else v for k, v in approval.items()}
 
 
 def _day(label: str, text: str) -> date:
