@@ -538,12 +538,19 @@ def containment_problems(
     return pl.concat(found, how="vertical") if found else pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
+_DIGIT = "[0-9０-９]"
+_TWELVE_DIGITS = f"{_DIGIT}{{4}}[ \\-\u3000]?{_DIGIT}{{4}}[ \\-\u3000]?{_DIGIT}{{4}}"
+
+
 def mask_free_text(layout: Layout, records: pl.DataFrame, guard: Containment) -> pl.DataFrame:
     """Free-text items (氏名, 住所, 続柄 …) are stored and shown, so a number typed into one
     is masked before anything is applied: no name legitimately holds twelve digits."""
     columns = [f.column for f in layout.fields if f.kind in ("text", "kana")]
+    # Only a value with twelve digits in a row, or in three groups of four, can hold a
+    # number; checking that in Polars first leaves the per-value Python masking to the few
+    # rows that need it (an address with a 番地 of four digits does not).
     suspicious = (
-        pl.any_horizontal([pl.col(c).str.contains(r"[0-9０-９]{4}") for c in columns]) if columns else pl.lit(False)
+        pl.any_horizontal([pl.col(c).str.contains(_TWELVE_DIGITS) for c in columns]) if columns else pl.lit(False)
     )
     touched = records.filter(suspicious)
     if touched.height == 0:

@@ -14,6 +14,8 @@ Resolution is per 宛名番号 over the whole file, set at a time:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
 from sqlalchemy import Connection
 
@@ -27,11 +29,46 @@ CARRIED_OVER = "2"
 KNOWN = "0"
 
 
-def resolve(
-    conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+@dataclass(frozen=True)
+class Resolution:
+    """What ``resolve`` found, kept for the rest of the file's work (one look-up of the
+    keys per file, reused for binding, IDTB and the move checks)."""
+
+    resolved: pl.DataFrame  # per 宛名番号: status, pref_person_id, blind_index, prev_municipality_code, number (NEW)
+    problems: pl.DataFrame
+    bound_here: pl.DataFrame  # the file's 宛名番号 already bound here: atena_no, pref_person_id, bind_kind, prev_…
+    keys: pl.DataFrame  # every key (pref_person_id, municipality_code) of the persons the file names
+
+    def movers(self, persons: list[str]) -> list[str]:
+        """Those of ``persons`` known in more than one municipality, once the file's new
+        keys are bound (a person carried over has a key elsewhere and now one here)."""
+        carried = self.resolved.filter(pl.col("status") == CARRIED_OVER)["pref_person_id"].to_list()
+        counted = (
+            self.keys.filter(pl.col("pref_person_id").is_in(persons))
+            .group_by("pref_person_id")
+            .agg(pl.col("municipality_code").n_unique().alias("n"))
+        )
+        return sorted(set(counted.filter(pl.col("n") > 1)["pref_person_id"].to_list()) | (set(carried) & set(persons)))
+
+
+KEY_SCHEMA = {
+    "pref_person_id": pl.String,
+    "municipality_code": pl.String,
+    "atena_no": pl.String,
+    "bound_at": pl.Datetime("us"),
+}
+BOUND_SCHEMA = {
+    "atena_no": pl.String,
+    "pref_person_id": pl.String,
+    "bind_kind": pl.String,
+    "prev_municipality_code": pl.String,
+}
+
+
+def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame) -> Resolution:
     """Per 宛名番号: status (KNOWN / NEW / CARRIED_OVER), pref_person_id, blind_index,
-    prev_municipality_code and — for NEW only — the number to seal. Plus problems."""
+    prev_municipality_code and — for NEW only — the number to seal. Plus problems, and the
+    keys read on the way."""
     rec = records.select("line_no", "atena_no", "individual_number").sort("line_no")
     numbered = rec.filter(pl.col("individual_number").is_not_null())
     numbered = numbered.with_columns(
@@ -52,27 +89,26 @@ def resolve(
 
     atenas = rec.group_by("atena_no").agg(pl.col("line_no").min().alias("first_line_any"))
     atenas = atenas.join(first.drop("first_line"), on="atena_no", how="left")
+    k = person_key.c
     known = fetch_in(
         conn,
-        [person_key.c.atena_no, person_key.c.pref_person_id],
-        person_key.c.atena_no,
+        [k.atena_no, k.pref_person_id, k.bind_kind, k.prev_municipality_code],
+        k.atena_no,
         atenas["atena_no"].to_list(),
-        person_key.c.municipality_code == municipality_code,
+        k.municipality_code == municipality_code,
+        schema=BOUND_SCHEMA,
     )
-    atenas = atenas.join(known.rename({"pref_person_id": "key_person"}), on="atena_no", how="left")
+    atenas = atenas.join(
+        known.select("atena_no", pl.col("pref_person_id").alias("key_person")), on="atena_no", how="left"
+    )
     by_number = vault.persons_by_blind_index(conn, first["blind_index"].to_list())
     atenas = atenas.join(by_number.rename({"pref_person_id": "number_person"}), on="blind_index", how="left")
     keys_of = fetch_in(
         conn,
-        [person_key.c.pref_person_id, person_key.c.municipality_code, person_key.c.atena_no, person_key.c.bound_at],
-        person_key.c.pref_person_id,
-        by_number["pref_person_id"].to_list(),
-        schema={
-            "pref_person_id": pl.String,
-            "municipality_code": pl.String,
-            "atena_no": pl.String,
-            "bound_at": pl.Datetime("us"),
-        },
+        [k[name] for name in KEY_SCHEMA],
+        k.pref_person_id,
+        by_number["pref_person_id"].to_list() + known["pref_person_id"].to_list(),
+        schema=KEY_SCHEMA,
     )
     here = (
         keys_of.filter(pl.col("municipality_code") == municipality_code)
@@ -132,7 +168,7 @@ def resolve(
         .then(pl.col("prev_municipality_code"))
         .alias("prev_municipality_code"),
     )
-    return resolved, pl.concat(problems, how="vertical")
+    return Resolution(resolved, pl.concat(problems, how="vertical"), known, keys_of.select(list(KEY_SCHEMA)[:2]))
 
 
 def taken_person_ids(conn: Connection, candidates: list[str]) -> set[str]:

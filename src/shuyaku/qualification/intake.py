@@ -33,7 +33,8 @@ def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> Person
     """Apply typed SKKS records: identity, keys, periods, IDTB rows, E101/E102/E103 review
     (and the withdrawal of earlier review items whose cause is gone)."""
     records, municipality_code, file_id, now = batch.records, batch.municipality_code, batch.file_id, batch.now
-    resolved, problems = identity.resolve(conn, vault, municipality_code, records)
+    resolution = identity.resolve(conn, vault, municipality_code, records)
+    resolved, problems = resolution.resolved, resolution.problems
     usable = records.join(resolved.select("atena_no"), on="atena_no", how="semi")
     usable = usable.join(problems.select("line_no"), on="line_no", how="anti").drop("individual_number")
     bound: set[str] = set(resolved.filter(pl.col("status") == identity.KNOWN)["atena_no"].to_list())
@@ -51,34 +52,55 @@ def apply_person_records(conn: Connection, vault: Vault, batch: Batch) -> Person
 
     applied, round_problems = apply_in_rounds(conn, QUALIFICATION_HISTORY, batch.replace(usable), with_ids)
     touched = applied["atena_no"].unique().to_list()
-    _record_id_changes(conn, municipality_code, touched, file_id, now)
-    persons = moves.persons_of(conn, municipality_code, touched)
-    movers = moves.movers_among(conn, persons)
+    current = _current_rows(conn, municipality_code, touched)
+    newly_bound = pl.concat(numbered).join(
+        resolved.select("atena_no", "status", "prev_municipality_code"), on="atena_no"
+    )
+    bindings = pl.concat(
+        [
+            resolution.bound_here.select("atena_no", "pref_person_id", "bind_kind", "prev_municipality_code"),
+            newly_bound.select(
+                "atena_no", "pref_person_id", pl.col("status").alias("bind_kind"), "prev_municipality_code"
+            ),
+        ]
+    ).filter(pl.col("atena_no").is_in(touched))
+    _record_id_changes(conn, municipality_code, touched, current, bindings.drop("pref_person_id"), file_id, now)
+    persons = bindings["pref_person_id"].unique().to_list()
+    movers = resolution.movers(persons)
     review = moves.review(conn, movers, file_id, now)
     # Only a person known in another municipality, or whose records here differ in household
     # or head flag or were interrupted by a loss of NHI, can be part of a household change.
-    changes = sorted(set(movers) | set(_changed_households(conn, municipality_code, touched)))
+    changes = sorted(set(movers) | set(_changed_households(current)))
     return PersonsApplied(applied, pl.concat([problems, round_problems, review], how="vertical"), changes)
 
 
-def _changed_households(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:
+CURRENT_ROW_SCHEMA = {
+    "atena_no": pl.String,
+    "pref_person_id": pl.String,
+    "history_no": pl.Int64,
+    "setai_no": pl.String,
+    "pref_household_id": pl.String,
+    "is_head": pl.Boolean,
+    "qualified_until": pl.Date,
+}
+
+
+def _current_rows(conn: Connection, municipality_code: str, atenas: list[str]) -> pl.DataFrame:
+    """The current 履歴 rows of the 宛名番号 after the file: what IDTB and the household
+    check both read."""
     q = qualification_period.c
-    current = fetch_in(
+    return fetch_in(
         conn,
-        [q.atena_no, q.pref_person_id, q.history_no, q.setai_no, q.is_head, q.qualified_until],
+        [q[name] for name in CURRENT_ROW_SCHEMA],
         q.atena_no,
         atenas,
         q.municipality_code == municipality_code,
         q.superseded_at.is_(None),
-        schema={
-            "atena_no": pl.String,
-            "pref_person_id": pl.String,
-            "history_no": pl.Int64,
-            "setai_no": pl.String,
-            "is_head": pl.Boolean,
-            "qualified_until": pl.Date,
-        },
+        schema=CURRENT_ROW_SCHEMA,
     )
+
+
+def _changed_households(current: pl.DataFrame) -> list[str]:
     ended_before_last = pl.col("qualified_until").sort_by("history_no").head(pl.len() - 1).is_not_null().any()
     changed = current.group_by("pref_person_id").agg(
         (pl.col("setai_no").n_unique() > 1) | (pl.col("is_head").n_unique() > 1) | ended_before_last
@@ -131,32 +153,24 @@ def _bind_persons(
 
 
 def _record_id_changes(
-    conn: Connection, municipality_code: str, atenas: list[str], file_id: int, now: datetime
+    conn: Connection,
+    municipality_code: str,
+    atenas: list[str],
+    rows: pl.DataFrame,
+    binding: pl.DataFrame,
+    file_id: int,
+    now: datetime,
 ) -> None:
     """Append an IDTB row for every 宛名番号 whose (person, household) binding changed.
 
-    The binding of a 宛名番号 is its current record with the highest 履歴番号. A 宛名番号
-    left with no current record is reported as cancelled (付番区分 4).
+    The binding of a 宛名番号 is its current record (``rows``) with the highest 履歴番号. A
+    宛名番号 left with no current record is reported as cancelled (付番区分 4). ``binding``
+    is each 宛名番号's 付番区分 and former municipality (its person key).
     """
     if not atenas:
         return
-    q = qualification_period.c
     current = (
-        fetch_in(
-            conn,
-            [q.atena_no, q.history_no, q.pref_person_id, q.setai_no, q.pref_household_id],
-            q.atena_no,
-            atenas,
-            q.municipality_code == municipality_code,
-            q.superseded_at.is_(None),
-            schema={
-                "atena_no": pl.String,
-                "history_no": pl.Int64,
-                "pref_person_id": pl.String,
-                "setai_no": pl.String,
-                "pref_household_id": pl.String,
-            },
-        )
+        rows.select("atena_no", "history_no", "pref_person_id", "setai_no", "pref_household_id")
         .sort("history_no")
         .group_by("atena_no")
         .last()
@@ -183,14 +197,6 @@ def _record_id_changes(
         .group_by("atena_no")
         .last()
         .drop("assignment_id")
-    )
-    k = person_key.c
-    binding = fetch_in(
-        conn,
-        [k.atena_no, k.bind_kind, k.prev_municipality_code],
-        k.atena_no,
-        atenas,
-        k.municipality_code == municipality_code,
     )
     merged = (
         pl.DataFrame({"atena_no": list(dict.fromkeys(atenas))})

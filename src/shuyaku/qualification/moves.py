@@ -37,20 +37,6 @@ PERIOD_SCHEMA = {
 }
 
 
-def persons_of(conn: Connection, municipality_code: str, atenas: list[str]) -> list[str]:
-    k = person_key.c
-    found = fetch_in(conn, [k.pref_person_id], k.atena_no, atenas, k.municipality_code == municipality_code)
-    return found["pref_person_id"].to_list()
-
-
-def movers_among(conn: Connection, persons: list[str]) -> list[str]:
-    """The persons known in more than one municipality."""
-    k = person_key.c
-    keys = fetch_in(conn, [k.pref_person_id, k.municipality_code], k.pref_person_id, persons)
-    counted = keys.group_by("pref_person_id").agg(pl.col("municipality_code").n_unique().alias("n"))
-    return counted.filter(pl.col("n") > 1)["pref_person_id"].to_list()
-
-
 REVIEW_CODES = ("E101", "E102", "E103")
 
 
