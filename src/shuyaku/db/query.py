@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,6 +19,33 @@ POSTGRES_CHUNK = 200_000
 def rows_to_frame(rows: Sequence[Any], columns: list[str], schema: dict[str, Any] | None = None) -> pl.DataFrame:
     data = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
     return pl.DataFrame(data, schema=schema or {name: pl.String for name in columns})
+
+
+def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """Every row of ``stmt`` as a frame of ``schema`` (one name per selected column, in order).
+
+    PostgreSQL streams the result with ``COPY (…) TO STDOUT`` and Polars parses it: a
+    batch's read of millions of rows costs what the server takes to send them, not a
+    Python object per value (the CSV quotes an empty text, so it stays apart from NULL).
+    SQLite is in this process already; its rows go straight into the frame.
+    """
+    names = list(schema)
+    if not is_postgres(conn):
+        return rows_to_frame(conn.execute(stmt).all(), names, schema)
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    buffer = io.BytesIO()
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    if buffer.tell() == 0:
+        return pl.DataFrame(schema=schema)
+    # Booleans arrive as t/f; everything else parses as the schema says.
+    as_read = {name: (pl.String if dtype == pl.Boolean else dtype) for name, dtype in schema.items()}
+    buffer.seek(0)
+    frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=as_read)
+    flags = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
+    return frame.with_columns(flags) if flags else frame
 
 
 def fetch_in(

@@ -27,7 +27,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import rows_to_frame
+from shuyaku.db.query import read_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -85,10 +85,6 @@ def _month_dash(month: str) -> str:
         raise RunError(f"--month は YYYYMM の年月です(指定: {month})") from None
 
 
-def _frame(conn: Connection, stmt: object, schema: dict[str, object]) -> pl.DataFrame:
-    return rows_to_frame(conn.execute(stmt).all(), list(schema), schema)  # type: ignore[call-overload]
-
-
 @dataclass
 class MonthInputs:
     """What the batch needs for one month, read from the store (see ``batch`` for columns)."""
@@ -104,7 +100,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     dashed = _month_dash(month)
     first, last_day = Month.parse(dashed).first_day, Month.parse(dashed).end
     c, k = claim_unit.c, income_class.c
-    claims = _frame(
+    claims = read_frame(
         conn,
         select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay).where(
             c.month == month, c.superseded_at.is_(None)
@@ -132,7 +128,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         pl.col("municipality_code").first(), pl.col("setai_no").first()
     )
     classes = (
-        _frame(
+        read_frame(
             conn,
             select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70).where(
                 k.superseded_at.is_(None),

@@ -32,7 +32,7 @@ from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import SQLITE_CHUNK, rows_to_frame
+from shuyaku.db.query import SQLITE_CHUNK, read_frame, rows_to_frame
 from shuyaku.db.schema import (
     hit_month,
     hit_report,
@@ -114,10 +114,9 @@ def hit_rows(conn: Connection, first: str, last: str, households: list[str] | No
     if households is not None:
         reported = reported.where(r.pref_household_id.in_(households))
         computed = computed.where(h.pref_household_id.in_(households))
-    rows = conn.execute(union_all(reported, computed)).all()
-    return rows_to_frame(
-        rows,
-        ["household", "month", "source", "file_id", "line_no"],
+    return read_frame(
+        conn,
+        union_all(reported, computed),  # type: ignore[arg-type]
         {"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64},
     )
 
@@ -260,13 +259,11 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
     has none now gets a row with 0, so the change reaches the next TSKG."""
     fresh = counts(conn, month)
     t = tasuukai_count.c
-    stored = rows_to_frame(
-        conn.execute(
-            select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors, t.provisional).where(
-                t.month == month, t.superseded_at.is_(None)
-            )
-        ).all(),
-        ["row_id", "household", "old_count", "old_months", "old_predecessors", "old_provisional"],
+    stored = read_frame(
+        conn,
+        select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors, t.provisional).where(
+            t.month == month, t.superseded_at.is_(None)
+        ),
         {
             "row_id": pl.Int64,
             "household": pl.String,

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, or_, select
 
-from shuyaku.db.query import fetch_in, rows_to_frame
+from shuyaku.db.query import fetch_in, read_frame
 from shuyaku.db.schema import qualification_period
 
 # The items of a current record that continuity judges a household change on.
@@ -69,19 +69,20 @@ def persons_in(conn: Connection, households: Iterable[str]) -> list[str]:
 
 def in_force(conn: Connection, first: date, end: date) -> pl.DataFrame:
     """The record in force over [first, end) of every (市町村, 宛名番号) covered by it
-    (``IN_FORCE_SCHEMA``)."""
+    (``IN_FORCE_SCHEMA``). The choice is made in SQL (a window over each 宛名番号's current
+    rows), so only the records in force leave the database."""
     q = qualification_period.c
-    rows = conn.execute(
-        select(*(q[name] for name in IN_FORCE_SCHEMA)).where(q.superseded_at.is_(None), q.change_date < end)
-    ).all()
-    records = rows_to_frame(rows, list(IN_FORCE_SCHEMA), IN_FORCE_SCHEMA)
-    return (
-        records.sort("history_no")
-        .group_by("municipality_code", "atena_no")
-        .last()
-        .filter(
-            (pl.col("applied_from") < end)
-            & (pl.col("applied_to").is_null() | (pl.col("applied_to") >= first))
-            & (pl.col("qualified_until").is_null() | (pl.col("qualified_until") > first))
-        )
+    latest = func.row_number().over(partition_by=[q.municipality_code, q.atena_no], order_by=q.history_no.desc())
+    ranked = (
+        select(*(q[name] for name in IN_FORCE_SCHEMA), latest.label("nth"))
+        .where(q.superseded_at.is_(None), q.change_date < end)
+        .subquery()
     )
+    r = ranked.c
+    chosen = select(*(r[name] for name in IN_FORCE_SCHEMA)).where(
+        r.nth == 1,
+        r.applied_from < end,
+        or_(r.applied_to.is_(None), r.applied_to >= first),
+        or_(r.qualified_until.is_(None), r.qualified_until > first),
+    )
+    return read_frame(conn, chosen, IN_FORCE_SCHEMA)
