@@ -65,3 +65,33 @@ def test_read_frame_keeps_an_empty_text_apart_from_null(database_url: str) -> No
         notes = read_frame(conn, select(table.c.note).order_by(table.c.row_id), {"note": pl.String})
     engine.dispose()
     assert notes["note"].to_list() == ["", None, "x"]
+
+
+def test_blind_indexes_survive_the_migration_to_raw_bytes_and_back(ctx) -> None:  # type: ignore[no-untyped-def]
+    """0007 turns the stored hex into 32 raw bytes (and its downgrade back), so a store
+    made before it still recognises its persons and the numbers it has seen."""
+    from alembic import command
+
+    from shuyaku.db.migrate import alembic_config
+    from shuyaku.exchange.containment import known_to_vault, remember_unenrolled
+    from tests.builders import MUNI_A, exchange_file, number, skks
+    from tests.integration.helpers import ingest, person_id
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    with ctx.engine.begin() as conn:
+        remember_unenrolled(conn, ctx.vault, [number(2)], 1, datetime(2026, 11, 29))
+    person = person_id(ctx, MUNI_A, "1000000001")
+    indexes = ctx.vault.blind_indexes([number(1), number(2)])
+
+    command.downgrade(alembic_config(ctx.engine), "0006")
+    with ctx.engine.connect() as conn:  # read as the old column is: text
+        assert conn.exec_driver_sql("SELECT pref_person_id, blind_index FROM vault_entry").all() == [
+            (person, indexes[0].hex())
+        ]
+        assert conn.exec_driver_sql("SELECT blind_index FROM seen_number").scalars().all() == [indexes[1].hex()]
+
+    command.upgrade(alembic_config(ctx.engine), "head")
+    with ctx.engine.connect() as conn:
+        found = ctx.vault.persons_by_blind_index(conn, indexes)
+        assert found.rows() == [(indexes[0], person)]
+        assert known_to_vault(conn, ctx.vault, [number(1), number(2), number(3)]) == {number(1), number(2)}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Select, String, any_, bindparam, func, select
+from sqlalchemy import ARRAY, ColumnElement, Connection, LargeBinary, Select, String, any_, bindparam, func, select
 
 from shuyaku import ids
 from shuyaku.db.engine import is_postgres
@@ -52,7 +52,7 @@ def fetch_in(
     conn: Connection,
     columns: Sequence[ColumnElement[Any]],
     key: ColumnElement[Any],
-    values: Sequence[str],
+    values: Sequence[Any],
     *where: ColumnElement[bool],
     schema: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
@@ -61,12 +61,17 @@ def fetch_in(
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):
-        # One text parameter split on the server: no per-value adaptation in Python. Keys
-        # here are digits or hex, never containing the separator.
-        param = func.string_to_array(bindparam("keys", type_=String), ",")
+        binary = isinstance(key.type, LargeBinary)
+        if binary:  # raw bytes (blind indexes): one bytea[] parameter, sent in binary
+            param: Any = bindparam("keys", type_=ARRAY(LargeBinary))
+        else:
+            # One text parameter split on the server: no per-value adaptation in Python.
+            # Text keys here are digits, never containing the separator.
+            param = func.string_to_array(bindparam("keys", type_=String), ",")
         stmt: Select[Any] = select(*columns).where(key == any_(param), *where)
         for start in range(0, len(unique), POSTGRES_CHUNK):
-            rows.extend(conn.execute(stmt, {"keys": ",".join(unique[start : start + POSTGRES_CHUNK])}).all())
+            chunk = unique[start : start + POSTGRES_CHUNK]
+            rows.extend(conn.execute(stmt, {"keys": chunk if binary else ",".join(chunk)}).all())
     else:
         for start in range(0, len(unique), SQLITE_CHUNK):
             chunk = unique[start : start + SQLITE_CHUNK]

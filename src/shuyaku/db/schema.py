@@ -141,7 +141,7 @@ vault_entry = Table(
     "vault_entry",
     metadata,
     Column("pref_person_id", String(13), primary_key=True),
-    Column("blind_index", String(64), nullable=False, unique=True),
+    Column("blind_index", LargeBinary(32), nullable=False, unique=True),
     Column("index_key_version", Integer, nullable=False),
     Column("sealed", LargeBinary, nullable=False),
     Column("seal_key_version", Integer, nullable=False),
@@ -154,7 +154,7 @@ vault_entry = Table(
 seen_number = Table(
     "seen_number",
     metadata,
-    Column("blind_index", String(64), primary_key=True),
+    Column("blind_index", LargeBinary(32), primary_key=True),
     Column("index_key_version", Integer, nullable=False),
     Column("file_id", Integer, nullable=False),
     Column("seen_at", Timestamp, nullable=False),

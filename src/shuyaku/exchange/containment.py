@@ -100,11 +100,12 @@ def known_to_vault(conn: Connection, vault: Vault, values: Iterable[str]) -> set
     return hits
 
 
-def _held(conn: Connection, indexes: list[str]) -> set[str]:
+def _held(conn: Connection, indexes: list[bytes]) -> set[bytes]:
     """The blind indexes among ``indexes`` that the vault or ``seen_number`` holds."""
-    found: set[str] = set()
+    found: set[bytes] = set()
     for table in (vault_entry, seen_number):
-        found.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
+        held = fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes, schema={"blind_index": pl.Binary})
+        found.update(held["blind_index"].to_list())
     return found
 
 

@@ -72,7 +72,7 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
     rec = records.select("line_no", "atena_no", "individual_number").sort("line_no")
     numbered = rec.filter(pl.col("individual_number").is_not_null())
     numbered = numbered.with_columns(
-        pl.Series("blind_index", vault.blind_indexes(numbered["individual_number"].to_list()), dtype=pl.String)
+        pl.Series("blind_index", vault.blind_indexes(numbered["individual_number"].to_list()), dtype=pl.Binary)
     )
     first = numbered.group_by("atena_no", maintain_order=True).agg(
         pl.col("blind_index").first(),

@@ -12,14 +12,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 NONCE_BYTES = 12
 
 
-def blind_index(index_key: bytes, individual_number: str) -> str:
-    """HMAC-SHA256 of the number under the index key, hex: equal numbers, equal index."""
-    return hmac.new(index_key, individual_number.encode("ascii"), hashlib.sha256).hexdigest()
+BLIND_INDEX_BYTES = 32
 
 
-def blind_indexes(index_key: bytes, individual_numbers: Iterable[str]) -> list[str]:
+def blind_index(index_key: bytes, individual_number: str) -> bytes:
+    """HMAC-SHA256 of the number under the index key, 32 raw bytes: equal numbers, equal
+    index. (Raw bytes index at half the size of their hex, and compare as bytes.)"""
+    return hmac.new(index_key, individual_number.encode("ascii"), hashlib.sha256).digest()
+
+
+def blind_indexes(index_key: bytes, individual_numbers: Iterable[str]) -> list[bytes]:
     digest = hmac.digest  # OpenSSL's one-shot HMAC: a million numbers in about a second
-    return [digest(index_key, number.encode("ascii"), "sha256").hex() for number in individual_numbers]
+    return [digest(index_key, number.encode("ascii"), "sha256") for number in individual_numbers]
 
 
 def seal_many(seal_key: bytes, items: Iterable[tuple[bytes, bytes]]) -> list[bytes]:

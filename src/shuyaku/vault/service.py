@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, LargeBinary, bindparam, cast, select, update
 
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import fetch_in
@@ -31,13 +31,17 @@ class Vault:
     def index_version(self) -> int:
         return self.keyring.current["index"]
 
-    def blind_indexes(self, individual_numbers: Sequence[str]) -> list[str]:
+    def blind_indexes(self, individual_numbers: Sequence[str]) -> list[bytes]:
         return rules.blind_indexes(self._index_key, individual_numbers)
 
-    def persons_by_blind_index(self, conn: Connection, indexes: Sequence[str]) -> pl.DataFrame:
+    def persons_by_blind_index(self, conn: Connection, indexes: Sequence[bytes]) -> pl.DataFrame:
         """blind_index → pref_person_id for every index already enrolled."""
         return fetch_in(
-            conn, [vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index, indexes
+            conn,
+            [vault_entry.c.blind_index, vault_entry.c.pref_person_id],
+            vault_entry.c.blind_index,
+            indexes,
+            schema={"blind_index": pl.Binary, "pref_person_id": pl.String},
         )
 
     def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:
@@ -71,7 +75,8 @@ def rekey_blind_indexes(conn: Connection, keyring: KeyRing, new_version: int, no
     ).all()
     # Blind indexes are unique: move every row to a temporary value first, so that the new
     # set never collides with the old one half-way through.
-    conn.execute(update(vault_entry).values(blind_index="~" + vault_entry.c.pref_person_id))
+    # (A person ID's 13 bytes can never equal a 32-byte index.)
+    conn.execute(update(vault_entry).values(blind_index=cast(vault_entry.c.pref_person_id, LargeBinary)))
     updates = []
     for pid, sealed, seal_version in rows:
         key = seal_keys.setdefault(seal_version, keyring.key("seal", seal_version))
