@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, create_engine, select
 
 from shuyaku.db.engine import bulk_insert, make_engine
-from shuyaku.db.query import read_frame
+from shuyaku.db.query import read_alongside, read_frame
 
 SCHEMA = {"name": pl.String, "amount": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "at": pl.Datetime("us")}
 
@@ -95,3 +95,27 @@ def test_blind_indexes_survive_the_migration_to_raw_bytes_and_back(ctx) -> None:
         found = ctx.vault.persons_by_blind_index(conn, indexes)
         assert found.rows() == [(indexes[0], person)]
         assert known_to_vault(conn, ctx.vault, [number(1), number(2), number(3)]) == {number(1), number(2)}
+
+
+def test_a_read_alongside_sees_the_snapshot_of_the_transaction_that_started_it(database_url: str) -> None:
+    engine = make_engine(database_url)
+    meta = MetaData()
+    table = Table("snapshot_probe", meta, Column("row_id", Integer, primary_key=True), Column("note", String))
+    meta.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(table.insert(), [{"note": "before"}])
+    stmt = select(table.c.note).order_by(table.c.row_id)
+    postgres = engine.dialect.name == "postgresql"
+    with engine.connect() as other:
+        if postgres:  # another writer holds the table while it adds a row: the read waits for it
+            other.begin()
+            other.exec_driver_sql("LOCK TABLE snapshot_probe IN ACCESS EXCLUSIVE MODE")
+            other.execute(table.insert(), [{"note": "after"}])
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SELECT 1")  # the transaction is under way
+            pending = read_alongside(conn, stmt, {"note": pl.String})
+            if postgres:
+                other.commit()  # the waiting read goes on now, and still sees the snapshot
+            assert pending()["note"].to_list() == ["before"]
+            assert conn.execute(stmt).scalars().all() == (["before", "after"] if postgres else ["before"])
+    engine.dispose()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -46,6 +48,35 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=as_read)
     flags = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
     return frame.with_columns(flags) if flags else frame
+
+
+def read_alongside(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> Callable[[], pl.DataFrame]:
+    """``read_frame`` started now on a second connection, while ``conn`` goes on with its
+    own reads; call the result for the frame. On PostgreSQL the second connection imports
+    ``conn``'s snapshot, so it sees exactly what ``conn``'s transaction sees at this moment
+    (a batch reads two large tables in the time of the larger) — what others committed
+    since is not seen, and neither is what ``conn`` itself has written and not committed:
+    call it before the transaction writes. SQLite reads at once."""
+    if not is_postgres(conn):
+        frame = read_frame(conn, stmt, schema)
+        return lambda: frame
+    snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    engine = conn.engine
+
+    def read() -> pl.DataFrame:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other, other.begin():
+            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            return read_frame(other, stmt, schema)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-alongside")
+    future = pool.submit(read)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-F-]+")
 
 
 def fetch_in(

@@ -27,7 +27,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import read_frame
+from shuyaku.db.query import read_alongside, read_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -100,7 +100,9 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     dashed = _month_dash(month)
     first, last_day = Month.parse(dashed).first_day, Month.parse(dashed).end
     c, k = claim_unit.c, income_class.c
-    claims = read_frame(
+    # The claims (the largest read) come in on a second connection that sees this
+    # transaction's snapshot, while this one reads the records in force.
+    claims_read = read_alongside(
         conn,
         select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay).where(
             c.month == month, c.superseded_at.is_(None)
@@ -115,6 +117,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         },
     )
     in_force = periods.in_force(conn, first, last_day)
+    claims = claims_read()
     matched = claims.join(
         in_force.select("municipality_code", "atena_no", "pref_person_id", "pref_household_id"),
         on=["municipality_code", "atena_no"],

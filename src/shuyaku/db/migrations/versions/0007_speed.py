@@ -30,11 +30,15 @@ def upgrade() -> None:
         rows = bind.exec_driver_sql(f"SELECT {key}, blind_index FROM {table} WHERE typeof(blind_index) = 'text'").all()
         if rows:
             bind.exec_driver_sql(
-                f"UPDATE {table} SET blind_index = ? WHERE {key} = ?", [(bytes.fromhex(index), by) for by, index in rows]
+                f"UPDATE {table} SET blind_index = ? WHERE {key} = ?",
+                [(bytes.fromhex(index), by) for by, index in rows],
             )
         with op.batch_alter_table(table) as batch:
             batch.alter_column(
-                "blind_index", type_=sa.LargeBinary(length=32), existing_type=sa.String(length=64), existing_nullable=False
+                "blind_index",
+                type_=sa.LargeBinary(length=32),
+                existing_type=sa.String(length=64),
+                existing_nullable=False,
             )
 
 
