@@ -67,9 +67,10 @@ def test_read_frame_keeps_an_empty_text_apart_from_null(database_url: str) -> No
     assert notes["note"].to_list() == ["", None, "x"]
 
 
-def test_blind_indexes_survive_the_migration_to_raw_bytes_and_back(ctx) -> None:  # type: ignore[no-untyped-def]
-    """0007 turns the stored hex into 32 raw bytes (and its downgrade back), so a store
-    made before it still recognises its persons and the numbers it has seen."""
+def test_keys_survive_the_migration_to_numbers_and_raw_bytes_and_back(ctx) -> None:  # type: ignore[no-untyped-def]
+    """0007 turns the stored hex into 32 raw bytes and the prefecture IDs into numbers (and
+    its downgrade back), so a store made before it still recognises its persons and the
+    numbers it has seen."""
     from alembic import command
 
     from shuyaku.db.migrate import alembic_config
@@ -89,12 +90,15 @@ def test_blind_indexes_survive_the_migration_to_raw_bytes_and_back(ctx) -> None:
             (person, indexes[0].hex())
         ]
         assert conn.exec_driver_sql("SELECT blind_index FROM seen_number").scalars().all() == [indexes[1].hex()]
+        assert conn.exec_driver_sql("SELECT pref_person_id FROM person_key").scalars().all() == [person]
 
     command.upgrade(alembic_config(ctx.engine), "head")
     with ctx.engine.connect() as conn:
         found = ctx.vault.persons_by_blind_index(conn, indexes)
         assert found.rows() == [(indexes[0], person)]
         assert known_to_vault(conn, ctx.vault, [number(1), number(2), number(3)]) == {number(1), number(2)}
+        assert conn.exec_driver_sql("SELECT pref_person_id FROM person_key").scalars().all() == [int(person)]
+    assert person_id(ctx, MUNI_A, "1000000001") == person  # the 13 digits, as before
 
 
 def test_a_read_alongside_sees_the_snapshot_of_the_transaction_that_started_it(database_url: str) -> None:

@@ -7,6 +7,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 
+from shuyaku.db.schema import PrefId
+
 POOL_SIZE = 20  # PostgreSQL connections kept per process (as many again may open at a peak)
 
 
@@ -68,6 +70,10 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     if frame.height == 0:
         return 0
     columns = frame.columns
+    # Prefecture IDs travel as text in frames and are stored as numbers (schema.PrefId).
+    numbers = [name for name in columns if isinstance(table.c[name].type, PrefId) and frame.schema[name] == pl.String]
+    if numbers:
+        frame = frame.with_columns(pl.col(numbers).cast(pl.Int64))
     if is_postgres(conn):
         prepared = frame.with_columns(
             [

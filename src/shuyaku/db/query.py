@@ -9,10 +9,24 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ARRAY, ColumnElement, Connection, LargeBinary, Select, String, any_, bindparam, func, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    LargeBinary,
+    Select,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 
 from shuyaku import ids
 from shuyaku.db.engine import is_postgres
+from shuyaku.db.schema import PREF_ID_DIGITS, PrefId, as_number
 
 SQLITE_CHUNK = 900  # under SQLite's bound-parameter limit on every build
 POSTGRES_CHUNK = 200_000
@@ -34,10 +48,12 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     names = list(schema)
     if not is_postgres(conn):
         return rows_to_frame(conn.execute(stmt).all(), names, schema)
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    # The values are written into the statement by the column types themselves (a
+    # prefecture ID as its number), as COPY takes no parameters of its own.
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     buffer = io.BytesIO()
     raw: Any = conn.connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)", compiled.params) as copy:
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
         for chunk in copy:
             buffer.write(chunk)
     if buffer.tell() == 0:
@@ -46,8 +62,13 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     as_read = {name: (pl.String if dtype == pl.Boolean else dtype) for name, dtype in schema.items()}
     buffer.seek(0)
     frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=as_read)
-    flags = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
-    return frame.with_columns(flags) if flags else frame
+    fixes = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
+    fixes += [
+        pl.col(name).str.zfill(PREF_ID_DIGITS)
+        for name, column in zip(names, stmt.selected_columns, strict=True)
+        if isinstance(column.type, PrefId)
+    ]
+    return frame.with_columns(fixes) if fixes else frame
 
 
 def read_alongside(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> Callable[[], pl.DataFrame]:
@@ -95,6 +116,9 @@ def fetch_in(
         binary = isinstance(key.type, LargeBinary)
         if binary:  # raw bytes (blind indexes): one bytea[] parameter, sent in binary
             param: Any = bindparam("keys", type_=ARRAY(LargeBinary))
+        elif isinstance(key.type, PrefId):  # numbers in the store; what is no ID matches nothing
+            unique = [v for v in unique if as_number(v) >= 0]
+            param = cast(func.string_to_array(bindparam("keys", type_=String), ","), ARRAY(BigInteger))
         else:
             # One text parameter split on the server: no per-value adaptation in Python.
             # Text keys here are digits, never containing the separator.

@@ -12,6 +12,8 @@ full synthetic run.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     false,
 )
@@ -39,6 +42,38 @@ metadata = MetaData(
 )
 
 Timestamp = DateTime(timezone=True)
+
+
+class PrefId(TypeDecorator[str]):
+    """A 県被保険者ID or 県世帯ID: the 13-digit text everywhere a person or a program sees
+    it, a ``bigint`` in the store — half the width of the text in every index that holds
+    it, compared as a number. A value that is not 13 ASCII digits (a mistyped ID) binds as
+    -1, which no row holds: a look-up finds nothing instead of failing."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        return None if value is None else as_number(value)
+
+    def process_literal_param(self, value: Any, dialect: Any) -> str:
+        return "NULL" if value is None else str(as_number(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else f"{int(value):013d}"
+
+    @property
+    def python_type(self) -> type:
+        return str
+
+
+def as_number(value: Any) -> int:
+    """A prefecture ID's number in the store (-1 for anything that is not one)."""
+    text = str(value)
+    return int(text) if len(text) == PREF_ID_DIGITS and text.isascii() and text.isdigit() else -1
+
+
+PREF_ID_DIGITS = 13
 
 
 def _history_columns() -> list[Column[object]]:
@@ -131,7 +166,7 @@ ingest_result = Table(
 person = Table(
     "person",
     metadata,
-    Column("pref_person_id", String(13), primary_key=True),
+    Column("pref_person_id", PrefId(), primary_key=True),
     Column("created_at", Timestamp, nullable=False),
     Column("created_file_id", Integer),
 )
@@ -140,7 +175,7 @@ person = Table(
 vault_entry = Table(
     "vault_entry",
     metadata,
-    Column("pref_person_id", String(13), primary_key=True),
+    Column("pref_person_id", PrefId(), primary_key=True),
     Column("blind_index", LargeBinary(32), nullable=False, unique=True),
     Column("index_key_version", Integer, nullable=False),
     Column("sealed", LargeBinary, nullable=False),
@@ -175,7 +210,7 @@ person_key = Table(
     metadata,
     Column("municipality_code", String(6), primary_key=True),
     Column("atena_no", String(15), primary_key=True),
-    Column("pref_person_id", String(13), nullable=False, index=True),
+    Column("pref_person_id", PrefId(), nullable=False, index=True),
     Column("bind_kind", String(1), nullable=False),  # 付番区分 1 new, 2 carried over, 3 merged
     Column("prev_municipality_code", String(6)),
     Column("bound_at", Timestamp, nullable=False),
@@ -185,7 +220,7 @@ person_key = Table(
 household = Table(
     "household",
     metadata,
-    Column("pref_household_id", String(13), primary_key=True),
+    Column("pref_household_id", PrefId(), primary_key=True),
     Column("created_at", Timestamp, nullable=False),
     Column("created_file_id", Integer),
 )
@@ -196,7 +231,7 @@ household_key = Table(
     metadata,
     Column("municipality_code", String(6), primary_key=True),
     Column("setai_no", String(15), primary_key=True),
-    Column("pref_household_id", String(13), nullable=False, index=True),
+    Column("pref_household_id", PrefId(), nullable=False, index=True),
     Column("bound_at", Timestamp, nullable=False),
     Column("file_id", Integer),
 )
@@ -211,8 +246,8 @@ qualification_period = Table(
     Column("municipality_code", String(6), nullable=False),
     Column("atena_no", String(15), nullable=False),
     Column("history_no", Integer, nullable=False),
-    Column("pref_person_id", String(13), nullable=False, index=True),
-    Column("pref_household_id", String(13), nullable=False, index=True),
+    Column("pref_person_id", PrefId(), nullable=False, index=True),
+    Column("pref_household_id", PrefId(), nullable=False, index=True),
     Column("setai_no", String(15), nullable=False),
     Column("change_date", Date, nullable=False),
     Column("reason_code", String(2), nullable=False),
@@ -245,7 +280,7 @@ household_record = Table(
     Column("municipality_code", String(6), nullable=False),
     Column("setai_no", String(15), nullable=False),
     Column("history_no", Integer, nullable=False),
-    Column("pref_household_id", String(13), nullable=False, index=True),
+    Column("pref_household_id", PrefId(), nullable=False, index=True),
     Column("change_date", Date, nullable=False),
     Column("reason_code", String(2), nullable=False),
     Column("head_atena_no", String(15), nullable=False),
@@ -301,7 +336,7 @@ hit_month = Table(
     "hit_month",
     metadata,
     Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("pref_household_id", String(13), nullable=False),
+    Column("pref_household_id", PrefId(), nullable=False),
     Column("month", String(6), nullable=False),  # 診療年月 YYYYMM
     Column("kind", String(1), nullable=False),  # 1 household-level hit, 2 外来特例 only (never counts)
     Column("source", String(16), nullable=False),  # "federation" or the reporting 市町村コード
@@ -321,7 +356,7 @@ hit_report = Table(
     Column("municipality_code", String(6), nullable=False),
     Column("setai_no", String(15), nullable=False),
     Column("month", String(6), nullable=False),  # 診療年月 YYYYMM
-    Column("pref_household_id", String(13), nullable=False),
+    Column("pref_household_id", PrefId(), nullable=False),
     Column("kind", String(1), nullable=False),  # 該当区分: 1 household-level hit, 2 外来特例 only (never counts)
     Column("income_code", String(2), nullable=False),
     Column("municipal_tasuukai", String(1), nullable=False),  # the municipality's own 多数回 judgement (W301 check)
@@ -343,10 +378,10 @@ continuity_candidate = Table(
     "continuity_candidate",
     metadata,
     Column("candidate_id", Integer, primary_key=True, autoincrement=True),
-    Column("from_household", String(13), nullable=False),
+    Column("from_household", PrefId(), nullable=False),
     Column("from_municipality_code", String(6), nullable=False),
     Column("from_setai_no", String(15), nullable=False),
-    Column("to_household", String(13), nullable=False),
+    Column("to_household", PrefId(), nullable=False),
     Column("to_municipality_code", String(6), nullable=False),
     Column("to_setai_no", String(15), nullable=False),
     Column("change_date", Date, nullable=False),
@@ -374,7 +409,7 @@ tasuukai_count = Table(
     "tasuukai_count",
     metadata,
     Column("row_id", Integer, primary_key=True, autoincrement=True),
-    Column("pref_household_id", String(13), nullable=False),
+    Column("pref_household_id", PrefId(), nullable=False),
     Column("municipality_code", String(6), nullable=False),
     Column("setai_no", String(15), nullable=False),
     Column("month", String(6), nullable=False),
@@ -397,9 +432,9 @@ id_assignment = Table(
     Column("assignment_id", Integer, primary_key=True, autoincrement=True),
     Column("municipality_code", String(6), nullable=False),
     Column("atena_no", String(15), nullable=False),
-    Column("pref_person_id", String(13), nullable=False),
+    Column("pref_person_id", PrefId(), nullable=False),
     Column("setai_no", String(15)),
-    Column("pref_household_id", String(13)),
+    Column("pref_household_id", PrefId()),
     Column("assign_kind", String(1), nullable=False),  # 付番区分 1/2/3/4
     Column("prev_municipality_code", String(6)),
     Column("assigned_on", Date, nullable=False),
@@ -584,7 +619,7 @@ number_erasure = Table(
     "number_erasure",
     metadata,
     Column("erasure_id", Integer, primary_key=True, autoincrement=True),
-    Column("pref_person_id", String(13), nullable=False, index=True),
+    Column("pref_person_id", PrefId(), nullable=False, index=True),
     Column("erased_at", Timestamp, nullable=False),
     Column("actor", String(32), nullable=False),
     Column("qualified_until", Date, nullable=False),  # the last day of NHI in the prefecture

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, LargeBinary, bindparam, cast, select, update
+from sqlalchemy import Connection, LargeBinary, bindparam, cast, func, select, update
 
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import fetch_in
@@ -75,8 +75,10 @@ def rekey_blind_indexes(conn: Connection, keyring: KeyRing, new_version: int, no
     ).all()
     # Blind indexes are unique: move every row to a temporary value first, so that the new
     # set never collides with the old one half-way through.
-    # (A person ID's 13 bytes can never equal a 32-byte index.)
-    conn.execute(update(vault_entry).values(blind_index=cast(vault_entry.c.pref_person_id, LargeBinary)))
+    # (A person ID's bytes — 8 of its number, or its digits — never equal a 32-byte index.)
+    person = vault_entry.c.pref_person_id
+    placeholder = func.int8send(person) if conn.dialect.name == "postgresql" else cast(person, LargeBinary)
+    conn.execute(update(vault_entry).values(blind_index=placeholder))
     updates = []
     for pid, sealed, seal_version in rows:
         key = seal_keys.setdefault(seal_version, keyring.key("seal", seal_version))
