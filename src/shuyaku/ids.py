@@ -7,7 +7,6 @@ The rules are in ``shared/reference/identifiers.md``: 個人番号 (individual n
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 import re
@@ -155,11 +154,12 @@ def is_valid_pref_id(value: str, kind: str | None = None) -> bool:
 # found in the normalised text are positions in the original.
 
 
-@functools.cache
-def _ascii_digit_table() -> dict[int, str]:
-    return str.maketrans(
-        {c: str(unicodedata.decimal(c)) for c in map(chr, range(0x80, 0x110000)) if unicodedata.category(c) == "Nd"}
-    )
+# ``\d`` of a str pattern is exactly Unicode category Nd; the ASCII ones need no change.
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+
+
+def _as_ascii(match: re.Match[str]) -> str:
+    return str(unicodedata.decimal(match.group()))
 
 
 _TWELVE_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
@@ -171,7 +171,7 @@ MASK = "*" * 12
 
 def ascii_digits(text: str) -> str:
     """``text`` with every decimal digit (full-width, other scripts) as its ASCII digit."""
-    return text if text.isascii() else text.translate(_ascii_digit_table())
+    return text if text.isascii() else _OTHER_DIGIT.sub(_as_ascii, text)
 
 
 def twelve_digit_runs(text: str) -> list[str]:

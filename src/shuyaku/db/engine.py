@@ -23,6 +23,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA analysis_limit=1000")  # ANALYZE samples, as PostgreSQL's does
+            cursor.execute("PRAGMA cache_size=-262144")
             cursor.close()
 
         return engine

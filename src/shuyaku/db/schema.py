@@ -280,7 +280,7 @@ household_record = Table(
     Column("municipality_code", String(6), nullable=False),
     Column("setai_no", String(15), nullable=False),
     Column("history_no", Integer, nullable=False),
-    Column("pref_household_id", PrefId(), nullable=False, index=True),
+    Column("pref_household_id", PrefId(), nullable=False),  # no index: nothing reads by it (0007)
     Column("change_date", Date, nullable=False),
     Column("reason_code", String(2), nullable=False),
     Column("head_atena_no", String(15), nullable=False),
