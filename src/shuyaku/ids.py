@@ -127,12 +127,16 @@ def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[st
         need = count - len(out)
         drawn = pl.Series(struct.unpack(f"<{need}Q", os.urandom(8 * need)), dtype=pl.UInt64) % (10**9 // slots)
         random = drawn * slots + slot
-        body = pl.lit(prefecture + kind) + pl.col("r").cast(pl.String).str.zfill(9)
-        frame = pl.DataFrame({"r": random}).select(body.alias("body"))
-        digits = [pl.col("body").str.slice(i, 1).cast(pl.Int32) * (2 if (11 - i) % 2 == 0 else 1) for i in range(12)]
-        total = pl.sum_horizontal([d // 10 + d % 10 for d in digits])
-        fresh = frame.select(pl.col("body") + ((10 - total % 10) % 10).cast(pl.String))["body"].unique(
-            maintain_order=True
+        # The 12-digit body as a number; its check digit by the 保険者番号 rule in integer
+        # arithmetic (from the right, weights 2, 1, 2, 1 …, digit sums of the products).
+        body = pl.lit(int(prefecture + kind) * 10**9, pl.UInt64) + pl.col("r")
+        products = [(body // 10**p % 10) * (2 if p % 2 == 0 else 1) for p in range(12)]
+        total = pl.sum_horizontal([d // 10 + d % 10 for d in products])
+        whole = body * 10 + (10 - total % 10) % 10
+        fresh = (
+            pl.DataFrame({"r": random})
+            .select(whole.cast(pl.String).str.zfill(13).alias("id"))["id"]
+            .unique(maintain_order=True)
         )
         for candidate in fresh.to_list():
             if candidate not in seen and len(out) < count:
