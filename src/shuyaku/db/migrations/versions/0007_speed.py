@@ -47,6 +47,9 @@ def upgrade() -> None:
             op.execute(f"ALTER TABLE {table} {changes}")
         for table in BLIND_INDEXES:
             op.execute(f"ALTER TABLE {table} ALTER COLUMN blind_index TYPE bytea USING decode(blind_index, 'hex')")
+        # A column whose type changed has lost its statistics: the planner would guess.
+        for table in dict.fromkeys([*PREF_IDS, *BLIND_INDEXES]):
+            op.execute(f"ANALYZE {table}")
         return
     # SQLite keeps a value's own type whatever the column says: the values are converted
     # first, then each table is rebuilt with the new column types.
