@@ -75,7 +75,7 @@ def _birthday(birth: pl.Expr, years: int) -> pl.Expr:
     return pl.when(feb29).then(pl.date(year, 3, 1)).otherwise(pl.date(year, birth.dt.month(), birth.dt.day()))
 
 
-def member_bands(members: pl.DataFrame, month: str) -> pl.DataFrame:
+def member_bands(members: pl.LazyFrame, month: str) -> pl.LazyFrame:
     first = rules.first_of(month)
     next_first = rules.first_of(rules.add_months(month, 1))
     reaches_70 = _birthday(pl.col("birth_date"), 70) - pl.duration(days=1)
@@ -91,24 +91,26 @@ def member_bands(members: pl.DataFrame, month: str) -> pl.DataFrame:
 def calculate_month(
     month: str, table: CapTable, households: pl.DataFrame, members: pl.DataFrame, claims: pl.DataFrame
 ) -> pl.DataFrame:
-    """One row per household: steps, payment, hit kind, 多数回."""
+    """One row per household: steps, payment, hit kind, 多数回. One lazy plan, collected
+    once: Polars shares the households' part between the steps and runs them in parallel."""
     hh = (
-        households.with_columns(
+        households.lazy()
+        .with_columns(
             (pl.col("prior_hits") >= rules.TASUUKAI_FROM).alias("tasuukai"),
             pl.when(pl.col("in_prefecture_move")).then(2).otherwise(1).cast(pl.Int64).alias("den"),
         )
-        .join(_class_frame(table, "u70"), left_on="under70_class", right_on="u70_class", how="left")
-        .join(_class_frame(table, "o70"), left_on="over70_class", right_on="o70_class", how="left")
+        .join(_class_frame(table, "u70").lazy(), left_on="under70_class", right_on="u70_class", how="left")
+        .join(_class_frame(table, "o70").lazy(), left_on="over70_class", right_on="o70_class", how="left")
     )
 
-    banded = member_bands(members, month).filter(~pl.col("late_elder"))
-    claims = claims.join(
+    banded = member_bands(members.lazy(), month).filter(~pl.col("late_elder"))
+    claimed = claims.lazy().join(
         banded.select("household_id", "member_id", "band", "turns_75"), on=["household_id", "member_id"]
     )
 
     # Step 1 (and the 75th-birthday member's own half caps), per 70–74 member.
     older = (
-        claims.filter(pl.col("band") == rules.OVER70)
+        claimed.filter(pl.col("band") == rules.OVER70)
         .group_by("household_id", "member_id", "turns_75")
         .agg(
             pl.col("copay").filter(pl.col("setting") != "inpatient").sum().alias("outpatient"),
@@ -141,7 +143,7 @@ def calculate_month(
 
     # Step 3's under-70 units: person × institution × setting, at or over the threshold.
     units = (
-        claims.filter(pl.col("band") == rules.UNDER70)
+        claimed.filter(pl.col("band") == rules.UNDER70)
         .group_by("household_id", "member_id", "institution", "setting")
         .agg(pl.col("copay").sum(), pl.col("total_cost").sum())
         .join(hh.select("household_id", "den"), on="household_id")
@@ -198,4 +200,4 @@ def calculate_month(
             .alias("hit")
         )
     )
-    return steps.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA)  # type: ignore[arg-type]
+    return steps.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).collect()  # type: ignore[arg-type]
