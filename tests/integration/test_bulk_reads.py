@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Boolean, Column, Date, DateTime, Integer, MetaData, String, Table, create_engine, select
+from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaData, String, Table, select
 
 from shuyaku.db.engine import bulk_insert, make_engine
 from shuyaku.db.query import read_alongside, read_frame
 
-SCHEMA = {"name": pl.String, "amount": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "at": pl.Datetime("us")}
+SCHEMA: dict[str, Any] = {"name": pl.String, "amount": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "at": pl.Datetime("us")}
 
 
 def test_read_frame_returns_what_bulk_insert_wrote(database_url: str) -> None:
@@ -54,13 +55,19 @@ def test_read_frame_returns_what_bulk_insert_wrote(database_url: str) -> None:
     assert none.height == 0 and none.schema == pl.Schema(SCHEMA)
 
 
-def test_read_frame_keeps_an_empty_text_apart_from_null(database_url: str) -> None:
-    engine = create_engine(database_url)
+def _notes(database_url: str, notes: list[str | None]) -> tuple[Engine, Table]:
+    """A table of (row_id, note) holding ``notes``."""
+    engine = make_engine(database_url)
     meta = MetaData()
-    table = Table("empty_probe", meta, Column("row_id", Integer, primary_key=True), Column("note", String))
+    table = Table("note_probe", meta, Column("row_id", Integer, primary_key=True), Column("note", String))
     meta.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(table.insert(), [{"note": ""}, {"note": None}, {"note": "x"}])
+        conn.execute(table.insert(), [{"note": note} for note in notes])
+    return engine, table
+
+
+def test_read_frame_keeps_an_empty_text_apart_from_null(database_url: str) -> None:
+    engine, table = _notes(database_url, ["", None, "x"])
     with engine.connect() as conn:
         notes = read_frame(conn, select(table.c.note).order_by(table.c.row_id), {"note": pl.String})
     engine.dispose()
@@ -102,18 +109,13 @@ def test_keys_survive_the_migration_to_numbers_and_raw_bytes_and_back(ctx) -> No
 
 
 def test_a_read_alongside_sees_the_snapshot_of_the_transaction_that_started_it(database_url: str) -> None:
-    engine = make_engine(database_url)
-    meta = MetaData()
-    table = Table("snapshot_probe", meta, Column("row_id", Integer, primary_key=True), Column("note", String))
-    meta.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(table.insert(), [{"note": "before"}])
+    engine, table = _notes(database_url, ["before"])
     stmt = select(table.c.note).order_by(table.c.row_id)
     postgres = engine.dialect.name == "postgresql"
     with engine.connect() as other:
         if postgres:  # another writer holds the table while it adds a row: the read waits for it
             other.begin()
-            other.exec_driver_sql("LOCK TABLE snapshot_probe IN ACCESS EXCLUSIVE MODE")
+            other.exec_driver_sql("LOCK TABLE note_probe IN ACCESS EXCLUSIVE MODE")
             other.execute(table.insert(), [{"note": "after"}])
         with engine.begin() as conn:
             conn.exec_driver_sql("SELECT 1")  # the transaction is under way
