@@ -11,7 +11,13 @@ from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaDat
 from shuyaku.db.engine import bulk_insert, make_engine
 from shuyaku.db.query import read_alongside, read_frame
 
-SCHEMA: dict[str, Any] = {"name": pl.String, "amount": pl.Int64, "day": pl.Date, "flag": pl.Boolean, "at": pl.Datetime("us")}
+SCHEMA: dict[str, Any] = {
+    "name": pl.String,
+    "amount": pl.Int64,
+    "day": pl.Date,
+    "flag": pl.Boolean,
+    "at": pl.Datetime("us"),
+}
 
 
 def test_read_frame_returns_what_bulk_insert_wrote(database_url: str) -> None:
