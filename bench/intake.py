@@ -6,6 +6,7 @@ columns (what any loader must at least pay to get the rows into the server).
 
     .venv/bin/python bench/intake.py                      # 63 municipalities, 1.4 M persons, 20,000-record delta
     .venv/bin/python bench/intake.py --persons 100000     # a quicker look
+    .venv/bin/python bench/intake.py --persons 400000 --backends postgresql --profile   # and where the time goes
 
 Each measured step runs in a child process, so its peak memory (ru_maxrss) is its own.
 Generated files are cached under bench/out/ by their parameters.
@@ -14,6 +15,7 @@ Generated files are cached under bench/out/ by their parameters.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import shutil
@@ -75,9 +77,15 @@ def child(args: argparse.Namespace) -> None:
         print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
         return
     ctx = open_context(settings)
+    profiler = cProfile.Profile() if args.profile_out else None
     started = time.perf_counter()
+    if profiler:
+        profiler.enable()
     outcomes = ingest_paths(ctx, operator, [data / args.folder], jobs=int(args.jobs))
     seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile_out)
     print(
         json.dumps(
             {
@@ -127,7 +135,13 @@ def main() -> None:
         help="a database the benchmark may wipe (schema public is dropped)",
     )
     parser.add_argument("--jobs", default="1,2", help="worker processes to measure on PostgreSQL, e.g. 1,2")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also load once more in one process on PostgreSQL under cProfile and print where the time goes",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile_out", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--home", help=argparse.SUPPRESS)
@@ -181,6 +195,36 @@ def main() -> None:
         print(
             f"{what:48} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}"
         )
+    if args.profile:
+        profile(args, data)
+
+
+def profile(args: argparse.Namespace, data: Path) -> None:
+    """The full load and the delta once more, in one process under cProfile: the functions of
+    shuyaku that take the most time (with what they call), and the most time spent in any one
+    function. The profiles stay in bench/out/ for pstats or snakeviz."""
+    import pstats
+
+    home = ROOT / "out" / "home-profile"
+    shutil.rmtree(home, ignore_errors=True)
+    reset_postgres(args.pg_url)
+    run_child(__file__, step="setup", url=args.pg_url, home=str(home), data=str(data))
+    for folder in ("full", "delta"):
+        out = ROOT / "out" / f"profile-{folder}.prof"
+        figures = run_child(
+            __file__,
+            step="ingest",
+            url=args.pg_url,
+            home=str(home),
+            data=str(data),
+            folder=folder,
+            jobs="1",
+            profile_out=str(out),
+        )
+        print(f"\n{folder}: {figures['seconds']:.1f} s in one process under cProfile ({out})")
+        stats = pstats.Stats(str(out))
+        stats.sort_stats("cumulative").print_stats(r"src/shuyaku/(?!cli)", 25)
+        stats.sort_stats("tottime").print_stats(12)
 
 
 if __name__ == "__main__":
