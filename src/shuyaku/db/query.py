@@ -109,8 +109,10 @@ def fetch_in(
     *where: ColumnElement[bool],
     schema: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
-    """``SELECT columns WHERE key IN values AND where…`` as a frame, chunked for the backend."""
+    """``SELECT columns WHERE key IN values AND where…`` as a frame, chunked for the backend.
+    Without ``schema`` every column is text, and raw bytes (a blind index) stay bytes."""
     names = [str(c.key) for c in columns]
+    schema = schema or {str(c.key): pl.Binary if isinstance(c.type, LargeBinary) else pl.String for c in columns}
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):

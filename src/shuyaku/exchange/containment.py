@@ -104,8 +104,7 @@ def _held(conn: Connection, indexes: list[bytes]) -> set[bytes]:
     """The blind indexes among ``indexes`` that the vault or ``seen_number`` holds."""
     found: set[bytes] = set()
     for table in (vault_entry, seen_number):
-        held = fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes, schema={"blind_index": pl.Binary})
-        found.update(held["blind_index"].to_list())
+        found.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
     return found
 
 

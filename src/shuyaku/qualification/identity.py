@@ -20,7 +20,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from shuyaku.db.query import fetch_in
-from shuyaku.db.schema import person, person_key
+from shuyaku.db.schema import person_key
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 from shuyaku.vault.service import Vault
 
@@ -168,9 +168,5 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
         .then(pl.col("prev_municipality_code"))
         .alias("prev_municipality_code"),
     )
-    return Resolution(resolved, pl.concat(problems, how="vertical"), known, keys_of.select(list(KEY_SCHEMA)[:2]))
-
-
-def taken_person_ids(conn: Connection, candidates: list[str]) -> set[str]:
-    found = fetch_in(conn, [person.c.pref_person_id], person.c.pref_person_id, candidates)
-    return set(found["pref_person_id"].to_list())
+    keys = keys_of.select("pref_person_id", "municipality_code")
+    return Resolution(resolved, pl.concat(problems, how="vertical"), known, keys)

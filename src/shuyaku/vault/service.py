@@ -41,7 +41,6 @@ class Vault:
             [vault_entry.c.blind_index, vault_entry.c.pref_person_id],
             vault_entry.c.blind_index,
             indexes,
-            schema={"blind_index": pl.Binary, "pref_person_id": pl.String},
         )
 
     def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:

@@ -226,7 +226,7 @@ def login(
     if errors:
         # What was typed is shown again — masked: an individual number typed as a log-in ID
         # must not come back in the page.
-        return _login_page(request, 400, errors=errors, login_id=ids.redact(login_id[:64]), notice="")
+        return _login_page(request, 400, errors=errors, login_id=ids.redact(login_id)[:64], notice="")
     target = "/password" if session.must_change_password else "/"
     moved = RedirectResponse(target, status_code=303)
     _cookie(moved, SESSION_COOKIE, session.token)
@@ -659,7 +659,7 @@ def _day_param(text: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InvalidRequest(f"日付は YYYY-MM-DD で指定してください(指定: {text[:20]})") from None
+        raise InvalidRequest(f"日付は YYYY-MM-DD で指定してください(指定: {ids.redact(text)[:20]})") from None
 
 
 @router.get("/admin", response_class=HTMLResponse)
