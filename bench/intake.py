@@ -81,7 +81,8 @@ def child(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if profiler:
         profiler.enable()
-    outcomes = ingest_paths(ctx, operator, [data / args.folder], jobs=int(args.jobs))
+    initial = args.folder == "full" and args.initial_mode == "1"
+    outcomes = ingest_paths(ctx, operator, [data / args.folder], jobs=int(args.jobs), initial=initial)
     seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()
@@ -140,7 +141,15 @@ def main() -> None:
         action="store_true",
         help="also load once more in one process on PostgreSQL under cProfile and print where the time goes",
     )
+    parser.add_argument(
+        "--initial",
+        action="store_const",
+        const="1",
+        default="0",
+        help="full loads in 初期移行モード (shuyaku ingest --initial)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--initial_mode", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--profile_out", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -182,11 +191,19 @@ def main() -> None:
         run_child(__file__, step="setup", url=url, home=str(home), data=str(data))
         for folder in ("full", "delta"):
             figures = run_child(
-                __file__, step="ingest", url=url, home=str(home), data=str(data), folder=folder, jobs=str(jobs)
+                __file__,
+                step="ingest",
+                url=url,
+                home=str(home),
+                data=str(data),
+                folder=folder,
+                jobs=str(jobs),
+                initial_mode=args.initial,
             )
             if figures["statuses"] != ["applied"]:
                 raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
+            label += ", 初期移行" if folder == "full" and args.initial == "1" else ""
             rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
 
     print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
@@ -219,6 +236,7 @@ def profile(args: argparse.Namespace, data: Path) -> None:
             data=str(data),
             folder=folder,
             jobs="1",
+            initial_mode=args.initial,
             profile_out=str(out),
         )
         print(f"\n{folder}: {figures['seconds']:.1f} s in one process under cProfile ({out})")

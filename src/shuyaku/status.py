@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
+from shuyaku.db.deferred import loading_since
 from shuyaku.db.schema import (
     audit_event,
     household_key,
@@ -95,6 +96,13 @@ def status(ctx: Context, actor: Actor) -> Status:
                 }
             )
         result.audit_events, result.audit_bytes = _audit_size(conn)
+        initial_since = loading_since(conn)
+    if initial_since is not None:
+        result.warnings.append(
+            f"初期移行モードの取込が終わっていません({initial_since[:19]}Z 開始)。県個人ID・県世帯IDの索引がないため照会が"
+            "遅くなります。`shuyaku ingest --initial` を同じファイルで再実行してください(反映済みのファイルは重複として飛ばし、"
+            "最後に索引を作り直します)"
+        )
     result.audit_warn_bytes = int(ctx.setting("audit_warn_bytes"))
     if result.audit_bytes > result.audit_warn_bytes:
         result.warnings.append(

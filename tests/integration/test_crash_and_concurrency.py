@@ -350,3 +350,75 @@ def test_a_batch_during_an_ingest_ends_as_one_of_the_serial_orders(settings: Set
     assert codes == [0, 0], outputs
     assert (_canonical(settings), _counts_now(settings)) in orders
     assert orders[0][1]  # the batch really counted something
+
+
+def _index_names(settings: Settings) -> set[str]:
+    from sqlalchemy import inspect
+
+    ctx = open_context(settings)
+    try:
+        found = inspect(ctx.engine)
+        return {
+            index["name"]
+            for table in ("person_key", "household_key", "qualification_period")
+            for index in found.get_indexes(table)
+            if index["name"]
+        }
+    finally:
+        ctx.engine.dispose()
+
+
+def _marker(settings: Settings) -> str | None:
+    from shuyaku.db.deferred import loading_since
+
+    ctx = open_context(settings)
+    try:
+        with ctx.engine.connect() as conn:
+            return loading_since(conn)
+    finally:
+        ctx.engine.dispose()
+
+
+def test_an_initial_load_killed_anywhere_ends_as_a_plain_load_with_every_index(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from shuyaku.db.deferred import deferred_indexes
+
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=17)
+    full, day = tmp_path / "full", tmp_path / "day"
+    world.write_full(full)
+    world.write_day(day, 12)
+    deferred = {index.name for index in deferred_indexes()}
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(full)).returncode == 0
+    assert _shuyaku(settings, "ingest", "--keep-source", str(day)).returncode == 0
+    plain = _canonical(settings)
+    with_all = _index_names(settings)
+    assert deferred <= with_all and plain["counts"]["person"] > 0
+
+    # Killed during the load, then while rebuilding: the indexes stay away, the marker stays.
+    _fresh(settings, world)
+    killed = _shuyaku(settings, "ingest", "--initial", "--keep-source", str(full), crash="ingest.before_commit:3")
+    assert killed.returncode == -9
+    assert _marker(settings) is not None and not deferred & _index_names(settings)
+    status = _shuyaku(settings, "status")
+    assert "初期移行モードの取込が終わっていません" in status.stdout, status.stdout + status.stderr
+    killed = _shuyaku(settings, "ingest", "--initial", "--keep-source", str(full), crash="initial.before_commit:1")
+    assert killed.returncode == -9
+    assert _marker(settings) is not None and not deferred & _index_names(settings)
+    # A plain ingest puts them back before it reads anything, and the store ends as the plain run's.
+    done = _shuyaku(settings, "ingest", "--keep-source", str(full))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _marker(settings) is None and _index_names(settings) == with_all
+    assert _shuyaku(settings, "ingest", "--keep-source", str(day)).returncode == 0
+    assert _canonical(settings) == plain
+
+    # Uninterrupted: the same store; and never twice.
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--initial", "--keep-source", str(full)).returncode == 0
+    assert _marker(settings) is None and _index_names(settings) == with_all
+    assert _shuyaku(settings, "ingest", "--keep-source", str(day)).returncode == 0
+    assert _canonical(settings) == plain
+    again = _shuyaku(settings, "ingest", "--initial", "--keep-source", str(day))
+    assert again.returncode == 2 and "被保険者がまだ一人も登録されていない県でだけ" in again.stderr + again.stdout
+    assert _marker(settings) is None and _index_names(settings) == with_all

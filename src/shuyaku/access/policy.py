@@ -112,6 +112,7 @@ _ACTIONS = {
     "returns.fetch": "返却ファイルの取得",
     "returns.list": "返却ファイルの一覧",
     "ingest.resend": "保留ファイルの再処理",
+    "ingest.initial": "初期移行モード(索引を外した一括取込)",
     "municipality.add": "市町村の登録",
     "restore": "復元",
     "audit.search": "アクセス記録の検索",

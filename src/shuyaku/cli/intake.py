@@ -56,6 +56,14 @@ def ingest(
         ),
     ] = True,
     jobs: Annotated[int, typer.Option(help="並列に処理するプロセス数(PostgreSQL のみ。市町村単位で分担)")] = 1,
+    initial: Annotated[
+        bool,
+        typer.Option(
+            "--initial",
+            help="初期移行モード: 被保険者のいない県への最初の全件取込。県個人ID・県世帯IDの索引4件を外して取り込み、"
+            "最後に一度で作り直す。中断したときは同じ指定で再実行すると続きから取り込む",
+        ),
+    ] = False,
 ) -> None:
     """市町村ファイル(SKSE/SKKS/KGGT/RECE/SKBN)を取り込む。全件反映または重複なら終了コード 0、受付不可・保留・一部反映があれば 1。"""
     for path in paths:
@@ -71,7 +79,9 @@ def ingest(
             progress.advance(task)
             progress.update(task, description=f"取込 {path.name}")
 
-        outcomes = ingest_paths(ctx, _actor(ctx), files, remove_source=remove_source, progress=step, jobs=jobs)
+        outcomes = ingest_paths(
+            ctx, _actor(ctx), files, remove_source=remove_source, progress=step, jobs=jobs, initial=initial
+        )
     table = Table("受付番号", "ファイル", "結果", "件数", "反映", "警告", "エラー", "コード", "内容")
     for o in outcomes:
         colour = "green" if o.ok and not o.partial else ("yellow" if o.partial else "red")

@@ -20,6 +20,7 @@ from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import ledger
 from shuyaku.exchange.containment import safe_filename
 from shuyaku.exchange.ledger import FileStatus, list_files
+from shuyaku.ingest import initial as initial_load
 from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_from_inbox, release_ready
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.parallel import ingest_in_workers
@@ -33,16 +34,39 @@ def ingest_paths(
     remove_source: bool = False,
     progress: Callable[[Path, IngestOutcome], None] | None = None,
     jobs: int = 1,
+    initial: bool = False,
 ) -> list[IngestOutcome]:
     """Ingest files and folders (``*.csv`` inside), each sender's files in 連番 order.
 
     ``jobs`` > 1 spreads senders over worker processes (PostgreSQL only; SQLite has one
     writer, so it always runs in this process). Held files whose gap is already filled (a
     run that was killed between a file and the release of its successor) are released
-    first. A file that cannot be read is that file's refusal, never the run's end."""
+    first. A file that cannot be read is that file's refusal, never the run's end.
+
+    ``initial``: the prefecture's first load in 初期移行モード (``ingest.initial``): the
+    random-ID look-up indexes are built once at the end instead of row by row. Without it,
+    an initial load left unfinished by a crash gets its indexes back before anything else."""
     require(ctx, actor, "ingest", target="受信フォルダ")  # before releasing anything on the caller's behalf
+    if initial:
+        initial_load.begin(ctx, actor, ctx.clock())
+    else:
+        initial_load.finish(ctx, actor)
     release_ready(ctx)
     files = expand(paths)
+    outcomes = _ingest_files(ctx, actor, files, remove_source, progress, jobs)
+    if initial:
+        initial_load.finish(ctx, actor)
+    return outcomes
+
+
+def _ingest_files(
+    ctx: Context,
+    actor: Actor,
+    files: list[Path],
+    remove_source: bool,
+    progress: Callable[[Path, IngestOutcome], None] | None,
+    jobs: int,
+) -> list[IngestOutcome]:
     if jobs > 1 and ctx.engine.dialect.name == "postgresql":
         return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
