@@ -131,3 +131,32 @@ def test_a_read_alongside_sees_the_snapshot_of_the_transaction_that_started_it(d
             assert pending()["note"].to_list() == ["before"]
             assert conn.execute(stmt).scalars().all() == (["before", "after"] if postgres else ["before"])
     engine.dispose()
+
+
+def test_new_ids_skip_what_the_table_holds_and_draw_again(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The insert itself is the clash check: an ID some row holds already is neither
+    overwritten nor returned, and a fresh one is drawn in its place."""
+    from shuyaku import ids
+    from shuyaku.db.query import insert_new_ids
+    from shuyaku.db.schema import person
+
+    now, earlier = datetime(2026, 11, 29, 1, 2, 3), datetime(2026, 1, 1)
+    with ctx.engine.begin() as conn:
+        held = insert_new_ids(conn, person, "11", ids.PERSON_KIND, 2, created_at=earlier, created_file_id=7)
+    assert len(set(held)) == 2 and all(ids.is_valid_pref_id(i, ids.PERSON_KIND) for i in held)
+    real = ids.new_pref_id_batch
+    drawn: list[list[str]] = []
+
+    def first_the_taken_ones(prefecture: str, kind: str, count: int, taken: Any = ()) -> list[str]:
+        batch = held + real(prefecture, kind, count - 2, taken) if not drawn else real(prefecture, kind, count, taken)
+        drawn.append(batch)
+        return batch
+
+    monkeypatch.setattr(ids, "new_pref_id_batch", first_the_taken_ones)
+    with ctx.engine.begin() as conn:
+        fresh = insert_new_ids(conn, person, "11", ids.PERSON_KIND, 5, created_at=now, created_file_id=8)
+    assert len(drawn) == 2 and len(drawn[1]) == 2  # the two that clashed, drawn again
+    assert len(set(fresh)) == 5 and not set(fresh) & set(held)
+    with ctx.engine.connect() as conn:
+        stored = dict(conn.execute(select(person.c.pref_person_id, person.c.created_file_id)).all())
+    assert stored == {**dict.fromkeys(held, 7), **dict.fromkeys(fresh, 8)}

@@ -18,12 +18,17 @@ from sqlalchemy import (
     LargeBinary,
     Select,
     String,
+    Table,
     any_,
     bindparam,
     cast,
     func,
+    literal,
     select,
+    true,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shuyaku import ids
 from shuyaku.db.engine import is_postgres
@@ -144,11 +149,35 @@ def fetch_in(
     return rows_to_frame(rows, names, schema)
 
 
-def unused_pref_ids(conn: Connection, column: Any, prefecture: str, kind: str, count: int) -> list[str]:
-    """``count`` new random 13-digit prefecture IDs that no row of ``column`` holds yet."""
+def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, count: int, **values: Any) -> list[str]:
+    """Insert ``count`` rows into ``table`` under new random 13-digit prefecture IDs (its
+    primary key), every other column from ``values``; return the IDs.
+
+    One statement a round: a drawn ID that a row holds already is left out by the insert
+    itself (``ON CONFLICT DO NOTHING``), and only those are drawn again — the primary key's
+    own check, instead of a look-up of every new ID before the insert."""
+    key = table.primary_key.columns[0]
+    names = [key.name, *values]
     issued: list[str] = []
     while len(issued) < count:
         batch = ids.new_pref_id_batch(prefecture, kind, count - len(issued), taken=issued)
-        clash = set(fetch_in(conn, [column], column, batch)[column.key].to_list())
-        issued.extend(i for i in batch if i not in clash)
+        if is_postgres(conn):
+            drawn: Any = (
+                func.unnest(cast(func.string_to_array(bindparam("drawn", type_=String), ","), ARRAY(BigInteger)))
+                .table_valued("value")
+                .render_derived()
+            )
+            listed = ",".join(batch)
+        else:  # SQLite takes the drawn numbers as one JSON array
+            drawn = func.json_each(bindparam("drawn", type_=String)).table_valued("value")
+            listed = json.dumps([int(i) for i in batch])
+        rows = select(drawn.c.value, *(literal(v, type_=table.c[n].type) for n, v in values.items()))
+        # "WHERE true": SQLite would read ON CONFLICT as part of the SELECT's join without it.
+        stmt = (
+            (pg_insert if is_postgres(conn) else sqlite_insert)(table)
+            .from_select(names, rows.where(true()))
+            .on_conflict_do_nothing(index_elements=[key])
+            .returning(key)
+        )
+        issued.extend(conn.execute(stmt, {"drawn": listed}).scalars())
     return issued

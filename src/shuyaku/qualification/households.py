@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
-from shuyaku.db.query import fetch_in, unused_pref_ids
+from shuyaku.db.query import fetch_in, insert_new_ids
 from shuyaku.db.schema import household, household_key, household_record
 
 
@@ -35,19 +35,10 @@ def ensure_households(
     missing = sorted(set(wanted) - set(known["setai_no"].to_list()))
     if not missing:
         return known
-    fresh = pl.DataFrame(
-        {
-            "setai_no": missing,
-            "pref_household_id": unused_pref_ids(
-                conn, household.c.pref_household_id, prefecture, ids.HOUSEHOLD_KIND, len(missing)
-            ),
-        }
+    numbered = insert_new_ids(
+        conn, household, prefecture, ids.HOUSEHOLD_KIND, len(missing), created_at=now, created_file_id=file_id
     )
-    bulk_insert(
-        conn,
-        household,
-        fresh.select("pref_household_id", pl.lit(now).alias("created_at"), pl.lit(file_id).alias("created_file_id")),
-    )
+    fresh = pl.DataFrame({"setai_no": missing, "pref_household_id": numbered}, schema=known.schema)
     bulk_insert(
         conn,
         household_key,

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
-from shuyaku.db.query import fetch_in, unused_pref_ids
+from shuyaku.db.query import fetch_in, insert_new_ids
 from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
 from shuyaku.qualification import identity, moves
 from shuyaku.qualification.households import with_household_ids
@@ -121,18 +121,10 @@ def _bind_persons(
     if to_bind.height == 0:
         return to_bind.select("atena_no", "pref_person_id")
     new = to_bind.filter(pl.col("status") == identity.NEW)
-    new = new.with_columns(
-        pl.Series(
-            "pref_person_id",
-            unused_pref_ids(conn, person.c.pref_person_id, prefecture, ids.PERSON_KIND, new.height),
-            dtype=pl.String,
-        )
+    numbered = insert_new_ids(
+        conn, person, prefecture, ids.PERSON_KIND, new.height, created_at=now, created_file_id=file_id
     )
-    bulk_insert(
-        conn,
-        person,
-        new.select("pref_person_id", pl.lit(now).alias("created_at"), pl.lit(file_id).alias("created_file_id")),
-    )
+    new = new.with_columns(pl.Series("pref_person_id", numbered, dtype=pl.String))
     vault.enrol(conn, new.select("pref_person_id", "blind_index"), new["individual_number"].to_list(), now)
     carried = to_bind.filter(pl.col("status") == identity.CARRIED_OVER)
     keys = pl.concat([new.drop("individual_number"), carried.drop("individual_number")], how="vertical_relaxed")
