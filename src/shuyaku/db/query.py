@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -118,6 +119,10 @@ def fetch_in(
     Without ``schema`` every column is text, and raw bytes (a blind index) stay bytes."""
     names = [str(c.key) for c in columns]
     schema = schema or {str(c.key): pl.Binary if isinstance(c.type, LargeBinary) else pl.String for c in columns}
+    # Prefecture IDs come back as their numbers and become text in the frame all at once,
+    # not through a Python call per value.
+    numbered = [name for name, c in zip(names, columns, strict=True) if isinstance(c.type, PrefId)]
+    columns = [type_coerce(c, BigInteger).label(str(c.key)) if c.key in numbered else c for c in columns]
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):
@@ -146,7 +151,13 @@ def fetch_in(
         keys = func.json_each(bindparam("keys", type_=String)).table_valued("value")
         stmt = select(*columns).where(key.in_(select(keys.c.value)), *where)
         rows.extend(conn.execute(stmt, {"keys": json.dumps(listed)}).all())
-    return rows_to_frame(rows, names, schema)
+    frame = rows_to_frame(rows, names, {**schema, **dict.fromkeys(numbered, pl.Int64)})
+    return frame.with_columns(_as_ids(pl.col(name)) for name in numbered) if numbered else frame
+
+
+def _as_ids(numbers: pl.Expr) -> pl.Expr:
+    """Prefecture IDs from their numbers in the store: the 13 digits (schema.PrefId)."""
+    return numbers.cast(pl.String).str.zfill(PREF_ID_DIGITS)
 
 
 def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, count: int, **values: Any) -> list[str]:
@@ -177,7 +188,8 @@ def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, c
             (pg_insert if is_postgres(conn) else sqlite_insert)(table)
             .from_select(names, rows.where(true()))
             .on_conflict_do_nothing(index_elements=[key])
-            .returning(key)
+            .returning(type_coerce(key, BigInteger))
         )
-        issued.extend(conn.execute(stmt, {"drawn": listed}).scalars())
+        inserted = pl.Series(conn.execute(stmt, {"drawn": listed}).scalars().all(), dtype=pl.Int64)
+        issued.extend(pl.select(_as_ids(pl.lit(inserted))).to_series().to_list())
     return issued
