@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 import shuyaku.db.history as history_module
 from shuyaku import ids
-from shuyaku.db.schema import ingest_result, municipality, qualification_period
+from shuyaku.db.schema import inbound_file, ingest_result, municipality, qualification_period
 from shuyaku.exchange import ledger
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks, skse
 from tests.integration.helpers import counts, ingest, person_id, results, rows
@@ -53,6 +53,31 @@ def test_a_sequence_gap_is_held_E005_and_applied_when_the_missing_file_arrives(c
     assert counts(ctx)["person"] == 3  # the held file was applied from its encrypted copy
     with ctx.engine.connect() as conn:
         assert ledger.last_applied_seq(conn, MUNI_A, "SKKS") == 2
+
+
+def test_held_successors_are_released_in_a_chain_when_the_gap_fills(ctx) -> None:  # type: ignore[no-untyped-def]
+    """連番 3 and 4 wait for 2; 2 waits for 1. The arrival of 1 applies 2, 3 and 4 in order,
+    each released by its predecessor; a second, different copy of 3 held before stays held
+    (the newest copy of a 連番 is the one applied)."""
+    for seq, start in ((4, 40), (3, 30), (3, 35), (2, 20)):
+        held = ingest(ctx, exchange_file("SKKS", _persons(1, start=start), seq=seq))
+        assert (held.status, held.code) == ("held", "E005")
+    assert ingest(ctx, exchange_file("SKKS", _persons(1), seq=1)).status == "applied"
+    with ctx.engine.connect() as conn:
+        assert ledger.last_applied_seq(conn, MUNI_A, "SKKS") == 4
+        statuses = sorted(
+            conn.execute(select(inbound_file.c.seq, inbound_file.c.status).where(inbound_file.c.seq > 1)).all()
+        )
+    assert counts(ctx)["person"] == 4  # 1, 2, the newest 3 and 4
+    assert statuses == [
+        (2, "applied"),
+        (2, "released"),
+        (3, "applied"),
+        (3, "held"),
+        (3, "released"),
+        (4, "applied"),
+        (4, "released"),
+    ]
 
 
 def test_an_unregistered_sender_is_rejected_E003(ctx) -> None:  # type: ignore[no-untyped-def]

@@ -64,10 +64,18 @@ def earlier_copy(conn: Connection, sha256: str, *, besides: int | None = None) -
     return conn.execute(stmt).first()
 
 
-def ready_to_release(conn: Connection, code: str | None = None, kind: str | None = None) -> Any:
+def ready_to_release(
+    conn: Connection, code: str | None = None, kind: str | None = None, after: int | None = None
+) -> Any:
     """A file held for a 連番 gap (E005) whose predecessor is now applied (the newest such
-    copy of that 連番), or None."""
+    copy of that 連番), or None. ``after``: the 連番 of ``code``'s ``kind`` just applied, so
+    only its successor can be ready — one look-up by the ledger's key, whatever the ledger's
+    length."""
     f = inbound_file.c
+    held = (f.status == HELD, f.error_code == "E005", f.archive_name.is_not(None))
+    if after is not None and code is not None and kind is not None:
+        stmt = select(inbound_file).where(f.municipality_code == code, f.kind == kind, f.seq == after + 1, *held)
+        return conn.execute(stmt.order_by(f.file_id.desc()).limit(1)).first()
     last = (
         select(f.municipality_code, f.kind, func.max(f.seq).label("seq"))
         .where(f.status == APPLIED)
@@ -79,7 +87,7 @@ def ready_to_release(conn: Connection, code: str | None = None, kind: str | None
         .join(
             last, and_(last.c.municipality_code == f.municipality_code, last.c.kind == f.kind, f.seq == last.c.seq + 1)
         )
-        .where(f.status == HELD, f.error_code == "E005", f.archive_name.is_not(None))
+        .where(*held)
         .order_by(f.file_id.desc())
         .limit(1)
     )

@@ -504,7 +504,7 @@ def _apply(
         counts["warning_count"],
     )
     ctx.note_bulk_write(records.height, WRITTEN_TABLES)
-    release_ready(ctx, header.municipality_code, header.kind)
+    release_ready(ctx, header.municipality_code, header.kind, after=header.seq)
     return outcome
 
 
@@ -613,13 +613,17 @@ def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
     return {"record_count": total, "applied_count": total - errors, "warning_count": warnings, "error_count": errors}
 
 
-def release_ready(ctx: Context, municipality_code: str | None = None, kind: str | None = None) -> None:
+def release_ready(
+    ctx: Context, municipality_code: str | None = None, kind: str | None = None, *, after: int | None = None
+) -> None:
     """Apply every file held for a 連番 gap (E005) whose predecessor has been applied,
     from its encrypted copy, one after another. Also called at the start of every run, so
-    a run killed between a file and the release of its successor loses nothing."""
+    a run killed between a file and the release of its successor loses nothing. ``after``:
+    the 連番 just applied — its successor is the only one that can be ready, and once
+    applied releases its own successor in turn."""
     while True:
         with ctx.engine.connect() as conn:
-            waiting = ledger.ready_to_release(conn, municipality_code, kind)
+            waiting = ledger.ready_to_release(conn, municipality_code, kind, after)
         if waiting is None:
             return
         crash_point("release.before")
@@ -631,6 +635,8 @@ def release_ready(ctx: Context, municipality_code: str | None = None, kind: str 
             waiting.filename,
         )
         log.info("released held file_id=%s as file_id=%s status=%s", waiting.file_id, outcome.file_id, outcome.status)
+        if after is not None:
+            return
 
 
 def _system_of(login_id: str) -> Actor:
