@@ -67,6 +67,17 @@ def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _states_and_day_before(records: pl.DataFrame, queries: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``states`` on each queried day, and on the day before it (under the queried day's
+    date): one pass over the records for both."""
+    one = pl.duration(days=1)
+    wanted = pl.concat([queries, queries.with_columns(pl.col("day") - one)]).unique()
+    found = states(records, wanted)
+    on_day = found.join(queries, on=["pref_person_id", "day"], how="semi")
+    day_before = found.with_columns(pl.col("day") + one).join(queries, on=["pref_person_id", "day"], how="semi")
+    return on_day, day_before
+
+
 def _change_days(records: pl.DataFrame) -> pl.DataFrame:
     one = pl.duration(days=1)
     days = pl.concat(
@@ -82,9 +93,7 @@ def _change_days(records: pl.DataFrame) -> pl.DataFrame:
 def transitions(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(changes between two households or of the head flag, returns after a loss of NHI)."""
     days = _change_days(records)
-    one = pl.duration(days=1)
-    now = states(records, days)
-    before = states(records, days.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
+    now, before = _states_and_day_before(records, days)
     both = days.join(before, on=["pref_person_id", "day"], how="left").join(
         now, on=["pref_person_id", "day"], how="left", suffix="_now"
     )
@@ -159,7 +168,6 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
 
 
 def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Judgement, date]]:
-    one = pl.duration(days=1)
     members = periods.persons_in(conn, events["source"].unique().to_list())
     records = periods.current_records(conn, members)
     days = events.select("day").unique()
@@ -170,8 +178,7 @@ def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Ju
     everyone = sorted(set(members) | set(periods.persons_in(conn, targets)))
     records = periods.current_records(conn, everyone)
     queries = pl.DataFrame({"pref_person_id": everyone}).join(days, how="cross")
-    after = states(records, queries)
-    before = states(records, queries.with_columns(pl.col("day") - one)).with_columns(pl.col("day") + one)
+    after, before = _states_and_day_before(records, queries)
     munis = _municipalities(
         conn, set(after["pref_household_id"].to_list()) | set(before["pref_household_id"].to_list())
     )
