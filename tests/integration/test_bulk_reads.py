@@ -160,3 +160,27 @@ def test_new_ids_skip_what_the_table_holds_and_draw_again(ctx, monkeypatch) -> N
     with ctx.engine.connect() as conn:
         stored = dict(conn.execute(select(person.c.pref_person_id, person.c.created_file_id)).all())
     assert stored == {**dict.fromkeys(held, 7), **dict.fromkeys(fresh, 8)}
+
+
+def test_fetch_in_gives_ids_as_13_digits_and_a_missing_one_as_null(ctx) -> None:  # type: ignore[no-untyped-def]
+    """The database writes the IDs' text (db.query._id_text): a leading zero kept, NULL kept."""
+    from shuyaku.db.query import fetch_in
+    from shuyaku.db.schema import id_assignment
+
+    small, large = "0110000000016", "4720000000012"  # prefecture 01 (a leading zero) and 47
+    a = id_assignment.c
+    with ctx.engine.begin() as conn:
+        for atena, household in (("1", small), ("2", None), ("3", large)):
+            conn.execute(
+                id_assignment.insert().values(
+                    municipality_code="112038",
+                    atena_no=atena,
+                    pref_person_id=large,
+                    pref_household_id=household,
+                    assign_kind="1",
+                    assigned_on=date(2026, 11, 29),
+                    file_id=1,
+                )
+            )
+        found = fetch_in(conn, [a.atena_no, a.pref_person_id, a.pref_household_id], a.atena_no, ["1", "2", "3"])
+    assert sorted(found.rows()) == [("1", large, small), ("2", large, None), ("3", large, large)]

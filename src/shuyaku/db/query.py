@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Text,
     any_,
     bindparam,
     cast,
@@ -119,10 +120,7 @@ def fetch_in(
     Without ``schema`` every column is text, and raw bytes (a blind index) stay bytes."""
     names = [str(c.key) for c in columns]
     schema = schema or {str(c.key): pl.Binary if isinstance(c.type, LargeBinary) else pl.String for c in columns}
-    # Prefecture IDs come back as their numbers and become text in the frame all at once,
-    # not through a Python call per value.
-    numbered = [name for name, c in zip(names, columns, strict=True) if isinstance(c.type, PrefId)]
-    columns = [type_coerce(c, BigInteger).label(str(c.key)) if c.key in numbered else c for c in columns]
+    columns = [_id_text(conn, c) if isinstance(c.type, PrefId) else c for c in columns]
     unique = list(dict.fromkeys(values))
     rows: list[Any] = []
     if is_postgres(conn):
@@ -151,13 +149,17 @@ def fetch_in(
         keys = func.json_each(bindparam("keys", type_=String)).table_valued("value")
         stmt = select(*columns).where(key.in_(select(keys.c.value)), *where)
         rows.extend(conn.execute(stmt, {"keys": json.dumps(listed)}).all())
-    frame = rows_to_frame(rows, names, {**schema, **dict.fromkeys(numbered, pl.Int64)})
-    return frame.with_columns(_as_ids(pl.col(name)) for name in numbered) if numbered else frame
+    return rows_to_frame(rows, names, schema)
 
 
-def _as_ids(numbers: pl.Expr) -> pl.Expr:
-    """Prefecture IDs from their numbers in the store: the 13 digits (schema.PrefId)."""
-    return numbers.cast(pl.String).str.zfill(PREF_ID_DIGITS)
+def _id_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
+    """A prefecture ID as its 13 digits, written by the database (schema.PrefId stores the
+    number): a result of many thousand IDs costs no Python call per value."""
+    if is_postgres(conn):
+        text = func.lpad(cast(column, Text), PREF_ID_DIGITS, "0")
+    else:  # the last 13 characters of zeros and the number; NULL stays NULL (printf made it 0)
+        text = func.substr(literal("0" * (PREF_ID_DIGITS - 1), String) + cast(column, Text), -PREF_ID_DIGITS)
+    return type_coerce(text, String).label(str(column.key))
 
 
 def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, count: int, **values: Any) -> list[str]:
@@ -188,8 +190,7 @@ def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, c
             (pg_insert if is_postgres(conn) else sqlite_insert)(table)
             .from_select(names, rows.where(true()))
             .on_conflict_do_nothing(index_elements=[key])
-            .returning(type_coerce(key, BigInteger))
+            .returning(_id_text(conn, key))
         )
-        inserted = pl.Series(conn.execute(stmt, {"drawn": listed}).scalars().all(), dtype=pl.Int64)
-        issued.extend(pl.select(_as_ids(pl.lit(inserted))).to_series().to_list())
+        issued.extend(conn.execute(stmt, {"drawn": listed}).scalars())
     return issued
