@@ -22,14 +22,16 @@ PROBLEM_SCHEMA = {
 
 
 def problems_for(frame: pl.DataFrame, code: str, field: str, message: str | pl.Expr) -> pl.DataFrame:
+    if frame.height == 0:  # the usual case, and no operation to run for it
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
     msg = pl.lit(message) if isinstance(message, str) else message
     return frame.select(
-        "line_no",
-        pl.lit(code).alias("code"),
-        pl.lit(ERROR).alias("result"),
-        pl.lit(field).alias("field"),
-        msg.alias("message"),
-    ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
+        pl.col("line_no").cast(pl.Int64),
+        pl.lit(code, pl.String).alias("code"),
+        pl.lit(ERROR, pl.String).alias("result"),
+        pl.lit(field, pl.String).alias("field"),
+        msg.cast(pl.String).alias("message"),
+    )
 
 
 def summarise(problems: pl.DataFrame) -> pl.DataFrame:

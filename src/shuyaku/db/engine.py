@@ -71,23 +71,19 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     if frame.height == 0:
         return 0
     columns = frame.columns
-    # Prefecture IDs travel as text in frames and are stored as numbers (schema.PrefId).
-    numbers = [name for name in columns if isinstance(table.c[name].type, PrefId) and frame.schema[name] == pl.String]
-    if numbers:
-        frame = frame.with_columns(pl.col(numbers).cast(pl.Int64))
     if is_postgres(conn):
-        prepared = frame.with_columns(
-            [
-                pl.col(name).dt.replace_time_zone(None)
-                for name, dtype in frame.schema.items()
-                if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
-            ]
-            + [
-                pl.col(name).bin.encode("hex").map_batches(lambda s: "\\x" + s, return_dtype=pl.String)
-                for name, dtype in frame.schema.items()
-                if dtype == pl.Binary
-            ]
-        )
+        # COPY reads a prefecture ID's 13 digits into its bigint column (schema.PrefId) as
+        # they are; times go as UTC without a zone, raw bytes as bytea's hex.
+        fixes = [
+            pl.col(name).dt.replace_time_zone(None)
+            for name, dtype in frame.schema.items()
+            if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+        ] + [
+            pl.col(name).bin.encode("hex").map_batches(lambda s: "\\x" + s, return_dtype=pl.String)
+            for name, dtype in frame.schema.items()
+            if dtype == pl.Binary
+        ]
+        prepared = frame.with_columns(fixes) if fixes else frame
         payload = prepared.write_csv(include_header=False, datetime_format="%Y-%m-%d %H:%M:%S%.f")
         raw: Any = conn.connection.driver_connection
         column_list = ", ".join(f'"{c}"' for c in columns)
@@ -98,11 +94,17 @@ def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
             copy.write(payload.encode("utf-8"))
         return frame.height
     # SQLite: the values as SQLAlchemy itself stores them (ISO text for dates and times,
-    # 0/1 for booleans), handed to the driver's executemany in one call.
-    prepared = frame.with_columns(
+    # 0/1 for booleans, prefecture IDs as numbers), handed to executemany in one call.
+    fixes = (
         [_sqlite_text(name, dtype) for name, dtype in frame.schema.items() if isinstance(dtype, (pl.Datetime, pl.Date))]
         + [pl.col(name).cast(pl.Int8) for name, dtype in frame.schema.items() if dtype == pl.Boolean]
+        + [
+            pl.col(name).cast(pl.Int64)
+            for name in columns
+            if isinstance(table.c[name].type, PrefId) and frame.schema[name] == pl.String
+        ]
     )
+    prepared = frame.with_columns(fixes) if fixes else frame
     placeholders = ", ".join("?" for _ in columns)
     column_list = ", ".join(f'"{c}"' for c in columns)
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({column_list}) VALUES ({placeholders})', prepared.rows())

@@ -74,9 +74,11 @@ class Batch:
         """The same file's batch with other records (those left after a check)."""
         return dataclasses.replace(self, records=records)
 
-    def stamp(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Rows about to be inserted, marked with the file and moment that brought them."""
-        return frame.with_columns(pl.lit(self.file_id).alias("file_id"), pl.lit(self.now).alias("recorded_at"))
+    def stamp(self, frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+        """Rows about to be inserted (``columns`` of ``frame``), marked with the file and
+        moment that brought them."""
+        kept = [name for name in columns if name not in ("file_id", "recorded_at")]
+        return frame.select(*kept, pl.lit(self.file_id).alias("file_id"), pl.lit(self.now).alias("recorded_at"))
 
 
 def apply_in_rounds(
@@ -130,9 +132,9 @@ def apply_in_rounds(
         history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
         inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")
         if inserts.height:
-            ready = batch.stamp(before_insert(inserts) if before_insert else inserts)
+            ready = before_insert(inserts) if before_insert else inserts
             columns = [c.name for c in history.table.columns if c.name in ready.columns and c.name != "row_id"]
-            bulk_insert(conn, history.table, ready.select(columns))
+            bulk_insert(conn, history.table, batch.stamp(ready, columns))
         applied_parts.append(ok.drop("row_id"))
     applied = pl.concat(applied_parts, how="diagonal_relaxed") if applied_parts else records.clear()
     return applied, pl.concat(problems, how="vertical")

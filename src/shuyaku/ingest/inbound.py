@@ -517,9 +517,12 @@ def containment_problems(
     coded = [f for f in layout.fields if f.check != "individual" and (f.kind == "digits" or f.column == "card_number")]
     if not coded or records.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    values = pl.concat([records.select(ascii_digits_expr(f.column).alias("v")) for f in coded])
-    twelve = values.filter(pl.col("v").str.contains(r"^[0-9]{12}$"))["v"].unique().to_list()
-    longer = values.filter(pl.col("v").str.contains(r"^[0-9]{13,}$"))["v"].unique().to_list()
+    v = pl.col("v")
+    values = records.select(pl.concat_list([ascii_digits_expr(f.column) for f in coded]).explode().alias("v")).select(
+        v.filter(v.str.contains(r"^[0-9]{12}$")).unique().implode().alias("twelve"),
+        v.filter(v.str.contains(r"^[0-9]{13,}$")).unique().implode().alias("longer"),
+    )
+    twelve, longer = values["twelve"][0].to_list(), values["longer"][0].to_list()
     known = (guard.known & set(twelve)) | (known_to_vault(conn, vault, twelve) if twelve else set())
     # A longer key that holds one of this file's numbers (a number with digits stuck to it).
     holding = {v for v in longer if any(v[i : i + 12] in guard.known for i in range(len(v) - 11))}
