@@ -422,3 +422,25 @@ def test_an_initial_load_killed_anywhere_ends_as_a_plain_load_with_every_index(
     again = _shuyaku(settings, "ingest", "--initial", "--keep-source", str(day))
     assert again.returncode == 2 and "被保険者がまだ一人も登録されていない県でだけ" in again.stderr + again.stdout
     assert _marker(settings) is None and _index_names(settings) == with_all
+
+
+def test_two_initial_loads_at_once_end_as_one_plain_load(settings: Settings, tmp_path: Path) -> None:
+    from shuyaku.db.deferred import deferred_indexes
+
+    world, _ = _world(tmp_path / "inbox")
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
+    plain, with_all = _canonical(settings), _index_names(settings)
+
+    _fresh(settings, world)
+    codes, outputs = _at_once(settings, *[("ingest", "--initial", "--keep-source", str(tmp_path / "inbox"))] * 2)
+    # The second either joins the load under way or, if the first has finished, is refused.
+    assert sorted(codes) in ([0, 0], [0, 2]), outputs
+    assert all(
+        "被保険者がまだ一人も登録されていない県でだけ" in out + err
+        for code, (out, err) in zip(codes, outputs, strict=True)
+        if code == 2
+    )
+    assert _marker(settings) is None and _index_names(settings) == with_all
+    assert {index.name for index in deferred_indexes()} <= with_all
+    assert _canonical(settings) == plain

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Connection
@@ -136,6 +136,7 @@ class _Hold(Exception):
 
 
 RETRIES = 3
+T = TypeVar("T")
 
 
 def ingest_with_retries(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
@@ -143,10 +144,12 @@ def ingest_with_retries(ctx: Context, actor: Actor, path: Path) -> IngestOutcome
     one (the same new individual number arriving for two municipalities at once, a
     deadlock between two senders' files of one move). The file's transaction rolled back
     whole, so running it again is safe; after RETRIES the error is raised."""
-    return _retrying(lambda: ingest_path(ctx, actor, path), safe_filename(path.name))
+    return retrying(lambda: ingest_path(ctx, actor, path), safe_filename(path.name))
 
 
-def _retrying(attempt_once: Callable[[], IngestOutcome], label: str) -> IngestOutcome:
+def retrying(attempt_once: Callable[[], T], label: str) -> T:
+    """``attempt_once`` run again (up to RETRIES times, after a short random pause) when its
+    transaction conflicted with another process's and rolled back whole."""
     for attempt in range(1, RETRIES + 1):
         try:
             return attempt_once()
@@ -633,7 +636,7 @@ def release_ready(
         raw = archive.load(
             ctx.settings.archive_dir, ctx.keyring, waiting.archive_name, waiting.archive_key_version, waiting.sha256
         )
-        outcome = _retrying(
+        outcome = retrying(
             partial(ingest_bytes, ctx, _system_of(waiting.actor), raw, waiting.filename, releasing=waiting),
             waiting.filename,
         )

@@ -30,6 +30,7 @@ from shuyaku.db.engine import refresh_statistics
 from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import person, setting
 from shuyaku.errors import InvalidRequest
+from shuyaku.ingest.inbound import retrying
 
 LOCK = "initial-load"
 
@@ -58,10 +59,22 @@ def begin(ctx: Context, actor: Actor, now: datetime) -> bool:
 
 def finish(ctx: Context, actor: Actor) -> bool:
     """Rebuild the deferred indexes and remove the marker, in one transaction; then refresh
-    the planner's statistics (PostgreSQL). False when no initial load was unfinished."""
+    the planner's statistics (PostgreSQL). False when no initial load was unfinished.
+
+    Building an index waits for the file transactions writing its table; one of those may
+    wait for a table this transaction has locked already. PostgreSQL then ends one of the
+    two as a deadlock; whichever it is, it rolled back whole and is run again."""
     with ctx.engine.connect() as conn:
         if loading_since(conn) is None:  # the common case: one look-up, no lock
             return False
+    if not retrying(lambda: _rebuild(ctx, actor), "初期移行モードの索引の作り直し"):
+        return False
+    if ctx.engine.dialect.name == "postgresql":
+        refresh_statistics(ctx.engine, sorted({column.table.name for column in DEFERRED}))
+    return True
+
+
+def _rebuild(ctx: Context, actor: Actor) -> bool:
     with guarded(ctx, actor, "ingest", target="初期移行モード") as access, ctx.engine.begin() as conn:
         write_lock(conn, LOCK)
         if loading_since(conn) is None:  # another process finished it meanwhile
@@ -72,6 +85,4 @@ def finish(ctx: Context, actor: Actor) -> bool:
         crash_point("initial.before_commit")
         conn.execute(delete(setting).where(setting.c.key == MARKER))
         access.log(conn, action="ingest.initial", detail=f"索引 {len(DEFERRED)} 件を作り直して終了")
-    if ctx.engine.dialect.name == "postgresql":
-        refresh_statistics(ctx.engine, sorted({column.table.name for column in DEFERRED}))
     return True
