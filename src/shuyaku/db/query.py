@@ -129,7 +129,7 @@ def fetch_in(
             param: Any = bindparam("keys", type_=ARRAY(LargeBinary))
         elif isinstance(key.type, PrefId):  # numbers in the store; what is no ID matches nothing
             unique = [v for v in unique if as_number(v) >= 0]
-            param = cast(func.string_to_array(bindparam("keys", type_=String), ","), ARRAY(BigInteger))
+            param = _bigint_array("keys")
         else:
             # One text parameter split on the server: no per-value adaptation in Python.
             # Text keys here are digits, never containing the separator.
@@ -152,6 +152,12 @@ def fetch_in(
     return rows_to_frame(rows, names, schema)
 
 
+def _bigint_array(name: str) -> ColumnElement[Any]:
+    """PostgreSQL: the numbers of one comma-separated text parameter as a ``bigint[]`` (one
+    parameter, split on the server: no per-value adaptation in Python)."""
+    return cast(func.string_to_array(bindparam(name, type_=String), ","), ARRAY(BigInteger))
+
+
 def _id_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
     """A prefecture ID as its 13 digits, written by the database (schema.PrefId stores the
     number): a result of many thousand IDs costs no Python call per value."""
@@ -170,27 +176,22 @@ def insert_new_ids(conn: Connection, table: Table, prefecture: str, kind: str, c
     itself (``ON CONFLICT DO NOTHING``), and only those are drawn again — the primary key's
     own check, instead of a look-up of every new ID before the insert."""
     key = table.primary_key.columns[0]
-    names = [key.name, *values]
+    postgres = is_postgres(conn)
+    if postgres:
+        drawn: Any = func.unnest(_bigint_array("drawn")).table_valued("value").render_derived()
+    else:  # SQLite takes the drawn numbers as one JSON array
+        drawn = func.json_each(bindparam("drawn", type_=String)).table_valued("value")
+    rows = select(drawn.c.value, *(literal(v, type_=table.c[n].type) for n, v in values.items()))
+    # "WHERE true": SQLite would read ON CONFLICT as part of the SELECT's join without it.
+    stmt = (
+        (pg_insert if postgres else sqlite_insert)(table)
+        .from_select([key.name, *values], rows.where(true()))
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(_id_text(conn, key))
+    )
     issued: list[str] = []
     while len(issued) < count:
         batch = ids.new_pref_id_batch(prefecture, kind, count - len(issued), taken=issued)
-        if is_postgres(conn):
-            drawn: Any = (
-                func.unnest(cast(func.string_to_array(bindparam("drawn", type_=String), ","), ARRAY(BigInteger)))
-                .table_valued("value")
-                .render_derived()
-            )
-            listed = ",".join(batch)
-        else:  # SQLite takes the drawn numbers as one JSON array
-            drawn = func.json_each(bindparam("drawn", type_=String)).table_valued("value")
-            listed = json.dumps([int(i) for i in batch])
-        rows = select(drawn.c.value, *(literal(v, type_=table.c[n].type) for n, v in values.items()))
-        # "WHERE true": SQLite would read ON CONFLICT as part of the SELECT's join without it.
-        stmt = (
-            (pg_insert if is_postgres(conn) else sqlite_insert)(table)
-            .from_select(names, rows.where(true()))
-            .on_conflict_do_nothing(index_elements=[key])
-            .returning(_id_text(conn, key))
-        )
+        listed = ",".join(batch) if postgres else json.dumps([int(i) for i in batch])
         issued.extend(conn.execute(stmt, {"drawn": listed}).scalars())
     return issued
