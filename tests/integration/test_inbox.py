@@ -253,6 +253,29 @@ def test_several_workers_give_every_sender_its_files_in_order(ctx, tmp_path) -> 
     assert len(set(pids)) == 6
 
 
+def test_a_file_another_run_took_before_it_was_read_is_skipped_not_refused(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Two runs of one inbox: the other run may delete a file between this run's listing, its
+    size check and its read. The file is that run's — no ledger row, no E002 here."""
+    from pathlib import Path
+
+    from shuyaku.ingest.inbound import ingest_from_inbox
+    from tests.conftest import OPERATOR
+
+    gone, taken = tmp_path / "gone.csv", tmp_path / "taken.csv"
+    taken.write_bytes(exchange_file("SKKS", _persons(2)))
+    read = Path.read_bytes
+
+    def read_after_the_other_run(self: Path) -> bytes:
+        if self == taken:
+            taken.unlink()  # the other run applied it and removed its source meanwhile
+        return read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_after_the_other_run)
+    assert ingest_from_inbox(ctx, OPERATOR, gone, remove_source=True) is None
+    assert ingest_from_inbox(ctx, OPERATOR, taken, remove_source=True) is None
+    assert rows(ctx, inbound_file) == [] and counts(ctx)["person"] == 0
+
+
 def test_id_partitions_are_disjoint() -> None:
     from shuyaku import ids as ids_module
 

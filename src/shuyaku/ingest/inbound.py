@@ -167,22 +167,31 @@ def ingest_from_inbox(ctx: Context, actor: Actor, path: Path, *, remove_source: 
     """A file of the inbox: ingested (with retries), then — ``remove_source`` and applied or
     a duplicate — its plain copy deleted. None when the file is gone before it was read:
     another run of the same inbox took it (and its ledger row is that run's)."""
-    if not path.exists() and not path.is_symlink():
+    try:
+        outcome = ingest_with_retries(ctx, actor, path)
+    except _Gone:
         log.info("skipped %s: no longer in the inbox (another run took it)", safe_filename(path.name))
         return None
-    outcome = ingest_with_retries(ctx, actor, path)
     if remove_source and outcome.ok:
         path.unlink(missing_ok=True)  # the encrypted archive copy is the one that stays
     return outcome
 
 
+class _Gone(Exception):
+    """The file left the inbox before it was read: another run of the same inbox took it
+    (between listing the folder and reading, at any moment) — not a file to refuse."""
+
+
 def ingest_path(ctx: Context, actor: Actor, path: Path) -> IngestOutcome:
     """One file from disk: refused with a reason (and a ledger row) when it is a symbolic
-    link, not a regular file, unreadable or larger than ``max_file_bytes``."""
+    link, not a regular file, unreadable or larger than ``max_file_bytes``; ``_Gone`` when
+    it is no longer there."""
     refusal = _unreadable(ctx, path)
     if refusal is None:
         try:
             raw = path.read_bytes()
+        except FileNotFoundError:
+            raise _Gone from None
         except OSError as exc:
             refusal = f"ファイルを読めません({exc.strerror})"
     if refusal is not None:
@@ -197,6 +206,8 @@ def _unreadable(ctx: Context, path: Path) -> str | None:
         return "シンボリックリンクは受け付けません(実体のファイルを受信フォルダに置いてください)"
     try:
         info = path.stat()
+    except FileNotFoundError:
+        raise _Gone from None
     except OSError as exc:
         return f"ファイルを読めません({exc.strerror})"
     if not stat.S_ISREG(info.st_mode):
