@@ -13,7 +13,8 @@ import re
 import secrets
 import struct
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
 
 PERSON_KIND = "1"
 HOUSEHOLD_KIND = "2"
@@ -111,6 +112,17 @@ def set_id_partition(slot: int, slots: int) -> None:
     if not 0 <= slot < slots:
         raise ValueError("slot must be in 0 … slots-1")
     _PARTITION = (slot, slots)
+
+
+@contextmanager
+def id_partition(slot: int, slots: int) -> Iterator[None]:
+    """``set_id_partition`` for a block; the earlier partition afterwards."""
+    earlier = _PARTITION
+    set_id_partition(slot, slots)
+    try:
+        yield
+    finally:
+        set_id_partition(*earlier)
 
 
 def new_pref_id_batch(prefecture: str, kind: str, count: int, taken: Iterable[str] = ()) -> list[str]:

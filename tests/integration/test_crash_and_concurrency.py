@@ -258,10 +258,12 @@ def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tm
     assert counts["applied"] == counts.get("duplicate", 0) == len(list((tmp_path / "inbox").iterdir()))
 
 
-def test_two_ingests_that_delete_their_sources_share_one_inbox(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_two_ingests_that_delete_their_sources_share_one_inbox(settings: Settings, tmp_path: Path, jobs: str) -> None:
     """The default: each file is deleted once applied. Two runs of one inbox at once: every
     file is applied once, neither run fails on a file the other took or already deleted,
-    and the inbox ends empty."""
+    and the inbox ends empty — also with workers (``--jobs 2``, PostgreSQL), where a file
+    the other run took has no outcome in its worker either."""
     world, _ = _world(tmp_path / "inbox")
     _fresh(settings, world)
     assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
@@ -269,7 +271,7 @@ def test_two_ingests_that_delete_their_sources_share_one_inbox(settings: Setting
     sent = len(list((tmp_path / "inbox").iterdir()))
 
     _fresh(settings, world)
-    codes, outputs = _at_once(settings, *[("ingest", str(tmp_path / "inbox"))] * 2)
+    codes, outputs = _at_once(settings, *[("ingest", "--jobs", jobs, str(tmp_path / "inbox"))] * 2)
     assert all(code in (0, 2) for code in codes), outputs  # 2: the later run found the inbox already empty
     assert "Traceback" not in repr(outputs)
     assert _canonical(settings) == serial

@@ -68,7 +68,7 @@ def _ingest_files(
     jobs: int,
 ) -> list[IngestOutcome]:
     if jobs > 1 and ctx.engine.dialect.name == "postgresql":
-        return ingest_in_workers(ctx.settings, actor, files, jobs, remove_source=remove_source, progress=progress)
+        return ingest_in_workers(ctx, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
         outcome = ingest_from_inbox(ctx, actor, path, remove_source=remove_source)
