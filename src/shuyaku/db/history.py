@@ -12,12 +12,13 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import polars as pl
 from sqlalchemy import Connection, Table, bindparam, update
 
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import fetch_in
+from shuyaku.db.query import Lookup
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 
 
@@ -36,16 +37,18 @@ class HistoryTable:
         return [self.key_column, *self.extra_keys]
 
     def current_keys(self, conn: Connection, municipality_code: str, keys: list[str]) -> pl.DataFrame:
+        return self._current_keys(conn, keys, municipality=municipality_code)
+
+    @cached_property
+    def _current_keys(self) -> Lookup:
         t = self.table
         schema = {"row_id": pl.Int64} | {
             name: (pl.Int64 if t.c[name].type.python_type is int else pl.String) for name in self.keys
         }
-        return fetch_in(
-            conn,
+        return Lookup(
             [t.c.row_id, *(t.c[name] for name in self.keys)],
             t.c[self.key_column],
-            keys,
-            t.c.municipality_code == municipality_code,
+            t.c.municipality_code == bindparam("municipality"),
             t.c.superseded_at.is_(None),
             schema=schema,
         )

@@ -25,7 +25,7 @@ import polars as pl
 from sqlalchemy import Connection, insert, select
 
 from shuyaku import ids
-from shuyaku.db.query import fetch_in
+from shuyaku.db.query import Lookup
 from shuyaku.db.schema import seen_number, vault_entry
 from shuyaku.exchange.layouts import Layout
 from shuyaku.text import without_controls
@@ -103,9 +103,12 @@ def known_to_vault(conn: Connection, vault: Vault, values: Iterable[str]) -> set
 def _held(conn: Connection, indexes: list[bytes]) -> set[bytes]:
     """The blind indexes among ``indexes`` that the vault or ``seen_number`` holds."""
     found: set[bytes] = set()
-    for table in (vault_entry, seen_number):
-        found.update(fetch_in(conn, [table.c.blind_index], table.c.blind_index, indexes)["blind_index"].to_list())
+    for held in _HELD:
+        found.update(held(conn, indexes)["blind_index"].to_list())
     return found
+
+
+_HELD = [Lookup([table.c.blind_index], table.c.blind_index) for table in (vault_entry, seen_number)]
 
 
 def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], file_id: int, now: datetime) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, insert, select, update
 
-from shuyaku.db.query import fetch_in
+from shuyaku.db.query import Lookup
 from shuyaku.db.schema import continuity_candidate
 from shuyaku.household import rules
 from shuyaku.qualification import periods
@@ -44,6 +44,32 @@ PROPOSED, CONFIRMED, REJECTED, WITHDRAWN = (
     CandidateStatus.WITHDRAWN,
 )
 IN_PREFECTURE_MOVE_OUT = "12"
+
+_c = continuity_candidate.c
+# The changes of some households (as source or as target) with proposed candidates.
+_PROPOSED_BY = [
+    Lookup(
+        [_c.from_household, _c.change_date],
+        column,
+        _c.status == PROPOSED,
+        _c.rule != "K8",
+        schema={"from_household": pl.String, "change_date": pl.Date},
+    )
+    for column in (_c.from_household, _c.to_household)
+]
+_CANDIDATE_SCHEMA = {
+    "candidate_id": pl.Int64,
+    "from_household": pl.String,
+    "to_household": pl.String,
+    "change_date": pl.Date,
+    "rule": pl.String,
+    "continuous": pl.Boolean,
+    "status": pl.String,
+}
+# The candidates of some source households that are not withdrawn.
+_CANDIDATES_FROM = Lookup(
+    [_c[name] for name in _CANDIDATE_SCHEMA], _c.from_household, _c.status != WITHDRAWN, schema=_CANDIDATE_SCHEMA
+)
 
 
 def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:
@@ -137,22 +163,10 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
     judgements: list[tuple[rules.Judgement, date]] = []
     # The changes found now, and those of these persons' households that have proposed
     # candidates already: judged again, a change a correction took away loses its candidates.
-    c = continuity_candidate.c
     households = records["pref_household_id"].unique().to_list()
-    earlier = pl.concat(
-        [
-            fetch_in(
-                conn,
-                [c.from_household, c.change_date],
-                column,
-                households,
-                c.status == PROPOSED,
-                c.rule != "K8",
-                schema={"from_household": pl.String, "change_date": pl.Date},
-            )
-            for column in (c.from_household, c.to_household)
-        ]
-    ).rename({"from_household": "source", "change_date": "day"})
+    earlier = pl.concat([proposed(conn, households) for proposed in _PROPOSED_BY]).rename(
+        {"from_household": "source", "change_date": "day"}
+    )
     events = pl.concat([moved.select("source", "day"), earlier]).unique().sort("source", "day")
     if events.height:
         judgements += _judge_events(conn, events)
@@ -251,22 +265,7 @@ def _keep(
     data no longer supports (or judges differently). Decided candidates stay."""
     c = continuity_candidate.c
     sources = sorted({s for s, _ in judged_events})
-    existing = fetch_in(
-        conn,
-        [c.candidate_id, c.from_household, c.to_household, c.change_date, c.rule, c.continuous, c.status],
-        c.from_household,
-        sources,
-        c.status != WITHDRAWN,
-        schema={
-            "candidate_id": pl.Int64,
-            "from_household": pl.String,
-            "to_household": pl.String,
-            "change_date": pl.Date,
-            "rule": pl.String,
-            "continuous": pl.Boolean,
-            "status": pl.String,
-        },
-    )
+    existing = _CANDIDATES_FROM(conn, sources)
     wanted = {(j.source, j.target, d, j.rule, j.continuous) for j, d in judgements}
     kept: set[tuple[str, str, date]] = set()
     withdraw: list[int] = []

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
-from shuyaku.db.query import fetch_in, insert_new_ids
+from shuyaku.db.query import Lookup, insert_new_ids
 from shuyaku.db.schema import household, household_key, household_record
 
 
@@ -25,13 +25,7 @@ def ensure_households(
 ) -> pl.DataFrame:
     """setai_no → pref_household_id for every 世帯番号 given, numbering the new ones."""
     wanted = list(dict.fromkeys(setai_nos))
-    known = fetch_in(
-        conn,
-        [household_key.c.setai_no, household_key.c.pref_household_id],
-        household_key.c.setai_no,
-        wanted,
-        household_key.c.municipality_code == municipality_code,
-    )
+    known = _BY_SETAI_NO(conn, wanted, municipality=municipality_code)
     missing = sorted(set(wanted) - set(known["setai_no"].to_list()))
     if not missing:
         return known
@@ -76,19 +70,20 @@ def with_household_ids(conn: Connection, batch: Batch) -> Callable[[pl.DataFrame
 
 def household_ids(conn: Connection, municipality_code: str, setai_nos: list[str]) -> pl.DataFrame:
     """setai_no → pref_household_id of the 世帯番号 already known (none is numbered)."""
-    k = household_key.c
-    return fetch_in(
-        conn, [k.setai_no, k.pref_household_id], k.setai_no, setai_nos, k.municipality_code == municipality_code
-    )
+    return _BY_SETAI_NO(conn, setai_nos, municipality=municipality_code)
 
 
 def keys_of(conn: Connection, households: list[str]) -> pl.DataFrame:
     """pref_household_id → municipality_code, setai_no of the households given (those known)."""
-    k = household_key.c
-    return fetch_in(
-        conn,
-        [k.pref_household_id, k.municipality_code, k.setai_no],
-        k.pref_household_id,
-        households,
-        schema={"pref_household_id": pl.String, "municipality_code": pl.String, "setai_no": pl.String},
-    )
+    return _KEYS_OF(conn, households)
+
+
+_BY_SETAI_NO = Lookup(
+    [household_key.c.setai_no, household_key.c.pref_household_id],
+    household_key.c.setai_no,
+    household_key.c.municipality_code == bindparam("municipality"),
+)
+_KEYS_OF = Lookup(
+    [household_key.c.pref_household_id, household_key.c.municipality_code, household_key.c.setai_no],
+    household_key.c.pref_household_id,
+)

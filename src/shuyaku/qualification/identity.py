@@ -17,9 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 
-from shuyaku.db.query import fetch_in
+from shuyaku.db.query import Lookup
 from shuyaku.db.schema import person_key
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 from shuyaku.vault.service import Vault
@@ -63,6 +63,14 @@ BOUND_SCHEMA = {
     "bind_kind": pl.String,
     "prev_municipality_code": pl.String,
 }
+# The keys a municipality has bound (by 宛名番号), and every key of some persons.
+_BOUND = Lookup(
+    [person_key.c[name] for name in BOUND_SCHEMA],
+    person_key.c.atena_no,
+    person_key.c.municipality_code == bindparam("municipality"),
+    schema=BOUND_SCHEMA,
+)
+_KEYS_OF = Lookup([person_key.c[name] for name in KEY_SCHEMA], person_key.c.pref_person_id, schema=KEY_SCHEMA)
 
 
 def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame) -> Resolution:
@@ -89,27 +97,13 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
 
     atenas = rec.group_by("atena_no").agg(pl.col("line_no").min().alias("first_line_any"))
     atenas = atenas.join(first.drop("first_line"), on="atena_no", how="left")
-    k = person_key.c
-    known = fetch_in(
-        conn,
-        [k.atena_no, k.pref_person_id, k.bind_kind, k.prev_municipality_code],
-        k.atena_no,
-        atenas["atena_no"].to_list(),
-        k.municipality_code == municipality_code,
-        schema=BOUND_SCHEMA,
-    )
+    known = _BOUND(conn, atenas["atena_no"].to_list(), municipality=municipality_code)
     atenas = atenas.join(
         known.select("atena_no", pl.col("pref_person_id").alias("key_person")), on="atena_no", how="left"
     )
     by_number = vault.persons_by_blind_index(conn, first["blind_index"].to_list())
     atenas = atenas.join(by_number.rename({"pref_person_id": "number_person"}), on="blind_index", how="left")
-    keys_of = fetch_in(
-        conn,
-        [k[name] for name in KEY_SCHEMA],
-        k.pref_person_id,
-        by_number["pref_person_id"].to_list() + known["pref_person_id"].to_list(),
-        schema=KEY_SCHEMA,
-    )
+    keys_of = _KEYS_OF(conn, by_number["pref_person_id"].to_list() + known["pref_person_id"].to_list())
     here = (
         keys_of.filter(pl.col("municipality_code") == municipality_code)
         .group_by("pref_person_id")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam
 
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
-from shuyaku.db.query import fetch_in, insert_new_ids
+from shuyaku.db.query import Lookup, insert_new_ids
 from shuyaku.db.schema import id_assignment, person, person_key, qualification_period
 from shuyaku.qualification import identity, moves
 from shuyaku.qualification.households import with_household_ids
@@ -88,16 +88,16 @@ CURRENT_ROW_SCHEMA = {
 def _current_rows(conn: Connection, municipality_code: str, atenas: list[str]) -> pl.DataFrame:
     """The current 履歴 rows of the 宛名番号 after the file: what IDTB and the household
     check both read."""
-    q = qualification_period.c
-    return fetch_in(
-        conn,
-        [q[name] for name in CURRENT_ROW_SCHEMA],
-        q.atena_no,
-        atenas,
-        q.municipality_code == municipality_code,
-        q.superseded_at.is_(None),
-        schema=CURRENT_ROW_SCHEMA,
-    )
+    return _CURRENT_ROWS(conn, atenas, municipality=municipality_code)
+
+
+_CURRENT_ROWS = Lookup(
+    [qualification_period.c[name] for name in CURRENT_ROW_SCHEMA],
+    qualification_period.c.atena_no,
+    qualification_period.c.municipality_code == bindparam("municipality"),
+    qualification_period.c.superseded_at.is_(None),
+    schema=CURRENT_ROW_SCHEMA,
+)
 
 
 def _changed_households(current: pl.DataFrame) -> list[str]:
@@ -168,23 +168,8 @@ def _record_id_changes(
         .last()
         .drop("history_no")
     )
-    a = id_assignment.c
     last = (
-        fetch_in(
-            conn,
-            [a.assignment_id, a.atena_no, a.pref_person_id, a.setai_no, a.pref_household_id, a.assign_kind],
-            a.atena_no,
-            atenas,
-            a.municipality_code == municipality_code,
-            schema={
-                "assignment_id": pl.Int64,
-                "atena_no": pl.String,
-                "pref_person_id": pl.String,
-                "setai_no": pl.String,
-                "pref_household_id": pl.String,
-                "assign_kind": pl.String,
-            },
-        )
+        _ASSIGNMENTS(conn, atenas, municipality=municipality_code)
         .sort("assignment_id")
         .group_by("atena_no")
         .last()
@@ -233,3 +218,19 @@ def _record_id_changes(
             pl.lit(file_id).alias("file_id"),
         ),
     )
+
+
+_ASSIGNMENT_SCHEMA = {
+    "assignment_id": pl.Int64,
+    "atena_no": pl.String,
+    "pref_person_id": pl.String,
+    "setai_no": pl.String,
+    "pref_household_id": pl.String,
+    "assign_kind": pl.String,
+}
+_ASSIGNMENTS = Lookup(
+    [id_assignment.c[name] for name in _ASSIGNMENT_SCHEMA],
+    id_assignment.c.atena_no,
+    id_assignment.c.municipality_code == bindparam("municipality"),
+    schema=_ASSIGNMENT_SCHEMA,
+)

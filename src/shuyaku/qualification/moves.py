@@ -19,7 +19,7 @@ from datetime import datetime
 import polars as pl
 from sqlalchemy import Connection, select, update
 
-from shuyaku.db.query import SQLITE_CHUNK, fetch_in
+from shuyaku.db.query import SQLITE_CHUNK, Lookup
 from shuyaku.db.schema import inbound_file, ingest_result, person_key, qualification_period
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 
@@ -35,6 +35,12 @@ PERIOD_SCHEMA = {
     "file_id": pl.Int64,
     "line_no": pl.Int64,
 }
+_PERIODS = Lookup(
+    [qualification_period.c[name] for name in PERIOD_SCHEMA],
+    qualification_period.c.pref_person_id,
+    qualification_period.c.superseded_at.is_(None),
+    schema=PERIOD_SCHEMA,
+)
 
 
 REVIEW_CODES = ("E101", "E102", "E103")
@@ -43,26 +49,7 @@ REVIEW_CODES = ("E101", "E102", "E103")
 def _pairs(conn: Connection, movers: list[str]) -> pl.DataFrame:
     """Each person's consecutive municipalities (by 適用開始日) where the first one's period
     ended by a move (適用終了 set, 資格 not lost): the pairs a move must join."""
-    q = qualification_period.c
-    periods = fetch_in(
-        conn,
-        [
-            q.municipality_code,
-            q.atena_no,
-            q.history_no,
-            q.pref_person_id,
-            q.applied_from,
-            q.applied_to,
-            q.qualified_from,
-            q.qualified_until,
-            q.file_id,
-            q.line_no,
-        ],
-        q.pref_person_id,
-        movers,
-        q.superseded_at.is_(None),
-        schema=PERIOD_SCHEMA,
-    )
+    periods = _PERIODS(conn, movers)
     # A municipality's period is its latest record (highest 履歴番号) for the person.
     latest = periods.sort("history_no").group_by("pref_person_id", "municipality_code").last()
     return (

@@ -15,7 +15,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Connection, func, or_, select
 
-from shuyaku.db.query import fetch_in, read_frame
+from shuyaku.db.query import Lookup, read_frame
 from shuyaku.db.schema import qualification_period
 
 # The items of a current record that continuity judges a household change on.
@@ -45,25 +45,27 @@ IN_FORCE_SCHEMA = {
     "applied_to": pl.Date,
     "qualified_until": pl.Date,
 }
+_CURRENT_RECORDS = Lookup(
+    [qualification_period.c[name] for name in CURRENT_SCHEMA],
+    qualification_period.c.pref_person_id,
+    qualification_period.c.superseded_at.is_(None),
+    schema=CURRENT_SCHEMA,
+)
+_PERSONS_IN = Lookup(
+    [qualification_period.c.pref_person_id],
+    qualification_period.c.pref_household_id,
+    qualification_period.c.superseded_at.is_(None),
+)
 
 
 def current_records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
     """Every current 履歴 row of the persons (``CURRENT_SCHEMA``), in every municipality."""
-    q = qualification_period.c
-    return fetch_in(
-        conn,
-        [q[name] for name in CURRENT_SCHEMA],
-        q.pref_person_id,
-        list(persons),
-        q.superseded_at.is_(None),
-        schema=CURRENT_SCHEMA,
-    )
+    return _CURRENT_RECORDS(conn, list(persons))
 
 
 def persons_in(conn: Connection, households: Iterable[str]) -> list[str]:
     """The persons that any current row places in one of the households."""
-    q = qualification_period.c
-    found = fetch_in(conn, [q.pref_person_id], q.pref_household_id, list(households), q.superseded_at.is_(None))
+    found = _PERSONS_IN(conn, list(households))
     return found["pref_person_id"].unique().to_list()
 
 

@@ -13,10 +13,12 @@ import polars as pl
 from sqlalchemy import Connection, LargeBinary, bindparam, cast, func, select, update
 
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import fetch_in
+from shuyaku.db.query import Lookup
 from shuyaku.db.schema import vault_entry
 from shuyaku.vault import rules
 from shuyaku.vault.keys import KeyRing
+
+_BY_BLIND_INDEX = Lookup([vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index)
 
 
 class Vault:
@@ -36,12 +38,7 @@ class Vault:
 
     def persons_by_blind_index(self, conn: Connection, indexes: Sequence[bytes]) -> pl.DataFrame:
         """blind_index → pref_person_id for every index already enrolled."""
-        return fetch_in(
-            conn,
-            [vault_entry.c.blind_index, vault_entry.c.pref_person_id],
-            vault_entry.c.blind_index,
-            indexes,
-        )
+        return _BY_BLIND_INDEX(conn, indexes)
 
     def enrol(self, conn: Connection, persons: pl.DataFrame, numbers: Sequence[str], now: datetime) -> int:
         """Store a vault entry for each new person (``persons``: pref_person_id, blind_index)."""
