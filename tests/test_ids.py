@@ -104,6 +104,27 @@ def test_the_columnar_id_batch_gives_valid_distinct_ids() -> None:
     assert all(ids.is_valid_pref_id(i, ids.HOUSEHOLD_KIND) and i.startswith("112") for i in batch)
 
 
+def test_check_digits_a_column_at_a_time_equal_one_by_one() -> None:
+    """A large batch takes Polars' column arithmetic, a small one Python's: the same IDs."""
+    import random
+
+    parts = [0, 1, 999_999_999, 100_000_000, *random.Random(7).sample(range(10**9), 600)]
+    columnar = ids._with_check_digits("112", parts)
+    assert len(parts) >= ids._ONE_BY_ONE  # the column path
+    assert columnar == [ids.with_insurer_check_digit(f"112{r:09d}") for r in parts]
+    assert ids._with_check_digits("112", parts[:5]) == columnar[:5]  # the one-by-one path
+    assert columnar[0] == "1120000000005" and ids.is_valid_pref_id(
+        columnar[2], ids.HOUSEHOLD_KIND
+    )  # 2·1 + 1·2 + 1·1 = 5
+
+
+def test_a_small_id_batch_gives_valid_distinct_ids_of_its_partition() -> None:
+    with ids.id_partition(1, 3):
+        batch = ids.new_pref_id_batch("11", "1", 40)
+    assert len(set(batch)) == 40 and all(ids.is_valid_pref_id(i, ids.PERSON_KIND) for i in batch)
+    assert all(int(i[3:12]) % 3 == 1 for i in batch)
+
+
 def test_redact_masks_only_what_passes_the_individual_number_check() -> None:
     valid = "123456789018"
     assert ids.redact(f"x {valid} y 123456789012 z 1{valid}") == "x ************ y 123456789012 z 1" + valid
