@@ -113,9 +113,8 @@ def test_check_digits_a_column_at_a_time_equal_one_by_one() -> None:
     assert len(parts) >= ids._ONE_BY_ONE  # the column path
     assert columnar == [ids.with_insurer_check_digit(f"112{r:09d}") for r in parts]
     assert ids._with_check_digits("112", parts[:5]) == columnar[:5]  # the one-by-one path
-    assert columnar[0] == "1120000000005" and ids.is_valid_pref_id(
-        columnar[2], ids.HOUSEHOLD_KIND
-    )  # 2·1 + 1·2 + 1·1 = 5
+    assert columnar[0] == "1120000000005"  # digits 2, 1, 1 from the right weigh 1, 2, 1: 10 − 5
+    assert ids.is_valid_pref_id(columnar[2], ids.HOUSEHOLD_KIND)
 
 
 def test_a_small_id_batch_gives_valid_distinct_ids_of_its_partition() -> None:
