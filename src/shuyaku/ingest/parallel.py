@@ -98,8 +98,8 @@ def _cores() -> int:
 def _polars_threads(threads: int) -> Iterator[None]:
     """Workers started meanwhile use ``threads`` Polars threads each (their share of the
     cores; Polars would give each all of them) unless the operator set POLARS_MAX_THREADS.
-    A spawned worker takes this process's environment; this process's own Polars pool is
-    sized already."""
+    A spawned worker takes this process's environment. This process keeps the pool Polars
+    made at its first use, or gets the same share if that first use comes now."""
     if "POLARS_MAX_THREADS" in os.environ:
         yield
         return
