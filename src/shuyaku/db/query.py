@@ -130,6 +130,11 @@ class Lookup:
         }
         self._statements: dict[str, Select[Any]] = {}
 
+    @classmethod
+    def of(cls, table: Table, schema: dict[str, Any], key: str, *where: ColumnElement[bool]) -> Lookup:
+        """The columns of ``table`` that ``schema`` names, as typed there, by ``key``."""
+        return cls([table.c[name] for name in schema], table.c[key], *where, schema=schema)
+
     def __call__(self, conn: Connection, values: Sequence[Any], **params: Any) -> pl.DataFrame:
         stmt = self._statements.get(conn.dialect.name)
         if stmt is None:

@@ -67,9 +67,7 @@ _CANDIDATE_SCHEMA = {
     "status": pl.String,
 }
 # The candidates of some source households that are not withdrawn.
-_CANDIDATES_FROM = Lookup(
-    [_c[name] for name in _CANDIDATE_SCHEMA], _c.from_household, _c.status != WITHDRAWN, schema=_CANDIDATE_SCHEMA
-)
+_CANDIDATES_FROM = Lookup.of(continuity_candidate, _CANDIDATE_SCHEMA, "from_household", _c.status != WITHDRAWN)
 
 
 def states(records: pl.DataFrame, queries: pl.DataFrame) -> pl.DataFrame:

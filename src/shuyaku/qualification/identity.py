@@ -64,13 +64,8 @@ BOUND_SCHEMA = {
     "prev_municipality_code": pl.String,
 }
 # The keys a municipality has bound (by 宛名番号), and every key of some persons.
-_BOUND = Lookup(
-    [person_key.c[name] for name in BOUND_SCHEMA],
-    person_key.c.atena_no,
-    person_key.c.municipality_code == bindparam("municipality"),
-    schema=BOUND_SCHEMA,
-)
-_KEYS_OF = Lookup([person_key.c[name] for name in KEY_SCHEMA], person_key.c.pref_person_id, schema=KEY_SCHEMA)
+_BOUND = Lookup.of(person_key, BOUND_SCHEMA, "atena_no", person_key.c.municipality_code == bindparam("municipality"))
+_KEYS_OF = Lookup.of(person_key, KEY_SCHEMA, "pref_person_id")
 
 
 def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.DataFrame) -> Resolution:

@@ -91,12 +91,12 @@ def _current_rows(conn: Connection, municipality_code: str, atenas: list[str]) -
     return _CURRENT_ROWS(conn, atenas, municipality=municipality_code)
 
 
-_CURRENT_ROWS = Lookup(
-    [qualification_period.c[name] for name in CURRENT_ROW_SCHEMA],
-    qualification_period.c.atena_no,
+_CURRENT_ROWS = Lookup.of(
+    qualification_period,
+    CURRENT_ROW_SCHEMA,
+    "atena_no",
     qualification_period.c.municipality_code == bindparam("municipality"),
     qualification_period.c.superseded_at.is_(None),
-    schema=CURRENT_ROW_SCHEMA,
 )
 
 
@@ -228,9 +228,6 @@ _ASSIGNMENT_SCHEMA = {
     "pref_household_id": pl.String,
     "assign_kind": pl.String,
 }
-_ASSIGNMENTS = Lookup(
-    [id_assignment.c[name] for name in _ASSIGNMENT_SCHEMA],
-    id_assignment.c.atena_no,
-    id_assignment.c.municipality_code == bindparam("municipality"),
-    schema=_ASSIGNMENT_SCHEMA,
+_ASSIGNMENTS = Lookup.of(
+    id_assignment, _ASSIGNMENT_SCHEMA, "atena_no", id_assignment.c.municipality_code == bindparam("municipality")
 )

@@ -35,11 +35,8 @@ PERIOD_SCHEMA = {
     "file_id": pl.Int64,
     "line_no": pl.Int64,
 }
-_PERIODS = Lookup(
-    [qualification_period.c[name] for name in PERIOD_SCHEMA],
-    qualification_period.c.pref_person_id,
-    qualification_period.c.superseded_at.is_(None),
-    schema=PERIOD_SCHEMA,
+_PERIODS = Lookup.of(
+    qualification_period, PERIOD_SCHEMA, "pref_person_id", qualification_period.c.superseded_at.is_(None)
 )
 
 

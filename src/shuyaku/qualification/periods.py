@@ -45,11 +45,8 @@ IN_FORCE_SCHEMA = {
     "applied_to": pl.Date,
     "qualified_until": pl.Date,
 }
-_CURRENT_RECORDS = Lookup(
-    [qualification_period.c[name] for name in CURRENT_SCHEMA],
-    qualification_period.c.pref_person_id,
-    qualification_period.c.superseded_at.is_(None),
-    schema=CURRENT_SCHEMA,
+_CURRENT_RECORDS = Lookup.of(
+    qualification_period, CURRENT_SCHEMA, "pref_person_id", qualification_period.c.superseded_at.is_(None)
 )
 _PERSONS_IN = Lookup(
     [qualification_period.c.pref_person_id],
