@@ -98,11 +98,7 @@ def status(ctx: Context, actor: Actor) -> Status:
         result.audit_events, result.audit_bytes = _audit_size(conn)
         initial_since = loading_since(conn)
     if initial_since is not None:
-        result.warnings.append(
-            f"初期移行モードの取込が終わっていません({initial_since[:19]}Z 開始)。県個人ID・県世帯IDの索引がないため照会が"
-            "遅くなります。`shuyaku ingest --initial` を同じファイルで再実行してください(反映済みのファイルは重複として飛ばし、"
-            "最後に索引を作り直します)"
-        )
+        result.warnings.append(_initial_load_warning(initial_since))
     result.audit_warn_bytes = int(ctx.setting("audit_warn_bytes"))
     if result.audit_bytes > result.audit_warn_bytes:
         result.warnings.append(
@@ -110,6 +106,22 @@ def status(ctx: Context, actor: Actor) -> Status:
             "超えました。記録は削除できないため、保管領域を増やすか、古い期間を検証済みの媒体へ移す計画を立ててください"
         )
     return result
+
+
+def unfinished_initial_load(ctx: Context) -> str | None:
+    """The warning while a first load in 初期移行モード is unfinished, for the federation's
+    dashboard (`shuyaku status` gives it too). A setting's timestamp, no personal data."""
+    with ctx.reading() as conn:
+        since = loading_since(conn)
+    return None if since is None else _initial_load_warning(since)
+
+
+def _initial_load_warning(since: str) -> str:
+    return (
+        f"初期移行モードの取込が終わっていません({since[:19]}Z 開始)。県個人ID・県世帯IDの索引がないため照会が"
+        "遅くなります。`shuyaku ingest --initial` を同じファイルで再実行してください(反映済みのファイルは重複として飛ばし、"
+        "最後に索引を作り直します)"
+    )
 
 
 def _audit_size(conn: Any) -> tuple[int, int]:

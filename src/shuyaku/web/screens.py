@@ -40,7 +40,7 @@ from shuyaku.qualification import service as persons
 from shuyaku.register import service as register
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity, quarantine
-from shuyaku.status import feed
+from shuyaku.status import feed, unfinished_initial_load
 from shuyaku.text import wareki, wareki_year, without_controls
 from shuyaku.timeutil import JST, jst_date
 from shuyaku.web.api import attachment
@@ -288,7 +288,14 @@ def home(request: Request, actor: Staff, changed: str = "") -> Response:
     if actor.municipalities is not None and len(feeds) == 1:
         return RedirectResponse(f"/municipalities/{feeds[0].code}", status_code=303)
     notice = "パスワードを変更しました" if changed else ""
-    return page(request, "federation.html", feeds=feeds, notice=notice, overdue=[f for f in feeds if f.overdue_since])
+    return page(
+        request,
+        "federation.html",
+        feeds=feeds,
+        notice=notice,
+        overdue=[f for f in feeds if f.overdue_since],
+        initial_load=unfinished_initial_load(ctx),
+    )
 
 
 @router.get("/municipalities/{code}", response_class=HTMLResponse)
