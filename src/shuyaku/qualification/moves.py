@@ -65,6 +65,8 @@ def _pairs(conn: Connection, movers: list[str]) -> pl.DataFrame:
 
 def _judged(pairs: pl.DataFrame) -> pl.DataFrame:
     """Every problem of the pairs, with its code (E101/E102/E103) and message."""
+    if pairs.is_empty():  # most files' movers: no move between two of their periods
+        return pairs.with_columns(code=pl.lit(None, pl.String), message=pl.lit(None, pl.String))
     day_after = pl.col("applied_to") + pl.duration(days=1)
     overlap = pl.col("next_applied_from") < day_after
     gap = pl.col("next_applied_from") > day_after
@@ -110,6 +112,8 @@ def review(conn: Connection, movers: list[str], file_id: int, now: datetime) -> 
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     judged = _judged(_pairs(conn, movers))
     _withdraw_resolved(conn, set(movers), judged, now)
+    if judged.is_empty():
+        return pl.DataFrame(schema=PROBLEM_SCHEMA)
     ours = pl.col("file_id") == file_id
     found = judged.filter(ours | (pl.col("next_file_id") == file_id)).with_columns(
         pl.when(ours).then(pl.col("line_no")).otherwise(pl.col("next_line_no")).alias("line_no"),
