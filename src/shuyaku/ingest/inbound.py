@@ -588,7 +588,7 @@ def _remember_quarantined(
     now: Any,
 ) -> None:
     """The numbers of records that were not applied: known to the outbox guard from now on."""
-    if "individual_number" not in records.columns:
+    if "individual_number" not in records.columns or problems.is_empty():
         return
     bad = problems.filter(pl.col("result") == ERROR).select("line_no")
     numbers = records.join(bad, on="line_no", how="semi")["individual_number"].to_list()
@@ -625,8 +625,11 @@ def _mark_released(conn: Connection, releasing: Any, now: Any) -> None:
 
 
 def _counts(total: int, problems: pl.DataFrame) -> dict[str, int]:
-    errors = problems.filter(pl.col("result") == ERROR).height
-    warnings = problems.filter(pl.col("result") == WARNING).height
+    errors, warnings = (
+        problems.select((pl.col("result") == code).sum().alias(code) for code in (ERROR, WARNING)).row(0)
+        if not problems.is_empty()
+        else (0, 0)
+    )
     return {"record_count": total, "applied_count": total - errors, "warning_count": warnings, "error_count": errors}
 
 

@@ -141,12 +141,13 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
     )
     atenas = atenas.with_columns(outcome.alias("_outcome"))
     failed = atenas.filter(~pl.col("_outcome").str.starts_with("ok:"))
-    failed_records = rec.join(failed.select("atena_no", "_outcome"), on="atena_no")
-    problems.append(
-        problems_for(failed_records, "E0xx", "個人番号", pl.col("_outcome").str.slice(5)).with_columns(
-            failed_records["_outcome"].str.slice(0, 4).alias("code")
+    if not failed.is_empty():
+        failed_records = rec.join(failed.select("atena_no", "_outcome"), on="atena_no")
+        problems.append(
+            problems_for(failed_records, "E0xx", "個人番号", pl.col("_outcome").str.slice(5)).with_columns(
+                failed_records["_outcome"].str.slice(0, 4).alias("code")
+            )
         )
-    )
     resolved = atenas.filter(pl.col("_outcome").str.starts_with("ok:")).select(
         "atena_no",
         pl.col("_outcome").str.slice(3).alias("status"),
