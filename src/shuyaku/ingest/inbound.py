@@ -438,8 +438,8 @@ def _apply(
             contained = containment_problems(conn, ctx.vault, layout, records, guard)
             records = mask_free_text(layout, records, guard)
             found = pl.concat([raw_problems, contained], how="vertical")
-            bad_lines = found.filter(pl.col("result") == ERROR).select("line_no").unique()
-            valid = typed(layout, records.join(bad_lines, on="line_no", how="anti"))
+            bad = found.filter(pl.col("result") == ERROR)
+            valid = typed(layout, records if bad.is_empty() else records.join(bad, on="line_no", how="anti"))
             more = apply_records(
                 ctx,
                 conn,
@@ -448,7 +448,11 @@ def _apply(
             )
             problems = summarise(pl.concat([found, more], how="vertical"))
             counts = _counts(records.height, problems)
-            error_codes = tuple(sorted(set(problems.filter(pl.col("result") == ERROR)["code"].to_list())))
+            error_codes = (
+                tuple(sorted(set(problems.filter(pl.col("result") == ERROR)["code"].to_list())))
+                if counts["error_count"]
+                else ()
+            )
             if counts["error_count"] > share * records.height:
                 raise _Hold(
                     problems,
