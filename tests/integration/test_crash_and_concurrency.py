@@ -240,6 +240,54 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
     assert _canonical(settings, out) == clean
 
 
+def test_a_parallel_ingest_killed_then_run_again_ends_as_an_uninterrupted_run(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``--jobs 2``: the command applies senders itself beside its worker, so SIGKILL ends
+    the command in the middle of a file (it reaches the point first while its worker is
+    still starting; were it the worker, the command would fail instead) and the orphaned
+    worker finishes the sender it holds. Files committed stay; a second run finishes the
+    rest and the store equals one uninterrupted run."""
+    world, _ = _world(tmp_path / "inbox")
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", "--jobs", "2", str(tmp_path / "inbox")).returncode == 0
+    clean = _canonical(settings)
+
+    for point in ("ingest.before_commit:2", "ingest.after_commit:3"):
+        _fresh(settings, world)
+        killed = _shuyaku(settings, "ingest", "--keep-source", "--jobs", "2", str(tmp_path / "inbox"), crash=point)
+        assert killed.returncode != 0, point
+        _wait_for_orphans(settings)
+        again = _shuyaku(settings, "ingest", "--keep-source", "--jobs", "2", str(tmp_path / "inbox"))
+        assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+        assert _canonical(settings) == clean, point
+
+
+def _wait_for_orphans(settings: Settings) -> None:
+    """A worker whose command was killed finishes the sender it holds, then exits (its
+    queue closes); wait for it, so the check reads a store no one writes any more."""
+    import time
+
+    marker = str(settings.home).encode()
+    for _ in range(600):
+        alive = [
+            p
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _environ_has(p, marker) and p.name != str(os.getpid())
+        ]
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise AssertionError("a worker of the killed run is still running after 60 s")
+
+
+def _environ_has(proc: Path, marker: bytes) -> bool:
+    try:
+        return b"SHUYAKU_HOME=" + marker + b"\0" in (proc / "environ").read_bytes()
+    except OSError:
+        return False
+
+
 def test_two_ingests_of_the_same_inbox_at_once_end_as_one(settings: Settings, tmp_path: Path) -> None:
     world, _ = _world(tmp_path / "inbox")
     _fresh(settings, world)
