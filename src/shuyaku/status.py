@@ -96,9 +96,9 @@ def status(ctx: Context, actor: Actor) -> Status:
                 }
             )
         result.audit_events, result.audit_bytes = _audit_size(conn)
-        initial_since = loading_since(conn)
-    if initial_since is not None:
-        result.warnings.append(_initial_load_warning(initial_since))
+    initial_load = unfinished_initial_load(ctx)
+    if initial_load is not None:
+        result.warnings.append(initial_load)
     result.audit_warn_bytes = int(ctx.setting("audit_warn_bytes"))
     if result.audit_bytes > result.audit_warn_bytes:
         result.warnings.append(
@@ -113,10 +113,8 @@ def unfinished_initial_load(ctx: Context) -> str | None:
     dashboard (`shuyaku status` gives it too). A setting's timestamp, no personal data."""
     with ctx.reading() as conn:
         since = loading_since(conn)
-    return None if since is None else _initial_load_warning(since)
-
-
-def _initial_load_warning(since: str) -> str:
+    if since is None:
+        return None
     return (
         f"初期移行モードの取込が終わっていません({since[:19]}Z 開始)。県個人ID・県世帯IDの索引がないため照会が"
         "遅くなります。`shuyaku ingest --initial` を同じファイルで再実行してください(反映済みのファイルは重複として飛ばし、"

@@ -162,9 +162,9 @@ def test_new_ids_skip_what_the_table_holds_and_draw_again(ctx, monkeypatch) -> N
     assert stored == {**dict.fromkeys(held, 7), **dict.fromkeys(fresh, 8)}
 
 
-def test_fetch_in_gives_ids_as_13_digits_and_a_missing_one_as_null(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_a_lookup_gives_ids_as_13_digits_and_a_missing_one_as_null(ctx) -> None:  # type: ignore[no-untyped-def]
     """The database writes the IDs' text (db.query._id_text): a leading zero kept, NULL kept."""
-    from shuyaku.db.query import fetch_in
+    from shuyaku.db.query import Lookup
     from shuyaku.db.schema import id_assignment
 
     small, large = "0110000000016", "4720000000012"  # prefecture 01 (a leading zero) and 47
@@ -182,5 +182,5 @@ def test_fetch_in_gives_ids_as_13_digits_and_a_missing_one_as_null(ctx) -> None:
                     file_id=1,
                 )
             )
-        found = fetch_in(conn, [a.atena_no, a.pref_person_id, a.pref_household_id], a.atena_no, ["1", "2", "3"])
+        found = Lookup([a.atena_no, a.pref_person_id, a.pref_household_id], a.atena_no)(conn, ["1", "2", "3"])
     assert sorted(found.rows()) == [("1", large, small), ("2", large, None), ("3", large, large)]

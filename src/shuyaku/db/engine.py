@@ -31,7 +31,7 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     # Session settings travel with the connection request (no round trips after it):
     # bulk COPY writes naive UTC timestamps, so the session must read them as UTC; and key
-    # lists arrive as one parameter (see db.query.fetch_in), which only a plan made for the
+    # lists arrive as one parameter (see db.query.Lookup), which only a plan made for the
     # actual list gets right — a generic plan guessed a sequential scan for ten keys at a
     # million rows.
     # The pool keeps as many connections as a server process has request threads, so a busy

@@ -180,18 +180,6 @@ class Lookup:
         return select(*columns).where(matches, *self.where)
 
 
-def fetch_in(
-    conn: Connection,
-    columns: Sequence[ColumnElement[Any]],
-    key: ColumnElement[Any],
-    values: Sequence[Any],
-    *where: ColumnElement[bool],
-    schema: dict[str, Any] | None = None,
-) -> pl.DataFrame:
-    """A ``Lookup`` made and run once: for a look-up that is not repeated per file."""
-    return Lookup(columns, key, *where, schema=schema)(conn, values)
-
-
 def _bigint_array(name: str) -> ColumnElement[Any]:
     """PostgreSQL: the numbers of one comma-separated text parameter as a ``bigint[]`` (one
     parameter, split on the server: no per-value adaptation in Python)."""
