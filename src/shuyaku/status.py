@@ -25,6 +25,7 @@ from shuyaku.db.schema import (
 )
 from shuyaku.exchange.ledger import FileStatus
 from shuyaku.exchange.outbox import OutboundStatus
+from shuyaku.household import continuity
 from shuyaku.timeutil import JST, jst_date
 
 
@@ -96,6 +97,13 @@ def status(ctx: Context, actor: Actor) -> Status:
                 }
             )
         result.audit_events, result.audit_bytes = _audit_size(conn)
+        pending = continuity.pending_count(conn)
+    if pending:
+        result.warnings.append(
+            f"世帯の継続性の判定を待っている被保険者が {pending:,} 人います。取込の終わりにまとめて判定します。"
+            "実行中の取込がないのに残っているときは、取込が途中で止まっています: `shuyaku ingest` を"
+            "(受信フォルダが空でも)実行すると判定します"
+        )
     initial_load = unfinished_initial_load(ctx)
     if initial_load is not None:
         result.warnings.append(initial_load)

@@ -17,13 +17,17 @@ from shuyaku.db.schema import (
     vault_entry,
 )
 from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes
+from shuyaku.ingest.judge import judge_households
 from tests.conftest import OPERATOR
 
 STATE_TABLES = (person, vault_entry, person_key, household, household_record, qualification_period, id_assignment)
 
 
 def ingest(ctx: Context, raw: bytes, name: str = "test.csv") -> IngestOutcome:
-    return ingest_bytes(ctx, OPERATOR, raw, name)
+    """One file, then 世帯の継続性 judged for what it queued: as one run of one file."""
+    outcome = ingest_bytes(ctx, OPERATOR, raw, name)
+    judge_households(ctx, OPERATOR)
+    return outcome
 
 
 def counts(ctx: Context) -> dict[str, int]:

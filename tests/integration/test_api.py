@@ -254,6 +254,20 @@ def test_candidates_are_listed_and_decided_by_the_destination_supervisor_only(ct
     assert api("POST", decide + "/confirm", headers=bearer(session)).status_code == 400  # already decided
 
 
+def test_a_file_sent_over_the_api_is_judged_for_continuity_before_the_answer(ctx, api) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_continuity import Prefecture, arrive_b, family_in_a
+
+    family_in_a(Prefecture(ctx), hits=())
+    arrival = exchange_file("SKKS", [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)], muni=MUNI_B)
+    token = system_token(ctx, MUNI_B, "sys-b")
+    sent = api("POST", "/api/v1/files", content=arrival, headers=bearer(token))
+    assert sent.status_code == 202 and sent.json()["status"] == "applied"
+    [candidate] = api("GET", "/api/v1/continuity/candidates", headers=bearer(token)).json()
+    assert (candidate["rule"], candidate["status"]) == ("K1", "proposed")
+    [judged] = [e for e in events(ctx, "ingest.continuity") if e.actor == "sys-b"]
+    assert (judged.scope, judged.row_count) == (MUNI_B, 1)
+
+
 def _session(ctx: Context, creds: accounts.NewCredentials) -> str:
     """Log a staff member in as the CLI does: first password and the TOTP code."""
     from urllib.parse import parse_qs, urlparse

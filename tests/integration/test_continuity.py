@@ -15,14 +15,15 @@ from typing import Any
 
 import polars as pl
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from shuyaku.access.actor import AccessDenied, Actor
 from shuyaku.audit.guard import Concealed
 from shuyaku.config import Settings
 from shuyaku.context import Context, open_context
-from shuyaku.db.schema import continuity_candidate, setting, tasuukai_count
+from shuyaku.db.schema import audit_event, continuity_candidate, continuity_pending, setting, tasuukai_count
 from shuyaku.ingest.returns import export
+from shuyaku.ingest.service import ingest_paths
 from shuyaku.kogaku import tasuukai
 from shuyaku.review import continuity
 from shuyaku.setup import add_municipality, init
@@ -525,3 +526,63 @@ def test_a_move_deleted_by_the_municipality_withdraws_its_proposed_candidate(ctx
     assert [
         r for r in kzkh.read_text(encoding="utf-8").splitlines() if r.startswith("2,")
     ] == []  # never sent: nothing to take back
+
+
+def _run(
+    ctx: Context, folder: Path, files: list[tuple[str, str, list[list[str]]]], seqs: dict[tuple[str, str], int]
+) -> list[Any]:
+    """One `shuyaku ingest` run over these files (municipality, kind, records), each
+    sender's 連番 following on from ``seqs``."""
+    folder.mkdir()
+    for muni, kind, records in files:
+        seqs[(muni, kind)] += 1
+        seq = seqs[(muni, kind)]
+        (folder / f"{muni}_{kind}_{seq}.csv").write_bytes(exchange_file(kind, records, muni=muni, seq=seq))
+    outcomes = ingest_paths(ctx, OPERATOR, [folder])
+    assert [o.status for o in outcomes] == ["applied"] * len(files), [o.message for o in outcomes]
+    return outcomes
+
+
+def _judgement_events(ctx: Context) -> list[Any]:
+    return [r for r in rows(ctx, audit_event) if r.action == "ingest.continuity"]
+
+
+def test_a_run_judges_its_files_together_once_at_its_end(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A's family and its arrival in B in one run: one K1, judged once (one access event)
+    after both files and named after the later of them (the last to queue its persons);
+    nothing left queued."""
+    family = [
+        skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
+        skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE),
+    ]
+    arrival = [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)]
+    seqs: dict[tuple[str, str], int] = defaultdict(int)
+    outcomes = _run(ctx, tmp_path / "day", [(MUNI_A, "SKKS", family), (MUNI_B, "SKKS", arrival)], seqs)
+    [candidate] = candidates(ctx)
+    assert (candidate.rule, candidate.status, candidate.file_id) == ("K1", "proposed", outcomes[-1].file_id)
+    [event] = _judgement_events(ctx)
+    assert (event.actor, event.row_count, event.detail) == (OPERATOR.login_id, 1, "persons=2 candidates=1")
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(continuity_pending)).scalar_one() == 0
+    # A run with nothing queued judges nothing and logs no judgement.
+    _run(ctx, tmp_path / "next", [(MUNI_A, "SKKS", [skks("1000000009", individual_number=number(19))])], seqs)
+    assert len(_judgement_events(ctx)) == 1 and len(candidates(ctx)) == 1
+
+
+def test_a_move_taken_back_within_the_run_proposes_nothing(ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The arrival and B's deletion of it in one run: judged file by file, a K1 would be
+    proposed and withdrawn (the test above this one); judged at the run's end, the data
+    never shows a move, so no candidate is written at all."""
+    family = [
+        skks(HEAD, individual_number=number(11), setai=HOME, **SINCE),
+        skks(SPOUSE, individual_number=number(12), setai=HOME, head=False, **SINCE),
+    ]
+    arrival = [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)]
+    wrong = [arrive_b("3000000001", 11), arrive_b("3000000002", 12, head=False)]
+    for row in wrong:
+        row[4], row[7] = "3", ""
+    files = [(MUNI_A, "SKKS", family), (MUNI_B, "SKKS", arrival), (MUNI_B, "SKKS", wrong)]
+    _run(ctx, tmp_path / "day", files, defaultdict(int))
+    assert candidates(ctx) == []
+    [event] = _judgement_events(ctx)
+    assert event.detail == "persons=2 candidates=0"

@@ -3,12 +3,14 @@ uninterrupted run leaves it.
 
 The runs are real `shuyaku` processes. ``SHUYAKU_CRASH_AT=point:n`` (``shuyaku.crash``)
 makes a process kill itself with SIGKILL the n-th time it passes a named point: before
-and after a file's commit, before a held file's release, before an outbound file's commit
-and after its rename. After each kill a plain re-run finishes the work.
+and after a file's commit, before a held file's release, before the commit of a run's
+世帯の継続性 judgement, before an outbound file's commit and after its rename. After each kill a plain re-run finishes the work.
 
 The canonical dump leaves out what legitimately differs between two runs: the random
-prefecture IDs, times, and the ledger rows of *duplicates* (a file applied just before a
-kill is offered again by the re-run and recognised as a re-send).
+prefecture IDs, times, the ledger rows of *duplicates* (a file applied just before a
+kill is offered again by the re-run and recognised as a re-send), and withdrawn continuity
+candidates (a judgement made while another run's files were still arriving, replaced once
+they arrived: they record when judgements ran, which two runs at once change).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from shuyaku.config import Settings
 from shuyaku.context import open_context
 from shuyaku.db.schema import (
     continuity_candidate,
+    continuity_pending,
     household_key,
     household_record,
     id_assignment,
@@ -123,7 +126,6 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
                     household_record,
                     qualification_period,
                     id_assignment,
-                    continuity_candidate,
                 )
             }
             f = inbound_file.c
@@ -168,6 +170,22 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
                 ).all()
             )
             files = sorted(conn.execute(select(o.filename).where(o.status == "released")).scalars())
+            c = continuity_candidate.c
+            candidates = sorted(
+                conn.execute(
+                    select(
+                        c.from_municipality_code,
+                        c.from_setai_no,
+                        c.to_municipality_code,
+                        c.to_setai_no,
+                        c.change_date,
+                        c.rule,
+                        c.continuous,
+                        c.status,
+                    ).where(c.status != "withdrawn")
+                ).all()
+            )
+            pending = conn.execute(select(func.count()).select_from(continuity_pending)).scalar_one()
         report = verify(ctx, SETUP)
         assert report.ok, report.problems
     finally:
@@ -178,7 +196,15 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
         assert all(
             p.read_bytes().endswith(b"\r\n") and b"\r\n3," in p.read_bytes() for p in out.iterdir()
         )  # none partial
-    return {"counts": counts, "ledger": ledger, "results": results, "periods": periods, "released": released}
+    return {
+        "counts": counts,
+        "ledger": ledger,
+        "results": results,
+        "periods": periods,
+        "released": released,
+        "candidates": candidates,
+        "pending": pending,
+    }
 
 
 def _ledger_problems(settings: Settings) -> str:
@@ -222,12 +248,14 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
     _export_all(settings, tmp_path / "out-clean")
     clean = _canonical(settings, tmp_path / "out-clean")
     assert clean["counts"]["person"] > 0 and any(row[3] == "held" for row in clean["ledger"]) is False
+    assert clean["candidates"] and clean["pending"] == 0
 
     # The same work, killed at every stage and run again.
     _fresh(settings, world)
-    for point in ("ingest.before_commit:3", "ingest.after_commit:2"):
+    for point in ("ingest.before_commit:3", "ingest.after_commit:2", "continuity.judged:1"):
         assert _shuyaku(settings, "ingest", "--keep-source", str(inbox), crash=point).returncode == -9
-    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 1
+    assert _canonical(settings)["pending"] > 0  # every file applied or held, 世帯の継続性 not judged yet
+    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 0  # re-sends only; it judges
     assert _shuyaku(settings, "ingest", "--keep-source", str(late), crash="release.before:1").returncode == -9
     assert (
         _shuyaku(settings, "ingest", "--keep-source", str(late), crash="ingest.before_commit:1").returncode == -9

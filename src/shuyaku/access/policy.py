@@ -113,6 +113,7 @@ _ACTIONS = {
     "returns.list": "返却ファイルの一覧",
     "ingest.resend": "保留ファイルの再処理",
     "ingest.initial": "初期移行モード(索引を外した一括取込)",
+    "ingest.continuity": "世帯の継続性の判定(取込の終わりにまとめて)",
     "municipality.add": "市町村の登録",
     "restore": "復元",
     "audit.search": "アクセス記録の検索",

@@ -403,6 +403,19 @@ continuity_candidate = Table(
     Index(None, "to_municipality_code", "status"),
 )
 
+# Persons whose household may have changed, queued by the file that changed them (in that
+# file's transaction) and judged for 世帯の継続性 together at the end of the run: one pass
+# over every municipality's records instead of one a file. Judging takes the rows it judged
+# out in its own transaction, so a run killed before it leaves them for the next run.
+continuity_pending = Table(
+    "continuity_pending",
+    metadata,
+    Column("pending_id", Integer, primary_key=True, autoincrement=True),
+    Column("pref_person_id", PrefId(), nullable=False),
+    Column("file_id", Integer, nullable=False),
+    Column("queued_at", Timestamp, nullable=False),
+)
+
 # 多数回該当回数 as computed by `tasuukai run` (and recomputed when lineage or hit months
 # change): a row per household and month with a count; a changed count supersedes.
 tasuukai_count = Table(

@@ -8,20 +8,29 @@ day on which a person's state differs from the day before. Because states are re
 every municipality's records at once, the order in which the 転出 and the 転入 arrive does
 not change the judgement: a candidate judged on partial data is withdrawn and replaced
 when the rest arrives (decided candidates are kept as they are).
+
+A file does not judge: it queues the persons whose household it may have changed
+(``queue``), and the run judges every queued person at its end in one pass
+(``judge_pending``) — one set of reads over all the run's movers instead of one a file, and
+no candidate proposed on a file's partial view only to be withdrawn by the next file.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from shuyaku.db.engine import bulk_insert
+from shuyaku.db.locks import write_lock
 from shuyaku.db.query import Lookup
-from shuyaku.db.schema import continuity_candidate
+from shuyaku.db.schema import continuity_candidate, continuity_pending
 from shuyaku.household import rules
 from shuyaku.qualification import periods
 from shuyaku.qualification.households import keys_of
@@ -150,12 +159,56 @@ def transitions(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return moved.select("pref_person_id", "day", pl.col("pref_household_id").alias("source")), returns
 
 
-def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime, auto_confirm_k1: bool) -> str | None:
-    """Judge every change of these persons' households and keep the candidates. Returns
-    the earliest month (YYYYMM) of a candidate confirmed automatically, if any: the counts
-    from that month on must be recomputed."""
+def queue(conn: Connection, persons: list[str], file_id: int, now: datetime) -> None:
+    """Queue persons whose household this file may have changed, in the file's transaction:
+    the run judges them at its end (``judge_pending``)."""
+    if persons:
+        bulk_insert(
+            conn,
+            continuity_pending,
+            pl.DataFrame({"pref_person_id": persons}, schema={"pref_person_id": pl.String}).with_columns(
+                pl.lit(file_id).alias("file_id"), pl.lit(now).alias("queued_at")
+            ),
+        )
+
+
+def pending_count(conn: Connection) -> int:
+    """Queued persons not judged yet (a run killed before its end leaves them)."""
+    return int(conn.execute(select(func.count()).select_from(continuity_pending)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Judged:
+    persons: int  # distinct persons judged
+    proposed: int  # candidates added (proposed or confirmed automatically)
+    confirmed_since: str | None  # earliest month (YYYYMM) of an automatic confirmation
+
+
+LOCK = "continuity"
+
+
+def judge_pending(conn: Connection, *, now: datetime, auto_confirm_k1: bool) -> Judged:
+    """Judge every queued person at once and take them off the queue, in the caller's
+    transaction. Judgements are serialised (a lock), and only what was committed to the
+    queue when this began is taken: a file committing meanwhile leaves its persons for its
+    own run's judgement. Each candidate names the latest file that queued one of its persons."""
+    write_lock(conn, LOCK)
+    taken = conn.execute(
+        delete(continuity_pending).returning(continuity_pending.c.pref_person_id, continuity_pending.c.file_id)
+    ).all()
+    file_of: dict[str, int] = {}
+    for person, file_id in taken:
+        file_of[person] = max(file_id, file_of.get(person, file_id))
+    return detect(conn, file_of, now=now, auto_confirm_k1=auto_confirm_k1)
+
+
+def detect(conn: Connection, file_of: Mapping[str, int], *, now: datetime, auto_confirm_k1: bool) -> Judged:
+    """Judge every change of these persons' households and keep the candidates (``file_of``:
+    each person → the file that changed them). ``confirmed_since``: the counts from that
+    month on must be recomputed."""
+    persons = sorted(file_of)
     if not persons:
-        return None
+        return Judged(0, 0, None)
     records = periods.current_records(conn, persons)
     moved, returns = transitions(records)
     judgements: list[tuple[rules.Judgement, date]] = []
@@ -176,7 +229,9 @@ def detect(conn: Connection, persons: list[str], *, file_id: int, now: datetime,
             )
         )
     judged_events = {(s, d) for s, d in events.iter_rows()} | {(j.source, d) for j, d in judgements}
-    return _keep(conn, judgements, judged_events, file_id=file_id, now=now, auto_confirm_k1=auto_confirm_k1)
+    added = _keep(conn, judgements, judged_events, file_of=file_of, now=now, auto_confirm_k1=auto_confirm_k1)
+    confirmed = [r["change_date"] for r in added if r["status"] == CONFIRMED]
+    return Judged(len(persons), len(added), min(confirmed).strftime("%Y%m") if confirmed else None)
 
 
 def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Judgement, date]]:
@@ -255,12 +310,13 @@ def _keep(
     judgements: list[tuple[rules.Judgement, date]],
     judged_events: set[tuple[str, date]],
     *,
-    file_id: int,
+    file_of: Mapping[str, int],
     now: datetime,
     auto_confirm_k1: bool,
-) -> str | None:
+) -> list[dict[str, Any]]:
     """Insert new judgements; withdraw proposed candidates of the same changes that the
-    data no longer supports (or judges differently). Decided candidates stay."""
+    data no longer supports (or judges differently). Decided candidates stay. Returns the
+    rows inserted."""
     c = continuity_candidate.c
     sources = sorted({s for s, _ in judged_events})
     existing = _CANDIDATES_FROM(conn, sources)
@@ -286,7 +342,8 @@ def _keep(
             )
         )
     munis = _municipalities(conn, {j.source for j, _ in judgements} | {j.target for j, _ in judgements})
-    rows: list[dict[str, object]] = []
+    latest = max(file_of.values())
+    rows: list[dict[str, Any]] = []
     for j, day in judgements:
         if (j.source, j.target, day) in kept:
             continue
@@ -308,12 +365,11 @@ def _keep(
                 "persons": json.dumps(j.persons, ensure_ascii=False),
                 "households": json.dumps(list(j.households)),
                 "proposed_at": now,
-                "file_id": file_id,
+                "file_id": max((file_of[p] for p in j.persons if p in file_of), default=latest),
                 "decided_by": "system(K1自動確定)" if auto else None,
                 "decided_at": now if auto else None,
             }
         )
     if rows:
         conn.execute(insert(continuity_candidate), rows)
-    confirmed: list[date] = [r["change_date"] for r in rows if r["status"] == CONFIRMED]  # type: ignore[misc]
-    return min(confirmed).strftime("%Y%m") if confirmed else None
+    return rows

@@ -1,9 +1,10 @@
 """A file's valid records into the features, and what they set off.
 
-SKKS → qualification (persons, keys, periods, IDTB, E101/E102) → 世帯の継続性 (candidates)
-→ 多数回 recount from the earliest month a confirmed candidate reaches. SKSE →
-qualification's household history. RECE, SKBN, KGGT → kogaku (a KGGT recounts what its
-months reach and compares the municipality's 多数回 flag). All in the file's transaction.
+SKKS → qualification (persons, keys, periods, IDTB, E101/E102) → the persons whose
+household may have changed, queued for 世帯の継続性 (judged at the end of the run:
+``ingest.judge``). SKSE → qualification's household history. RECE, SKBN, KGGT → kogaku (a
+KGGT recounts what its months reach and compares the municipality's 多数回 flag). All in
+the file's transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy import Connection
 from shuyaku.context import Context
 from shuyaku.db.history import Batch
 from shuyaku.household import continuity
-from shuyaku.kogaku import tasuukai
 from shuyaku.kogaku.intake import apply_claims, apply_hit_reports, apply_income_classes
 from shuyaku.qualification.households import apply_household_records
 from shuyaku.qualification.intake import apply_person_records
@@ -35,13 +35,5 @@ def apply_records(ctx: Context, conn: Connection, kind: str, batch: Batch) -> pl
     if kind != "SKKS":
         return INTAKES[kind](conn, batch)[1]
     persons = apply_person_records(conn, ctx.vault, batch)
-    confirmed_since = continuity.detect(
-        conn,
-        persons.household_changes,
-        file_id=batch.file_id,
-        now=batch.now,
-        auto_confirm_k1=ctx.setting("continuity_auto_confirm_k1") == "1",
-    )
-    if confirmed_since is not None:
-        tasuukai.recount(conn, confirmed_since, batch.now)
+    continuity.queue(conn, persons.household_changes, batch.file_id, batch.now)
     return persons.problems

@@ -22,6 +22,7 @@ from shuyaku.exchange.containment import safe_filename
 from shuyaku.exchange.ledger import FileStatus, list_files
 from shuyaku.ingest import initial as initial_load
 from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_from_inbox, release_ready
+from shuyaku.ingest.judge import judge_households
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.parallel import ingest_in_workers
 
@@ -45,7 +46,10 @@ def ingest_paths(
 
     ``initial``: the prefecture's first load in 初期移行モード (``ingest.initial``): the
     random-ID look-up indexes are built once at the end instead of row by row. Without it,
-    an initial load left unfinished by a crash gets its indexes back before anything else."""
+    an initial load left unfinished by a crash gets its indexes back before anything else.
+
+    At the end, 世帯の継続性 is judged for every person the run's files queued, and any an
+    earlier run left queued (``ingest.judge``)."""
     require(ctx, actor, "ingest", target="受信フォルダ")  # before releasing anything on the caller's behalf
     if initial:
         initial_load.begin(ctx, actor, ctx.clock())
@@ -56,6 +60,7 @@ def ingest_paths(
     outcomes = _ingest_files(ctx, actor, files, remove_source, progress, jobs)
     if initial:
         initial_load.finish(ctx, actor)
+    judge_households(ctx, actor)  # after the indexes are back: it reads persons by ID
     return outcomes
 
 
@@ -99,16 +104,19 @@ def inbox(
 
 
 def receive(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutcome:
-    """One file sent over the API: exactly the inbox path (``ingest_bytes``). The same bytes
-    sent again answer with the file they already are (no second ledger row), so a municipal
-    system may retry an upload whose answer it never saw."""
+    """One file sent over the API: exactly the inbox path (``ingest_bytes``), then the
+    judgement of the persons it queued, as at a run's end. The same bytes sent again answer
+    with the file they already are (no second ledger row), so a municipal system may retry
+    an upload whose answer it never saw."""
     with ctx.engine.connect() as conn:
         earlier = ledger.earlier_copy(conn, hashlib.sha256(raw).hexdigest())
     if earlier is not None and earlier.municipality_code and actor.sees(earlier.municipality_code):
         with guarded(ctx, actor, "ingest", earlier.municipality_code) as access:
             access.done(action="ingest.resend", target=f"受付番号 {earlier.file_id} {safe_filename(filename)}")
         return IngestOutcome.of_row(earlier)
-    return ingest_bytes(ctx, actor, raw, filename)
+    outcome = ingest_bytes(ctx, actor, raw, filename)
+    judge_households(ctx, actor, outcome.municipality_code if actor.municipalities is not None else None)
+    return outcome
 
 
 @dataclass(frozen=True)
