@@ -235,16 +235,22 @@ def detect(conn: Connection, file_of: Mapping[str, int], *, now: datetime, auto_
 
 
 def _judge_events(conn: Connection, events: pl.DataFrame) -> list[tuple[rules.Judgement, date]]:
-    members = periods.persons_in(conn, events["source"].unique().to_list())
-    records = periods.current_records(conn, members)
-    days = events.select("day").unique()
-    queries = pl.DataFrame({"pref_person_id": members}).join(days, how="cross")
-    after = states(records, queries)
-    # The households the sources' members are in now, and everybody in those.
-    targets = after["pref_household_id"].unique().to_list()
-    everyone = sorted(set(members) | set(periods.persons_in(conn, targets)))
-    records = periods.current_records(conn, everyone)
-    queries = pl.DataFrame({"pref_person_id": everyone}).join(days, how="cross")
+    """Judge each (source household, day). A household's members on a day are among the
+    persons any current row places in it, so each event reads the states of those ever in
+    its source and of those ever in a household a member of the source is in on its day —
+    on its own day only: a run's events spread over many days, and every person on every
+    day would grow as their product."""
+    on_day = events.select(pl.col("source").alias("pref_household_id"), "day")
+    ever_in = periods.members_of(conn, on_day["pref_household_id"].unique().to_list())
+    members = on_day.join(ever_in, on="pref_household_id").select("pref_person_id", "day").unique()
+    after = states(periods.current_records(conn, members["pref_person_id"].unique().to_list()), members)
+    # The households the sources' members are in on each day, and everybody ever in those.
+    targets = after.select("pref_household_id", "day").unique()
+    ever_in = periods.members_of(conn, targets["pref_household_id"].unique().to_list())
+    queries = pl.concat(
+        [members, targets.join(ever_in, on="pref_household_id").select("pref_person_id", "day")]
+    ).unique()
+    records = periods.current_records(conn, queries["pref_person_id"].unique().to_list())
     after, before = _states_and_day_before(records, queries)
     munis = _municipalities(
         conn, set(after["pref_household_id"].to_list()) | set(before["pref_household_id"].to_list())

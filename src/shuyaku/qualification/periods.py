@@ -48,8 +48,8 @@ IN_FORCE_SCHEMA = {
 _CURRENT_RECORDS = Lookup.of(
     qualification_period, CURRENT_SCHEMA, "pref_person_id", qualification_period.c.superseded_at.is_(None)
 )
-_PERSONS_IN = Lookup(
-    [qualification_period.c.pref_person_id],
+_MEMBERS_OF = Lookup(
+    [qualification_period.c.pref_household_id, qualification_period.c.pref_person_id],
     qualification_period.c.pref_household_id,
     qualification_period.c.superseded_at.is_(None),
 )
@@ -60,10 +60,10 @@ def current_records(conn: Connection, persons: Iterable[str]) -> pl.DataFrame:
     return _CURRENT_RECORDS(conn, list(persons))
 
 
-def persons_in(conn: Connection, households: Iterable[str]) -> list[str]:
-    """The persons that any current row places in one of the households."""
-    found = _PERSONS_IN(conn, list(households))
-    return found["pref_person_id"].unique().to_list()
+def members_of(conn: Connection, households: Iterable[str]) -> pl.DataFrame:
+    """(pref_household_id, pref_person_id): the persons that any current row places in each
+    of the households."""
+    return _MEMBERS_OF(conn, list(households)).unique()
 
 
 def in_force(conn: Connection, first: date, end: date) -> pl.DataFrame:

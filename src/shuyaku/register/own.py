@@ -29,6 +29,7 @@ PERSONAL_STORES: dict[str, tuple[str, ...]] = {
     "tasuukai_count": ("給付",),
     "kogaku_run": (),
     "continuity_candidate": ("世帯構成・続柄",),
+    "continuity_pending": (),  # 県被保険者ID queued for the judgement at the end of a run
     "ingest_result": ("氏名", "生年月日", "被保険者番号等"),
     "inbound_file": (),
     "outbound_file": (),
