@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from shuyaku import ids
 from shuyaku.config import Settings
 from shuyaku.db.engine import FIRST_ANALYZE_AT, make_engine, refresh_statistics
-from shuyaku.db.schema import setting
+from shuyaku.db.schema import REVISION, setting
 from shuyaku.errors import Unavailable
 from shuyaku.files import private_umask
 from shuyaku.timeutil import utc_now
@@ -96,6 +97,21 @@ class Context:
     @cached_property
     def prefecture(self) -> str:
         return self.setting("prefecture")
+
+    def require_current_schema(self) -> None:
+        """Refuse a database whose schema is not the one this program was written for (a
+        new version installed, ``shuyaku init`` not run yet): otherwise every file that
+        needs a table the old schema lacks would be refused as an unexpected error."""
+        with self.engine.connect() as conn:
+            try:
+                found = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except DBAPIError:
+                found = None
+        if found != REVISION:
+            raise NotInitialised(
+                f"データベースの版({found or 'なし'})がこのプログラムの版({REVISION})と違います。"
+                "プログラムを更新したときは `shuyaku init` を実行して移行してください(鍵とデータはそのまま残ります)"
+            )
 
 
 def open_context(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Context:

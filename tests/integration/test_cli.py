@@ -20,6 +20,37 @@ def test_commands_before_init_say_what_to_do(tmp_path: Path, monkeypatch: pytest
     assert result.exit_code == 2 and "shuyaku init" in result.output
 
 
+def test_a_database_at_an_older_schema_is_refused_until_init_migrates_it(home: Path) -> None:
+    """A new version installed over a store `shuyaku init` has not migrated yet: every
+    command says so (before, each SKKS file was refused as an unexpected error, E002),
+    and init migrates it."""
+    from alembic import command
+
+    from shuyaku.config import load_settings
+    from shuyaku.context import open_context
+    from shuyaku.db.migrate import alembic_config
+
+    ctx = open_context(load_settings())
+    command.downgrade(alembic_config(ctx.engine), "0007")
+    ctx.engine.dispose()
+    f = home / "a.csv"
+    f.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    refused = runner.invoke(app, ["ingest", "--keep-source", str(f)])
+    assert refused.exit_code == 2 and "(0007)" in refused.output and "shuyaku init" in refused.output
+    assert runner.invoke(app, ["init", "--prefecture", "11"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", str(f)]).exit_code == 0
+
+
+def test_the_schema_revision_the_program_expects_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    from shuyaku.db.migrate import alembic_config
+    from shuyaku.db.schema import REVISION
+
+    config = alembic_config(None)  # type: ignore[arg-type]
+    assert ScriptDirectory.from_config(config).get_current_head() == REVISION
+
+
 def test_ingest_exits_0_when_applied_or_duplicate_and_1_when_anything_is_refused(home: Path) -> None:
     good = home / "good.csv"
     good.write_bytes(exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))

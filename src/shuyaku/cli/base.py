@@ -125,6 +125,7 @@ _opened: list[Context] = []
 def _context() -> Context:
     try:
         ctx = open_context(load_settings())
+        ctx.require_current_schema()
     except (KeyError_, NotInitialised) as exc:
         err.print(_styled("エラー: ", "red", str(exc)))
         raise typer.Exit(2) from None

@@ -32,6 +32,10 @@ from sqlalchemy import (
     false,
 )
 
+# The Alembic revision these tables are (the newest under migrations/versions): the CLI
+# refuses a database at another one until `shuyaku init` has migrated it.
+REVISION = "0008"
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
