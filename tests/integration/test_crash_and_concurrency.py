@@ -255,6 +255,8 @@ def test_sigkill_at_every_stage_then_a_rerun_ends_as_an_uninterrupted_run(settin
     for point in ("ingest.before_commit:3", "ingest.after_commit:2", "continuity.judged:1"):
         assert _shuyaku(settings, "ingest", "--keep-source", str(inbox), crash=point).returncode == -9
     assert _canonical(settings)["pending"] > 0  # every file applied or held, 世帯の継続性 not judged yet
+    waiting = _shuyaku(settings, "status")
+    assert "世帯の継続性の判定を待っている被保険者" in waiting.stdout, waiting.stdout + waiting.stderr
     assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 0  # re-sends only; it judges
     assert _shuyaku(settings, "ingest", "--keep-source", str(late), crash="release.before:1").returncode == -9
     assert (
