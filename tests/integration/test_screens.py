@@ -136,6 +136,24 @@ def test_the_dashboard_warns_while_an_initial_load_is_unfinished(ctx, browser, c
     assert "初期移行モード" not in browser.get("/").text
 
 
+def test_the_dashboard_warns_while_persons_wait_for_the_continuity_judgement(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
+    """A run killed after its files and before its judgement leaves persons queued: the
+    dashboard says how many until a run judges them, as `shuyaku status` does."""
+    from shuyaku.ingest.inbound import ingest_bytes
+    from shuyaku.ingest.judge import judge_households
+    from tests.conftest import OPERATOR
+    from tests.integration.test_continuity import arrive_b
+
+    here = exchange_file("SKKS", [skks("1000000001", individual_number=number(11))])
+    there = exchange_file("SKKS", [arrive_b("3000000001", 11)], muni=MUNI_B)
+    for raw in (here, there):
+        assert ingest_bytes(ctx, OPERATOR, raw, "f.csv").status == "applied"  # no run's end: not judged
+    log_in(ctx, browser, staff_member(ctx, "op1", "federation_operator"), clock)
+    assert "世帯の継続性の判定を待っている被保険者が 1 人います" in browser.get("/").text
+    assert judge_households(ctx, OPERATOR).persons == 1
+    assert "世帯の継続性の判定を待っている" not in browser.get("/").text
+
+
 def test_a_municipal_clerk_sees_only_their_municipality(ctx, browser, clock) -> None:  # type: ignore[no-untyped-def]
     theirs = ingest(
         ctx, exchange_file("SKKS", [skks("3000000001", muni=MUNI_B, individual_number=number(2))], muni=MUNI_B)

@@ -40,7 +40,7 @@ from shuyaku.qualification import service as persons
 from shuyaku.register import service as register
 from shuyaku.reports import service as reports
 from shuyaku.review import continuity, quarantine
-from shuyaku.status import feed, unfinished_initial_load
+from shuyaku.status import feed, unfinished_initial_load, unjudged_households
 from shuyaku.text import wareki, wareki_year, without_controls
 from shuyaku.timeutil import JST, jst_date
 from shuyaku.web.api import attachment
@@ -295,6 +295,7 @@ def home(request: Request, actor: Staff, changed: str = "") -> Response:
         notice=notice,
         overdue=[f for f in feeds if f.overdue_since],
         initial_load=unfinished_initial_load(ctx),
+        unjudged=unjudged_households(ctx),
     )
 
 
