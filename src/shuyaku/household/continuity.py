@@ -184,6 +184,9 @@ class Judged:
     confirmed_since: str | None  # earliest month (YYYYMM) of an automatic confirmation
 
 
+NOTHING_JUDGED = Judged(0, 0, None)
+
+
 LOCK = "continuity"
 
 
@@ -208,7 +211,7 @@ def detect(conn: Connection, file_of: Mapping[str, int], *, now: datetime, auto_
     month on must be recomputed."""
     persons = sorted(file_of)
     if not persons:
-        return Judged(0, 0, None)
+        return NOTHING_JUDGED
     records = periods.current_records(conn, persons)
     moved, returns = transitions(records)
     judgements: list[tuple[rules.Judgement, date]] = []

@@ -10,7 +10,8 @@ without the candidates a file's partial view proposed and the next file withdrew
 
 Crash-safe: the queue rows commit with their file, and leave the queue only in the
 judgement's transaction. A run killed before its end leaves them; the next run (or the next
-API file) judges them, and ``shuyaku status`` says how many wait.
+API file) judges them, and ``shuyaku status`` and the federation's dashboard say how many
+wait.
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ def judge_households(ctx: Context, actor: Actor, municipality_code: str | None =
     API); the judgement is logged under it. Such an actor with no sender to name (a file
     whose header could not be read) leaves the queue to the next run."""
     if actor.municipalities is not None and municipality_code not in actor.municipalities:
-        return continuity.Judged(0, 0, None)
+        return continuity.NOTHING_JUDGED
     with ctx.engine.connect() as conn:
         if not continuity.pending_count(conn):
-            return continuity.Judged(0, 0, None)
+            return continuity.NOTHING_JUDGED
     return retrying(lambda: _judge(ctx, actor, municipality_code), "世帯の継続性の判定")
 
 
