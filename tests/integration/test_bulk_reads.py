@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaData, String, Table, select
 
-from shuyaku.db.engine import bulk_insert, make_engine
+from shuyaku.db.engine import RUN_WAL_PAGES, bulk_insert, make_engine, write_run
 from shuyaku.db.query import read_alongside, read_frame
 
 SCHEMA: dict[str, Any] = {
@@ -184,3 +185,36 @@ def test_a_lookup_gives_ids_as_13_digits_and_a_missing_one_as_null(ctx) -> None:
             )
         found = Lookup([a.atena_no, a.pref_person_id, a.pref_household_id], a.atena_no)(conn, ["1", "2", "3"])
     assert sorted(found.rows()) == [("1", large, small), ("2", large, None), ("3", large, large)]
+
+
+def test_an_ingest_run_on_sqlite_checkpoints_at_its_end_and_leaves_the_defaults(ctx) -> None:  # type: ignore[no-untyped-def]
+    """During a run every connection flushes each commit (synchronous=FULL) and lets the WAL
+    grow to RUN_WAL_PAGES; after it the WAL is empty, what the run wrote is there, and a new
+    connection has the defaults again. On PostgreSQL the run changes nothing."""
+    from tests.builders import MUNI_A, exchange_file, number, skks
+    from tests.integration.helpers import ingest, person_id
+
+    sqlite = ctx.engine.dialect.name == "sqlite"
+
+    def settings() -> tuple[Any, ...]:
+        with ctx.engine.connect() as conn:
+            if sqlite:
+                return tuple(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in PRAGMAS)
+            return (conn.exec_driver_sql("SHOW synchronous_commit").scalar_one(),)
+
+    before = settings()
+    with write_run(ctx.engine):
+        during = settings()
+        ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    after = settings()
+    assert person_id(ctx, MUNI_A, "1000000001")
+    if sqlite:
+        assert before == after == (1, 1000)
+        assert during == (2, RUN_WAL_PAGES)
+        wal = Path(f"{ctx.engine.url.database}-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+    else:
+        assert before == during == after == ("on",)
+
+
+PRAGMAS = ("synchronous", "wal_autocheckpoint")

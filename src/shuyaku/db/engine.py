@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -43,6 +45,41 @@ def make_engine(url: str) -> Engine:
         max_overflow=POOL_SIZE,
     )
     return engine
+
+
+RUN_WAL_PAGES = 100_000  # about 400 MB of 4 KiB pages: how far the WAL grows in a run before a checkpoint
+
+
+@contextmanager
+def write_run(engine: Engine) -> Iterator[None]:
+    """A run of many write transactions in this process (``ingest``): on SQLite, the WAL is
+    copied into the database file once it holds ``RUN_WAL_PAGES`` pages and at the end of
+    the run, instead of at every commit past SQLite's 1,000 — so a page the run writes again
+    and again (an index's) is copied once, not once per file. Every commit of the run is
+    made durable by itself (``synchronous=FULL``: the WAL is flushed to disk at each commit),
+    as it was before by the checkpoint that each large file's commit set off. At the end the
+    run's connections are closed, so that no pooled connection keeps these settings (the
+    last connection to close copies the WAL into the database and removes it), and the WAL
+    is checkpointed without waiting for anyone, for when another process still has the
+    database open. PostgreSQL: nothing to do."""
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+
+    def for_the_run(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA wal_autocheckpoint={RUN_WAL_PAGES}")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    event.listen(engine, "checkout", for_the_run)
+    try:
+        yield
+    finally:
+        event.remove(engine, "checkout", for_the_run)
+        engine.dispose()
+        with engine.connect() as conn:  # what a reader elsewhere still needs waits for the next checkpoint
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 FIRST_ANALYZE_AT = 20_000  # rows written by this process; then at twice as many, and so on

@@ -16,6 +16,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded, require
 from shuyaku.context import Context
+from shuyaku.db.engine import write_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import ledger
 from shuyaku.exchange.containment import safe_filename
@@ -51,16 +52,17 @@ def ingest_paths(
     At the end, 世帯の継続性 is judged for every person the run's files queued, and any an
     earlier run left queued (``ingest.judge``)."""
     require(ctx, actor, "ingest", target="受信フォルダ")  # before releasing anything on the caller's behalf
-    if initial:
-        initial_load.begin(ctx, actor, ctx.clock())
-    else:
-        initial_load.finish(ctx, actor)
-    release_ready(ctx)
-    files = expand(paths)
-    outcomes = _ingest_files(ctx, actor, files, remove_source, progress, jobs)
-    if initial:
-        initial_load.finish(ctx, actor)
-    judge_households(ctx, actor)  # after the indexes are back: it reads persons by ID
+    with write_run(ctx.engine):
+        if initial:
+            initial_load.begin(ctx, actor, ctx.clock())
+        else:
+            initial_load.finish(ctx, actor)
+        release_ready(ctx)
+        files = expand(paths)
+        outcomes = _ingest_files(ctx, actor, files, remove_source, progress, jobs)
+        if initial:
+            initial_load.finish(ctx, actor)
+        judge_households(ctx, actor)  # after the indexes are back: it reads persons by ID
     return outcomes
 
 
