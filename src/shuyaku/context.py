@@ -91,7 +91,7 @@ class Context:
         a load that grows the tables many times over is planned for their real size."""
         self._written += rows
         if self._written >= self._analyze_at:
-            refresh_statistics(self.engine, tables)
+            refresh_statistics(self.engine, tables, sample_target=10)
             self._analyze_at = self._written * 2
 
     @cached_property

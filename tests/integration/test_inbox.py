@@ -298,6 +298,8 @@ def test_planner_statistics_are_refreshed_after_bulk_writes(ctx) -> None:  # typ
                 text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'person'")
             ).scalar()
             assert analyzed is not None
+            # the smaller sample was this ANALYZE's only: the pooled connection samples as configured
+            assert conn.execute(text("SHOW default_statistics_target")).scalar() == "100"
         else:
             assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar() == 1
     assert ctx._analyze_at >= 50_000  # the next refresh waits for twice as many rows

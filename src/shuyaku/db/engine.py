@@ -85,13 +85,16 @@ def write_run(engine: Engine) -> Iterator[None]:
 FIRST_ANALYZE_AT = 20_000  # rows written by this process; then at twice as many, and so on
 
 
-def refresh_statistics(engine: Engine, tables: list[str]) -> None:
+def refresh_statistics(engine: Engine, tables: list[str], *, sample_target: int | None = None) -> None:
     """ANALYZE after bulk writes. Autovacuum gets there too, but a minute late: until then
     the planner believes the tables are as small as before the load and reads a million
-    rows to find ten."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        for name in tables:
+    rows to find ten. ``sample_target`` (PostgreSQL's statistics target for this ANALYZE
+    only) samples fewer rows: enough for a load under way, whose look-ups need the tables'
+    size, not the distribution of every column (SQLite samples as ``analysis_limit`` says)."""
+    for name in tables:
+        with engine.begin() as conn:  # one table a transaction: its lock is held until the commit
+            if sample_target is not None and engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SET LOCAL default_statistics_target = {int(sample_target)}")
             conn.exec_driver_sql(f'ANALYZE "{name}"')
 
 
