@@ -8,6 +8,11 @@ columns (what any loader must at least pay to get the rows into the server).
     .venv/bin/python bench/intake.py --persons 100000     # a quicker look
     .venv/bin/python bench/intake.py --persons 400000 --backends postgresql --profile   # and where the time goes
 
+After the first PostgreSQL full load, a second baseline: the rows that load left in the
+store (every table it writes, same columns, same indexes) COPYed back into empty copies of
+those tables over two connections — what PostgreSQL alone takes to store this data model,
+the floor under any loader of it.
+
 Each measured step runs in a child process, so its peak memory (ru_maxrss) is its own.
 Generated files are cached under bench/out/ by their parameters.
 """
@@ -76,6 +81,10 @@ def child(args: argparse.Namespace) -> None:
         seconds = copy_baseline(args.url, data / args.folder)
         print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
         return
+    if args.step == "floor":
+        seconds, rows = store_floor(args.url)
+        print(json.dumps({"seconds": seconds, "records": rows, "peak_mb": peak_mb()}))
+        return
     ctx = open_context(settings)
     profiler = cProfile.Profile() if args.profile_out else None
     started = time.perf_counter()
@@ -121,6 +130,46 @@ def copy_baseline(url: str, folder: Path) -> float:
             cur.execute(f"DROP TABLE copy_baseline_{kind}")
         conn.commit()
     return elapsed
+
+
+def store_floor(url: str) -> tuple[float, int]:
+    """COPY every row the ingest left in the tables it writes into empty copies of them (same
+    indexes), two connections at once, each with every other row: (seconds, rows)."""
+    import threading
+
+    import psycopg
+
+    from shuyaku.ingest.inbound import WRITTEN_TABLES
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    dumps: dict[str, list[bytes]] = {}
+    with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
+        for table in WRITTEN_TABLES:
+            buffer = bytearray()
+            with cur.copy(f'COPY "{table}" TO STDOUT') as copy:
+                for chunk in copy:
+                    buffer += chunk
+            dumps[table] = bytes(buffer).splitlines(keepends=True)
+            cur.execute(f'DROP TABLE IF EXISTS "floor_{table}"')
+            cur.execute(f'CREATE TABLE "floor_{table}" (LIKE "{table}" INCLUDING INDEXES)')
+
+    def half(start: int) -> None:
+        with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
+            for table, lines in dumps.items():
+                with conn.transaction(), cur.copy(f'COPY "floor_{table}" FROM STDIN') as copy:
+                    copy.write(b"".join(lines[start::2]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=half, args=(start,)) for start in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    with psycopg.connect(conninfo, autocommit=True) as conn, conn.cursor() as cur:
+        for table in WRITTEN_TABLES:
+            cur.execute(f'DROP TABLE "floor_{table}"')
+    return elapsed, sum(len(lines) for lines in dumps.values())
 
 
 def main() -> None:
@@ -180,6 +229,7 @@ def main() -> None:
         rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
     runs = [("postgresql", int(j)) for j in args.jobs.split(",") if "postgresql" in args.backends]
     runs += [("sqlite", 1)] if "sqlite" in args.backends else []
+    floor_measured = False
     for backend, jobs in runs:
         home = ROOT / "out" / f"home-{backend}"
         shutil.rmtree(home, ignore_errors=True)
@@ -205,6 +255,11 @@ def main() -> None:
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
             label += ", 初期移行" if folder == "full" and args.initial == "1" else ""
             rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
+            if backend == "postgresql" and folder == "full" and not floor_measured:
+                floor = run_child(__file__, step="floor", url=url, home=str(home), data=str(data))
+                floor_measured = True
+                what = "floor: stored rows, COPY, indexed, 2 conn."
+                rows.append((what, folder, floor["records"], floor["seconds"], floor["peak_mb"]))
 
     print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
     for what, folder, records, seconds, peak in rows:
