@@ -199,7 +199,8 @@ def test_an_ingest_run_on_sqlite_checkpoints_at_its_end_and_leaves_the_defaults(
     def settings() -> tuple[Any, ...]:
         with ctx.engine.connect() as conn:
             if sqlite:
-                return tuple(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in PRAGMAS)
+                pragmas = ("synchronous", "wal_autocheckpoint")
+                return tuple(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one() for name in pragmas)
             return (conn.exec_driver_sql("SHOW synchronous_commit").scalar_one(),)
 
     before = settings()
@@ -215,6 +216,3 @@ def test_an_ingest_run_on_sqlite_checkpoints_at_its_end_and_leaves_the_defaults(
         assert not wal.exists() or wal.stat().st_size == 0
     else:
         assert before == during == after == ("on",)
-
-
-PRAGMAS = ("synchronous", "wal_autocheckpoint")

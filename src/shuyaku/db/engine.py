@@ -93,7 +93,7 @@ def refresh_statistics(engine: Engine, tables: list[str], *, sample_target: int 
     size, not the distribution of every column (SQLite samples as ``analysis_limit`` says)."""
     for name in tables:
         with engine.begin() as conn:  # one table a transaction: its lock is held until the commit
-            if sample_target is not None and engine.dialect.name == "postgresql":
+            if sample_target is not None and is_postgres(conn):
                 conn.exec_driver_sql(f"SET LOCAL default_statistics_target = {int(sample_target)}")
             conn.exec_driver_sql(f'ANALYZE "{name}"')
 
