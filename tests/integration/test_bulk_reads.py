@@ -216,3 +216,62 @@ def test_an_ingest_run_on_sqlite_checkpoints_at_its_end_and_leaves_the_defaults(
         assert not wal.exists() or wal.stat().st_size == 0
     else:
         assert before == during == after == ("on",)
+
+
+def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx) -> None:  # type: ignore[no-untyped-def]
+    """``periods.in_force`` (a DISTINCT ON on PostgreSQL, a window on SQLite): of each
+    宛名番号's current rows whose 異動日 is before the month's end, the newest 履歴番号 —
+    and only when its span covers the month (an older row that does is not taken instead)."""
+    from shuyaku.db.schema import qualification_period
+    from shuyaku.qualification import periods
+
+    person, household = "1120000000018", "1120000000026"
+    recorded = datetime(2026, 1, 1)
+
+    def row(municipality: str, atena: str, history: int, setai: str, change: date, **more: Any) -> dict[str, Any]:
+        return {
+            "municipality_code": municipality,
+            "atena_no": atena,
+            "history_no": history,
+            "pref_person_id": person,
+            "pref_household_id": household,
+            "setai_no": setai,
+            "change_date": change,
+            "reason_code": "01",
+            "is_head": True,
+            "card_number": "1",
+            "card_branch": "01",
+            "name": "試験 太郎",
+            "name_kana": "シケン タロウ",
+            "birth_date": date(1960, 4, 1),
+            "sex": "1",
+            "qualified_from": date(2020, 1, 1),
+            "qualified_from_reason": "01",
+            "qualified_until": None,
+            "applied_from": change,
+            "applied_to": None,
+            "source_updated": "20260101000000",
+            "file_id": 1,
+            "line_no": history,
+            "recorded_at": recorded,
+            "superseded_at": None,
+        } | more
+
+    rows = [
+        row("112038", "1", 1, "S1", date(2026, 1, 1)),
+        row("112038", "1", 2, "S2", date(2026, 8, 15)),  # the one in force
+        row("112038", "1", 3, "S3", date(2026, 10, 5)),  # after the month
+        row("112038", "2", 1, "T1", date(2026, 1, 1)),  # in force: the newer row was superseded
+        row("112038", "2", 2, "T2", date(2026, 9, 2), superseded_at=datetime(2026, 9, 3)),
+        row("112038", "3", 1, "U1", date(2026, 1, 1)),
+        row("112038", "3", 2, "U2", date(2026, 8, 1), qualified_until=date(2026, 9, 1)),  # lost before the month
+        row("112038", "4", 1, "V1", date(2026, 9, 20), applied_from=date(2026, 10, 1)),  # applies from the next
+        row("112046", "1", 1, "W1", date(2025, 4, 1), applied_to=date(2026, 9, 30)),  # same 宛名番号, elsewhere
+    ]
+    with ctx.engine.begin() as conn:
+        conn.execute(qualification_period.insert(), rows)
+        found = periods.in_force(conn, date(2026, 9, 1), date(2026, 10, 1))
+    assert found.schema == pl.Schema(periods.IN_FORCE_SCHEMA)
+    chosen = sorted(found.select("municipality_code", "atena_no", "setai_no").rows())
+    assert chosen == [("112038", "1", "S2"), ("112038", "2", "T1"), ("112046", "1", "W1")]
+    assert set(found["pref_person_id"]) == {person} and set(found["birth_date"]) == {date(1960, 4, 1)}

@@ -123,7 +123,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         on=["municipality_code", "atena_no"],
         how="inner",
     )
-    households = in_force.filter(pl.col("pref_household_id").is_in(matched["pref_household_id"].unique().to_list()))
+    households = in_force.join(matched.select("pref_household_id").unique(), on="pref_household_id", how="semi")
     members = households.select(
         pl.col("pref_household_id").alias("household_id"), pl.col("pref_person_id").alias("member_id"), "birth_date"
     ).unique(["household_id", "member_id"])
