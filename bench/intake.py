@@ -82,7 +82,7 @@ def child(args: argparse.Namespace) -> None:
         print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
         return
     if args.step == "floor":
-        seconds, rows = store_floor(args.url)
+        seconds, rows = store_floor(args.url) if args.url.startswith("postgresql") else sqlite_floor(args.url)
         print(json.dumps({"seconds": seconds, "records": rows, "peak_mb": peak_mb()}))
         return
     ctx = open_context(settings)
@@ -172,6 +172,43 @@ def store_floor(url: str) -> tuple[float, int]:
     return elapsed, sum(len(lines) for lines in dumps.values())
 
 
+def sqlite_floor(url: str) -> tuple[float, int]:
+    """The same floor on SQLite: every row the ingest left in the tables it writes, copied by
+    SQLite itself (``INSERT … SELECT``, no Python value in between) into a fresh database
+    with the same tables and indexes and the settings of an ingest run: (seconds, rows)."""
+    import sqlite3
+
+    from shuyaku.db.engine import RUN_WAL_PAGES
+    from shuyaku.ingest.inbound import WRITTEN_TABLES
+
+    source = Path(url.removeprefix("sqlite:///"))
+    target = source.with_name("floor.db")
+    for leftover in (target, target.with_name("floor.db-wal"), target.with_name("floor.db-shm")):
+        leftover.unlink(missing_ok=True)
+    con = sqlite3.connect(target, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "cache_size=-262144", f"wal_autocheckpoint={RUN_WAL_PAGES}"):
+        con.execute(f"PRAGMA {pragma}")
+    con.execute("ATTACH DATABASE ? AS loaded", (str(source),))
+    for table in WRITTEN_TABLES:  # the table first, then its indexes, as the loaded store has them
+        ddl = con.execute(
+            "SELECT sql FROM loaded.sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC", (table,)
+        ).fetchall()
+        for (statement,) in ddl:
+            con.execute(statement)
+    rows = 0
+    started = time.perf_counter()
+    for table in WRITTEN_TABLES:
+        con.execute("BEGIN")
+        rows += con.execute(f'INSERT INTO main."{table}" SELECT * FROM loaded."{table}"').rowcount
+        con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    elapsed = time.perf_counter() - started
+    con.close()
+    for leftover in (target, target.with_name("floor.db-wal"), target.with_name("floor.db-shm")):
+        leftover.unlink(missing_ok=True)
+    return elapsed, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--municipalities", type=int, default=63)
@@ -229,7 +266,7 @@ def main() -> None:
         rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
     runs = [("postgresql", int(j)) for j in args.jobs.split(",") if "postgresql" in args.backends]
     runs += [("sqlite", 1)] if "sqlite" in args.backends else []
-    floor_measured = False
+    floors: set[str] = set()  # the backends whose floor is measured (after their first full load)
     for backend, jobs in runs:
         home = ROOT / "out" / f"home-{backend}"
         shutil.rmtree(home, ignore_errors=True)
@@ -255,10 +292,14 @@ def main() -> None:
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
             label += ", 初期移行" if folder == "full" and args.initial == "1" else ""
             rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
-            if backend == "postgresql" and folder == "full" and not floor_measured:
+            if folder == "full" and backend not in floors:
                 floor = run_child(__file__, step="floor", url=url, home=str(home), data=str(data))
-                floor_measured = True
-                what = "floor: stored rows, COPY, indexed, 2 conn."
+                floors.add(backend)
+                what = (
+                    "floor: stored rows, COPY, indexed, 2 conn."
+                    if backend == "postgresql"
+                    else "floor: stored rows, SQLite INSERT…SELECT"
+                )
                 rows.append((what, folder, floor["records"], floor["seconds"], floor["peak_mb"]))
 
     print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")

@@ -524,3 +524,60 @@ def test_two_initial_loads_at_once_end_as_one_plain_load(settings: Settings, tmp
     assert _marker(settings) is None and _index_names(settings) == with_all
     assert {index.name for index in deferred_indexes()} <= with_all
     assert _canonical(settings) == plain
+
+
+def _hit_months_in_force(settings: Settings, month: str) -> list[tuple[object, ...]]:
+    from shuyaku.db.schema import hit_month
+
+    h = hit_month.c
+    ctx = open_context(settings)
+    try:
+        with ctx.engine.connect() as conn:
+            rows = conn.execute(
+                select(h.pref_household_id, h.kind, h.payment).where(
+                    h.month == month, h.source == "federation", h.superseded_at.is_(None)
+                )
+            ).all()
+    finally:
+        ctx.engine.dispose()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_two_kogaku_runs_of_one_month_at_once_leave_one_set_of_hit_months(settings: Settings, tmp_path: Path) -> None:
+    """A month run twice at once (two operators, or a rerun during a run) ends with the
+    hit months of one run in force, as two runs one after the other leave it — never both."""
+    from shuyaku.synth.claims import write_claims, write_income_classes
+
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=17)
+    inbox = tmp_path / "in"
+    world.write_full(inbox)
+    write_income_classes(world, inbox, "202608")
+    write_claims(world, inbox, "202609", 17)
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 0
+    assert _shuyaku(settings, "kogaku", "run", "--month", "202609").returncode == 0
+    serial = _hit_months_in_force(settings, "202609")
+    assert serial  # the month really has hits to duplicate
+    codes, outputs = _at_once(settings, ("kogaku", "run", "--month", "202609"), ("kogaku", "run", "--month", "202609"))
+    assert codes == [0, 0], outputs
+    assert _hit_months_in_force(settings, "202609") == serial
+
+
+def test_two_tasuukai_runs_of_one_month_at_once_leave_one_count_per_household(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Two `tasuukai run`s of a month at once end with the counts one run leaves: each
+    household's count in force once, never a second current row beside the first."""
+    world = SyntheticPrefecture(prefecture="11", municipalities=3, persons=300, seed=13)
+    inbox = tmp_path / "in"
+    world.write_full(inbox)
+    for month in ("202607", "202608", "202609", "202610"):
+        world.write_hits(inbox, month)
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(inbox)).returncode == 0
+    codes, outputs = _at_once(settings, *[("tasuukai", "run", "--month", "202611")] * 2)
+    assert codes == [0, 0], outputs
+    counts = _counts_now(settings)
+    assert counts  # the runs really counted something
+    keys = [(code, setai, month) for code, setai, month, *_ in counts]
+    assert len(keys) == len(set(keys))

@@ -258,3 +258,55 @@ def test_encrypted_copies_are_purged_after_their_retention_and_not_before(ctx, c
     assert purge_expired(ctx, OPERATOR, row.retain_until + timedelta(days=1)) == 1
     assert list(ctx.settings.archive_dir.iterdir()) == []
     assert all(r.archive_purged_at is not None for r in rows(ctx, inbound_file))
+
+
+def test_an_export_waits_for_another_in_flight_instead_of_removing_its_file(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two exports into one folder at once: the second one's recovery of crash leftovers
+    waits until the first has published, so the first's temporary file is never taken for a
+    leftover and removed under it (the second ``kogaku run`` of a month did that)."""
+    import threading
+    import time
+
+    out = tmp_path / "out"
+    inside, go_on = threading.Event(), threading.Event()
+    results: list[outbox.Released] = []
+
+    def build(name: str, hold: bool):  # type: ignore[no-untyped-def]
+        def staged(conn):  # type: ignore[no-untyped-def]
+            done = outbox.release_document(
+                conn,
+                ctx.vault,
+                layout=outbox.OutboundLayout("KGSK", ("項目",)),
+                municipality_code=MUNI_A,
+                filename=name,
+                rows=[["1"]],
+                text="項目\r\n1\r\n",
+                payload="項目\r\n1\r\n".encode(),
+                out_dir=out,
+                now=ctx.clock(),
+                actor="test",
+            )
+            if hold:
+                inside.set()
+                go_on.wait(10)
+            return done
+
+        return staged
+
+    def export_one(name: str, hold: bool) -> threading.Thread:
+        thread = threading.Thread(
+            target=lambda: results.append(outbox.release_each(ctx.engine, out, [build(name, hold)]))
+        )
+        thread.start()
+        return thread
+
+    first = export_one("A.csv", hold=True)
+    assert inside.wait(10)
+    second = export_one("B.csv", hold=False)
+    time.sleep(0.5)  # long enough for the second export's recovery to run, were it not waiting
+    assert (out / ".A.csv.tmp").exists() and not (out / "B.csv").exists()
+    go_on.set()
+    first.join(10)
+    second.join(10)
+    assert sorted(p.name for p in out.iterdir()) == ["A.csv", "B.csv"]
+    assert sorted(path.name for r in results for path in r.written) == ["A.csv", "B.csv"]

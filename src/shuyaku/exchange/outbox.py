@@ -17,10 +17,12 @@ committed) or removes (its row never was): ``recover``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,7 +36,7 @@ from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import household_key, inbound_file, ingest_result, outbound_file, person_key
 from shuyaku.errors import Refused
 from shuyaku.exchange.containment import known_to_vault
-from shuyaku.files import write_private
+from shuyaku.files import private_dir, write_private
 from shuyaku.text import csv_cell
 from shuyaku.timeutil import jst_date, jst_stamp
 from shuyaku.vault.service import Vault
@@ -355,28 +357,42 @@ def release_each(engine: Engine, out_dir: Path, builds: Iterable[Callable[[Conne
     """Finish what a crash left in ``out_dir``, then run each build in a transaction of its
     own and publish its file after the commit. A file the guard refuses is recorded as
     blocked and the next one still goes."""
-    with engine.connect() as conn:
+    with publishing(out_dir), engine.connect() as conn:
         done = Released(recover(conn, out_dir), [])
     for build in builds:
-        try:
-            with engine.begin() as conn:
-                staged = build(conn)
-        except OutboxBlocked as refusal:
-            with engine.begin() as conn:
-                record_blocked(conn, refusal)
-            done.blocked.append(refusal)
-            continue
-        if staged is not None:
-            done.written.append(staged.publish())
+        with publishing(out_dir):
+            try:
+                with engine.begin() as conn:
+                    staged = build(conn)
+            except OutboxBlocked as refusal:
+                with engine.begin() as conn:
+                    record_blocked(conn, refusal)
+                done.blocked.append(refusal)
+                continue
+            if staged is not None:
+                done.written.append(staged.publish())
     return done
+
+
+@contextmanager
+def publishing(out_dir: Path) -> Iterator[None]:
+    """One process at a time stages a file in ``out_dir`` and publishes it, or looks at the
+    temporary files there: an exclusive ``flock`` on the folder itself, which the system
+    drops when its process dies. A temporary file is therefore either being published by
+    the holder or a crash's leftover — never, as it was, another export's file that
+    ``recover`` took for a leftover and removed before that export could rename it."""
+    fd = os.open(private_dir(out_dir), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def recover(conn: Connection, out_dir: Path) -> list[Path]:
     """Finish what a crash interrupted in ``out_dir``: a temporary file whose release was
     committed becomes its file; one whose release never committed is removed."""
     published: list[Path] = []
-    if not out_dir.is_dir():
-        return published
     for tmp in sorted(out_dir.glob(".*.csv.tmp")):
         filename = tmp.name[1:].removesuffix(".tmp")
         o = outbound_file.c

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
@@ -517,11 +517,14 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
         for p in pending
     ]
     staged = _release(ctx, conn, actor, muni, outbox.TSKG, rows, out_dir)
-    conn.execute(
-        update(tasuukai_count)
-        .where(t.municipality_code == code, t.exported_file_id.is_(None))
-        .values(exported_file_id=_outbound_id(conn, staged))
-    )
+    # Exactly the rows in the file: a count stored since they were read goes in the next one.
+    if pending:
+        conn.execute(
+            update(tasuukai_count)
+            .where(t.row_id == bindparam("rid"))
+            .values(exported_file_id=_outbound_id(conn, staged)),
+            [{"rid": p.row_id} for p in pending],
+        )
     return staged
 
 

@@ -27,6 +27,7 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
+from shuyaku.db.locks import write_lock
 from shuyaku.db.query import read_alongside, read_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
@@ -202,6 +203,9 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     summary = RunSummary(month, table.id)
     h = hit_month.c
     with guarded(ctx, actor, "kogaku.run", target=month) as access, ctx.engine.begin() as conn:
+        # A second run of the month waits here and then reads and supersedes what the first
+        # one recorded; without it both would supersede the same rows and both insert.
+        write_lock(conn, f"kogaku:{month}")
         inputs = load_month(conn, month)
         summary.unmatched_claims = inputs.unmatched_claims
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(

@@ -32,6 +32,7 @@ from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
+from shuyaku.db.locks import write_lock
 from shuyaku.db.query import SQLITE_CHUNK, read_frame, rows_to_frame
 from shuyaku.db.schema import (
     hit_month,
@@ -253,10 +254,17 @@ class RunSummary:
     changed: int
 
 
+# Held by every transaction that writes counts (a run, a recount after a KGGT, a judgement
+# or a month's 高額 run) from before it reads what it compares: two at once would each
+# supersede the same current row and both insert its successor.
+LOCK = "tasuukai"
+
+
 def store(conn: Connection, month: str, now: datetime) -> RunSummary:
     """Compute the month's counts and keep them: a household whose count, months,
     predecessors or 暫定 flag changed gets a new row (the old one superseded); one that had a count and
     has none now gets a row with 0, so the change reaches the next TSKG."""
+    write_lock(conn, LOCK)
     fresh = counts(conn, month)
     t = tasuukai_count.c
     stored = read_frame(
@@ -309,6 +317,7 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
 
 def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
     """Recompute every stored month a change at month ``since`` can reach (since … since+11)."""
+    write_lock(conn, LOCK)  # before the stored months are read: a run may be storing a new one
     t = tasuukai_count.c
     months = (
         conn.execute(select(t.month).where(t.month >= since, t.month <= shift(since, 11)).distinct()).scalars().all()
