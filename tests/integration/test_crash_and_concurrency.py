@@ -581,3 +581,37 @@ def test_two_tasuukai_runs_of_one_month_at_once_leave_one_count_per_household(
     assert counts  # the runs really counted something
     keys = [(code, setai, month) for code, setai, month, *_ in counts]
     assert len(keys) == len(set(keys))
+
+
+def _released(settings: Settings, kind: str) -> list[int]:
+    """The row counts of the released files of ``kind``, in the order they were released."""
+    ctx = open_context(settings)
+    o = outbound_file.c
+    try:
+        with ctx.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(o.row_count).where(o.kind == kind, o.status == "released").order_by(o.outbound_id)
+                ).scalars()
+            )
+    finally:
+        ctx.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["IDTB", "KKKK"])
+def test_two_exports_into_two_folders_at_once_send_each_row_once(settings: Settings, tmp_path: Path, kind: str) -> None:
+    """An export from the CLI and one for the API (different folders) at once: every pending
+    row goes out once, in one of the two files, as when they run one after the other."""
+    world, _ = _world(tmp_path / "inbox")
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
+    code = world.municipalities[0].code
+    export = ("export", "--kind", kind, "--municipality", code, "--out")
+    codes, outputs = _at_once(settings, (*export, str(tmp_path / "a")), (*export, str(tmp_path / "b")))
+    assert codes == [0, 0], outputs
+    sent = _released(settings, kind)
+    _fresh(settings, world)
+    assert _shuyaku(settings, "ingest", "--keep-source", str(tmp_path / "inbox")).returncode == 0
+    for folder in ("c", "d"):
+        assert _shuyaku(settings, *export, str(tmp_path / folder)).returncode == 0
+    assert sorted(sent) == sorted(_released(settings, kind))

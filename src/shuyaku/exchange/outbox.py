@@ -235,6 +235,14 @@ class Staged:
         return self.target
 
 
+def hold(conn: Connection, municipality_code: str, kind: str) -> None:
+    """The lock of the municipality's files of ``kind``, to the end of the transaction. A
+    build takes it before it reads what is pending, so that two exports at once (from the
+    CLI into one folder, for the API into another) send each pending row once: the second
+    waits, then finds it sent. ``release`` takes it again (it is re-entrant)."""
+    write_lock(conn, f"outbox:{municipality_code}:{kind}")
+
+
 def release(
     conn: Connection,
     vault: Vault,
@@ -251,7 +259,7 @@ def release(
 ) -> Staged:
     """Guard, then write the temporary file and record the release in the caller's
     transaction. Raises OutboxBlocked (nothing written). The caller publishes after commit."""
-    write_lock(conn, f"outbox:{municipality_code}:{layout.kind}")  # one 連番 per file, however many export at once
+    hold(conn, municipality_code, layout.kind)  # one 連番 per file, however many export at once
     seq = next_seq(conn, municipality_code, layout.kind)
     text = render(
         layout, municipality_code=municipality_code, insurer_number=insurer_number, as_of=now, seq=seq, rows=rows
@@ -290,7 +298,7 @@ def release_document(
 ) -> Staged:
     """A file of the federation's own format (the 支給一覧), through the same guard, ledger
     row and atomic publication as the exchange files; numbered per municipality and kind."""
-    write_lock(conn, f"outbox:{municipality_code}:{layout.kind}")
+    hold(conn, municipality_code, layout.kind)
     seq = next_seq(conn, municipality_code, layout.kind)
     return _stage(conn, vault, layout, municipality_code, seq, filename, rows, text, payload, out_dir, now, actor, None)
 

@@ -262,6 +262,7 @@ def _kkkk_one(
     ctx: Context, muni: Any, file_id: int, conn: Connection, actor: Actor, out_dir: Path
 ) -> outbox.Staged | None:
     f, r = inbound_file.c, ingest_result.c
+    outbox.hold(conn, muni.municipality_code, outbox.KKKK.kind)
     file = conn.execute(select(inbound_file).where(f.file_id == file_id, f.file_id.not_in(_reported()))).first()
     if file is None:
         return None  # another export reported it meanwhile
@@ -390,6 +391,7 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     """Every ID binding not yet sent, in the order it happened."""
     a = id_assignment.c
     code = muni.municipality_code
+    outbox.hold(conn, code, outbox.IDTB.kind)  # before what is pending is read
     pending = conn.execute(
         select(id_assignment).where(a.municipality_code == code, a.exported_file_id.is_(None)).order_by(a.assignment_id)
     ).all()
@@ -408,15 +410,12 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     ]
     staged = _release(ctx, conn, actor, muni, outbox.IDTB, rows, out_dir)
     seq = _outbound_id(conn, staged)
+    # Exactly the rows in the file: an ingest that numbered a row before the last one read
+    # and committed after the read has its row in the next IDTB, not marked sent unsent.
     if pending:
         conn.execute(
-            update(id_assignment)
-            .where(
-                a.municipality_code == code,
-                a.exported_file_id.is_(None),
-                a.assignment_id <= pending[-1].assignment_id,
-            )
-            .values(exported_file_id=seq)
+            update(id_assignment).where(a.assignment_id == bindparam("aid")).values(exported_file_id=seq),
+            [{"aid": p.assignment_id} for p in pending],
         )
     return staged
 
@@ -438,6 +437,7 @@ def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     went), without the destination's 世帯番号."""
     c = continuity_candidate.c
     code = muni.municipality_code
+    outbox.hold(conn, code, outbox.KZKH.kind)  # before what is pending is read
     pending = conn.execute(
         select(continuity_candidate)
         .where(
@@ -497,6 +497,7 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     """Counts computed or recomputed since the last TSKG (the current row of each household-month)."""
     t = tasuukai_count.c
     code = muni.municipality_code
+    outbox.hold(conn, code, outbox.TSKG.kind)  # before what is pending is read
     pending = conn.execute(
         select(tasuukai_count)
         .where(t.municipality_code == code, t.exported_file_id.is_(None), t.superseded_at.is_(None))
