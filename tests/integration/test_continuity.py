@@ -586,3 +586,54 @@ def test_a_move_taken_back_within_the_run_proposes_nothing(ctx, tmp_path: Path) 
     assert candidates(ctx) == []
     [event] = _judgement_events(ctx)
     assert event.detail == "persons=2 candidates=0"
+
+
+def test_a_decision_made_while_another_is_under_way_comes_after_it(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """「すべて確定」 by one supervisor and a rejection by another at the same moment end as
+    one after the other would: rejected (a confirmed candidate may still be rejected; a
+    rejected one is not confirmed). Before, the confirmation read the candidate as proposed,
+    the rejection committed meanwhile, and the confirmation then wrote over it."""
+    import threading
+    import time
+
+    from shuyaku.household import candidates as store
+
+    pref = Prefecture(ctx)
+    family_in_a(pref)
+    move_whole_family(pref)
+    [candidate] = candidates(ctx)
+    read, go_on = threading.Event(), threading.Event()
+    real_decide = store.decide
+
+    def held_decide(conn, chosen, status, *args):  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "confirming":
+            read.set()  # it has read the candidate as proposed
+            go_on.wait(10)
+        return real_decide(conn, chosen, status, *args)
+
+    monkeypatch.setattr(store, "decide", held_decide)
+    failures: list[BaseException] = []
+
+    def run(action) -> None:  # type: ignore[no-untyped-def]
+        try:
+            action()
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            failures.append(exc)
+
+    confirming = threading.Thread(
+        target=run, args=(lambda: continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B),), name="confirming"
+    )
+    confirming.start()
+    assert read.wait(10)
+    rejecting = threading.Thread(
+        target=run, args=(lambda: continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "別世帯"),)
+    )
+    rejecting.start()
+    time.sleep(0.5)  # the rejection would be done by now, were it not waiting
+    assert candidates(ctx)[0].status == "proposed"
+    go_on.set()
+    confirming.join(20)
+    rejecting.join(70)
+    assert failures == []
+    [decided] = candidates(ctx)
+    assert (decided.status, decided.decision_note) == ("rejected", "別世帯")

@@ -1,5 +1,8 @@
 """Continuity candidates: list, confirm, reject. Every decision records who and when, and
-recomputes every stored 多数回 count it can change in the same transaction."""
+recomputes every stored 多数回 count it can change in the same transaction. A decision
+holds the judgement's lock (``continuity.LOCK``) from before it reads the candidate, so a
+judgement that withdraws the candidate, or another decision on it, comes wholly before or
+wholly after — a withdrawn or rejected candidate is never confirmed over."""
 
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
 from shuyaku.audit.guard import Access, guarded
 from shuyaku.context import Context
+from shuyaku.db.locks import write_lock
 from shuyaku.errors import NotFoundError
 from shuyaku.household import candidates as store
 from shuyaku.household.candidates import STATUS_LABEL, Candidate, DecisionError
-from shuyaku.household.continuity import CONFIRMED, PROPOSED, REJECTED
+from shuyaku.household.continuity import CONFIRMED, LOCK, PROPOSED, REJECTED
 from shuyaku.kogaku import tasuukai
 from shuyaku.text import typed_text
 
@@ -69,6 +73,7 @@ def confirm(ctx: Context, actor: Actor, candidate_id: int, note: str | None = No
 def confirm_all_proposed(ctx: Context, actor: Actor, municipality_code: str, note: str | None = None) -> list[int]:
     access = guarded(ctx, actor, "continuity.decide", municipality_code, target=municipality_code)
     with ctx.engine.begin() as conn:
+        write_lock(conn, LOCK)
         proposed = store.candidates(conn, frozenset({municipality_code}), PROPOSED)
         return _decide(conn, access, proposed, CONFIRMED, note)
 
@@ -84,10 +89,19 @@ def reject(ctx: Context, actor: Actor, candidate_id: int, reason: str) -> list[i
 
 
 def _load(ctx: Context, conn: Connection, actor: Actor, candidate_id: int) -> tuple[Candidate, Access]:
-    row = store.load(conn, candidate_id)
+    """The candidate as it is once the lock is held — after the access check, because a
+    refusal is logged in a transaction of its own, which SQLite's single writer could not
+    begin while this one held the lock."""
     # The destination decides.
-    access = guarded(ctx, actor, "continuity.decide", row.to_municipality_code, target=f"候補 {candidate_id}")
-    return row, access
+    access = guarded(
+        ctx,
+        actor,
+        "continuity.decide",
+        store.load(conn, candidate_id).to_municipality_code,
+        target=f"候補 {candidate_id}",
+    )
+    write_lock(conn, LOCK)
+    return store.load(conn, candidate_id), access
 
 
 def _decide(conn: Connection, access: Access, chosen: list[Candidate], status: str, note: str | None) -> list[int]:
