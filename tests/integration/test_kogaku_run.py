@@ -307,3 +307,46 @@ def test_a_w302_names_a_household_with_a_12_digit_key_readably(ctx, tmp_path) ->
     export(ctx, OPERATOR, MUNI_A, "KKKK", tmp_path / "kkkk")
     kkkk = rows(ctx, outbound_file, outbound_file.c.kind == "KKKK", outbound_file.c.inbound_file_id == outcome.file_id)
     assert [k.status for k in kkkk] == ["released"]
+
+
+def test_a_second_run_of_the_month_during_the_first_leaves_one_runs_hit_months(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first run is held after it has written its hit months, before its commit; a
+    second run of the month meanwhile waits for it and then supersedes them — one hit month
+    in force, as after two runs one after the other. (Without the lock the second run did not
+    see the first's uncommitted rows, superseded nothing of them, and both stayed.)"""
+    import threading
+    import time
+
+    from shuyaku.kogaku import service, tasuukai
+
+    _setup(ctx)
+    written, go_on = threading.Event(), threading.Event()
+    real_recount = tasuukai.recount
+
+    def held_recount(conn, since, now):  # type: ignore[no-untyped-def]
+        if threading.current_thread().name == "first":
+            written.set()
+            go_on.wait(10)
+        return real_recount(conn, since, now)
+
+    monkeypatch.setattr(service.tasuukai, "recount", held_recount)
+    failures: list[BaseException] = []
+
+    def run(out: str) -> None:
+        try:
+            run_month(ctx, OPERATOR, "202607", tmp_path / out)
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            failures.append(exc)
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert written.wait(10)
+    second = threading.Thread(target=run, args=("second",))
+    second.start()
+    time.sleep(0.5)  # the second run is at the lock by now, or past it were there none
+    go_on.set()
+    first.join(30)
+    second.join(90)
+    assert failures == []
+    current = rows(ctx, hit_month, hit_month.c.superseded_at.is_(None))
+    assert len(current) == 1 and len(rows(ctx, hit_month)) == 2

@@ -203,9 +203,6 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
     summary = RunSummary(month, table.id)
     h = hit_month.c
     with guarded(ctx, actor, "kogaku.run", target=month) as access, ctx.engine.begin() as conn:
-        # A second run of the month waits here and then reads and supersedes what the first
-        # one recorded; without it both would supersede the same rows and both insert.
-        write_lock(conn, f"kogaku:{month}")
         inputs = load_month(conn, month)
         summary.unmatched_claims = inputs.unmatched_claims
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
@@ -214,7 +211,12 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
             on="household_id",
         )
-        # The federation's own hit months for this month replace those of any earlier run.
+        # The federation's own hit months for this month replace those of any earlier run. A
+        # second run of the month at once waits here until the first commits and then
+        # supersedes what it recorded; without the lock both superseded the same rows and
+        # both inserted. Taken here, not first: SQLite's one writer is not held while the
+        # month is read and calculated (nothing read depends on this month's hit months).
+        write_lock(conn, f"kogaku:{month}")
         now = ctx.clock()
         conn.execute(
             update(hit_month)

@@ -1,8 +1,8 @@
 """Continuity candidates: list, confirm, reject. Every decision records who and when, and
 recomputes every stored 多数回 count it can change in the same transaction. A decision
-holds the judgement's lock (``continuity.LOCK``) from before it reads the candidate, so a
-judgement that withdraws the candidate, or another decision on it, comes wholly before or
-wholly after — a withdrawn or rejected candidate is never confirmed over."""
+holds the judgement's lock (``continuity.LOCK``) from before it reads the candidate's
+status, so a judgement that withdraws the candidate, or another decision on it, comes wholly
+before or wholly after — a withdrawn or rejected candidate is never confirmed over."""
 
 from __future__ import annotations
 
