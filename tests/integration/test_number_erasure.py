@@ -115,3 +115,53 @@ def test_only_the_federation_operator_may_erase(ctx) -> None:  # type: ignore[no
         with pytest.raises(AccessDenied):
             purge_numbers(ctx, actor, TODAY)
     assert len(rows(ctx, vault_entry)) == 4
+
+
+def test_a_number_coming_back_during_its_erasure_is_kept_whole(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A file that finds the person by the number is held between the look-up and its
+    commit while the erasure runs: the erasure waits for it and then finds the person insured
+    again — nothing erased, as if the file had come first. (Before, the erasure took the
+    number and the keys from under the file, which then bound a person with no number.)"""
+    import threading
+    import time
+
+    from shuyaku.qualification import identity
+
+    ingest(ctx, exchange_file("SKKS", [_ended("1000000001", 1, "20200331")]))
+    person = person_id(ctx, "112038", "1000000001")
+    found, go_on = threading.Event(), threading.Event()
+    real_resolve = identity.resolve
+
+    def held_resolve(*args):  # type: ignore[no-untyped-def]
+        resolution = real_resolve(*args)
+        if threading.current_thread().name == "returning":
+            found.set()
+            go_on.wait(10)
+        return resolution
+
+    monkeypatch.setattr(identity, "resolve", held_resolve)
+    back = exchange_file(
+        "SKKS", [skks("3000000001", muni=MUNI_B, individual_number=number(1), setai="4000000001")], muni=MUNI_B
+    )
+    failures: list[BaseException] = []
+
+    def run(action) -> None:  # type: ignore[no-untyped-def]
+        try:
+            action()
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            failures.append(exc)
+
+    returning = threading.Thread(target=run, args=(lambda: ingest(ctx, back),), name="returning")
+    returning.start()
+    assert found.wait(10)
+    erasing = threading.Thread(target=run, args=(lambda: purge_numbers(ctx, OPERATOR, TODAY),))
+    erasing.start()
+    time.sleep(0.5)  # the erasure has read who is due by now, were it not waiting
+    go_on.set()
+    returning.join(30)
+    erasing.join(90)
+    assert failures == []
+    assert rows(ctx, number_erasure) == []
+    assert person_id(ctx, MUNI_B, "3000000001") == person
+    assert [v.pref_person_id for v in rows(ctx, vault_entry)] == [person]
+    assert sorted(k.municipality_code for k in rows(ctx, person_key)) == sorted(["112038", MUNI_B])

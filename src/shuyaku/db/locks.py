@@ -31,6 +31,16 @@ def write_lock(conn: Connection, name: str | int) -> None:
         conn.execute(text("INSERT INTO app_lock (name, taken) VALUES ('write', 1)"))
 
 
+def shared_lock(conn: Connection, name: str | int) -> None:
+    """The lock ``name`` shared with every other holder of it in shared mode, to the end of
+    the transaction: it only keeps out ``write_lock(name)``, which waits for every shared
+    holder and is waited for by them. SQLite has one writer anyway: there it is the write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _key(name)})
+        return
+    write_lock(conn, name)
+
+
 def locked_first(conn: Connection, name: str | int, stmt: Select[Any]) -> tuple[Any, ...] | None:
     """Take the write lock, then read the first row of ``stmt``. On PostgreSQL the BEGIN,
     the lock and the query travel together (a psycopg pipeline: one round trip, not three);
