@@ -1,7 +1,8 @@
 """`shuyaku backup DIR` / `shuyaku restore DIR`: the database, the key files and the
 encrypted archive, together, so that a restored system reads its own vault and archive.
 
-- PostgreSQL: ``pg_dump`` in its custom format (``database.dump``), restored with
+- PostgreSQL: ``pg_dump`` in its custom format (``database.dump``) of a snapshot exported
+  by the transaction that counts the rows, restored with
   ``pg_restore --clean --if-exists``; the client tools of the server's major version must
   be on PATH.
 - SQLite: the online backup API (``shuyaku.db``): a consistent copy while others read.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, create_engine, func, select
 from sqlalchemy.engine import make_url
 
 from shuyaku.access.actor import Actor
@@ -50,10 +51,14 @@ class BackupSummary:
 
 def table_counts(ctx: Context) -> dict[str, int]:
     with ctx.engine.connect() as conn:
-        return {
-            name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
-            for name, table in sorted(metadata.tables.items())
-        }
+        return _counts(conn)
+
+
+def _counts(conn: Connection) -> dict[str, int]:
+    return {
+        name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+        for name, table in sorted(metadata.tables.items())
+    }
 
 
 def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
@@ -62,11 +67,14 @@ def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
         raise BackupError(f"{folder} は空ではありません。新しいフォルダを指定してください")
     private_dir(folder)
     access.record()  # before the copy: the copy holds its own event
+    # The counts are the copy's own, taken in its snapshot: the system goes on working while
+    # a backup is taken, and counts of the live database made a backup that refused to restore.
     if ctx.engine.dialect.name == "postgresql":
-        _run(
-            ["pg_dump", "--format=custom", "--no-owner", "--file", str(folder / "database.dump"), _libpq_url(ctx)],
-            "pg_dump",
-        )
+        with ctx.engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
+            counts = _counts(conn)
+            dump = ["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}"]
+            _run([*dump, "--file", str(folder / "database.dump"), _libpq_url(ctx)], "pg_dump")
     else:
         source = sqlite3.connect(ctx.engine.url.database or "")
         target = sqlite3.connect(folder / "shuyaku.db")
@@ -74,10 +82,14 @@ def backup(ctx: Context, actor: Actor, folder: Path) -> BackupSummary:
             source.backup(target)
         source.close()
         target.close()
+        copy = create_engine(f"sqlite:///{folder / 'shuyaku.db'}")
+        with copy.connect() as conn:
+            counts = _counts(conn)
+        copy.dispose()
+    # Archive files of a file applied after the copy may come too: nothing refers to them.
     for name, source_dir in (("keys", ctx.settings.keys_dir), ("archive", ctx.settings.archive_dir)):
         if source_dir.exists():
             shutil.copytree(source_dir, folder / name)
-    counts = table_counts(ctx)
     files = {str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
     manifest = {
         "format": FORMAT,

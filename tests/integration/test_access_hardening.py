@@ -236,3 +236,28 @@ def test_backup_then_restore_gives_back_the_same_counts_and_a_log_that_verifies(
     (tmp_path / "bk" / "manifest.json").write_text("{}", encoding="utf-8")
     with pytest.raises(BackupError):
         restore(ctx, OPERATOR, tmp_path / "bk")
+
+
+def test_a_backup_taken_while_files_arrive_restores(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A backup is taken while the system is in use: a file applied after the database was
+    copied (here: while the archive is being copied) is not in the backup, and the
+    manifest's counts are those of the copy — so the backup restores, without that file."""
+    from shuyaku import backup as backups
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    real_copytree = backups.shutil.copytree
+    arrived: list[bool] = []
+
+    def copy_while_a_file_arrives(source, target, **kwargs):  # type: ignore[no-untyped-def]
+        if not arrived:
+            arrived.append(True)
+            new = [skks("1000000002", individual_number=number(2), setai="2000000002")]
+            assert ingest(ctx, exchange_file("SKKS", new, seq=2)).status == "applied"
+        return real_copytree(source, target, **kwargs)
+
+    monkeypatch.setattr(backups.shutil, "copytree", copy_while_a_file_arrives)
+    done = backups.backup(ctx, OPERATOR, tmp_path / "bk")
+    monkeypatch.undo()
+    assert arrived and done.counts["person"] == 1
+    restored = backups.restore(ctx, OPERATOR, tmp_path / "bk")
+    assert restored.counts["person"] == 1 and backups.table_counts(ctx)["person"] == 1
