@@ -15,11 +15,12 @@ from shuyaku.audit.verify import ensure_signing_key
 from shuyaku.config import Settings
 from shuyaku.context import Context
 from shuyaku.db.engine import make_engine
+from shuyaku.db.locks import write_lock
 from shuyaku.db.schema import municipality, setting
 from shuyaku.errors import InvalidRequest
 from shuyaku.files import private_dir, private_umask
 from shuyaku.vault.keys import KeyRing
-from shuyaku.vault.service import rekey_blind_indexes
+from shuyaku.vault.service import IDENTITY_LOCK, INDEX_VERSION, rekey_blind_indexes
 
 ENCODINGS = ("utf-8", "cp932")
 
@@ -137,7 +138,14 @@ def rotate_index_key(ctx: Context, actor: Actor) -> tuple[int, int]:
     access = guarded(ctx, actor, "vault.rotate")
     version = ctx.keyring.rotate("index")
     with ctx.engine.begin() as conn:
+        write_lock(conn, IDENTITY_LOCK)  # no file is between its look-up by number and its commit
         count = rekey_blind_indexes(conn, ctx.keyring, version, ctx.clock())
+        # Every process follows the store's key from its next look-up on (Vault.follow).
+        updated = conn.execute(
+            update(setting).where(setting.c.key == INDEX_VERSION).values(value=str(version))
+        ).rowcount
+        if not updated:
+            conn.execute(insert(setting).values(key=INDEX_VERSION, value=str(version)))
         access.log(conn, target=f"index v{version}", rows=count)
     ctx.keyring.make_current("index", version)
     ctx.__dict__.pop("vault", None)  # the cached Vault holds the old key

@@ -92,6 +92,27 @@ def test_rotating_the_index_key_keeps_every_id_and_still_recognises_people(ctx) 
     assert person_id(ctx, MUNI_B, "3000000003") == person_id(ctx, MUNI_A, "1000000003")
 
 
+def test_a_process_started_before_a_rotation_still_recognises_people_after_it(ctx) -> None:  # type: ignore[no-untyped-def]
+    """A server or an ingest that was running when another process rotated the index key
+    follows the store's key at its next look-up: the person is found, not numbered anew
+    (before, it kept computing blind indexes under the old key and found nobody)."""
+    from shuyaku.context import open_context
+    from shuyaku.qualification.service import check_number
+
+    ingest(ctx, exchange_file("SKKS", [skks("1000000001", individual_number=number(1))]))
+    running = open_context(ctx.settings, clock=ctx.clock)  # another process, its vault already open
+    assert running.vault.index_version == 1
+    try:
+        rotate_index_key(ctx, OPERATOR)
+        back = [skks("3000000001", muni=MUNI_B, individual_number=number(1), setai="4000000001")]
+        assert ingest(running, exchange_file("SKKS", back, muni=MUNI_B)).status == "applied"
+        assert person_id(ctx, MUNI_B, "3000000001") == person_id(ctx, MUNI_A, "1000000001")
+        assert running.vault.index_version == 2 and counts(ctx)["person"] == 1
+        assert check_number(running, OPERATOR, MUNI_A, "1000000001", number(1), "本人確認")
+    finally:
+        running.engine.dispose()
+
+
 def _lines(path) -> list[list[str]]:  # type: ignore[no-untyped-def]
     return [line.split(",") for line in path.read_bytes().decode("utf-8").split("\r\n") if line]
 

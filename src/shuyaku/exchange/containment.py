@@ -92,6 +92,7 @@ def known_to_vault(conn: Connection, vault: Vault, values: Iterable[str]) -> set
     if not candidates:
         return set()
     hits: set[str] = set()
+    vault.follow(conn)
     versions = {vault.index_version} | set(conn.execute(select(seen_number.c.index_key_version).distinct()).scalars())
     for version in versions:
         key = vault.keyring.key("index", version)
@@ -117,6 +118,7 @@ def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], 
     unique = sorted({n for n in numbers if len(n) == 12 and n.isdigit()})
     if not unique:
         return 0
+    vault.follow(conn)
     indexes = vault.blind_indexes(unique)
     present = _held(conn, indexes)
     rows = [

@@ -26,7 +26,7 @@ from shuyaku.db.locks import write_lock
 from shuyaku.db.query import SQLITE_CHUNK
 from shuyaku.db.schema import number_erasure, person_key, qualification_period, vault_entry
 from shuyaku.errors import InvalidRequest
-from shuyaku.qualification import identity
+from shuyaku.vault.service import IDENTITY_LOCK
 
 log = logging.getLogger("shuyaku.erasure")
 
@@ -86,8 +86,8 @@ def purge_numbers(ctx: Context, actor: Actor, today: date, *, dry_run: bool = Fa
     cutoff = cutoff_of(today, years)
     access = guarded(ctx, actor, "vault.purge", target=f"資格喪失日 {cutoff.isoformat()} 以前")
     with ctx.engine.begin() as conn:
-        if not dry_run:  # no file may be binding a person this finds due (identity.LOCK)
-            write_lock(conn, identity.LOCK)
+        if not dry_run:  # no file may be binding a person this finds due
+            write_lock(conn, IDENTITY_LOCK)
         found = due(conn, cutoff)
         if dry_run:
             access.log(conn, rows=len(found), detail="dry-run")

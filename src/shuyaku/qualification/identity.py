@@ -23,15 +23,11 @@ from shuyaku.db.locks import shared_lock
 from shuyaku.db.query import Lookup
 from shuyaku.db.schema import person_key
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
-from shuyaku.vault.service import Vault
+from shuyaku.vault.service import IDENTITY_LOCK, Vault
 
 NEW = "1"
 CARRIED_OVER = "2"
 KNOWN = "0"
-# Held shared by every file that resolves persons, from before the look-up to its commit,
-# and exclusively by the erasure of numbers (``erasure.purge_numbers``): an erasure waits
-# for files in flight, which may be binding the very person it would find due.
-LOCK = "identity"
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,8 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
     """Per 宛名番号: status (KNOWN / NEW / CARRIED_OVER), pref_person_id, blind_index,
     prev_municipality_code and — for NEW only — the number to seal. Plus problems, and the
     keys read on the way."""
-    shared_lock(conn, LOCK)
+    shared_lock(conn, IDENTITY_LOCK)  # no erasure or rotation until this file commits
+    vault.follow(conn)
     rec = records.select("line_no", "atena_no", "individual_number").sort("line_no")
     numbered = rec.filter(pl.col("individual_number").is_not_null())
     numbered = numbered.with_columns(

@@ -14,11 +14,20 @@ from sqlalchemy import Connection, LargeBinary, bindparam, cast, func, select, u
 
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import Lookup
-from shuyaku.db.schema import vault_entry
+from shuyaku.db.schema import setting, vault_entry
 from shuyaku.vault import rules
 from shuyaku.vault.keys import KeyRing
 
 _BY_BLIND_INDEX = Lookup([vault_entry.c.blind_index, vault_entry.c.pref_person_id], vault_entry.c.blind_index)
+
+
+# Held shared by every file that looks persons up by number, from before the look-up to its
+# commit (``identity.resolve``), and exclusively by what would change the answer under it:
+# the erasure of numbers (``erasure.purge_numbers``) and a rotation of the index key.
+IDENTITY_LOCK = "identity"
+# The setting row naming the index key every blind index in the vault is under, written by
+# the transaction of a rotation (absent until the first one: the key ring's current key).
+INDEX_VERSION = "index_key_version"
 
 
 class Vault:
@@ -26,12 +35,23 @@ class Vault:
 
     def __init__(self, keyring: KeyRing) -> None:
         self.keyring = keyring
-        self._index_key = keyring.key("index")
+        self._index_version = keyring.current["index"]
+        self._index_key = keyring.key("index", self._index_version)
         self._seal_key = keyring.key("seal")
 
     @property
     def index_version(self) -> int:
-        return self.keyring.current["index"]
+        return self._index_version
+
+    def follow(self, conn: Connection) -> None:
+        """Compute blind indexes under the key the store's are under, as ``conn`` sees it.
+        A rotation in another process re-keys every entry; a process still on the old key
+        (a running server, a long ingest) would find nobody by number and number everyone
+        anew. The new key's file is written before the rotation commits. One small read."""
+        stored = conn.execute(select(setting.c.value).where(setting.c.key == INDEX_VERSION)).scalar()
+        if stored is not None and int(stored) != self._index_version:
+            self._index_version = int(stored)
+            self._index_key = self.keyring.key("index", self._index_version)
 
     def blind_indexes(self, individual_numbers: Sequence[str]) -> list[bytes]:
         return rules.blind_indexes(self._index_key, individual_numbers)
