@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -51,3 +53,28 @@ def file_row(ctx: Context, file_id: int) -> Any:
 def person_id(ctx: Context, muni: str, atena: str) -> str:
     found = rows(ctx, person_key, person_key.c.municipality_code == muni, person_key.c.atena_no == atena)
     return str(found[0].pref_person_id)
+
+
+class AtOnce:
+    """Actions started in threads of their own, for a test of two at once; what any of them
+    raised is kept in ``failures`` for the test to assert on (an exception in a thread would
+    otherwise only be printed)."""
+
+    def __init__(self) -> None:
+        self.failures: list[BaseException] = []
+        self._threads: list[threading.Thread] = []
+
+    def start(self, action: Callable[[], object], name: str | None = None) -> None:
+        def run() -> None:
+            try:
+                action()
+            except BaseException as exc:  # noqa: BLE001 — reported by the test's assertion
+                self.failures.append(exc)
+
+        thread = threading.Thread(target=run, name=name)
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self, timeout: float = 90) -> None:
+        for thread in self._threads:
+            thread.join(timeout)

@@ -39,7 +39,7 @@ from tests.builders import (
     skks,
 )
 from tests.conftest import OPERATOR, Clock, _reset_postgres
-from tests.integration.helpers import ingest, person_id, results, rows
+from tests.integration.helpers import AtOnce, ingest, person_id, results, rows
 
 SINCE = {"change_date": "20250101", "qualified_from": "20250101", "applied_from": "20250101"}
 MOVE = "20260410"
@@ -612,28 +612,14 @@ def test_a_decision_made_while_another_is_under_way_comes_after_it(ctx, monkeypa
         return real_decide(conn, chosen, status, *args)
 
     monkeypatch.setattr(store, "decide", held_decide)
-    failures: list[BaseException] = []
-
-    def run(action) -> None:  # type: ignore[no-untyped-def]
-        try:
-            action()
-        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
-            failures.append(exc)
-
-    confirming = threading.Thread(
-        target=run, args=(lambda: continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B),), name="confirming"
-    )
-    confirming.start()
+    together = AtOnce()
+    together.start(lambda: continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B), name="confirming")
     assert read.wait(10)
-    rejecting = threading.Thread(
-        target=run, args=(lambda: continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "別世帯"),)
-    )
-    rejecting.start()
+    together.start(lambda: continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "別世帯"))
     time.sleep(0.5)  # the rejection would be done by now, were it not waiting
     assert candidates(ctx)[0].status == "proposed"
     go_on.set()
-    confirming.join(20)
-    rejecting.join(70)
-    assert failures == []
+    together.join()
+    assert together.failures == []
     [decided] = candidates(ctx)
     assert (decided.status, decided.decision_note) == ("rejected", "別世帯")

@@ -8,7 +8,7 @@ from shuyaku.db.schema import hit_month
 from shuyaku.kogaku.service import run_month
 from tests.builders import MUNI_A, amount_trailer, exchange_file, number, rece, skbn, skks
 from tests.conftest import OPERATOR
-from tests.integration.helpers import ingest, rows
+from tests.integration.helpers import AtOnce, ingest, rows
 
 SINCE = {"change_date": "20260401", "qualified_from": "20260401", "applied_from": "20260401"}
 
@@ -330,23 +330,13 @@ def test_a_second_run_of_the_month_during_the_first_leaves_one_runs_hit_months(c
         return real_recount(conn, since, now)
 
     monkeypatch.setattr(service.tasuukai, "recount", held_recount)
-    failures: list[BaseException] = []
-
-    def run(out: str) -> None:
-        try:
-            run_month(ctx, OPERATOR, "202607", tmp_path / out)
-        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
-            failures.append(exc)
-
-    first = threading.Thread(target=run, args=("first",), name="first")
-    first.start()
+    together = AtOnce()
+    together.start(lambda: run_month(ctx, OPERATOR, "202607", tmp_path / "first"), name="first")
     assert written.wait(10)
-    second = threading.Thread(target=run, args=("second",))
-    second.start()
+    together.start(lambda: run_month(ctx, OPERATOR, "202607", tmp_path / "second"))
     time.sleep(0.5)  # the second run is at the lock by now, or past it were there none
     go_on.set()
-    first.join(30)
-    second.join(90)
-    assert failures == []
+    together.join()
+    assert together.failures == []
     current = rows(ctx, hit_month, hit_month.c.superseded_at.is_(None))
     assert len(current) == 1 and len(rows(ctx, hit_month)) == 2

@@ -16,7 +16,7 @@ from shuyaku.qualification.erasure import cutoff_of, purge_numbers
 from shuyaku.reports import service as reports
 from tests.builders import MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
-from tests.integration.helpers import ingest, person_id, rows
+from tests.integration.helpers import AtOnce, ingest, person_id, rows
 
 TODAY = date(2026, 11, 28)
 AUDITOR = Actor("aud", "auditor")
@@ -143,24 +143,14 @@ def test_a_number_coming_back_during_its_erasure_is_kept_whole(ctx, monkeypatch)
     back = exchange_file(
         "SKKS", [skks("3000000001", muni=MUNI_B, individual_number=number(1), setai="4000000001")], muni=MUNI_B
     )
-    failures: list[BaseException] = []
-
-    def run(action) -> None:  # type: ignore[no-untyped-def]
-        try:
-            action()
-        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
-            failures.append(exc)
-
-    returning = threading.Thread(target=run, args=(lambda: ingest(ctx, back),), name="returning")
-    returning.start()
+    together = AtOnce()
+    together.start(lambda: ingest(ctx, back), name="returning")
     assert found.wait(10)
-    erasing = threading.Thread(target=run, args=(lambda: purge_numbers(ctx, OPERATOR, TODAY),))
-    erasing.start()
+    together.start(lambda: purge_numbers(ctx, OPERATOR, TODAY))
     time.sleep(0.5)  # the erasure has read who is due by now, were it not waiting
     go_on.set()
-    returning.join(30)
-    erasing.join(90)
-    assert failures == []
+    together.join()
+    assert together.failures == []
     assert rows(ctx, number_erasure) == []
     assert person_id(ctx, MUNI_B, "3000000001") == person
     assert [v.pref_person_id for v in rows(ctx, vault_entry)] == [person]
