@@ -331,3 +331,18 @@ def test_an_export_waits_for_another_in_flight_instead_of_removing_its_file(ctx,
     second.join(10)
     assert sorted(p.name for p in out.iterdir()) == ["A.csv", "B.csv"]
     assert sorted(path.name for r in results for path in r.written) == ["A.csv", "B.csv"]
+
+
+def test_an_export_into_a_folder_that_cannot_be_locked_still_goes(ctx, tmp_path, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A network share without locks (flock answers ENOLCK): the export is written as before
+    the folder lock, with a warning that exports into that folder must not overlap."""
+    import errno
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    _move_a_to_b(ctx)
+    monkeypatch.setattr(outbox.fcntl, "flock", no_locks)
+    [path] = export(ctx, OPERATOR, MUNI_B, "IDTB", tmp_path / "share")
+    assert path.is_file() and path.parent == tmp_path / "share"
+    assert "cannot be locked" in caplog.text

@@ -17,6 +17,7 @@ committed) or removes (its row never was): ``recover``.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -391,10 +392,20 @@ def publishing(out_dir: Path) -> Iterator[None]:
     ``recover`` took for a leftover and removed before that export could rename it."""
     fd = os.open(private_dir(out_dir), os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            if exc.errno not in _NO_LOCKS:
+                raise
+            # A network share without locks (some CIFS mounts): go on as before the lock,
+            # which is safe as long as one export at a time writes into this folder.
+            log.warning("outbox folder cannot be locked (%s): exports into it must not overlap", exc.strerror)
         yield
     finally:
         os.close(fd)  # and with it the lock
+
+
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 
 
 def recover(conn: Connection, out_dir: Path) -> list[Path]:
