@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from shuyaku import ids
 from shuyaku.access.actor import Actor
@@ -71,20 +72,24 @@ def add_municipality(
         raise SetupError(f"保険者番号 {insurer_number} は6桁で検査数字が正しくありません")
     if encoding not in ENCODINGS:
         raise SetupError(f"--encoding は {' / '.join(ENCODINGS)} のいずれかです(指定: {encoding})")
-    with ctx.engine.begin() as conn:
-        if conn.execute(select(municipality.c.name).where(municipality.c.municipality_code == code)).first():
-            raise SetupError(f"市町村コード {code} は登録済みです")
-        conn.execute(
-            insert(municipality).values(
-                municipality_code=code,
-                name=name,
-                insurer_number=insurer_number,
-                encoding=encoding,
-                registered_at=ctx.clock(),
-                registered_by=actor.login_id,
+    registered = SetupError(f"市町村コード {code} は登録済みです")
+    try:
+        with ctx.engine.begin() as conn:
+            if conn.execute(select(municipality.c.name).where(municipality.c.municipality_code == code)).first():
+                raise registered
+            conn.execute(
+                insert(municipality).values(
+                    municipality_code=code,
+                    name=name,
+                    insurer_number=insurer_number,
+                    encoding=encoding,
+                    registered_at=ctx.clock(),
+                    registered_by=actor.login_id,
+                )
             )
-        )
-        access.log(conn, action="municipality.add", target=f"{code} {name}", rows=1)
+            access.log(conn, action="municipality.add", target=f"{code} {name}", rows=1)
+    except IntegrityError:  # the same code added by someone else between the check and the insert
+        raise registered from None
 
 
 # What `shuyaku setting set` may change, and how a value is checked.

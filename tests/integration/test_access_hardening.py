@@ -261,3 +261,29 @@ def test_a_backup_taken_while_files_arrive_restores(ctx, tmp_path, monkeypatch) 
     assert arrived and done.counts["person"] == 1
     restored = backups.restore(ctx, OPERATOR, tmp_path / "bk")
     assert restored.counts["person"] == 1 and backups.table_counts(ctx)["person"] == 1
+
+
+def test_a_municipality_added_twice_at_once_is_registered_once_and_the_second_is_told(ctx, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The second of two `municipality add`s of one code, which passed the "already
+    registered" check before the first committed, says 登録済み — not an unexpected error."""
+    from sqlalchemy import insert as real_insert
+
+    from shuyaku import ids, setup
+    from shuyaku.db.schema import municipality
+    from shuyaku.setup import SetupError, add_municipality
+
+    code, insurer = ids.with_municipality_check_digit("11208"), ids.with_insurer_check_digit("11208")
+    row = {"municipality_code": code, "name": "先の町", "insurer_number": insurer, "encoding": "utf-8"}
+
+    def someone_else_first(table):  # type: ignore[no-untyped-def]
+        if table is municipality:  # the other add commits between this one's check and insert
+            with ctx.engine.begin() as other:
+                other.execute(real_insert(municipality).values(registered_at=ctx.clock(), registered_by="op-x", **row))
+        return real_insert(table)
+
+    monkeypatch.setattr(setup, "insert", someone_else_first)
+    with pytest.raises(SetupError, match="登録済み"):
+        add_municipality(ctx, OPERATOR, code, "後の町", insurer)
+    monkeypatch.undo()
+    [kept] = rows(ctx, municipality, municipality.c.municipality_code == code)
+    assert kept.name == "先の町"
