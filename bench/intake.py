@@ -183,7 +183,8 @@ def sqlite_floor(url: str) -> tuple[float, int]:
 
     source = Path(url.removeprefix("sqlite:///"))
     target = source.with_name("floor.db")
-    for leftover in (target, target.with_name("floor.db-wal"), target.with_name("floor.db-shm")):
+    files = [target.with_name(target.name + suffix) for suffix in ("", "-wal", "-shm")]
+    for leftover in files:
         leftover.unlink(missing_ok=True)
     con = sqlite3.connect(target, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=FULL", "cache_size=-262144", f"wal_autocheckpoint={RUN_WAL_PAGES}"):
@@ -204,7 +205,7 @@ def sqlite_floor(url: str) -> tuple[float, int]:
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     elapsed = time.perf_counter() - started
     con.close()
-    for leftover in (target, target.with_name("floor.db-wal"), target.with_name("floor.db-shm")):
+    for leftover in files:
         leftover.unlink(missing_ok=True)
     return elapsed, rows
 
@@ -266,7 +267,7 @@ def main() -> None:
         rows.append(("baseline: PostgreSQL COPY, unindexed", folder, records, baseline[folder], figures["peak_mb"]))
     runs = [("postgresql", int(j)) for j in args.jobs.split(",") if "postgresql" in args.backends]
     runs += [("sqlite", 1)] if "sqlite" in args.backends else []
-    floors: set[str] = set()  # the backends whose floor is measured (after their first full load)
+    floors: set[str] = set()  # the backends whose floor is measured (after their first load and delta)
     for backend, jobs in runs:
         home = ROOT / "out" / f"home-{backend}"
         shutil.rmtree(home, ignore_errors=True)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shuyaku import ids
@@ -124,16 +124,20 @@ def change_setting(ctx: Context, actor: Actor, key: str, value: str) -> str:
         raise SetupError(f"設定 {key} の値 {value} は使えません")
     before = ctx.setting(key)
     with ctx.engine.begin() as conn:
-        if conn.execute(select(setting.c.value).where(setting.c.key == key)).first() is None:
-            conn.execute(insert(setting).values(key=key, value=value))
-        else:
-            conn.execute(update(setting).where(setting.c.key == key).values(value=value))
+        _put_setting(conn, key, value)
         access.log(conn, detail=f"{before} → {value}")
     ctx.forget_setting(key)
     logging.getLogger("shuyaku.setup").info(
         "setting %s changed by=%s from=%s to=%s", key, actor.login_id, before, value
     )
     return before
+
+
+def _put_setting(conn: Connection, key: str, value: str) -> None:
+    if conn.execute(select(setting.c.value).where(setting.c.key == key)).first() is None:
+        conn.execute(insert(setting).values(key=key, value=value))
+    else:
+        conn.execute(update(setting).where(setting.c.key == key).values(value=value))
 
 
 def rotate_index_key(ctx: Context, actor: Actor) -> tuple[int, int]:
@@ -145,12 +149,7 @@ def rotate_index_key(ctx: Context, actor: Actor) -> tuple[int, int]:
     with ctx.engine.begin() as conn:
         write_lock(conn, IDENTITY_LOCK)  # no file is between its look-up by number and its commit
         count = rekey_blind_indexes(conn, ctx.keyring, version, ctx.clock())
-        # Every process follows the store's key from its next look-up on (Vault.follow).
-        updated = conn.execute(
-            update(setting).where(setting.c.key == INDEX_VERSION).values(value=str(version))
-        ).rowcount
-        if not updated:
-            conn.execute(insert(setting).values(key=INDEX_VERSION, value=str(version)))
+        _put_setting(conn, INDEX_VERSION, str(version))  # every process follows it (Vault.follow)
         access.log(conn, target=f"index v{version}", rows=count)
     ctx.keyring.make_current("index", version)
     ctx.__dict__.pop("vault", None)  # the cached Vault holds the old key

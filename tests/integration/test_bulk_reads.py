@@ -96,7 +96,8 @@ def test_keys_survive_the_migration_to_numbers_and_raw_bytes_and_back(ctx) -> No
     with ctx.engine.begin() as conn:
         remember_unenrolled(conn, ctx.vault, [number(2)], 1, datetime(2026, 11, 29))
     person = person_id(ctx, MUNI_A, "1000000001")
-    indexes = ctx.vault.blind_indexes([number(1), number(2)])
+    with ctx.engine.connect() as conn:
+        indexes = ctx.vault.blind_indexes(conn, [number(1), number(2)])
 
     command.downgrade(alembic_config(ctx.engine), "0006")
     with ctx.engine.connect() as conn:  # read as the old column is: text

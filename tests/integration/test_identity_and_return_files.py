@@ -14,7 +14,7 @@ from shuyaku.qualification.service import lookup_person
 from shuyaku.setup import rotate_index_key
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
-from tests.integration.helpers import counts, ingest, person_id, rows
+from tests.integration.helpers import AtOnce, counts, ingest, person_id, rows
 
 
 def _move_a_to_b(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -314,21 +314,15 @@ def test_an_export_waits_for_another_in_flight_instead_of_removing_its_file(ctx,
 
         return staged
 
-    def export_one(name: str, hold: bool) -> threading.Thread:
-        thread = threading.Thread(
-            target=lambda: results.append(outbox.release_each(ctx.engine, out, [build(name, hold)]))
-        )
-        thread.start()
-        return thread
-
-    first = export_one("A.csv", hold=True)
+    together = AtOnce()
+    together.start(lambda: results.append(outbox.release_each(ctx.engine, out, [build("A.csv", True)])))
     assert inside.wait(10)
-    second = export_one("B.csv", hold=False)
+    together.start(lambda: results.append(outbox.release_each(ctx.engine, out, [build("B.csv", False)])))
     time.sleep(0.5)  # long enough for the second export's recovery to run, were it not waiting
     assert (out / ".A.csv.tmp").exists() and not (out / "B.csv").exists()
     go_on.set()
-    first.join(10)
-    second.join(10)
+    together.join()
+    assert together.failures == []
     assert sorted(p.name for p in out.iterdir()) == ["A.csv", "B.csv"]
     assert sorted(path.name for r in results for path in r.written) == ["A.csv", "B.csv"]
 

@@ -118,8 +118,7 @@ def remember_unenrolled(conn: Connection, vault: Vault, numbers: Iterable[str], 
     unique = sorted({n for n in numbers if len(n) == 12 and n.isdigit()})
     if not unique:
         return 0
-    vault.follow(conn)
-    indexes = vault.blind_indexes(unique)
+    indexes = vault.blind_indexes(conn, unique)
     present = _held(conn, indexes)
     rows = [
         {"blind_index": b, "index_key_version": vault.index_version, "file_id": file_id, "seen_at": now}

@@ -255,8 +255,8 @@ class RunSummary:
 
 
 # Held by every transaction that writes counts (a run, a recount after a KGGT, a judgement,
-# a decision on a candidate, a month's 高額 run) from before it reads what it compares: two at once would each
-# supersede the same current row and both insert its successor.
+# a decision on a candidate, a month's 高額 run) from before it reads what it compares: two
+# at once would each supersede the same current row and both insert its successor.
 LOCK = "tasuukai"
 
 

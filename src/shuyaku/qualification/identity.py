@@ -74,11 +74,10 @@ def resolve(conn: Connection, vault: Vault, municipality_code: str, records: pl.
     prev_municipality_code and — for NEW only — the number to seal. Plus problems, and the
     keys read on the way."""
     shared_lock(conn, IDENTITY_LOCK)  # no erasure or rotation until this file commits
-    vault.follow(conn)
     rec = records.select("line_no", "atena_no", "individual_number").sort("line_no")
     numbered = rec.filter(pl.col("individual_number").is_not_null())
     numbered = numbered.with_columns(
-        pl.Series("blind_index", vault.blind_indexes(numbered["individual_number"].to_list()), dtype=pl.Binary)
+        pl.Series("blind_index", vault.blind_indexes(conn, numbered["individual_number"].to_list()), dtype=pl.Binary)
     )
     first = numbered.group_by("atena_no", maintain_order=True).agg(
         pl.col("blind_index").first(),

@@ -118,8 +118,7 @@ def check_number(
         ctx.engine.connect() as conn,
     ):
         pid = _person_of(conn, municipality_code, atena_no)
-        ctx.vault.follow(conn)
-        found = ctx.vault.persons_by_blind_index(conn, ctx.vault.blind_indexes([number]))
+        found = ctx.vault.persons_by_blind_index(conn, ctx.vault.blind_indexes(conn, [number]))
         same = pid in found["pref_person_id"].to_list()
         access.done(
             rows=1,

@@ -53,7 +53,9 @@ class Vault:
             self._index_version = int(stored)
             self._index_key = self.keyring.key("index", self._index_version)
 
-    def blind_indexes(self, individual_numbers: Sequence[str]) -> list[bytes]:
+    def blind_indexes(self, conn: Connection, individual_numbers: Sequence[str]) -> list[bytes]:
+        """The numbers' blind indexes under the key the store's are under (``follow``)."""
+        self.follow(conn)
         return rules.blind_indexes(self._index_key, individual_numbers)
 
     def persons_by_blind_index(self, conn: Connection, indexes: Sequence[bytes]) -> pl.DataFrame:
