@@ -17,16 +17,20 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from shuyaku import ids
+import polars as pl
+
+from shuyaku import ids, polars_pool
 from shuyaku.access.actor import Actor
 from shuyaku.config import Settings
 from shuyaku.context import Context, open_context
 from shuyaku.ingest.inbound import IngestOutcome, ingest_from_inbox
 from shuyaku.ingest.order import sender_of
+from shuyaku.polars_pool import run_in_pool
 
 _worker: dict[str, Any] = {}
 Submitted = tuple[Future[list[tuple[Path, IngestOutcome]]], list[Path]]
@@ -98,8 +102,10 @@ def _cores() -> int:
 def _polars_threads(threads: int) -> Iterator[None]:
     """Workers started meanwhile use ``threads`` Polars threads each (their share of the
     cores; Polars would give each all of them) unless the operator set POLARS_MAX_THREADS.
-    A spawned worker takes this process's environment. This process keeps the pool Polars
-    made at its first use, or gets the same share if that first use comes now."""
+    A spawned worker takes this process's environment. This process keeps its own pool
+    (made now if it was not yet): its share of the senders runs on a pool thread
+    (``polars_pool``), which wants a second thread free for anything else in the process."""
+    pl.thread_pool_size()  # Polars makes its pool at its first use
     if "POLARS_MAX_THREADS" in os.environ:
         yield
         return
@@ -115,6 +121,7 @@ def _start(settings: Settings, counter: Any, slots: int) -> None:
         slot = counter.value
         counter.value += 1
     ids.set_id_partition(slot, slots)
+    polars_pool.alone()  # this worker's one thread is its only user of Polars
     _worker["ctx"] = open_context(settings)
 
 
@@ -126,7 +133,7 @@ def _ingest_group(
     ctx = ctx or _worker["ctx"]
     outcomes = []
     for path in group:
-        outcome = ingest_from_inbox(ctx, actor, path, remove_source=remove_source)
+        outcome = run_in_pool(partial(ingest_from_inbox, ctx, actor, path, remove_source=remove_source))
         if outcome is not None:
             outcomes.append((path, outcome))
     return outcomes

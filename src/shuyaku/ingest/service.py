@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from shuyaku.ingest.inbound import IngestOutcome, ingest_bytes, ingest_from_inbo
 from shuyaku.ingest.judge import judge_households
 from shuyaku.ingest.order import expand
 from shuyaku.ingest.parallel import ingest_in_workers
+from shuyaku.polars_pool import run_in_pool
 
 
 def ingest_paths(
@@ -62,7 +64,7 @@ def ingest_paths(
         outcomes = _ingest_files(ctx, actor, files, remove_source, progress, jobs)
         if initial:
             initial_load.finish(ctx, actor)
-        judge_households(ctx, actor)  # after the indexes are back: it reads persons by ID
+        run_in_pool(partial(judge_households, ctx, actor))  # after the indexes are back: it reads persons by ID
     return outcomes
 
 
@@ -78,7 +80,7 @@ def _ingest_files(
         return ingest_in_workers(ctx, actor, files, jobs, remove_source=remove_source, progress=progress)
     outcomes = []
     for path in files:
-        outcome = ingest_from_inbox(ctx, actor, path, remove_source=remove_source)
+        outcome = run_in_pool(partial(ingest_from_inbox, ctx, actor, path, remove_source=remove_source))
         if outcome is None:
             continue  # another run of the same inbox took it
         outcomes.append(outcome)
