@@ -15,10 +15,10 @@ from datetime import datetime
 from functools import cached_property
 
 import polars as pl
-from sqlalchemy import Connection, Table, bindparam, update
+from sqlalchemy import Connection, Table, bindparam
 
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import Lookup
+from shuyaku.db.query import Lookup, update_rows
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
 
 
@@ -54,11 +54,7 @@ class HistoryTable:
         )
 
     def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
-        if not row_ids:
-            return
-        t = self.table
-        stmt = update(t).where(t.c.row_id == bindparam("rid")).values(superseded_at=now, superseded_by_file_id=file_id)
-        conn.execute(stmt, [{"rid": rid} for rid in row_ids])
+        update_rows(conn, self.table.c.row_id, row_ids, superseded_at=now, superseded_by_file_id=file_id)
 
 
 @dataclass(frozen=True)

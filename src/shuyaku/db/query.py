@@ -28,6 +28,7 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -178,6 +179,23 @@ class Lookup:
             keys = func.json_each(bindparam("keys", type_=String)).table_valued("value")
             matches = key.in_(select(keys.c.value))
         return select(*columns).where(matches, *self.where)
+
+
+def update_rows(conn: Connection, key: ColumnElement[int], ids: Sequence[int], **values: Any) -> None:
+    """``UPDATE … SET values WHERE key IN ids`` for integer row keys, as one statement (a
+    PostgreSQL chunk: one ``bigint[]`` split from one text parameter; SQLite: one JSON
+    parameter unpacked by ``json_each``) — not one statement per row."""
+    if not ids:
+        return
+    table = key.table
+    if is_postgres(conn):
+        stmt = update(table).where(key == any_(_bigint_array("ids"))).values(**values)
+        for start in range(0, len(ids), POSTGRES_CHUNK):
+            conn.execute(stmt, {"ids": ",".join(str(int(i)) for i in ids[start : start + POSTGRES_CHUNK])})
+        return
+    listed = func.json_each(bindparam("ids", type_=String)).table_valued("value")
+    stmt = update(table).where(key.in_(select(listed.c.value))).values(**values)
+    conn.execute(stmt, {"ids": json.dumps([int(i) for i in ids])})
 
 
 def _bigint_array(name: str) -> ColumnElement[Any]:

@@ -22,7 +22,8 @@ import fcntl
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,7 @@ from shuyaku.vault.service import Vault
 log = logging.getLogger("shuyaku.outbox")
 
 FORBIDDEN_ITEMS = ("個人番号", "individual_number")
+Rows = Sequence[Sequence[str]]  # a file's data items, in its layout's order
 
 
 class OutboundStatus(StrEnum):
@@ -128,7 +130,7 @@ KEY_ITEMS = {"宛名番号": ("atena",), "世帯番号": ("setai",), "宛名番�
 
 
 def guard(
-    conn: Connection, vault: Vault, layout: OutboundLayout, municipality_code: str, rows: list[list[str]], text: str
+    conn: Connection, vault: Vault, layout: OutboundLayout, municipality_code: str, rows: Rows, text: str
 ) -> str | None:
     """The reason a file may not leave, or None. ``text`` is the whole rendered file
     (header and trailer included); ``rows`` its data items, in ``layout.items`` order."""
@@ -191,7 +193,7 @@ def render(
     insurer_number: str,
     as_of: datetime,
     seq: int,
-    rows: list[list[str]],
+    rows: Rows,
 ) -> str:
     header = [
         "1",
@@ -206,7 +208,21 @@ def render(
     ]
     trailer = ["3", str(len(rows)), str(len(rows)), "0", "0", ""]
     lines = [header] + [["2", *row] for row in rows] + [trailer]
-    return "".join(",".join(_field(v) for v in line) + "\r\n" for line in lines)
+    return "".join(_line(line) + "\r\n" for line in lines)
+
+
+# An item that must be quoted (a comma, a quote, a line break in it) or guarded against
+# being run as a formula (``text.csv_cell``); items are looked at joined by NUL, which no
+# item of an exchange file holds (a NUL in one only sends its line the slow way).
+_SPECIAL = re.compile(r'[,"\r\n]|(?:^|\x00)[=+\-@\t]')
+
+
+def _line(items: Sequence[str]) -> str:
+    """One CSV line: most lines of a return file need nothing but commas between their items,
+    found with one search of the line instead of a look at each item."""
+    if _SPECIAL.search("\x00".join(items)) is None:
+        return ",".join(items)
+    return ",".join(_field(v) for v in items)
 
 
 def _field(value: str) -> str:
@@ -252,7 +268,7 @@ def release(
     municipality_code: str,
     insurer_number: str,
     encoding: str,
-    rows: list[list[str]],
+    rows: Rows,
     out_dir: Path,
     now: datetime,
     actor: str,
@@ -290,7 +306,7 @@ def release_document(
     layout: OutboundLayout,
     municipality_code: str,
     filename: str,
-    rows: list[list[str]],
+    rows: Rows,
     text: str,
     payload: bytes,
     out_dir: Path,
@@ -311,7 +327,7 @@ def _stage(
     municipality_code: str,
     seq: int,
     filename: str,
-    rows: list[list[str]],
+    rows: Rows,
     text: str,
     payload: bytes,
     out_dir: Path,

@@ -10,12 +10,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+import polars as pl
+from sqlalchemy import Connection, func, insert, select, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
-from shuyaku.db.query import SQLITE_CHUNK
+from shuyaku.db.query import SQLITE_CHUNK, read_frame, update_rows
 from shuyaku.db.schema import (
     continuity_candidate,
     id_assignment,
@@ -34,6 +35,17 @@ from shuyaku.kogaku.rules import TASUUKAI_FROM
 from shuyaku.timeutil import JST, jst_stamp
 
 KINDS = ("KKKK", "IDTB", "KZKH", "TSKG")
+IDTB_READ = {
+    "assignment_id": pl.Int64,
+    "municipality_code": pl.String,
+    "atena_no": pl.String,
+    "pref_person_id": pl.String,
+    "setai_no": pl.String,
+    "pref_household_id": pl.String,
+    "assign_kind": pl.String,
+    "prev_municipality_code": pl.String,
+    "assigned_on": pl.Date,
+}
 
 
 class ExportError(InvalidRequest, ValueError):
@@ -345,7 +357,7 @@ def _release(
     actor: Actor,
     muni: Any,
     layout: outbox.OutboundLayout,
-    rows: list[list[str]],
+    rows: outbox.Rows,
     out_dir: Path,
     inbound_file_id: int | None = None,
 ) -> outbox.Staged:
@@ -392,31 +404,37 @@ def _idtb(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     a = id_assignment.c
     code = muni.municipality_code
     outbox.hold(conn, code, outbox.IDTB.kind)  # before what is pending is read
-    pending = conn.execute(
-        select(id_assignment).where(a.municipality_code == code, a.exported_file_id.is_(None)).order_by(a.assignment_id)
-    ).all()
-    rows = [
-        [
-            p.municipality_code,
-            p.atena_no,
-            p.pref_person_id,
-            p.setai_no or "",
-            p.pref_household_id or "",
-            p.assign_kind,
-            p.prev_municipality_code or "",
-            p.assigned_on.strftime("%Y%m%d"),
-        ]
-        for p in pending
-    ]
+    pending = read_frame(
+        conn,
+        select(
+            a.assignment_id,
+            a.municipality_code,
+            a.atena_no,
+            a.pref_person_id,
+            a.setai_no,
+            a.pref_household_id,
+            a.assign_kind,
+            a.prev_municipality_code,
+            a.assigned_on,
+        )
+        .where(a.municipality_code == code, a.exported_file_id.is_(None))
+        .order_by(a.assignment_id),
+        IDTB_READ,
+    )
+    rows = pending.select(
+        "municipality_code",
+        "atena_no",
+        "pref_person_id",
+        pl.col("setai_no").fill_null(""),
+        pl.col("pref_household_id").fill_null(""),
+        "assign_kind",
+        pl.col("prev_municipality_code").fill_null(""),
+        pl.col("assigned_on").dt.strftime("%Y%m%d"),
+    ).rows()
     staged = _release(ctx, conn, actor, muni, outbox.IDTB, rows, out_dir)
-    seq = _outbound_id(conn, staged)
     # Exactly the rows in the file: an ingest that numbered a row before the last one read
     # and committed after the read has its row in the next IDTB, not marked sent unsent.
-    if pending:
-        conn.execute(
-            update(id_assignment).where(a.assignment_id == bindparam("aid")).values(exported_file_id=seq),
-            [{"aid": p.assignment_id} for p in pending],
-        )
+    update_rows(conn, a.assignment_id, pending["assignment_id"].to_list(), exported_file_id=_outbound_id(conn, staged))
     return staged
 
 
@@ -520,12 +538,7 @@ def _tskg(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     staged = _release(ctx, conn, actor, muni, outbox.TSKG, rows, out_dir)
     # Exactly the rows in the file: a count stored since they were read goes in the next one.
     if pending:
-        conn.execute(
-            update(tasuukai_count)
-            .where(t.row_id == bindparam("rid"))
-            .values(exported_file_id=_outbound_id(conn, staged)),
-            [{"rid": p.row_id} for p in pending],
-        )
+        update_rows(conn, t.row_id, [p.row_id for p in pending], exported_file_id=_outbound_id(conn, staged))
     return staged
 
 
