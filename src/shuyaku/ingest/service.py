@@ -118,8 +118,9 @@ def receive(ctx: Context, actor: Actor, raw: bytes, filename: str) -> IngestOutc
         with guarded(ctx, actor, "ingest", earlier.municipality_code) as access:
             access.done(action="ingest.resend", target=f"受付番号 {earlier.file_id} {safe_filename(filename)}")
         return IngestOutcome.of_row(earlier)
-    outcome = ingest_bytes(ctx, actor, raw, filename)
-    judge_households(ctx, actor, outcome.municipality_code if actor.municipalities is not None else None)
+    outcome = run_in_pool(partial(ingest_bytes, ctx, actor, raw, filename))
+    scope = outcome.municipality_code if actor.municipalities is not None else None
+    run_in_pool(partial(judge_households, ctx, actor, scope))
     return outcome
 
 
