@@ -8,6 +8,10 @@ columns (what any loader must at least pay to get the rows into the server).
     .venv/bin/python bench/intake.py --persons 100000     # a quicker look
     .venv/bin/python bench/intake.py --persons 400000 --backends postgresql --profile   # and where the time goes
 
+After each delta, every kind of return file is exported once for every municipality
+(`shuyaku export`): the first IDTB after a load holds every person's binding, so its line
+counts the data lines written and its ratio is against the COPY of the full load, for scale.
+
 After the first PostgreSQL full load and its delta, a second baseline: the rows they left in the
 store (every table it writes, same columns, same indexes) COPYed back into empty copies of
 those tables over two connections — what PostgreSQL alone takes to store this data model,
@@ -27,6 +31,7 @@ import shutil
 import time
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 from common import peak_mb, reset_postgres, run_child
 
@@ -86,6 +91,9 @@ def child(args: argparse.Namespace) -> None:
         print(json.dumps({"seconds": seconds, "records": rows, "peak_mb": peak_mb()}))
         return
     ctx = open_context(settings)
+    if args.step == "export":
+        print(json.dumps(export_returns(ctx, operator, Path(args.home) / "bench-outbox")))
+        return
     profiler = cProfile.Profile() if args.profile_out else None
     started = time.perf_counter()
     if profiler:
@@ -106,6 +114,19 @@ def child(args: argparse.Namespace) -> None:
             }
         )
     )
+
+
+def export_returns(ctx: Any, operator: Any, out: Path) -> dict[str, object]:
+    """Every kind of return file for every municipality (``shuyaku export``), once: after
+    the full load and its delta the IDTB holds every person's binding."""
+    from shuyaku.ingest.returns import KINDS, export_all
+
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    written = [path for kind in KINDS for path in export_all(ctx, operator, kind, out).written]
+    seconds = time.perf_counter() - started
+    lines = sum(max(0, len(path.read_bytes().splitlines()) - 2) for path in written)
+    return {"seconds": seconds, "records": lines, "files": len(written), "peak_mb": peak_mb()}
 
 
 def copy_baseline(url: str, folder: Path) -> float:
@@ -293,6 +314,16 @@ def main() -> None:
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
             label += ", 初期移行" if folder == "full" and args.initial == "1" else ""
             rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
+        figures = run_child(__file__, step="export", url=url, home=str(home), data=str(data))
+        rows.append(
+            (
+                f"shuyaku export ({figures['files']} files), {backend}",
+                "full",
+                figures["records"],
+                figures["seconds"],
+                figures["peak_mb"],
+            )
+        )
         # After the delta, so that writing and dropping the copies does not empty the caches
         # the delta is measured on; its rows are then in the store too (well under 1%).
         if backend not in floors:
