@@ -50,6 +50,7 @@ def test_result_and_exception_come_back_to_the_caller() -> None:
 
     assert run_in_pool(work) == 42
     assert calls == [1]
+    assert run_in_pool(lambda: None) is None  # a file another run took: no outcome, not an error
 
     class Refused(Exception):
         pass
