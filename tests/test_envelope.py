@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shuyaku.exchange import envelope
 from shuyaku.exchange.envelope import EnvelopeError
@@ -88,3 +90,28 @@ def test_broken_quoting_is_E002() -> None:
     good = exchange_file("SKKS", [skks("1000000001")]).decode()
     raw = good.replace("試験　太郎", 'a"b"c', 1).replace(',a"b', ',"a"b', 1).encode()
     assert _error(raw).code == "E002"
+
+
+def _split_line_by_line(text: str) -> tuple[object, list[tuple[int, list[str | None]]], object]:
+    """A file without quotes as it is read: lines numbered from 1, CR before LF dropped,
+    blank lines skipped; the first is the header, the last the trailer, those between the
+    records (the reading ``_split`` does with Polars, written plainly)."""
+    numbered = [(n, line.removesuffix("\r")) for n, line in enumerate(text.split("\n"), start=1)]
+    lines = [(n, line.split(",")) for n, line in numbered if line]
+    if not lines:
+        return None, [], None
+    return lines[0], lines[1:-1], (lines[-1] if len(lines) > 1 else None)
+
+
+@given(st.text(alphabet=st.sampled_from(list("12a,あ \r\n\t")), max_size=80))
+def test_a_file_without_quotes_is_split_as_read_line_by_line(text: str) -> None:
+    header, table, trailer = envelope._split(text)
+    expected_header, expected_body, expected_trailer = _split_line_by_line(text)
+    assert header == expected_header
+    assert trailer == expected_trailer
+    body = [
+        (line_no, [item for item in items if item is not None])
+        for line_no, *items in table.select("line_no", *[c for c in table.columns if c.startswith("f")]).rows()
+    ]
+    assert body == expected_body
+    assert table["width"].to_list() == [len(items) for _, items in expected_body]
