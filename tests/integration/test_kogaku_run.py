@@ -340,3 +340,29 @@ def test_a_second_run_of_the_month_during_the_first_leaves_one_runs_hit_months(c
     assert together.failures == []
     current = rows(ctx, hit_month, hit_month.c.superseded_at.is_(None))
     assert len(current) == 1 and len(rows(ctx, hit_month)) == 2
+
+
+def test_the_month_is_read_as_of_one_moment(ctx, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A file committed while the month is read shows in none of what the run reads: here
+    the records of 1000000001 are superseded after the claims are read and before the
+    records in force are; the run still finds him insured, as at the moment it began."""
+    from sqlalchemy import update
+
+    from shuyaku.db.schema import qualification_period
+    from shuyaku.qualification import periods
+
+    _setup(ctx)
+    real = periods.in_force
+
+    def after_another_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        q = qualification_period.c
+        with ctx.engine.begin() as other:
+            changed = other.execute(
+                update(qualification_period).where(q.atena_no == "1000000001").values(superseded_at=ctx.clock())
+            ).rowcount
+        assert changed == 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(periods, "in_force", after_another_commit)
+    summary = run_month(ctx, OPERATOR, "202607", tmp_path)
+    assert (summary.unmatched_claims, summary.households, summary.payment_total) == (2, 2, 38_070)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
@@ -15,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Engine,
     LargeBinary,
     Select,
     String,
@@ -107,6 +109,24 @@ def read_alongside(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) 
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F-]+")
+
+
+@contextmanager
+def one_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection whose statements all see one state of the store, for a batch's reads
+    (nothing is written in it): on PostgreSQL a REPEATABLE READ, READ ONLY transaction (a
+    ``read_alongside`` from it shares its snapshot); on SQLite an explicit BEGIN, since the
+    driver would begin a transaction only before a write and each read would see the store
+    as it is at that moment. A batch then writes in a transaction of its own, which sees
+    what others committed meanwhile (and waits for their locks) as it always did."""
+    if engine.dialect.name == "postgresql":
+        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    else:
+        conn = engine.connect()
+    with conn, conn.begin():
+        if not is_postgres(conn):
+            conn.exec_driver_sql("BEGIN")
+        yield conn
 
 
 class Lookup:

@@ -28,7 +28,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
-from shuyaku.db.query import read_alongside, read_frame
+from shuyaku.db.query import one_snapshot, read_alongside, read_frame
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -202,8 +202,11 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         raise RunError(str(exc)) from None
     summary = RunSummary(month, table.id)
     h = hit_month.c
-    with guarded(ctx, actor, "kogaku.run", target=month) as access, ctx.engine.begin() as conn:
-        inputs = load_month(conn, month)
+    with guarded(ctx, actor, "kogaku.run", target=month) as access:
+        # Claims, records in force, classes and counts as of one moment: a file committed
+        # while the month is read shows in none of them, not in some.
+        with one_snapshot(ctx.engine) as reader:
+            inputs = load_month(reader, month)
         summary.unmatched_claims = inputs.unmatched_claims
         result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
             inputs.households.select(
@@ -211,54 +214,55 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
             ),
             on="household_id",
         )
-        # The federation's own hit months for this month replace those of any earlier run. A
-        # second run of the month at once waits here until the first commits and then
-        # supersedes what it recorded; without the lock both superseded the same rows and
-        # both inserted. Taken here, not first: SQLite's one writer is not held while the
-        # month is read and calculated (nothing read depends on this month's hit months).
-        write_lock(conn, f"kogaku:{month}")
-        now = ctx.clock()
-        conn.execute(
-            update(hit_month)
-            .where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
-            .values(superseded_at=now)
-        )
-        hits = result.filter(pl.col("hit") != "none")
-        bulk_insert(
-            conn,
-            hit_month,
-            hits.select(
-                pl.col("household_id").alias("pref_household_id"),
-                pl.lit(month).alias("month"),
-                pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
-                pl.lit("federation").alias("source"),
-                "payment",
-                pl.lit(now).alias("recorded_at"),
-            ),
-        )
-        tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
-        # Where a municipality's KGGT of the month has arrived: where the two sources disagree.
-        differences = crosscheck.disagreements(conn, [month])
-        summary.disagreements = differences.height
-        by_municipality = _figures(result)
-        for key, total in _totals(by_municipality).items():
-            setattr(summary, key, total)
-        conn.execute(
-            insert(kogaku_run).values(
-                month=month,
-                cap_table=table.id,
-                run_at=now,
-                actor=actor.login_id,
-                households=summary.households,
-                paid_households=summary.paid_households,
-                payment_total=summary.payment_total,
-                household_hits=summary.household_hits,
-                unmatched_claims=summary.unmatched_claims,
-                unregistered=summary.unregistered,
-                by_municipality=json.dumps(by_municipality, ensure_ascii=False),
+        with ctx.engine.begin() as conn:
+            # The federation's own hit months for this month replace those of any earlier run. A
+            # second run of the month at once waits here until the first commits and then
+            # supersedes what it recorded; without the lock both superseded the same rows and
+            # both inserted. Taken here, not first: SQLite's one writer is not held while the
+            # month is read and calculated (nothing read depends on this month's hit months).
+            write_lock(conn, f"kogaku:{month}")
+            now = ctx.clock()
+            conn.execute(
+                update(hit_month)
+                .where(h.month == month, h.source == "federation", h.superseded_at.is_(None))
+                .values(superseded_at=now)
             )
-        )
-        access.log(conn, rows=result.height)
+            hits = result.filter(pl.col("hit") != "none")
+            bulk_insert(
+                conn,
+                hit_month,
+                hits.select(
+                    pl.col("household_id").alias("pref_household_id"),
+                    pl.lit(month).alias("month"),
+                    pl.when(pl.col("hit") == "household").then(pl.lit("1")).otherwise(pl.lit("2")).alias("kind"),
+                    pl.lit("federation").alias("source"),
+                    "payment",
+                    pl.lit(now).alias("recorded_at"),
+                ),
+            )
+            tasuukai.recount(conn, month, now)  # the stored 多数回 counts these months reach
+            # Where a municipality's KGGT of the month has arrived: where the two sources disagree.
+            differences = crosscheck.disagreements(conn, [month])
+            summary.disagreements = differences.height
+            by_municipality = _figures(result)
+            for key, total in _totals(by_municipality).items():
+                setattr(summary, key, total)
+            conn.execute(
+                insert(kogaku_run).values(
+                    month=month,
+                    cap_table=table.id,
+                    run_at=now,
+                    actor=actor.login_id,
+                    households=summary.households,
+                    paid_households=summary.paid_households,
+                    payment_total=summary.payment_total,
+                    household_hits=summary.household_hits,
+                    unmatched_claims=summary.unmatched_claims,
+                    unregistered=summary.unregistered,
+                    by_municipality=json.dumps(by_municipality, ensure_ascii=False),
+                )
+            )
+            access.log(conn, rows=result.height)
     summary.files = _write_lists(ctx, actor, result, differences, month, table.id, out_dir)
     log.info(
         "kogaku run by=%s month=%s households=%s paid=%s total=%s unmatched_claims=%s",
