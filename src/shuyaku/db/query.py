@@ -218,6 +218,35 @@ def update_rows(conn: Connection, key: ColumnElement[int], ids: Sequence[int], *
     conn.execute(stmt, {"ids": json.dumps([int(i) for i in ids])})
 
 
+def update_pairs(
+    conn: Connection,
+    key: ColumnElement[Any],
+    column: ColumnElement[Any],
+    pairs: Sequence[tuple[int, bytes]],
+    **values: Any,
+) -> None:
+    """For each (key, value) of ``pairs``: ``UPDATE … SET column = value, values… WHERE key =
+    key``. PostgreSQL gets one statement, the pairs as two arrays unnested on the server (the
+    keys as one text parameter, the values as one ``bytea[]``); SQLite an executemany."""
+    if not pairs:
+        return
+    table = key.table
+    if is_postgres(conn):
+        given = (
+            func.unnest(_bigint_array("keys"), bindparam("values", type_=ARRAY(LargeBinary)))
+            .table_valued("k", "v")
+            .render_derived()
+        )
+        stmt = update(table).where(key == given.c.k).values({column.key: given.c.v, **values})
+        for start in range(0, len(pairs), POSTGRES_CHUNK):
+            chunk = pairs[start : start + POSTGRES_CHUNK]
+            numbers = (as_number(k) if isinstance(key.type, PrefId) else int(k) for k, _ in chunk)
+            conn.execute(stmt, {"keys": ",".join(map(str, numbers)), "values": [v for _, v in chunk]})
+        return
+    stmt = update(table).where(key == bindparam("_k")).values({column.key: bindparam("_v"), **values})
+    conn.execute(stmt, [{"_k": k, "_v": v} for k, v in pairs])
+
+
 def _bigint_array(name: str) -> ColumnElement[Any]:
     """PostgreSQL: the numbers of one comma-separated text parameter as a ``bigint[]`` (one
     parameter, split on the server: no per-value adaptation in Python)."""

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import polars as pl
-from sqlalchemy import Connection, LargeBinary, bindparam, cast, func, select, update
+from sqlalchemy import Connection, LargeBinary, cast, func, select, update
 
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.query import Lookup
+from shuyaku.db.query import Lookup, update_pairs
 from shuyaku.db.schema import setting, vault_entry
 from shuyaku.vault import rules
 from shuyaku.vault.keys import KeyRing
@@ -99,14 +99,10 @@ def rekey_blind_indexes(conn: Connection, keyring: KeyRing, new_version: int, no
     conn.execute(update(vault_entry).values(blind_index=placeholder))
     updates = []
     for pid, sealed, seal_version in rows:
-        key = seal_keys.setdefault(seal_version, keyring.key("seal", seal_version))
+        key = seal_keys.get(seal_version)
+        if key is None:  # each key version's file read once, not once an entry
+            key = seal_keys[seal_version] = keyring.key("seal", seal_version)
         number = rules.unseal(key, bytes(sealed), pid.encode("ascii")).decode("ascii")
-        updates.append({"pid": pid, "bi": rules.blind_index(new_key, number), "v": new_version, "at": now})
-    if updates:
-        stmt = (
-            update(vault_entry)
-            .where(vault_entry.c.pref_person_id == bindparam("pid"))
-            .values(blind_index=bindparam("bi"), index_key_version=bindparam("v"), updated_at=bindparam("at"))
-        )
-        conn.execute(stmt, updates)
+        updates.append((pid, rules.blind_index(new_key, number)))
+    update_pairs(conn, person, vault_entry.c.blind_index, updates, index_key_version=new_version, updated_at=now)
     return len(updates)
