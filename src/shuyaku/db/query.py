@@ -222,11 +222,11 @@ def update_pairs(
     conn: Connection,
     key: ColumnElement[Any],
     column: ColumnElement[Any],
-    pairs: Sequence[tuple[int, bytes]],
+    pairs: Sequence[tuple[Any, bytes]],
     **values: Any,
 ) -> None:
-    """For each (key, value) of ``pairs``: ``UPDATE … SET column = value, values… WHERE key =
-    key``. PostgreSQL gets one statement, the pairs as two arrays unnested on the server (the
+    """For each (key, value) of ``pairs`` — a key as the column takes it (a prefecture ID as
+    its 13 digits): ``UPDATE … SET column = value, values… WHERE key = key``. PostgreSQL gets one statement, the pairs as two arrays unnested on the server (the
     keys as one text parameter, the values as one ``bytea[]``); SQLite an executemany."""
     if not pairs:
         return
