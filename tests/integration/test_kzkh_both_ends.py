@@ -40,6 +40,7 @@ def test_the_origin_hears_of_a_confirmation_and_of_a_rejection_once_each(ctx, tm
     assert _kzkh(ctx, MUNI_A, tmp_path / "a2") == []  # said once
     [at_b] = _kzkh(ctx, MUNI_B, tmp_path / "b1")
     assert at_b[3] == candidate.to_setai_no and at_b[10] == "confirmed"
+    assert _kzkh(ctx, MUNI_B, tmp_path / "b2") == []  # the destination too hears it once
 
     continuity.reject(ctx, SUPERVISOR_B, candidate.candidate_id, "別世帯と判明")
     [row] = _kzkh(ctx, MUNI_A, tmp_path / "a3")

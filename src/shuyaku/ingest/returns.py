@@ -3,7 +3,7 @@ municipality and release them through the outbox guard."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
@@ -478,15 +478,18 @@ def _kzkh(ctx: Context, conn: Connection, actor: Actor, muni: Any, out_dir: Path
     ).all()
     rows = [_kzkh_row(p, p.to_setai_no) for p in pending] + [_kzkh_row(p, "") for p in departed]
     staged = _release(ctx, conn, actor, muni, outbox.KZKH, rows, out_dir)
-    for p in pending:
-        conn.execute(
-            update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(reported_status=p.status)
-        )
-    for p in departed:
-        conn.execute(
-            update(continuity_candidate).where(c.candidate_id == p.candidate_id).values(origin_reported_status=p.status)
-        )
+    _mark_reported(conn, pending, "reported_status")
+    _mark_reported(conn, departed, "origin_reported_status")
     return staged
+
+
+def _mark_reported(conn: Connection, candidates: Sequence[Any], column: str) -> None:
+    """Each candidate's status as sent, in one statement per status (not one a candidate)."""
+    by_status: dict[str, list[int]] = {}
+    for p in candidates:
+        by_status.setdefault(p.status, []).append(p.candidate_id)
+    for status, ids in by_status.items():
+        update_rows(conn, continuity_candidate.c.candidate_id, ids, **{column: status})
 
 
 def _kzkh_row(p: Any, setai_no: str) -> list[str]:
