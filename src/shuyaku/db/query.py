@@ -119,12 +119,12 @@ def one_snapshot(engine: Engine) -> Iterator[Connection]:
     driver would begin a transaction only before a write and each read would see the store
     as it is at that moment. A batch then writes in a transaction of its own, which sees
     what others committed meanwhile (and waits for their locks) as it always did."""
-    if engine.dialect.name == "postgresql":
-        conn = engine.connect().execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    else:
-        conn = engine.connect()
+    postgres = engine.dialect.name == "postgresql"
+    conn = engine.connect()
+    if postgres:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     with conn, conn.begin():
-        if not is_postgres(conn):
+        if not postgres:
             conn.exec_driver_sql("BEGIN")
         yield conn
 
@@ -226,8 +226,9 @@ def update_pairs(
     **values: Any,
 ) -> None:
     """For each (key, value) of ``pairs`` — a key as the column takes it (a prefecture ID as
-    its 13 digits): ``UPDATE … SET column = value, values… WHERE key = key``. PostgreSQL gets one statement, the pairs as two arrays unnested on the server (the
-    keys as one text parameter, the values as one ``bytea[]``); SQLite an executemany."""
+    its 13 digits): ``UPDATE … SET column = value, values… WHERE key = key``. PostgreSQL
+    gets one statement, the pairs as two arrays unnested on the server (the keys as one text
+    parameter, the values as one ``bytea[]``); SQLite an executemany."""
     if not pairs:
         return
     table = key.table
