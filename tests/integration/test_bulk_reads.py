@@ -10,7 +10,7 @@ import polars as pl
 from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaData, String, Table, select
 
 from shuyaku.db.engine import RUN_WAL_PAGES, bulk_insert, make_engine, write_run
-from shuyaku.db.query import read_alongside, read_frame
+from shuyaku.db.query import read_alongside, read_bulk, read_frame
 
 SCHEMA: dict[str, Any] = {
     "name": pl.String,
@@ -48,18 +48,19 @@ def test_read_frame_returns_what_bulk_insert_wrote(database_url: str) -> None:
     with engine.begin() as conn:
         bulk_insert(conn, table, rows)
     t = table.c
-    with engine.connect() as conn:
-        everything = read_frame(conn, select(t.name, t.amount, t.day, t.flag, t.at).order_by(t.row_id), SCHEMA)
-        some = read_frame(
-            conn,
-            select(t.name, t.amount, t.day, t.flag, t.at).where(t.amount.in_([3, -4]), t.day >= date(2026, 2, 1)),
-            SCHEMA,
-        )
-        none = read_frame(conn, select(t.name, t.amount, t.day, t.flag, t.at).where(t.amount == 99), SCHEMA)
+    for read in (read_frame, read_bulk):  # over the connection itself, and on PostgreSQL over ADBC
+        with engine.connect() as conn:
+            everything = read(conn, select(t.name, t.amount, t.day, t.flag, t.at).order_by(t.row_id), SCHEMA)
+            some = read(
+                conn,
+                select(t.name, t.amount, t.day, t.flag, t.at).where(t.amount.in_([3, -4]), t.day >= date(2026, 2, 1)),
+                SCHEMA,
+            )
+            none = read(conn, select(t.name, t.amount, t.day, t.flag, t.at).where(t.amount == 99), SCHEMA)
+        assert everything.equals(rows), read.__name__
+        assert sorted(some["amount"].to_list()) == [-4, 3]
+        assert none.height == 0 and none.schema == pl.Schema(SCHEMA)
     engine.dispose()
-    assert everything.equals(rows)
-    assert sorted(some["amount"].to_list()) == [-4, 3]
-    assert none.height == 0 and none.schema == pl.Schema(SCHEMA)
 
 
 def _notes(database_url: str, notes: list[str | None]) -> tuple[Engine, Table]:
@@ -77,8 +78,38 @@ def test_read_frame_keeps_an_empty_text_apart_from_null(database_url: str) -> No
     engine, table = _notes(database_url, ["", None, "x"])
     with engine.connect() as conn:
         notes = read_frame(conn, select(table.c.note).order_by(table.c.row_id), {"note": pl.String})
+        bulk = read_bulk(conn, select(table.c.note).order_by(table.c.row_id), {"note": pl.String})
     engine.dispose()
-    assert notes["note"].to_list() == ["", None, "x"]
+    assert notes["note"].to_list() == bulk["note"].to_list() == ["", None, "x"]
+
+
+def test_a_bulk_read_gives_ids_as_13_digits_and_sees_the_snapshot_of_its_transaction(ctx) -> None:  # type: ignore[no-untyped-def]
+    """``read_bulk`` (ADBC on PostgreSQL) writes a prefecture ID as its 13 digits, a leading
+    zero kept and NULL kept, and reads what the caller's transaction sees: not a row another
+    connection commits meanwhile."""
+    from shuyaku.db.query import one_snapshot
+    from shuyaku.db.schema import id_assignment
+
+    small, large = "0110000000016", "4720000000012"  # prefecture 01 (a leading zero) and 47
+    a = id_assignment.c
+    row = {"municipality_code": "112038", "assign_kind": "1", "assigned_on": date(2026, 11, 29), "file_id": 1}
+    with ctx.engine.begin() as conn:
+        for atena, household in (("1", small), ("2", None)):
+            conn.execute(
+                id_assignment.insert().values(atena_no=atena, pref_person_id=large, pref_household_id=household, **row)
+            )
+    stmt = select(a.atena_no, a.pref_person_id, a.pref_household_id).order_by(a.atena_no)
+    schema = {"atena_no": pl.String, "pref_person_id": pl.String, "pref_household_id": pl.String}
+    with one_snapshot(ctx.engine) as reader:
+        reader.execute(select(a.atena_no)).all()  # the snapshot is taken (SQLite: at a read of the store)
+        with ctx.engine.begin() as conn:
+            conn.execute(
+                id_assignment.insert().values(atena_no="3", pref_person_id=small, pref_household_id=large, **row)
+            )
+        found = read_bulk(reader, stmt, schema)
+    assert found.rows() == [("1", large, small), ("2", large, None)]
+    with ctx.engine.connect() as conn:
+        assert read_bulk(conn, stmt, schema)["atena_no"].to_list() == ["1", "2", "3"]
 
 
 def test_keys_survive_the_migration_to_numbers_and_raw_bytes_and_back(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -271,6 +302,7 @@ def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx
     ]
     with ctx.engine.begin() as conn:
         conn.execute(qualification_period.insert(), rows)
+    with ctx.engine.connect() as conn:  # a bulk read sees what is committed (on PostgreSQL, another connection)
         found = periods.in_force(conn, date(2026, 9, 1), date(2026, 10, 1))
     assert found.schema == pl.Schema(periods.IN_FORCE_SCHEMA)
     chosen = sorted(found.select("municipality_code", "atena_no", "setai_no").rows())

@@ -83,29 +83,72 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
 
 
 def read_alongside(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> Callable[[], pl.DataFrame]:
-    """``read_frame`` started now on a second connection, while ``conn`` goes on with its
-    own reads; call the result for the frame. On PostgreSQL the second connection imports
-    ``conn``'s snapshot, so it sees exactly what ``conn``'s transaction sees at this moment
-    (a batch reads two large tables in the time of the larger) — what others committed
-    since is not seen, and neither is what ``conn`` itself has written and not committed:
-    call it before the transaction writes. SQLite reads at once."""
+    """``read_bulk`` started now on another thread, while ``conn`` goes on with its own
+    reads; call the result for the frame (a batch reads two large tables in the time of the
+    larger). SQLite reads at once."""
     if not is_postgres(conn):
         frame = read_frame(conn, stmt, schema)
         return lambda: frame
+    snapshot, engine = _export_snapshot(conn), conn.engine
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-alongside")
+    future = pool.submit(_read_arrow, engine, snapshot, stmt, schema)
+    pool.shutdown(wait=False)
+    return future.result
+
+
+def read_bulk(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """``read_frame`` for a batch's largest reads (millions of rows). On PostgreSQL the rows
+    come over a connection of their own through ADBC: the server sends them as binary COPY
+    and the driver builds Arrow columns that Polars takes as they are — no Python object,
+    not even a CSV line, per row, and the interpreter is free meanwhile (two such reads on
+    two threads overlap). That connection imports ``conn``'s snapshot, so it sees exactly
+    what ``conn``'s transaction sees at this moment — what others committed since is not
+    seen, and neither is what ``conn`` itself has written and not committed: call it before
+    the transaction writes. Opening the connection costs some milliseconds: not for the
+    small look-ups of each file. SQLite: ``read_frame``."""
+    if not is_postgres(conn):
+        return read_frame(conn, stmt, schema)
+    return _read_arrow(conn.engine, _export_snapshot(conn), stmt, schema)
+
+
+def _export_snapshot(conn: Connection) -> str:
     snapshot = str(conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar_one())
     if not _SNAPSHOT_ID.fullmatch(snapshot):
         raise ValueError(f"unexpected snapshot id {snapshot!r}")
-    engine = conn.engine
+    return snapshot
 
-    def read() -> pl.DataFrame:
-        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as other, other.begin():
-            other.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            return read_frame(other, stmt, schema)
 
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-alongside")
-    future = pool.submit(read)
-    pool.shutdown(wait=False)
-    return future.result
+def _read_arrow(engine: Engine, snapshot: str, stmt: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """``stmt`` over ADBC in a READ ONLY transaction that imports ``snapshot``; the columns
+    named and typed as ``schema`` says (a prefecture ID as its 13-digit text)."""
+    import adbc_driver_postgresql  # only the batches use it: not imported by every command
+    from adbc_driver_manager import AdbcConnection, AdbcStatement
+
+    # As in read_frame, the values are written into the statement by the column types.
+    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc_driver_postgresql.connect(uri) as database, AdbcConnection(database) as adbc:
+        adbc.set_autocommit(False)
+        for command in (
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            f"SET TRANSACTION SNAPSHOT '{snapshot}'",
+        ):
+            with AdbcStatement(adbc) as setting:
+                setting.set_sql_query(command)
+                setting.execute_update()
+        with AdbcStatement(adbc) as statement:
+            statement.set_sql_query(sql)
+            stream, _ = statement.execute_query()
+            frame = pl.DataFrame(stream)
+        adbc.rollback()
+    names = list(schema)
+    frame.columns = names
+    return frame.with_columns(
+        pl.col(name).cast(pl.String).str.zfill(PREF_ID_DIGITS)
+        if isinstance(column.type, PrefId)
+        else pl.col(name).cast(schema[name])
+        for name, column in zip(names, stmt.selected_columns, strict=True)
+    )
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F-]+")

@@ -28,7 +28,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
-from shuyaku.db.query import one_snapshot, read_alongside, read_frame
+from shuyaku.db.query import one_snapshot, read_alongside
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -101,8 +101,8 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     dashed = _month_dash(month)
     first, last_day = Month.parse(dashed).first_day, Month.parse(dashed).end
     c, k = claim_unit.c, income_class.c
-    # The claims (the largest read) come in on a second connection that sees this
-    # transaction's snapshot, while this one reads the records in force.
+    # The claims (the largest read) and the income classes come in on connections of their
+    # own that see this transaction's snapshot, while the records in force are read.
     claims_read = read_alongside(
         conn,
         select(c.municipality_code, c.atena_no, c.institution, c.setting_code, c.total_cost, c.copay).where(
@@ -115,6 +115,21 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
             "setting_code": pl.String,
             "total_cost": pl.Int64,
             "copay": pl.Int64,
+        },
+    )
+    classes_read = read_alongside(
+        conn,
+        select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70).where(
+            k.superseded_at.is_(None),
+            k.applied_from_month <= month,
+            (k.applied_to_month.is_(None)) | (k.applied_to_month >= month),
+        ),
+        {
+            "municipality_code": pl.String,
+            "setai_no": pl.String,
+            "applied_from_month": pl.String,
+            "class_under70": pl.String,
+            "class_over70": pl.String,
         },
     )
     in_force = periods.in_force(conn, first, last_day)
@@ -131,26 +146,7 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
     heads = households.group_by("pref_household_id").agg(
         pl.col("municipality_code").first(), pl.col("setai_no").first()
     )
-    classes = (
-        read_frame(
-            conn,
-            select(k.municipality_code, k.setai_no, k.applied_from_month, k.class_under70, k.class_over70).where(
-                k.superseded_at.is_(None),
-                k.applied_from_month <= month,
-                (k.applied_to_month.is_(None)) | (k.applied_to_month >= month),
-            ),
-            {
-                "municipality_code": pl.String,
-                "setai_no": pl.String,
-                "applied_from_month": pl.String,
-                "class_under70": pl.String,
-                "class_over70": pl.String,
-            },
-        )
-        .sort("applied_from_month")
-        .group_by("municipality_code", "setai_no")
-        .last()
-    )
+    classes = classes_read().sort("applied_from_month").group_by("municipality_code", "setai_no").last()
     names = pl.DataFrame({"code": list(INCOME_CLASSES), "name": list(INCOME_CLASSES.values())})
     hh = (
         heads.join(classes, on=["municipality_code", "setai_no"], how="left")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, or_, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from shuyaku.db.engine import is_postgres
-from shuyaku.db.query import Lookup, read_frame
+from shuyaku.db.query import Lookup, read_bulk
 from shuyaku.db.schema import qualification_period
 
 # The items of a current record that continuity judges a household change on.
@@ -70,7 +70,8 @@ def in_force(conn: Connection, first: date, end: date) -> pl.DataFrame:
     """The record in force over [first, end) of every (市町村, 宛名番号) covered by it
     (``IN_FORCE_SCHEMA``). The choice is made in SQL, so only the records in force leave
     the database: the newest current row of each 宛名番号 whose 異動日 is before ``end``,
-    kept when its span covers the month."""
+    kept when its span covers the month. A bulk read (``read_bulk``): it sees what
+    ``conn``'s transaction sees, not what it has written and not yet committed."""
     q = qualification_period.c
     columns = [*(q[name] for name in IN_FORCE_SCHEMA), *(q[name] for name in _SPAN)]
     known_by_then = (q.superseded_at.is_(None), q.change_date < end)
@@ -93,4 +94,4 @@ def in_force(conn: Connection, first: date, end: date) -> pl.DataFrame:
         or_(r.applied_to.is_(None), r.applied_to >= first),
         or_(r.qualified_until.is_(None), r.qualified_until > first),
     )
-    return read_frame(conn, chosen, IN_FORCE_SCHEMA)
+    return read_bulk(conn, chosen, IN_FORCE_SCHEMA)
