@@ -218,7 +218,7 @@ def child(args: argparse.Namespace) -> None:
         figures["duckdb_seconds"] = time.perf_counter() - started
         theirs = pl.DataFrame(
             db.execute("SELECT household_id, payment FROM result").fetchall(),
-            schema={"household_id": pl.String, "payment": pl.Int64},
+            schema={"household_id": pl.Int64, "payment": pl.Int64},
             orient="row",
         )
         joined = ours.join(theirs, on="household_id", how="full", suffix="_duckdb")

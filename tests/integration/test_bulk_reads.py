@@ -108,8 +108,15 @@ def test_a_bulk_read_gives_ids_as_13_digits_and_sees_the_snapshot_of_its_transac
             )
         found = read_bulk(reader, stmt, schema)
     assert found.rows() == [("1", large, small), ("2", large, None)]
+    numbers = schema | {"pref_person_id": pl.Int64, "pref_household_id": pl.Int64}
     with ctx.engine.connect() as conn:
         assert read_bulk(conn, stmt, schema)["atena_no"].to_list() == ["1", "2", "3"]
+        for read in (read_frame, read_bulk):  # or as their numbers, where the schema asks for them
+            assert read(conn, stmt, numbers).rows() == [
+                ("1", int(large), int(small)),
+                ("2", int(large), None),
+                ("3", int(small), int(large)),
+            ], read.__name__
 
 
 def test_keys_survive_the_migration_to_numbers_and_raw_bytes_and_back(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -307,4 +314,5 @@ def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx
     assert found.schema == pl.Schema(periods.IN_FORCE_SCHEMA)
     chosen = sorted(found.select("municipality_code", "atena_no", "setai_no").rows())
     assert chosen == [("112038", "1", "S2"), ("112038", "2", "T1"), ("112046", "1", "W1")]
-    assert set(found["pref_person_id"]) == {person} and set(found["birth_date"]) == {date(1960, 4, 1)}
+    assert set(found["pref_person_id"]) == {int(person)}  # the batch's IDs are their numbers
+    assert set(found["birth_date"]) == {date(1960, 4, 1)}

@@ -501,7 +501,8 @@ def test_kogaku_run_uses_the_lineage_count_and_halves_caps_in_the_move_month(ctx
 
     def inputs(month: str) -> dict[str, Any]:
         with ctx.engine.connect() as conn:
-            return load_month(conn, month).households.filter(pl.col("household_id") == new).row(0, named=True)
+            households = load_month(conn, month).households  # IDs as their numbers in the batch
+            return households.filter(pl.col("household_id") == int(new)).row(0, named=True)
 
     assert (inputs("202604")["in_prefecture_move"], inputs("202605")["prior_hits"]) == (False, 0)  # not confirmed yet
     continuity.confirm_all_proposed(ctx, SUPERVISOR_B, MUNI_B)

@@ -366,3 +366,44 @@ def test_the_month_is_read_as_of_one_moment(ctx, tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(periods, "in_force", after_another_commit)
     summary = run_month(ctx, OPERATOR, "202607", tmp_path)
     assert (summary.unmatched_claims, summary.households, summary.payment_total) == (2, 2, 38_070)
+
+
+def test_a_prefecture_whose_ids_begin_with_zero_gets_them_whole_in_lists_and_hit_months(
+    tmp_path, database_url, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """The month is calculated on the IDs' numbers; what it writes carries the 13 digits, the
+    leading zero of 北海道 (01) included."""
+    from datetime import UTC, datetime
+
+    from shuyaku import ids
+    from shuyaku.config import Settings
+    from shuyaku.context import open_context
+    from shuyaku.db.schema import household_key
+    from shuyaku.setup import add_municipality, init
+
+    settings = Settings(home=tmp_path / "home", database_url=database_url)
+    init(settings, "01", datetime.now(UTC))
+    ctx = open_context(settings, clock=clock)
+    sapporo = ids.with_municipality_check_digit("01100")
+    insurer = ids.with_insurer_check_digit("01100")
+    try:
+        add_municipality(ctx, OPERATOR, sapporo, "架空市", insurer)
+        person = skks("1000000001", muni=sapporo, individual_number=number(1), setai="2000000001", **SINCE)
+        ingest(ctx, exchange_file("SKKS", [person], muni=sapporo, insurer=insurer))
+        classes = [skbn("2000000001", muni=sapporo, start="202604", under70="03")]
+        ingest(
+            ctx, exchange_file("SKBN", classes, muni=sapporo, insurer=insurer, trailer=["3", "1", "1", "0", "0", ""])
+        )
+        claims = [rece("1000000001", muni=sapporo, setting="1", total=1_000_000, copay=300_000)]
+        ingest(ctx, exchange_file("RECE", claims, muni=sapporo, insurer=insurer, trailer=amount_trailer(claims, 8)))
+        [key] = rows(ctx, household_key, household_key.c.municipality_code == sapporo)
+        household = key.pref_household_id
+        assert household.startswith("01") and len(household) == 13
+        summary = run_month(ctx, OPERATOR, "202607", tmp_path / "lists")
+        [hit] = rows(ctx, hit_month)
+        assert (hit.pref_household_id, hit.payment) == (household, 212_570)  # example 1
+        [listing] = summary.files
+        listed = list(csv.DictReader(listing.read_bytes().decode("utf-8-sig").splitlines()))
+        assert [r["県世帯ID"] for r in listed] == [household]
+    finally:
+        ctx.engine.dispose()

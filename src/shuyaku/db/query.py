@@ -50,6 +50,8 @@ def rows_to_frame(rows: Sequence[Any], columns: list[str], schema: dict[str, Any
 
 def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """Every row of ``stmt`` as a frame of ``schema`` (one name per selected column, in order).
+    A prefecture ID comes as its 13-digit text, or as its number where ``schema`` says
+    ``pl.Int64`` (a batch that joins and groups millions of them).
 
     PostgreSQL streams the result with ``COPY (…) TO STDOUT`` and Polars parses it: a
     batch's read of millions of rows costs what the server takes to send them, not a
@@ -57,8 +59,11 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     SQLite is in this process already; its rows go straight into the frame.
     """
     names = list(schema)
-    if not is_postgres(conn):
-        return rows_to_frame(conn.execute(stmt).all(), names, schema)
+    if not is_postgres(conn):  # the column type has written each ID as its text already
+        numbered = [name for name in _pref_ids(stmt, names) if schema[name] == pl.Int64]
+        as_text = {name: (pl.String if name in numbered else dtype) for name, dtype in schema.items()}
+        frame = rows_to_frame(conn.execute(stmt).all(), names, as_text)
+        return frame.with_columns(pl.col(name).cast(pl.Int64) for name in numbered) if numbered else frame
     # The values are written into the statement by the column types themselves (a
     # prefecture ID as its number), as COPY takes no parameters of its own.
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
@@ -74,12 +79,18 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     buffer.seek(0)
     frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=as_read)
     fixes = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
-    fixes += [
-        pl.col(name).str.zfill(PREF_ID_DIGITS)
-        for name, column in zip(names, stmt.selected_columns, strict=True)
-        if isinstance(column.type, PrefId)
-    ]
+    fixes += [id_text(name) for name in _pref_ids(stmt, names) if schema[name] == pl.String]
     return frame.with_columns(fixes) if fixes else frame
+
+
+def _pref_ids(stmt: Select[Any], names: list[str]) -> list[str]:
+    """The names of the selected columns that hold prefecture IDs."""
+    return [name for name, column in zip(names, stmt.selected_columns, strict=True) if isinstance(column.type, PrefId)]
+
+
+def id_text(name: str) -> pl.Expr:
+    """A column of prefecture IDs as their numbers, written as the 13-digit text."""
+    return pl.col(name).cast(pl.String).str.zfill(PREF_ID_DIGITS)
 
 
 def read_alongside(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> Callable[[], pl.DataFrame]:
@@ -120,7 +131,7 @@ def _export_snapshot(conn: Connection) -> str:
 
 def _read_arrow(engine: Engine, snapshot: str, stmt: Select[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """``stmt`` over ADBC in a READ ONLY transaction that imports ``snapshot``; the columns
-    named and typed as ``schema`` says (a prefecture ID as its 13-digit text)."""
+    named and typed as ``schema`` says (a prefecture ID as ``read_frame`` gives it)."""
     import adbc_driver_postgresql  # only the batches use it: not imported by every command
     from adbc_driver_manager import AdbcConnection, AdbcStatement
 
@@ -143,12 +154,8 @@ def _read_arrow(engine: Engine, snapshot: str, stmt: Select[Any], schema: dict[s
         adbc.rollback()
     names = list(schema)
     frame.columns = names
-    return frame.with_columns(
-        pl.col(name).cast(pl.String).str.zfill(PREF_ID_DIGITS)
-        if isinstance(column.type, PrefId)
-        else pl.col(name).cast(schema[name])
-        for name, column in zip(names, stmt.selected_columns, strict=True)
-    )
+    texts = [name for name in _pref_ids(stmt, names) if schema[name] == pl.String]
+    return frame.with_columns(id_text(name) if name in texts else pl.col(name).cast(schema[name]) for name in names)
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F-]+")

@@ -4,7 +4,8 @@ The same rules as ``rules.calculate``, step by step as frame expressions: no Pyt
 over households or members. ``tests/kogaku/test_one_truth.py`` runs both on thousands of
 generated households and requires identical answers.
 
-Inputs (one treatment month, one cap table):
+Inputs (one treatment month, one cap table); the IDs (household_id, member_id) may be text
+or numbers, and the result's household_id is of the input's type:
 - ``households``: household_id, under70_class, over70_class (None where absent: a band
   with claims and no class makes the household 区分未登録, paid nothing),
   in_prefecture_move (bool), prior_hits (int: distinct hit months in m−11 … m−1 ≥ 2018-04)
@@ -20,7 +21,7 @@ from shuyaku.kogaku import rules
 from shuyaku.kogaku.tables import CapTable
 
 RESULT_SCHEMA = {
-    "household_id": pl.String,
+    "household_id": pl.String,  # or the input's type
     "tasuukai": pl.Boolean,
     "outpatient_special": pl.Int64,
     "over70_household": pl.Int64,
@@ -200,4 +201,6 @@ def calculate_month(
             .alias("hit")
         )
     )
-    return steps.select(list(RESULT_SCHEMA)).cast(RESULT_SCHEMA).collect()  # type: ignore[arg-type]
+    # household_id stays as it came: text (an ID, a test's name) or a prefecture ID's number.
+    amounts = {name: dtype for name, dtype in RESULT_SCHEMA.items() if name != "household_id"}
+    return steps.select(list(RESULT_SCHEMA)).cast(amounts).collect()  # type: ignore[arg-type]

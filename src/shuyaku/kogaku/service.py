@@ -28,7 +28,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
-from shuyaku.db.query import one_snapshot, read_alongside
+from shuyaku.db.query import id_text, one_snapshot, read_alongside
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -88,7 +88,9 @@ def _month_dash(month: str) -> str:
 
 @dataclass
 class MonthInputs:
-    """What the batch needs for one month, read from the store (see ``batch`` for columns)."""
+    """What the batch needs for one month, read from the store (see ``batch`` for columns).
+    The prefecture IDs (household_id, member_id) are their numbers: the batch joins and
+    groups millions of them, in half the time of the 13-digit text."""
 
     households: pl.DataFrame  # + municipality_code, setai_no for the 支給 lists
     members: pl.DataFrame
@@ -158,9 +160,9 @@ def load_month(conn: Connection, month: str) -> MonthInputs:
         )
     )
     prior = tasuukai.counts(conn, month).select(
-        pl.col("household").alias("household_id"), pl.col("hit_count").alias("prior_hits")
+        pl.col("household").cast(pl.Int64).alias("household_id"), pl.col("hit_count").alias("prior_hits")
     )
-    moved = tasuukai.moved_mid_month(conn, month)
+    moved = [int(household) for household in tasuukai.moved_mid_month(conn, month)]
     hh = (
         hh.rename({"pref_household_id": "household_id"})
         .with_columns(pl.col("household_id").is_in(moved).alias("in_prefecture_move"))
@@ -204,11 +206,15 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
         with one_snapshot(ctx.engine) as reader:
             inputs = load_month(reader, month)
         summary.unmatched_claims = inputs.unmatched_claims
-        result = batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims).join(
-            inputs.households.select(
-                "household_id", "municipality_code", "setai_no", "prior_hits", "over70_estimated", "no_record"
-            ),
-            on="household_id",
+        result = (
+            batch.calculate_month(dashed, table, inputs.households, inputs.members, inputs.claims)
+            .join(
+                inputs.households.select(
+                    "household_id", "municipality_code", "setai_no", "prior_hits", "over70_estimated", "no_record"
+                ),
+                on="household_id",
+            )
+            .with_columns(id_text("household_id"))  # from here on, as every list and table writes it
         )
         with ctx.engine.begin() as conn:
             # The federation's own hit months for this month replace those of any earlier run. A
