@@ -219,8 +219,8 @@ class Lookup:
                 unique = [v for v in unique if as_number(v) >= 0]
             for start in range(0, len(unique), POSTGRES_CHUNK):
                 chunk = unique[start : start + POSTGRES_CHUNK]
-                listed = ",".join("\\x" + v.hex() for v in chunk) if binary else ",".join(chunk)
-                rows.extend(conn.execute(stmt, {**params, "keys": listed}).all())
+                joined = ",".join("\\x" + v.hex() for v in chunk) if binary else ",".join(chunk)
+                rows.extend(conn.execute(stmt, {**params, "keys": joined}).all())
         elif isinstance(key.type, LargeBinary):  # bytes do not travel in JSON: bound in chunks
             for start in range(0, len(unique), SQLITE_CHUNK):
                 rows.extend(conn.execute(stmt, {**params, "keys": unique[start : start + SQLITE_CHUNK]}).all())
