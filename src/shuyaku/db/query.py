@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -219,7 +219,7 @@ class Lookup:
                 unique = [v for v in unique if as_number(v) >= 0]
             for start in range(0, len(unique), POSTGRES_CHUNK):
                 chunk = unique[start : start + POSTGRES_CHUNK]
-                joined = ",".join("\\x" + v.hex() for v in chunk) if binary else ",".join(chunk)
+                joined = _bytea_text(chunk) if binary else ",".join(chunk)
                 rows.extend(conn.execute(stmt, {**params, "keys": joined}).all())
         elif isinstance(key.type, LargeBinary):  # bytes do not travel in JSON: bound in chunks
             for start in range(0, len(unique), SQLITE_CHUNK):
@@ -289,9 +289,7 @@ def update_pairs(
         for start in range(0, len(pairs), POSTGRES_CHUNK):
             chunk = pairs[start : start + POSTGRES_CHUNK]
             numbers = (as_number(k) if isinstance(key.type, PrefId) else int(k) for k, _ in chunk)
-            conn.execute(
-                stmt, {"keys": ",".join(map(str, numbers)), "values": ",".join("\\x" + v.hex() for _, v in chunk)}
-            )
+            conn.execute(stmt, {"keys": ",".join(map(str, numbers)), "values": _bytea_text(v for _, v in chunk)})
         return
     stmt = update(table).where(key == bindparam("_k")).values({column.key: bindparam("_v"), **values})
     conn.execute(stmt, [{"_k": k, "_v": v} for k, v in pairs])
@@ -309,6 +307,11 @@ def _bytea_array(name: str) -> ColumnElement[Any]:
     value (SQLAlchemy's and psycopg's adapters): 10,000 blind indexes took longer to bind
     than to look up."""
     return cast(func.string_to_array(bindparam(name, type_=String), ","), ARRAY(LargeBinary))
+
+
+def _bytea_text(values: Iterable[bytes]) -> str:
+    """The value of a ``_bytea_array`` parameter."""
+    return ",".join("\\x" + value.hex() for value in values)
 
 
 def _id_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
