@@ -64,9 +64,7 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
         as_text = {name: (pl.String if name in numbered else dtype) for name, dtype in schema.items()}
         frame = rows_to_frame(conn.execute(stmt).all(), names, as_text)
         return frame.with_columns(pl.col(name).cast(pl.Int64) for name in numbered) if numbered else frame
-    # The values are written into the statement by the column types themselves (a
-    # prefecture ID as its number), as COPY takes no parameters of its own.
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    compiled = _with_values(stmt, conn.dialect)
     buffer = io.BytesIO()
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)") as copy:
@@ -79,8 +77,15 @@ def read_frame(conn: Connection, stmt: Select[Any], schema: dict[str, Any]) -> p
     buffer.seek(0)
     frame = pl.read_csv(buffer, has_header=False, new_columns=names, schema=as_read)
     fixes = [pl.col(name) == "t" for name, dtype in schema.items() if dtype == pl.Boolean]
-    fixes += [id_text(name) for name in _pref_ids(stmt, names) if schema[name] == pl.String]
+    fixes += [ids_as_text(name) for name in _pref_ids(stmt, names) if schema[name] == pl.String]
     return frame.with_columns(fixes) if fixes else frame
+
+
+def _with_values(stmt: Select[Any], dialect: Any) -> str:
+    """The statement's text with its values written in by the column types themselves (a
+    prefecture ID as its number): COPY takes no parameters of its own, nor does the ADBC
+    read of a COPY."""
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _pref_ids(stmt: Select[Any], names: list[str]) -> list[str]:
@@ -88,7 +93,7 @@ def _pref_ids(stmt: Select[Any], names: list[str]) -> list[str]:
     return [name for name, column in zip(names, stmt.selected_columns, strict=True) if isinstance(column.type, PrefId)]
 
 
-def id_text(name: str) -> pl.Expr:
+def ids_as_text(name: str) -> pl.Expr:
     """A column of prefecture IDs as their numbers, written as the 13-digit text."""
     return pl.col(name).cast(pl.String).str.zfill(PREF_ID_DIGITS)
 
@@ -135,8 +140,7 @@ def _read_arrow(engine: Engine, snapshot: str, stmt: Select[Any], schema: dict[s
     import adbc_driver_postgresql  # only the batches use it: not imported by every command
     from adbc_driver_manager import AdbcConnection, AdbcStatement
 
-    # As in read_frame, the values are written into the statement by the column types.
-    sql = str(stmt.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    sql = _with_values(stmt, engine.dialect)
     uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with adbc_driver_postgresql.connect(uri) as database, AdbcConnection(database) as adbc:
         adbc.set_autocommit(False)
@@ -155,7 +159,7 @@ def _read_arrow(engine: Engine, snapshot: str, stmt: Select[Any], schema: dict[s
     names = list(schema)
     frame.columns = names
     texts = [name for name in _pref_ids(stmt, names) if schema[name] == pl.String]
-    return frame.with_columns(id_text(name) if name in texts else pl.col(name).cast(schema[name]) for name in names)
+    return frame.with_columns(ids_as_text(name) if name in texts else pl.col(name).cast(schema[name]) for name in names)
 
 
 _SNAPSHOT_ID = re.compile(r"[0-9A-F-]+")

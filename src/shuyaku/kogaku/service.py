@@ -28,7 +28,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
-from shuyaku.db.query import id_text, one_snapshot, read_alongside
+from shuyaku.db.query import ids_as_text, one_snapshot, read_alongside
 from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
@@ -214,7 +214,7 @@ def run_month(ctx: Context, actor: Actor, month: str, out_dir: Path) -> RunSumma
                 ),
                 on="household_id",
             )
-            .with_columns(id_text("household_id"))  # from here on, as every list and table writes it
+            .with_columns(ids_as_text("household_id"))  # from here on, as every list and table writes it
         )
         with ctx.engine.begin() as conn:
             # The federation's own hit months for this month replace those of any earlier run. A
