@@ -196,7 +196,12 @@ def store_floor(url: str) -> tuple[float, int]:
 def sqlite_floor(url: str) -> tuple[float, int]:
     """The same floor on SQLite: every row the ingest left in the tables it writes, copied by
     SQLite itself (``INSERT … SELECT``, no Python value in between) into a fresh database
-    with the same tables and indexes and the settings of an ingest run: (seconds, rows)."""
+    with the same tables and indexes and the settings of an ingest run: (seconds, rows).
+
+    In the order the ingest wrote them (``ORDER BY rowid``), which also keeps SQLite from its
+    transfer optimisation: a bare ``INSERT INTO t SELECT * FROM u`` between tables of one
+    shape copies each index whole in its sorted order, a few times faster than any loader's
+    inserts can be, and no floor under them."""
     import sqlite3
 
     from shuyaku.db.engine import RUN_WAL_PAGES
@@ -221,7 +226,7 @@ def sqlite_floor(url: str) -> tuple[float, int]:
     started = time.perf_counter()
     for table in WRITTEN_TABLES:
         con.execute("BEGIN")
-        rows += con.execute(f'INSERT INTO main."{table}" SELECT * FROM loaded."{table}"').rowcount
+        rows += con.execute(f'INSERT INTO main."{table}" SELECT * FROM loaded."{table}" ORDER BY rowid').rowcount
         con.execute("COMMIT")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     elapsed = time.perf_counter() - started
