@@ -9,10 +9,12 @@ import itertools
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from shuyaku import ids
 from shuyaku.db.schema import ingest_result
-from shuyaku.ingest.returns import export
+from shuyaku.ingest.returns import export, unreported_withdrawals
+from shuyaku.qualification.moves import open_review_items
 from shuyaku.setup import add_municipality
 from tests.builders import MUNI_B, exchange_file, number, skks
 from tests.conftest import OPERATOR
@@ -129,3 +131,35 @@ def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[s
         assert ingest(ctx, files[name]).status == "applied"
     items = rows(ctx, ingest_result, ingest_result.c.code.in_(["E101", "E102", "E103"]))
     assert [i for i in items if i.withdrawn_at is None] == []
+
+
+@pytest.mark.parametrize(
+    ("read", "index"),
+    [
+        (lambda: open_review_items(), "ix_ingest_result_open_review"),
+        (lambda: unreported_withdrawals(MUNI_B), "ix_ingest_result_unreported_withdrawal"),
+    ],
+    ids=["open items (each SKKS file with a mover)", "withdrawals to report (each KKKK)"],
+)
+def test_the_review_reads_can_go_through_their_partial_index(ctx, read, index: str) -> None:  # type: ignore[no-untyped-def]
+    """Both reads run per file and want a handful of rows among every problem ever reported:
+    a scan of those (two million after some years) made a daily delta 3.4 → 20 s. The
+    statement is run as the program runs it, and its plan asked for with the same text and
+    parameters: SQLite takes a partial index only where the query says the index's condition
+    in its own words (literals, not bound parameters); PostgreSQL is barred from scanning."""
+    sent: list[tuple[str, object]] = []
+
+    def grab(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        sent.append((statement, parameters))
+
+    with ctx.engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", grab)
+        conn.execute(read()).all()
+        event.remove(conn, "before_cursor_execute", grab)
+        [(statement, parameters)] = sent
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters))
+        else:
+            plan = "\n".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters))
+    assert index in plan, plan

@@ -270,6 +270,17 @@ def _reported() -> Any:
     )
 
 
+def unreported_withdrawals(municipality_code: str) -> Any:
+    """The municipality's withdrawn review items that no KKKK has said yet (their partial index)."""
+    f, r = inbound_file.c, ingest_result.c
+    return (
+        select(f.filename, f.seq, r.result_id, r.line_no, r.record_key, r.history_no, r.code)
+        .join(inbound_file, f.file_id == r.file_id)
+        .where(f.municipality_code == municipality_code, r.withdrawn_at.is_not(None), r.withdrawal_reported.is_(None))
+        .order_by(r.result_id)
+    )
+
+
 def _kkkk_one(
     ctx: Context, muni: Any, file_id: int, conn: Connection, actor: Actor, out_dir: Path
 ) -> outbox.Staged | None:
@@ -302,16 +313,7 @@ def _kkkk_one(
     ]
     # Review items of this municipality's earlier files whose cause has gone since (a file of
     # another municipality brought the missing period): withdrawn, said once.
-    withdrawn = conn.execute(
-        select(f.filename, f.seq, r.result_id, r.line_no, r.record_key, r.history_no, r.code)
-        .join(inbound_file, f.file_id == r.file_id)
-        .where(
-            f.municipality_code == file.municipality_code,
-            r.withdrawn_at.is_not(None),
-            r.withdrawal_reported.is_(None),
-        )
-        .order_by(r.result_id)
-    ).all()
+    withdrawn = conn.execute(unreported_withdrawals(file.municipality_code)).all()
     rows += [
         [
             file.municipality_code,

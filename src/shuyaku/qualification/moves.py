@@ -15,12 +15,13 @@ and the municipality it was raised to reads so in its next KKKK.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, select, update
 
 from shuyaku.db.query import SQLITE_CHUNK, Lookup
-from shuyaku.db.schema import inbound_file, ingest_result, person_key, qualification_period
+from shuyaku.db.schema import inbound_file, ingest_result, open_review_codes, person_key, qualification_period
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 
 PERIOD_SCHEMA = {
@@ -38,9 +39,6 @@ PERIOD_SCHEMA = {
 _PERIODS = Lookup.of(
     qualification_period, PERIOD_SCHEMA, "pref_person_id", qualification_period.c.superseded_at.is_(None)
 )
-
-
-REVIEW_CODES = ("E101", "E102", "E103")
 
 
 def _pairs(conn: Connection, movers: list[str]) -> pl.DataFrame:
@@ -128,21 +126,24 @@ def review(conn: Connection, movers: list[str], file_id: int, now: datetime) -> 
     return found.select(list(PROBLEM_SCHEMA)).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
+def open_review_items() -> Any:
+    """Every open review item with its municipality and person (their partial index)."""
+    r, f, k = ingest_result.c, inbound_file.c, person_key.c
+    return (
+        select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
+        .join(inbound_file, f.file_id == r.file_id)
+        .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
+        .where(open_review_codes(), r.withdrawn_at.is_(None), r.result == WARNING)
+    )
+
+
 def _withdraw_resolved(conn: Connection, movers: set[str], judged: pl.DataFrame, now: datetime) -> None:
     """Withdraw the open review items of these persons with no problem of the same code left
     between the item's municipality and another. Open items are few (they wait for a
-    person), so they are read whole and matched here, never by a list of persons in SQL."""
-    r, f, k = ingest_result.c, inbound_file.c, person_key.c
-    open_items = [
-        item
-        for item in conn.execute(
-            select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
-            .join(inbound_file, f.file_id == r.file_id)
-            .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
-            .where(r.code.in_(REVIEW_CODES), r.result == WARNING, r.withdrawn_at.is_(None))
-        ).all()
-        if item.pref_person_id in movers
-    ]
+    person), so they are read whole through their partial index and matched here, never by
+    a list of persons in SQL."""
+    r = ingest_result.c
+    open_items = [item for item in conn.execute(open_review_items()).all() if item.pref_person_id in movers]
     standing = set(judged.select("pref_person_id", "code", "municipality_code").iter_rows()) | set(
         judged.select("pref_person_id", "code", "next_municipality_code").iter_rows()
     )

@@ -1,0 +1,41 @@
+"""partial indexes for the open review items and the withdrawals not yet reported
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+OPEN_REVIEW = sa.text("withdrawn_at IS NULL AND code IN ('E101', 'E102', 'E103')")
+UNREPORTED = sa.text("withdrawn_at IS NOT NULL AND withdrawal_reported IS NULL")
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_ingest_result_open_review",
+        "ingest_result",
+        ["code"],
+        postgresql_where=OPEN_REVIEW,
+        sqlite_where=OPEN_REVIEW,
+    )
+    op.create_index(
+        "ix_ingest_result_unreported_withdrawal",
+        "ingest_result",
+        ["file_id"],
+        postgresql_where=UNREPORTED,
+        sqlite_where=UNREPORTED,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_ingest_result_unreported_withdrawal", table_name="ingest_result")
+    op.drop_index("ix_ingest_result_open_review", table_name="ingest_result")
