@@ -500,6 +500,7 @@ outbound_file = Table(
     Column("inbound_file_id", Integer),
     Column("purged_at", Timestamp),  # deleted from the outbox `outbox_retention_days` after delivery
     Index(None, "municipality_code", "kind", "seq"),
+    Index(None, "inbound_file_id"),  # has this inbound file's KKKK gone out (ingest.returns)
 )
 
 

@@ -245,6 +245,7 @@ class Staged:
 
     tmp: Path
     target: Path
+    outbound_id: int | None = None  # its row in outbound_file (None: a leftover ``recover`` found)
 
     def publish(self) -> Path:
         os.replace(self.tmp, self.target)
@@ -356,14 +357,14 @@ def _stage(
     target = out_dir / filename
     tmp = out_dir / f".{filename}.tmp"
     write_private(tmp, payload)
-    conn.execute(
-        insert(outbound_file).values(
-            status=OutboundStatus.RELEASED, sha256=hashlib.sha256(payload).hexdigest(), **values
-        )
-    )
+    outbound_id = conn.execute(
+        insert(outbound_file)
+        .values(status=OutboundStatus.RELEASED, sha256=hashlib.sha256(payload).hexdigest(), **values)
+        .returning(outbound_file.c.outbound_id)
+    ).scalar_one()
     crash_point("outbox.before_commit")
     log.info("outbox released kind=%s municipality=%s seq=%s rows=%s", layout.kind, municipality_code, seq, len(rows))
-    return Staged(tmp, target)
+    return Staged(tmp, target, int(outbound_id))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""partial indexes for the open review items and the withdrawals not yet reported
+"""indexes for what each file reads: open review items, withdrawals and KKKK not yet reported
 
 Revision ID: 0009
 Revises: 0008
@@ -34,8 +34,10 @@ def upgrade() -> None:
         postgresql_where=UNREPORTED,
         sqlite_where=UNREPORTED,
     )
+    op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbound_file_inbound_file_id", table_name="outbound_file")
     op.drop_index("ix_ingest_result_unreported_withdrawal", table_name="ingest_result")
     op.drop_index("ix_ingest_result_open_review", table_name="ingest_result")
