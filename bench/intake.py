@@ -7,6 +7,7 @@ columns (what any loader must at least pay to get the rows into the server).
     .venv/bin/python bench/intake.py                      # 63 municipalities, 1.4 M persons, 20,000-record delta
     .venv/bin/python bench/intake.py --persons 100000     # a quicker look
     .venv/bin/python bench/intake.py --persons 400000 --backends postgresql --profile   # and where the time goes
+    .venv/bin/python bench/intake.py --persons 400000 --history-years 4   # the delta of a store in its fifth year
 
 After each delta, every kind of return file is exported once for every municipality
 (`shuyaku export`): the first IDTB after a load holds every person's binding, so its line
@@ -16,6 +17,11 @@ After the first PostgreSQL full load and its delta, a second baseline: the rows 
 store (every table it writes, same columns, same indexes) COPYed back into empty copies of
 those tables over two connections — what PostgreSQL alone takes to store this data model,
 the floor under any loader of it.
+
+A freshly loaded store has no past: ``--history-years N`` gives it, between the load and the
+delta, N years of what every year adds (files received and sent, their problems, access-log
+events), so that a daily delta and its return files are measured against the tables a
+prefecture has in its Nth year (no floor is measured then: it would copy the history too).
 
 Each measured step runs in a child process, so its peak memory (ru_maxrss) is its own.
 Generated files are cached under bench/out/ by their parameters.
@@ -85,6 +91,9 @@ def child(args: argparse.Namespace) -> None:
     if args.step == "copy":
         seconds = copy_baseline(args.url, data / args.folder)
         print(json.dumps({"seconds": seconds, "peak_mb": peak_mb()}))
+        return
+    if args.step == "history":
+        print(json.dumps(add_history(args.url, int(args.years))))
         return
     if args.step == "floor":
         seconds, rows = store_floor(args.url) if args.url.startswith("postgresql") else sqlite_floor(args.url)
@@ -236,6 +245,115 @@ def sqlite_floor(url: str) -> tuple[float, int]:
     return elapsed, rows
 
 
+FILES_A_YEAR = 800  # a municipality's files of a year besides the daily ones (monthly, resends, held…)
+PROBLEMS_A_FILE = 10
+EVENTS_A_YEAR = 1_250_000  # access-log events
+
+
+def add_history(url: str, years: int) -> dict[str, object]:
+    """Years of a prefecture's history in the tables every year adds to, as a store has them
+    after those years and a freshly loaded one does not: inbound files (RECE / SKBN, so that
+    the SKKS / SKSE 連番 stay as the load left them) each with its KKKK sent, their problems
+    (a warning or an error, one in fifty a review item withdrawn and reported long ago, every
+    error reviewed), and access-log events. Only what a file's work may read is there; the
+    events' hash chain is not a real one (`audit verify` would say so)."""
+    from datetime import datetime
+
+    import polars as pl
+    from sqlalchemy import func, select
+
+    from shuyaku.db.engine import bulk_insert, make_engine
+    from shuyaku.db.schema import audit_event, inbound_file, ingest_result, municipality, outbound_file
+
+    engine = make_engine(url)
+    then = datetime(2022, 4, 1, tzinfo=UTC)
+    started = time.perf_counter()
+    rows = 0
+    with engine.begin() as conn:
+        codes = sorted(conn.execute(select(municipality.c.municipality_code)).scalars())
+        next_file = int(conn.execute(select(func.max(inbound_file.c.file_id))).scalar() or 0) + 1
+        next_event = int(conn.execute(select(func.max(audit_event.c.seq))).scalar() or 0) + 1
+        count = len(codes) * FILES_A_YEAR * years
+        n = pl.int_range(0, count, eager=True)
+        files = pl.DataFrame({"file_id": n + next_file}).with_columns(
+            municipality_code=pl.Series(codes).gather(n % len(codes)),
+            kind=pl.when(n % 2 == 0).then(pl.lit("RECE")).otherwise(pl.lit("SKBN")),
+            seq=(n // (2 * len(codes)) + 1).cast(pl.Int32),
+        )
+        stamp = pl.lit(then)
+        inbound = files.with_columns(
+            data_kind=pl.lit("2"),
+            filename=pl.format("{}_{}_D_{}.csv", "municipality_code", "kind", "seq"),
+            sha256=pl.format("{}", pl.col("file_id")).str.pad_start(64, "0"),
+            size_bytes=pl.lit(10_000),
+            status=pl.lit("applied"),
+            record_count=pl.lit(100),
+            applied_count=pl.lit(100),
+            warning_count=pl.lit(PROBLEMS_A_FILE),
+            error_count=pl.lit(0),
+            received_at=stamp,
+            decided_at=stamp,
+            actor=pl.lit("history"),
+        )
+        rows += bulk_insert(conn, inbound_file, inbound)
+        rows += bulk_insert(
+            conn,
+            outbound_file,
+            files.select(
+                "municipality_code",
+                pl.lit("KKKK").alias("kind"),
+                (pl.int_range(pl.len()).over("municipality_code") + 1).cast(pl.Int32).alias("seq"),
+                pl.format("{}_KKKK_history_{}.csv", "municipality_code", "file_id").alias("filename"),
+                pl.lit(PROBLEMS_A_FILE + 1).alias("row_count"),
+                pl.lit("released").alias("status"),
+                stamp.alias("created_at"),
+                pl.lit("history").alias("actor"),
+                pl.col("file_id").alias("inbound_file_id"),
+            ),
+        )
+        k = pl.int_range(0, count * PROBLEMS_A_FILE, eager=True)
+        review = k % 50 == 0
+        error = ~review & (k % 3 == 0)
+        problems = pl.DataFrame({"k": k}).select(
+            file_id=k // PROBLEMS_A_FILE + next_file,
+            line_no=(k % PROBLEMS_A_FILE + 1).cast(pl.Int32),
+            record_key=pl.format("{}", k).str.pad_start(10, "0"),
+            history_no=pl.lit("1"),
+            result=pl.when(error).then(pl.lit("9")).otherwise(pl.lit("1")),
+            code=pl.when(review).then(pl.lit("E102")).when(error).then(pl.lit("E031")).otherwise(pl.lit("W201")),
+            field=pl.lit("適用開始年月日"),
+            message=pl.lit("履歴の問題(ベンチマークの合成データ)"),
+            reviewed_at=pl.when(error).then(stamp),
+            reviewed_by=pl.when(error).then(pl.lit("history")),
+            withdrawn_at=pl.when(review).then(stamp),
+            withdrawal_reported=pl.when(review).then(pl.lit(1)),
+        )
+        rows += bulk_insert(conn, ingest_result, problems)
+        e = pl.int_range(0, EVENTS_A_YEAR * years, eager=True)
+        events = pl.DataFrame({"seq": e + next_event}).with_columns(
+            at_utc=(pl.lit(then) + pl.duration(seconds=pl.lit(e * 100))).dt.strftime("%Y-%m-%dT%H:%M:%S.%6fZ"),
+            actor=pl.format("clerk{}", e % 500),
+            role=pl.lit("municipal_clerk"),
+            scope=pl.Series(codes).gather(e % len(codes)),
+            action=pl.lit("person.read"),
+            target=pl.lit("県個人ID 1100000000000"),
+            purpose=pl.lit("資格確認"),
+            row_count=pl.lit(1),
+            outcome=pl.lit("ok"),
+            detail=pl.lit(""),
+            prev_hash=pl.lit("0" * 64),
+            hash=pl.lit("0" * 64),
+        )
+        rows += bulk_insert(conn, audit_event, events)
+        if conn.dialect.name == "postgresql":  # the files' IDs were given, not drawn
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('inbound_file', 'file_id'), max(file_id)) FROM inbound_file"
+            )
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return {"seconds": time.perf_counter() - started, "records": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--municipalities", type=int, default=63)
@@ -261,7 +379,16 @@ def main() -> None:
         default="0",
         help="full loads in 初期移行モード (shuyaku ingest --initial)",
     )
+    parser.add_argument(
+        "--history-years",
+        type=int,
+        default=0,
+        help="before the delta, give the store this many years of files, problems and access-log events "
+        f"({FILES_A_YEAR} files, {FILES_A_YEAR * PROBLEMS_A_FILE:,} problems a municipality a year; "
+        f"{EVENTS_A_YEAR:,} events a year)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--years", help=argparse.SUPPRESS)
     parser.add_argument("--initial_mode", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--profile_out", help=argparse.SUPPRESS)
     parser.add_argument("--step", help=argparse.SUPPRESS)
@@ -303,7 +430,15 @@ def main() -> None:
         else:
             url = f"sqlite:///{home / 'shuyaku.db'}"
         run_child(__file__, step="setup", url=url, home=str(home), data=str(data))
+        history = f", {args.history_years} years of history" if args.history_years else ""
         for folder in ("full", "delta"):
+            if folder == "delta" and args.history_years:
+                added = run_child(
+                    __file__, step="history", url=url, home=str(home), data=str(data), years=str(args.history_years)
+                )
+                print(
+                    f"{backend}: {args.history_years} years of history, {added['records']:,} rows in {added['seconds']:.0f} s"
+                )
             figures = run_child(
                 __file__,
                 step="ingest",
@@ -318,11 +453,12 @@ def main() -> None:
                 raise SystemExit(f"{backend} {folder}: not every file applied: {figures['statuses']}")
             label = f"shuyaku ingest, {backend}" + (f", {jobs} workers" if jobs > 1 else "")
             label += ", 初期移行" if folder == "full" and args.initial == "1" else ""
+            label += history if folder == "delta" else ""
             rows.append((label, folder, figures["records"], figures["seconds"], figures["peak_mb"]))
         figures = run_child(__file__, step="export", url=url, home=str(home), data=str(data))
         rows.append(
             (
-                f"shuyaku export ({figures['files']} files), {backend}",
+                f"shuyaku export ({figures['files']} files), {backend}{history}",
                 "full",
                 figures["records"],
                 figures["seconds"],
@@ -331,7 +467,7 @@ def main() -> None:
         )
         # After the delta, so that writing and dropping the copies does not empty the caches
         # the delta is measured on; its rows are then in the store too (well under 1%).
-        if backend not in floors:
+        if backend not in floors and not args.history_years:  # the floor of the load's own rows
             floor = run_child(__file__, step="floor", url=url, home=str(home), data=str(data))
             floors.add(backend)
             what = (
@@ -341,11 +477,11 @@ def main() -> None:
             )
             rows.append((what, "full", floor["records"], floor["seconds"], floor["peak_mb"]))
 
-    print(f"\n{'what':48} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
+    print(f"\n{'what':60} {'load':6} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MB':>8} {'× COPY':>7}")
     for what, folder, records, seconds, peak in rows:
         ratio = float(seconds) / baseline[folder]  # type: ignore[arg-type]
         print(
-            f"{what:48} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}"
+            f"{what:60} {folder:6} {records:>10,} {seconds:>8.1f} {records / seconds:>10,.0f} {peak:>8.0f} {ratio:>7.1f}"
         )
     if args.profile:
         profile(args, data)
