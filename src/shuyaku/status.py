@@ -13,6 +13,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.deferred import loading_since
 from shuyaku.db.schema import (
+    QUARANTINED,
     audit_event,
     household_key,
     inbound_file,
@@ -210,7 +211,7 @@ def feed(ctx: Context, actor: Actor) -> list[Feed]:
             conn.execute(
                 select(f.municipality_code, func.count())
                 .select_from(ingest_result.join(inbound_file, r.file_id == f.file_id))
-                .where(r.result == "9", r.reviewed_at.is_(None), f.status == FileStatus.APPLIED)
+                .where(r.result == QUARANTINED, r.reviewed_at.is_(None), f.status == FileStatus.APPLIED)
                 .group_by(f.municipality_code)
             ).all()
         )

@@ -14,6 +14,7 @@ from sqlalchemy import event, insert
 
 from shuyaku import ids
 from shuyaku.db.schema import inbound_file, ingest_result, outbound_file, person_key
+from shuyaku.exchange.ledger import quarantine_query
 from shuyaku.ingest.returns import export, unreported_files, unreported_withdrawals
 from shuyaku.qualification.moves import open_review_items
 from shuyaku.setup import add_municipality
@@ -141,10 +142,21 @@ def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[s
         (lambda: unreported_withdrawals(MUNI_B), ["ix_ingest_result_unreported_withdrawal"]),
         # by the file, or among the municipality's KKKK only
         (lambda: unreported_files(MUNI_B), ["ix_outbound_file_inbound_file_id", "ix_outbound_file_municipality_code"]),
+        (lambda: quarantine_query(None, open_only=True, limit=50, before=None), ["ix_ingest_result_unreviewed"]),
+        (
+            lambda: quarantine_query(frozenset({MUNI_C}), open_only=True, limit=50, before=None),
+            ["ix_ingest_result_unreviewed"],
+        ),
     ],
-    ids=["open items (each SKKS file with a mover)", "withdrawals to report (each KKKK)", "files to report (KKKK)"],
+    ids=[
+        "open items (each SKKS file with a mover)",
+        "withdrawals to report (each KKKK)",
+        "files to report (KKKK)",
+        "quarantine screen",
+        "quarantine screen of one municipality",
+    ],
 )
-def test_the_reads_of_each_file_go_through_an_index_of_their_own(ctx, read, indexes: list[str]) -> None:  # type: ignore[no-untyped-def]
+def test_what_is_read_of_the_tables_of_every_year_goes_through_an_index(ctx, read, indexes: list[str]) -> None:  # type: ignore[no-untyped-def]
     """Each read runs per file and wants a handful of rows among all those of every year: a
     scan of every problem ever reported (two million) made a daily delta 3.4 → 20 s, and a
     list of every KKKK ever released (200,000) the day's return files 8.5 → 28.7 s. The
@@ -169,7 +181,7 @@ def test_the_reads_of_each_file_go_through_an_index_of_their_own(ctx, read, inde
 
 def _history(ctx) -> None:  # type: ignore[no-untyped-def]
     """A few years of another municipality: 6,000 persons, 600 files reported, 6,000 problems,
-    a few of them review items withdrawn and reported long ago."""
+    a few of them review items withdrawn and reported long ago, every error reviewed."""
     then = datetime(2024, 1, 1, tzinfo=UTC)
     files = [
         {
@@ -195,11 +207,12 @@ def _history(ctx) -> None:  # type: ignore[no-untyped-def]
             "file_id": 1000 + n // 10 + 1,
             "line_no": n % 10 + 1,
             "record_key": f"{n:010d}",
-            "result": "1",
-            "code": "E102" if n % 20 == 0 else "W201",
+            "result": "9" if n % 20 == 7 else "1",
+            "code": "E102" if n % 20 == 0 else "E031" if n % 20 == 7 else "W201",
             "message": "履歴",
             "withdrawn_at": then if n % 20 == 0 else None,
             "withdrawal_reported": 1 if n % 20 == 0 else None,
+            "reviewed_at": then if n % 20 == 7 else None,
         }
         for n in range(6000)
     ]

@@ -167,20 +167,29 @@ ingest_result = Table(
     Column("withdrawn_at", Timestamp),
     Column("withdrawal_reported", Integer),  # outbound_file.outbound_id
 )
-# Every SKKS file with a mover reads the open review items, and every KKKK the withdrawals not
-# yet reported; both are a handful among every problem ever reported (millions after a few
-# years), so each has a partial index of its own rather than a scan of the table. A query
-# meets the first only with the codes written into it as literals (SQLite does not match a
-# bound parameter to the index's condition): ``open_review_codes``.
+# Every SKKS file with a mover reads the open review items, every KKKK the withdrawals not yet
+# reported, and the quarantine screen the errors not yet reviewed; each is a handful among
+# every problem ever reported (millions after a few years), so each has a partial index of
+# its own rather than a scan of the table. The review codes go into the query as literals
+# (``open_review_codes``): SQLite matches a bound parameter of ``=`` to an index's condition,
+# but not the bound list of an ``IN``.
 REVIEW_CODES = ("E101", "E102", "E103")
+QUARANTINED = "9"  # problems.ERROR: a record not applied
 _open_review = ingest_result.c.withdrawn_at.is_(None) & ingest_result.c.code.in_(REVIEW_CODES)
 _unreported = ingest_result.c.withdrawn_at.is_not(None) & ingest_result.c.withdrawal_reported.is_(None)
+_unreviewed = (ingest_result.c.result == QUARANTINED) & ingest_result.c.reviewed_at.is_(None)
 Index("ix_ingest_result_open_review", ingest_result.c.code, postgresql_where=_open_review, sqlite_where=_open_review)
 Index(
     "ix_ingest_result_unreported_withdrawal",
     ingest_result.c.file_id,
     postgresql_where=_unreported,
     sqlite_where=_unreported,
+)
+Index(
+    "ix_ingest_result_unreviewed",
+    ingest_result.c.result_id,
+    postgresql_where=_unreviewed,
+    sqlite_where=_unreviewed,
 )
 
 

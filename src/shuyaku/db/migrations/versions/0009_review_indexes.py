@@ -1,4 +1,4 @@
-"""indexes for what each file reads: open review items, withdrawals and KKKK not yet reported
+"""indexes for what each file and the quarantine screen read of the tables of every year
 
 Revision ID: 0009
 Revises: 0008
@@ -17,6 +17,7 @@ depends_on = None
 
 OPEN_REVIEW = sa.text("withdrawn_at IS NULL AND code IN ('E101', 'E102', 'E103')")
 UNREPORTED = sa.text("withdrawn_at IS NOT NULL AND withdrawal_reported IS NULL")
+UNREVIEWED = sa.text("result = '9' AND reviewed_at IS NULL")
 
 
 def upgrade() -> None:
@@ -34,10 +35,18 @@ def upgrade() -> None:
         postgresql_where=UNREPORTED,
         sqlite_where=UNREPORTED,
     )
+    op.create_index(
+        "ix_ingest_result_unreviewed",
+        "ingest_result",
+        ["result_id"],
+        postgresql_where=UNREVIEWED,
+        sqlite_where=UNREVIEWED,
+    )
     op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_outbound_file_inbound_file_id", table_name="outbound_file")
+    op.drop_index("ix_ingest_result_unreviewed", table_name="ingest_result")
     op.drop_index("ix_ingest_result_unreported_withdrawal", table_name="ingest_result")
     op.drop_index("ix_ingest_result_open_review", table_name="ingest_result")
