@@ -13,7 +13,6 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.deferred import loading_since
 from shuyaku.db.schema import (
-    QUARANTINED,
     audit_event,
     household_key,
     inbound_file,
@@ -27,6 +26,7 @@ from shuyaku.db.schema import (
 from shuyaku.exchange.ledger import FileStatus
 from shuyaku.exchange.outbox import OutboundStatus
 from shuyaku.household import continuity
+from shuyaku.problems import ERROR
 from shuyaku.timeutil import JST, jst_date
 
 
@@ -76,7 +76,7 @@ def status(ctx: Context, actor: Actor) -> Status:
             persons=persons,
             files_by_status=dict(conn.execute(select(f.status, func.count()).group_by(f.status)).all()),
             quarantined=conn.execute(
-                select(func.count()).select_from(ingest_result).where(ingest_result.c.result == "9")
+                select(func.count()).select_from(ingest_result).where(ingest_result.c.result == ERROR)
             ).scalar_one(),
             outbound_blocked=conn.execute(
                 select(func.count()).select_from(outbound_file).where(outbound_file.c.status == OutboundStatus.BLOCKED)
@@ -211,7 +211,7 @@ def feed(ctx: Context, actor: Actor) -> list[Feed]:
             conn.execute(
                 select(f.municipality_code, func.count())
                 .select_from(ingest_result.join(inbound_file, r.file_id == f.file_id))
-                .where(r.result == QUARANTINED, r.reviewed_at.is_(None), f.status == FileStatus.APPLIED)
+                .where(r.result == ERROR, r.reviewed_at.is_(None), f.status == FileStatus.APPLIED)
                 .group_by(f.municipality_code)
             ).all()
         )

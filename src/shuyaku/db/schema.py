@@ -33,6 +33,8 @@ from sqlalchemy import (
     false,
 )
 
+from shuyaku.problems import ERROR
+
 # The Alembic revision these tables are (the newest under migrations/versions): the CLI
 # refuses a database at another one until `shuyaku init` has migrated it.
 REVISION = "0009"
@@ -174,10 +176,9 @@ ingest_result = Table(
 # (``open_review_codes``): SQLite matches a bound parameter of ``=`` to an index's condition,
 # but not the bound list of an ``IN``.
 REVIEW_CODES = ("E101", "E102", "E103")
-QUARANTINED = "9"  # problems.ERROR: a record not applied
 _open_review = ingest_result.c.withdrawn_at.is_(None) & ingest_result.c.code.in_(REVIEW_CODES)
 _unreported = ingest_result.c.withdrawn_at.is_not(None) & ingest_result.c.withdrawal_reported.is_(None)
-_unreviewed = (ingest_result.c.result == QUARANTINED) & ingest_result.c.reviewed_at.is_(None)
+_unreviewed = (ingest_result.c.result == ERROR) & ingest_result.c.reviewed_at.is_(None)
 Index("ix_ingest_result_open_review", ingest_result.c.code, postgresql_where=_open_review, sqlite_where=_open_review)
 Index(
     "ix_ingest_result_unreported_withdrawal",

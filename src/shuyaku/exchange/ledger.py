@@ -14,9 +14,10 @@ from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import SQLITE_CHUNK
-from shuyaku.db.schema import QUARANTINED, inbound_file, ingest_result, municipality
+from shuyaku.db.schema import inbound_file, ingest_result, municipality
 from shuyaku.exchange.containment import Containment, masked_record_columns
 from shuyaku.exchange.layouts import Layout
+from shuyaku.problems import ERROR
 
 
 class FileStatus(StrEnum):
@@ -284,7 +285,7 @@ def quarantine_query(scope: frozenset[str] | None, *, open_only: bool, limit: in
             r.review_note,
         )
         .join(inbound_file, f.file_id == r.file_id)
-        .where(r.result == QUARANTINED, f.status == APPLIED)
+        .where(r.result == ERROR, f.status == APPLIED)
         .order_by(r.result_id.desc())
         .limit(limit)
     )
@@ -303,7 +304,7 @@ def quarantined_one(conn: Connection, result_id: int) -> Any:
     return conn.execute(
         select(r.result_id, r.file_id, f.municipality_code, r.reviewed_at)
         .join(inbound_file, f.file_id == r.file_id)
-        .where(r.result_id == result_id, r.result == "9", f.status == APPLIED)
+        .where(r.result_id == result_id, r.result == ERROR, f.status == APPLIED)
     ).first()
 
 
