@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaData, String, Table, select
+import pytest
+from sqlalchemy import Boolean, Column, Date, DateTime, Engine, Integer, MetaData, String, Table, inspect, select
 
 from shuyaku.db.engine import RUN_WAL_PAGES, bulk_insert, make_engine, write_run
 from shuyaku.db.query import read_alongside, read_bulk, read_frame
@@ -316,3 +317,42 @@ def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx
     assert chosen == [("112038", "1", "S2"), ("112038", "2", "T1"), ("112046", "1", "W1")]
     assert set(found["pref_person_id"]) == {int(person)}  # the batch's IDs are their numbers
     assert set(found["birth_date"]) == {date(1960, 4, 1)}
+
+
+def test_an_upgrade_to_0009_stopped_half_way_is_finished_by_the_next(database_url: str) -> None:
+    """SQLite commits each CREATE INDEX by itself, so an upgrade killed between two of them
+    leaves one made and the revision behind; the next `init` must finish, not stop at
+    "index already exists" (PostgreSQL rolls the whole upgrade back instead)."""
+    from alembic import command
+    from alembic.operations import Operations
+
+    from shuyaku.db.engine import make_engine
+    from shuyaku.db.migrate import alembic_config, upgrade
+
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0008")
+    create_index = Operations.create_index
+    made: list[str] = []
+
+    def stops_at_the_second(self: Operations, name: str, *args: object, **kwargs: object) -> object:
+        if made:
+            raise KeyboardInterrupt  # the process stopped here
+        made.append(name)
+        return create_index(self, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    Operations.create_index = stops_at_the_second  # type: ignore[method-assign]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            upgrade(engine)
+    finally:
+        Operations.create_index = create_index  # type: ignore[method-assign]
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0009"
+        names = {index["name"] for index in inspect(conn).get_indexes("ingest_result")}
+    assert {
+        "ix_ingest_result_open_review",
+        "ix_ingest_result_unreported_withdrawal",
+        "ix_ingest_result_unreviewed",
+    } <= names
+    engine.dispose()

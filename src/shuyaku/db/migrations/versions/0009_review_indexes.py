@@ -21,12 +21,16 @@ UNREVIEWED = sa.text("result = '9' AND reviewed_at IS NULL")
 
 
 def upgrade() -> None:
+    # On SQLite each CREATE INDEX commits by itself (the driver opens no transaction for DDL):
+    # an upgrade stopped half-way leaves some of these and the revision at 0008, so each is
+    # made only if it is not there, and the next `shuyaku init` finishes the job.
     op.create_index(
         "ix_ingest_result_open_review",
         "ingest_result",
         ["code"],
         postgresql_where=OPEN_REVIEW,
         sqlite_where=OPEN_REVIEW,
+        if_not_exists=True,
     )
     op.create_index(
         "ix_ingest_result_unreported_withdrawal",
@@ -34,6 +38,7 @@ def upgrade() -> None:
         ["file_id"],
         postgresql_where=UNREPORTED,
         sqlite_where=UNREPORTED,
+        if_not_exists=True,
     )
     op.create_index(
         "ix_ingest_result_unreviewed",
@@ -41,8 +46,9 @@ def upgrade() -> None:
         ["result_id"],
         postgresql_where=UNREVIEWED,
         sqlite_where=UNREVIEWED,
+        if_not_exists=True,
     )
-    op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"])
+    op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"], if_not_exists=True)
 
 
 def downgrade() -> None:
