@@ -139,7 +139,7 @@ def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[s
     ("read", "indexes"),
     [
         (lambda: open_review_items(), ["ix_ingest_result_open_review"]),
-        (lambda: unreported_withdrawals(MUNI_B), ["ix_ingest_result_unreported_withdrawal"]),
+        (lambda: unreported_withdrawals(MUNI_C), ["ix_ingest_result_unreported_withdrawal"]),
         # by the file, or among the municipality's KKKK only
         (lambda: unreported_files(MUNI_B), ["ix_outbound_file_inbound_file_id", "ix_outbound_file_municipality_code"]),
         (lambda: quarantine_query(None, open_only=True, limit=50, before=None), ["ix_ingest_result_unreviewed"]),

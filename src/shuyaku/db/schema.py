@@ -31,6 +31,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     false,
+    text,
 )
 
 from shuyaku.problems import ERROR
@@ -143,6 +144,16 @@ inbound_file = Table(
     Column("archive_purged_at", Timestamp),
     Index(None, "municipality_code", "kind", "seq"),
     Index(None, "sha256"),
+    Index(None, "received_at"),  # today's files (status.feed), among those of every year
+    # Files held for a 連番 gap: a few among every file ever received (ledger.ready_to_release).
+    Index(
+        "ix_inbound_file_held",
+        "municipality_code",
+        "kind",
+        "seq",
+        postgresql_where=text("status = 'held'"),
+        sqlite_where=text("status = 'held'"),
+    ),
 )
 
 # 取込結果: one row per record with a problem (warning or error). Errors are the quarantine:
@@ -182,7 +193,7 @@ _unreviewed = (ingest_result.c.result == ERROR) & ingest_result.c.reviewed_at.is
 Index("ix_ingest_result_open_review", ingest_result.c.code, postgresql_where=_open_review, sqlite_where=_open_review)
 Index(
     "ix_ingest_result_unreported_withdrawal",
-    ingest_result.c.file_id,
+    ingest_result.c.result_id,
     postgresql_where=_unreported,
     sqlite_where=_unreported,
 )

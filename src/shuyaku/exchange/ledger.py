@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from shuyaku import ids
 from shuyaku.db.engine import bulk_insert
@@ -77,26 +77,17 @@ def ready_to_release(
     if after is not None and code is not None and kind is not None:
         stmt = select(inbound_file).where(f.municipality_code == code, f.kind == kind, f.seq == after + 1, *held)
         return conn.execute(stmt.order_by(f.file_id.desc()).limit(1)).first()
-    last = (
-        select(f.municipality_code, f.kind, func.max(f.seq).label("seq"))
-        .where(f.status == APPLIED)
-        .group_by(f.municipality_code, f.kind)
-        .subquery()
-    )
-    stmt = (
-        select(inbound_file)
-        .join(
-            last, and_(last.c.municipality_code == f.municipality_code, last.c.kind == f.kind, f.seq == last.c.seq + 1)
-        )
-        .where(*held)
-        .order_by(f.file_id.desc())
-        .limit(1)
-    )
+    # The held files first (their partial index: usually none), then each one's predecessor:
+    # not the last applied 連番 of every sender and kind, a pass over every file of every year.
+    stmt = select(inbound_file).where(*held).order_by(f.file_id.desc())
     if code is not None:
         stmt = stmt.where(f.municipality_code == code)
     if kind is not None:
         stmt = stmt.where(f.kind == kind)
-    return conn.execute(stmt).first()
+    for waiting in conn.execute(stmt).all():
+        if waiting.seq == last_applied_seq(conn, waiting.municipality_code, waiting.kind) + 1:
+            return waiting
+    return None
 
 
 def record_file(conn: Connection, guard: Containment, **values: Any) -> int:

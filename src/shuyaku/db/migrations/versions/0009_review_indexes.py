@@ -1,4 +1,4 @@
-"""indexes for what each file and the quarantine screen read of the tables of every year
+"""indexes for what each file and the staff screens read of the tables of every year
 
 Revision ID: 0009
 Revises: 0008
@@ -18,6 +18,7 @@ depends_on = None
 OPEN_REVIEW = sa.text("withdrawn_at IS NULL AND code IN ('E101', 'E102', 'E103')")
 UNREPORTED = sa.text("withdrawn_at IS NOT NULL AND withdrawal_reported IS NULL")
 UNREVIEWED = sa.text("result = '9' AND reviewed_at IS NULL")
+HELD = sa.text("status = 'held'")
 
 
 def upgrade() -> None:
@@ -35,7 +36,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_ingest_result_unreported_withdrawal",
         "ingest_result",
-        ["file_id"],
+        ["result_id"],
         postgresql_where=UNREPORTED,
         sqlite_where=UNREPORTED,
         if_not_exists=True,
@@ -49,9 +50,20 @@ def upgrade() -> None:
         if_not_exists=True,
     )
     op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"], if_not_exists=True)
+    op.create_index("ix_inbound_file_received_at", "inbound_file", ["received_at"], if_not_exists=True)
+    op.create_index(
+        "ix_inbound_file_held",
+        "inbound_file",
+        ["municipality_code", "kind", "seq"],
+        postgresql_where=HELD,
+        sqlite_where=HELD,
+        if_not_exists=True,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_inbound_file_held", table_name="inbound_file")
+    op.drop_index("ix_inbound_file_received_at", table_name="inbound_file")
     op.drop_index("ix_outbound_file_inbound_file_id", table_name="outbound_file")
     op.drop_index("ix_ingest_result_unreviewed", table_name="ingest_result")
     op.drop_index("ix_ingest_result_unreported_withdrawal", table_name="ingest_result")
