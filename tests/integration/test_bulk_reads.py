@@ -319,10 +319,10 @@ def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx
     assert set(found["birth_date"]) == {date(1960, 4, 1)}
 
 
-def test_an_upgrade_to_0009_stopped_half_way_is_finished_by_the_next(database_url: str) -> None:
-    """SQLite commits each CREATE INDEX by itself, so an upgrade killed between two of them
-    leaves one made and the revision behind; the next `init` must finish, not stop at
-    "index already exists" (PostgreSQL rolls the whole upgrade back instead)."""
+def test_an_upgrade_stopped_half_way_leaves_the_store_as_it_was_and_the_next_finishes(database_url: str) -> None:
+    """An upgrade is one transaction on both engines: stopped between two statements (a kill,
+    an error), it leaves nothing of itself — SQLite's driver would otherwise have committed
+    each CREATE INDEX by itself, and the next `init` stopped at "index already exists"."""
     from alembic import command
     from alembic.operations import Operations
 
@@ -346,6 +346,10 @@ def test_an_upgrade_to_0009_stopped_half_way_is_finished_by_the_next(database_ur
             upgrade(engine)
     finally:
         Operations.create_index = create_index  # type: ignore[method-assign]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0008"
+        assert made == ["ix_ingest_result_open_review"]
+        assert "ix_ingest_result_open_review" not in {i["name"] for i in inspect(conn).get_indexes("ingest_result")}
     upgrade(engine)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0009"

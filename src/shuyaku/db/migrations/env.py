@@ -17,6 +17,12 @@ if engine is None:  # `alembic` run by hand: the same settings as the CLI
     engine = make_engine(os.environ.get("SHUYAKU_DATABASE_URL") or load_settings().database_url)
 
 with engine.connect() as connection:
+    if connection.dialect.name == "sqlite":
+        # SQLite's driver opens no transaction for DDL, so each statement of an upgrade would
+        # commit by itself and one stopped half-way (a kill, an error) would leave the store
+        # between two revisions, unable to run the rest. One BEGIN makes the whole upgrade
+        # one transaction, as it is on PostgreSQL: it commits below, or rolls back whole.
+        connection.exec_driver_sql("BEGIN")
     context.configure(
         connection=connection,
         target_metadata=metadata,

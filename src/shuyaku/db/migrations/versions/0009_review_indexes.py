@@ -22,16 +22,12 @@ HELD = sa.text("status = 'held'")
 
 
 def upgrade() -> None:
-    # On SQLite each CREATE INDEX commits by itself (the driver opens no transaction for DDL):
-    # an upgrade stopped half-way leaves some of these and the revision at 0008, so each is
-    # made only if it is not there, and the next `shuyaku init` finishes the job.
     op.create_index(
         "ix_ingest_result_open_review",
         "ingest_result",
         ["code"],
         postgresql_where=OPEN_REVIEW,
         sqlite_where=OPEN_REVIEW,
-        if_not_exists=True,
     )
     op.create_index(
         "ix_ingest_result_unreported_withdrawal",
@@ -39,7 +35,6 @@ def upgrade() -> None:
         ["result_id"],
         postgresql_where=UNREPORTED,
         sqlite_where=UNREPORTED,
-        if_not_exists=True,
     )
     op.create_index(
         "ix_ingest_result_unreviewed",
@@ -47,17 +42,15 @@ def upgrade() -> None:
         ["result_id"],
         postgresql_where=UNREVIEWED,
         sqlite_where=UNREVIEWED,
-        if_not_exists=True,
     )
-    op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"], if_not_exists=True)
-    op.create_index("ix_inbound_file_received_at", "inbound_file", ["received_at"], if_not_exists=True)
+    op.create_index("ix_outbound_file_inbound_file_id", "outbound_file", ["inbound_file_id"])
+    op.create_index("ix_inbound_file_received_at", "inbound_file", ["received_at"])
     op.create_index(
         "ix_inbound_file_held",
         "inbound_file",
         ["municipality_code", "kind", "seq"],
         postgresql_where=HELD,
         sqlite_where=HELD,
-        if_not_exists=True,
     )
 
 
