@@ -139,7 +139,7 @@ def _with_persons(result_ids: list[int]) -> Any:
         select(r.result_id, r.code, f.municipality_code, k.pref_person_id)
         .join(inbound_file, f.file_id == r.file_id)
         .join(person_key, (k.municipality_code == f.municipality_code) & (k.atena_no == r.record_key))
-        .where(r.result_id.in_(result_ids))
+        .where(r.result_id.in_(result_ids), r.withdrawn_at.is_(None))  # still open: another file may have withdrawn it
     )
 
 
@@ -164,5 +164,7 @@ def _withdraw_resolved(conn: Connection, movers: set[str], judged: pl.DataFrame,
     gone = [i.result_id for i in open_items if (i.pref_person_id, i.code, i.municipality_code) not in standing]
     for start in range(0, len(gone), SQLITE_CHUNK):
         conn.execute(
-            update(ingest_result).where(r.result_id.in_(gone[start : start + SQLITE_CHUNK])).values(withdrawn_at=now)
+            update(ingest_result)
+            .where(r.result_id.in_(gone[start : start + SQLITE_CHUNK]), r.withdrawn_at.is_(None))
+            .values(withdrawn_at=now)
         )
