@@ -113,6 +113,8 @@ municipality = Table(
     Column("registered_by", String(64), nullable=False),
 )
 
+_HELD = text("status = 'held'")  # ledger.FileStatus.HELD
+
 # 受信ファイル台帳: every inbound file ever offered, whatever became of it.
 inbound_file = Table(
     "inbound_file",
@@ -151,8 +153,8 @@ inbound_file = Table(
         "municipality_code",
         "kind",
         "seq",
-        postgresql_where=text("status = 'held'"),
-        sqlite_where=text("status = 'held'"),
+        postgresql_where=_HELD,
+        sqlite_where=_HELD,
     ),
 )
 

@@ -20,8 +20,8 @@ import polars as pl
 from shuyaku.kogaku import rules
 from shuyaku.kogaku.tables import CapTable
 
+# The result: household_id (of the input's type), then these.
 RESULT_SCHEMA = {
-    "household_id": pl.String,  # or the input's type
     "tasuukai": pl.Boolean,
     "outpatient_special": pl.Int64,
     "over70_household": pl.Int64,
@@ -202,5 +202,4 @@ def calculate_month(
         )
     )
     # household_id stays as it came: text (an ID, a test's name) or a prefecture ID's number.
-    amounts = {name: dtype for name, dtype in RESULT_SCHEMA.items() if name != "household_id"}
-    return steps.select(list(RESULT_SCHEMA)).cast(amounts).collect()  # type: ignore[arg-type]
+    return steps.select("household_id", *RESULT_SCHEMA).cast(RESULT_SCHEMA).collect()  # type: ignore[arg-type]
