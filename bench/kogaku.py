@@ -3,6 +3,7 @@
     .venv/bin/python bench/kogaku.py                    # generate, load into PostgreSQL, measure
     .venv/bin/python bench/kogaku.py --skip-load        # measure again on the loaded database
     .venv/bin/python bench/kogaku.py --persons 100000   # a quicker look
+    .venv/bin/python bench/kogaku.py --history-months 11   # a store with a year of claims
 
 Prints, measured in the same run:
 - `kogaku run` end to end (store → calculation → hit months → 支給 lists): seconds, peak memory —
@@ -11,7 +12,12 @@ Prints, measured in the same run:
   is run;
 - the calculation alone, Polars (`batch.calculate_month`) on the month's inputs;
 - the baseline: the same steps hand-written in DuckDB SQL on the same inputs, and whether
-  both give the same payment for every household.
+  both give the same payment for every household;
+- after a load, the next month's RECE files (about as many claim units) ingested on two
+  workers: a month's claims should cost what they cost, whatever months the store holds.
+
+``--history-months N`` gives the store, after the load, N earlier months of claims (copies
+of the month's claim units, by SQL), as a store has after N months in service.
 The database is `shuyaku_bench_kogaku` (created if missing, emptied before a load).
 """
 
@@ -35,19 +41,49 @@ def generate(data: Path, municipalities: int, persons: int, month: str, seed: in
     from shuyaku.synth.claims import write_claims, write_income_classes
     from shuyaku.synth.prefecture import SyntheticPrefecture
 
-    if (data / "done.json").exists():
+    if (data / "done.json").exists() and (data / "claims-next").exists():
         return
     shutil.rmtree(data, ignore_errors=True)
     world = SyntheticPrefecture(prefecture="11", municipalities=municipalities, persons=persons, seed=seed)
     world.write_full(data / "full")
     write_income_classes(world, data / "classes", month[:4] + "08")
     write_claims(world, data / "claims", month, seed)
+    write_claims(world, data / "claims-next", _next_month(month), seed + 1)  # 連番 2
     register = [
         {"code": m.code, "name": m.name, "insurer": m.insurer_number, "encoding": m.encoding}
         for m in world.municipalities
     ]
     (data / "municipalities.json").write_text(json.dumps(register, ensure_ascii=False))
     (data / "done.json").write_text("{}")
+
+
+def _next_month(month: str) -> str:
+    from shuyaku.kogaku.rules import add_months
+
+    return str(add_months(f"{month[:4]}-{month[4:]}", 1)).replace("-", "")
+
+
+def add_claim_history(url: str, month: str, months: int) -> dict[str, object]:
+    """Copy the claim units of ``month`` into each of the ``months`` months before it."""
+    from sqlalchemy import create_engine, text
+
+    from shuyaku.db.schema import claim_unit
+    from shuyaku.kogaku.rules import add_months
+
+    columns = [c.name for c in claim_unit.columns if c.name != "row_id"]
+    listed = ", ".join(columns)
+    chosen = ", ".join(":earlier" if name == "month" else name for name in columns)
+    engine = create_engine(url)
+    started, rows = time.perf_counter(), 0
+    for back in range(1, months + 1):
+        earlier = add_months(f"{month[:4]}-{month[4:]}", -back).replace("-", "")
+        with engine.begin() as conn:
+            rows += conn.execute(
+                text(f"INSERT INTO claim_unit ({listed}) SELECT {chosen} FROM claim_unit WHERE month = :month"),
+                {"earlier": earlier, "month": month},
+            ).rowcount
+    engine.dispose()
+    return {"seconds": time.perf_counter() - started, "rows": rows}
 
 
 def _cap_sql(prefix: str, medical: str, den: str) -> str:
@@ -141,6 +177,18 @@ def child(args: argparse.Namespace) -> None:
                 "records": sum(o.records for o in outcomes),
                 "statuses": sorted({o.status for o in outcomes}),
             }
+    elif args.step == "next":  # the next month's RECE files
+        ctx = open_context(settings)
+        started = time.perf_counter()
+        outcomes = ingest_paths(ctx, operator, [data / "claims-next"], jobs=2)
+        figures = {
+            "seconds": time.perf_counter() - started,
+            "records": sum(o.records for o in outcomes),
+            "statuses": sorted({o.status for o in outcomes}),
+            "peak_mb": peak_mb(),
+        }
+    elif args.step == "history":
+        figures = add_claim_history(args.url, args.month, int(args.months))
     elif args.step == "settle":
         from sqlalchemy import create_engine, text
 
@@ -238,8 +286,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="a database the benchmark may wipe")
     parser.add_argument("--skip-load", action="store_true", help="measure on the database loaded by an earlier run")
+    parser.add_argument(
+        "--history-months", type=int, default=0, help="after the load, this many earlier months of claims (copies)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for hidden in ("step", "url", "home", "data"):
+    for hidden in ("step", "url", "home", "data", "months"):
         parser.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -257,6 +308,11 @@ def main() -> None:
         loaded = run_child(__file__, step="load", **common)
         for folder, f in loaded.items():
             print(f"load {folder:8} {f['records']:>10,} records {f['seconds']:>7.1f} s  {f['statuses']}")  # type: ignore[index]
+        if args.history_months:
+            added = run_child(__file__, step="history", months=str(args.history_months), **common)
+            print(
+                f"history: {args.history_months} earlier months, {added['rows']:,} claim units in {added['seconds']:.0f} s"
+            )
     runs = []
     if not args.skip_load:  # the first reader of fresh rows also writes their hint bits
         runs.append(("kogaku run, straight after the load", run_child(__file__, step="run", **common)))
@@ -277,6 +333,15 @@ def main() -> None:
         f"Polars / DuckDB: {ratio:.2f}×; same payment for every household: {compare['same_payment_every_household']}; "
         f"total {compare['payment_total']:,} yen to {run['paid']:,} households"
     )
+    if not args.skip_load:  # after the month's run, which it must not change
+        first = loaded["claims"]
+        following = run_child(__file__, step="next", **common)
+        held = f"{args.history_months + 1} months" if args.history_months else "one month"
+        print(
+            f"the next month's RECE, {following['records']:,} claim units, into a store of {held}: "
+            f"{following['seconds']:.1f} s, {following['seconds'] / first['seconds']:.2f}× the first month's "  # type: ignore[index]
+            f"{first['seconds']:.1f} s {following['statuses']}"  # type: ignore[index]
+        )
 
 
 if __name__ == "__main__":

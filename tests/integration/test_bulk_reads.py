@@ -328,6 +328,7 @@ def test_an_upgrade_stopped_half_way_leaves_the_store_as_it_was_and_the_next_fin
 
     from shuyaku.db.engine import make_engine
     from shuyaku.db.migrate import alembic_config, upgrade
+    from shuyaku.db.schema import REVISION
 
     engine = make_engine(database_url)
     command.upgrade(alembic_config(engine), "0008")
@@ -352,7 +353,7 @@ def test_an_upgrade_stopped_half_way_leaves_the_store_as_it_was_and_the_next_fin
         assert "ix_ingest_result_open_review" not in {i["name"] for i in inspect(conn).get_indexes("ingest_result")}
     upgrade(engine)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == "0009"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one() == REVISION
         names = {index["name"] for index in inspect(conn).get_indexes("ingest_result")}
     assert {
         "ix_ingest_result_open_review",

@@ -31,13 +31,21 @@ class HistoryTable:
     key_label: str  # the whole key as staff say it, for messages: 宛名番号・履歴番号
     extra_keys: tuple[str, ...] = ("history_no",)
     last_key_label: str = "履歴番号"  # the item an add of a received key is reported on
+    # A key item that is a month (診療年月): the table keeps every month, a file names a
+    # few, so only those are read (the key's index ends with it).
+    month_key: str | None = None
 
     @property
     def keys(self) -> list[str]:
         return [self.key_column, *self.extra_keys]
 
-    def current_keys(self, conn: Connection, municipality_code: str, keys: list[str]) -> pl.DataFrame:
-        return self._current_keys(conn, keys, municipality=municipality_code)
+    def current_keys(self, conn: Connection, municipality_code: str, records: pl.DataFrame) -> pl.DataFrame:
+        """The current rows (row_id and key) of the keys of ``records`` (one file's)."""
+        keys = records[self.key_column].unique().to_list()
+        if self.month_key is None:
+            return self._current_keys(conn, keys, municipality=municipality_code)
+        months = records[self.month_key].unique().to_list()
+        return self._current_keys(conn, keys, municipality=municipality_code, months=months)
 
     @cached_property
     def _current_keys(self) -> Lookup:
@@ -45,13 +53,10 @@ class HistoryTable:
         schema = {"row_id": pl.Int64} | {
             name: (pl.Int64 if t.c[name].type.python_type is int else pl.String) for name in self.keys
         }
-        return Lookup(
-            [t.c.row_id, *(t.c[name] for name in self.keys)],
-            t.c[self.key_column],
-            t.c.municipality_code == bindparam("municipality"),
-            t.c.superseded_at.is_(None),
-            schema=schema,
-        )
+        where = [t.c.municipality_code == bindparam("municipality"), t.c.superseded_at.is_(None)]
+        if self.month_key is not None:
+            where.append(t.c[self.month_key].in_(bindparam("months", expanding=True)))
+        return Lookup([t.c.row_id, *(t.c[name] for name in self.keys)], t.c[self.key_column], *where, schema=schema)
 
     def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
         update_rows(conn, self.table.c.row_id, row_ids, superseded_at=now, superseded_by_file_id=file_id)
@@ -95,14 +100,13 @@ def apply_in_rounds(
     besides the record (prefecture IDs); every row is stamped with the file and moment.
     """
     records, municipality_code, file_id, now = batch.records, batch.municipality_code, batch.file_id, batch.now
-    key = history.key_column
     ordered = records.sort("line_no").with_columns(pl.int_range(pl.len()).over(history.keys).alias("_round"))
     applied_parts: list[pl.DataFrame] = []
     problems: list[pl.DataFrame] = [pl.DataFrame(schema=PROBLEM_SCHEMA)]
     rounds = int(ordered["_round"].max()) + 1 if ordered.height else 0  # type: ignore[arg-type]
     for round_no in range(rounds):
         part = ordered.filter(pl.col("_round") == round_no).drop("_round")
-        current = history.current_keys(conn, municipality_code, part[key].unique().to_list())
+        current = history.current_keys(conn, municipality_code, part)
         joined = part.join(current, on=history.keys, how="left")
         exists = pl.col("row_id").is_not_null()
         if batch.full_load:

@@ -38,7 +38,7 @@ from shuyaku.problems import ERROR
 
 # The Alembic revision these tables are (the newest under migrations/versions): the CLI
 # refuses a database at another one until `shuyaku init` has migrated it.
-REVISION = "0009"
+REVISION = "0010"
 
 metadata = MetaData(
     naming_convention={
@@ -358,7 +358,7 @@ claim_unit = Table(
     Column("copay", BigInteger, nullable=False),
     Column("specified_disease", String(1), nullable=False),
     *_history_columns(),
-    Index(None, "municipality_code", "atena_no"),
+    Index(None, "municipality_code", "atena_no", "month"),  # a RECE file's keys: only their months
     Index(None, "month"),
 )
 
@@ -413,7 +413,7 @@ hit_report = Table(
     Column("payment", BigInteger, nullable=False),
     Column("source_updated", String(14), nullable=False),
     *_history_columns(),
-    Index(None, "municipality_code", "setai_no"),
+    Index(None, "municipality_code", "setai_no", "month"),  # a KGGT file's keys: only their months
     Index(None, "pref_household_id"),
     Index(None, "month"),
     Index(None, "municipality_code", "month"),  # does a KGGT cover this month (tasuukai.covered)

@@ -17,6 +17,7 @@ CLAIMS = HistoryTable(
     "宛名番号・診療年月・医療機関・入外区分・明細番号",
     extra_keys=("month", "institution", "setting_code", "detail_no"),
     last_key_label="明細番号",
+    month_key="month",
 )
 INCOME_CLASSES = HistoryTable(
     income_class,
@@ -36,7 +37,7 @@ def apply_income_classes(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, 
 
 
 HIT_REPORTS = HistoryTable(
-    hit_report, "setai_no", "世帯番号・診療年月", extra_keys=("month",), last_key_label="診療年月"
+    hit_report, "setai_no", "世帯番号・診療年月", extra_keys=("month",), last_key_label="診療年月", month_key="month"
 )
 
 
