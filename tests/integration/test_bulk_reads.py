@@ -361,3 +361,67 @@ def test_an_upgrade_stopped_half_way_leaves_the_store_as_it_was_and_the_next_fin
         "ix_ingest_result_unreviewed",
     } <= names
     engine.dispose()
+
+
+def test_the_upgrade_notes_the_changes_of_the_classes_already_kept(database_url: str) -> None:
+    """Migration 0011 fills `income_class_change` from the classes a store holds, so the
+    months to run again are the same before and after the upgrade: here July (run before a
+    class reaching it was superseded) and not May (run after every change reaching it)."""
+    from datetime import UTC
+
+    from alembic import command
+
+    from shuyaku.db.migrate import alembic_config, upgrade
+    from shuyaku.db.schema import income_class, income_class_change, kogaku_run
+    from shuyaku.kogaku.service import stale_months
+
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0010")
+
+    def at(day: int) -> datetime:
+        return datetime(2026, 8, day, tzinfo=UTC)
+
+    def kept(to: str | None, recorded: int, superseded: int | None) -> dict[str, Any]:
+        return {
+            "municipality_code": "112038",
+            "setai_no": "2000000001",
+            "applied_from_month": "202604",
+            "applied_to_month": to,
+            "class_under70": "03",
+            "class_over70": None,
+            "fiscal_year": "2026",
+            "source_updated": "20260801000000",
+            "file_id": recorded,
+            "line_no": 2,
+            "recorded_at": at(recorded),
+            "superseded_at": None if superseded is None else at(superseded),
+            "superseded_by_file_id": superseded,
+        }
+
+    def run(month: str, day: int) -> dict[str, Any]:
+        return {
+            "month": month,
+            "cap_table": "2018-08",
+            "run_at": at(day),
+            "actor": "operator",
+            "households": 1,
+            "paid_households": 0,
+            "payment_total": 0,
+            "household_hits": 0,
+            "unmatched_claims": 0,
+            "unregistered": 0,
+            "by_municipality": "{}",
+        }
+
+    with engine.begin() as conn:  # tables 0010 already has, as this version declares them
+        conn.execute(income_class.insert(), [kept(None, 1, 5), kept("202606", 5, None)])
+        conn.execute(kogaku_run.insert(), [run("202607", 3), run("202605", 3), run("202605", 9)])
+    upgrade(engine)
+    with engine.connect() as conn:
+        noted = sorted(
+            (r.changed_at.day, r.applied_from_month, r.applied_to_month or "")
+            for r in conn.execute(select(income_class_change)).all()
+        )
+        assert noted == [(1, "202604", ""), (5, "202604", ""), (5, "202604", "202606")]
+        assert stale_months(conn) == ["202607"]
+    engine.dispose()

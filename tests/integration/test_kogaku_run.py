@@ -407,3 +407,33 @@ def test_a_prefecture_whose_ids_begin_with_zero_gets_them_whole_in_lists_and_hit
         assert [r["県世帯ID"] for r in listed] == [household]
     finally:
         ctx.engine.dispose()
+
+
+def test_a_class_cut_short_or_deleted_after_a_run_makes_the_months_it_left_stale(ctx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a correction or deletion takes away counts as a change of the months the old
+    record reached: July was run with 2000000003's class of April on; the correction ends
+    it in June, so July's run used a class that no longer exists."""
+    from shuyaku.kogaku.service import stale_months
+
+    _setup(ctx)
+    run_month(ctx, OPERATOR, "202607", tmp_path)
+    run_month(ctx, OPERATOR, "202605", tmp_path / "may")
+    cut = exchange_file(
+        "SKBN",
+        [skbn("2000000003", op="2", start="202604", end="202606", under70="04")],
+        seq=2,
+        trailer=["3", "1", "0", "1", "0", ""],
+    )
+    assert ingest(ctx, cut).status == "applied"
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == ["202605", "202607"]  # May: the after-image; July: what it took away
+    run_month(ctx, OPERATOR, "202605", tmp_path / "may-again")
+    run_month(ctx, OPERATOR, "202607", tmp_path / "again")
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == []
+    gone = exchange_file(
+        "SKBN", [skbn("2000000001", op="3", start="202604")], seq=3, trailer=["3", "1", "0", "0", "1", ""]
+    )
+    assert ingest(ctx, gone).status == "applied"
+    with ctx.engine.connect() as conn:
+        assert stale_months(conn) == ["202605", "202607"]

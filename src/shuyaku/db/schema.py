@@ -38,7 +38,7 @@ from shuyaku.problems import ERROR
 
 # The Alembic revision these tables are (the newest under migrations/versions): the CLI
 # refuses a database at another one until `shuyaku init` has migrated it.
-REVISION = "0010"
+REVISION = "0011"
 
 metadata = MetaData(
     naming_convention={
@@ -377,6 +377,19 @@ income_class = Table(
     Column("source_updated", String(14), nullable=False),
     *_history_columns(),
     Index(None, "municipality_code", "setai_no"),
+)
+
+# When income classes reaching which months were recorded or superseded: one row per SKBN
+# file and span of months it touched (no household). A month run before such a change must
+# be run again (`kogaku.service.stale_months`); asked of every class ever kept, the question
+# read the whole table once per month run.
+income_class_change = Table(
+    "income_class_change",
+    metadata,
+    Column("change_id", Integer, primary_key=True, autoincrement=True),
+    Column("changed_at", Timestamp, nullable=False),
+    Column("applied_from_month", String(6), nullable=False),
+    Column("applied_to_month", String(6)),  # NULL: open-ended
 )
 
 # 高額該当月: a household's hit months, as computed by the federation (source "federation",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import Connection
+from sqlalchemy import BindParameter, Connection, bindparam, or_
 
+from shuyaku.db.engine import bulk_insert
 from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
-from shuyaku.db.schema import claim_unit, hit_report, income_class
+from shuyaku.db.query import Lookup
+from shuyaku.db.schema import claim_unit, hit_report, income_class, income_class_change
 from shuyaku.kogaku import crosscheck, tasuukai
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 from shuyaku.qualification.households import household_ids, with_household_ids
@@ -33,7 +35,24 @@ def apply_claims(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.DataF
 
 
 def apply_income_classes(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.DataFrame]:
-    return apply_in_rounds(conn, INCOME_CLASSES, batch)
+    """SKBN; then the spans of months the file changed (its own rows and those it
+    superseded) are noted, for the months that must be run again (``stale_months``)."""
+    applied, problems = apply_in_rounds(conn, INCOME_CLASSES, batch)
+    if applied.height:
+        households = applied["setai_no"].unique().to_list()
+        spans = _CHANGED_SPANS(conn, households, municipality=batch.municipality_code, file_id=batch.file_id)
+        if spans.height:
+            bulk_insert(conn, income_class_change, spans.unique().with_columns(pl.lit(batch.now).alias("changed_at")))
+    return applied, problems
+
+
+_FILE: BindParameter[int] = bindparam("file_id")
+_CHANGED_SPANS = Lookup(
+    [income_class.c.applied_from_month, income_class.c.applied_to_month],
+    income_class.c.setai_no,
+    income_class.c.municipality_code == bindparam("municipality"),
+    or_(income_class.c.file_id == _FILE, income_class.c.superseded_by_file_id == _FILE),
+)
 
 
 HIT_REPORTS = HistoryTable(

@@ -29,7 +29,7 @@ from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import ids_as_text, one_snapshot, read_alongside
-from shuyaku.db.schema import claim_unit, hit_month, income_class, kogaku_run
+from shuyaku.db.schema import claim_unit, hit_month, income_class, income_class_change, kogaku_run
 from shuyaku.errors import InvalidRequest, NotFoundError
 from shuyaku.exchange import outbox
 from shuyaku.exchange.codes import ESTIMATED_CLASSES, INCOME_CLASSES
@@ -346,14 +346,13 @@ def stale_months(conn: Connection) -> list[str]:
     """Months whose run in force was computed before an SKBN record that reaches them was
     recorded or corrected: a household's class changed (or arrived: 区分未登録) since, and
     the month must be run again (kogaku.md: a later SKBN recomputes every month it reaches)."""
-    r, k = kogaku_run.c, income_class.c
+    r, k = kogaku_run.c, income_class_change.c  # a few rows per SKBN file, not every class kept
     newest = select(r.month, func.max(r.run_at).label("run_at")).group_by(r.month).subquery()
     reaches = (k.applied_from_month <= newest.c.month) & (
         k.applied_to_month.is_(None) | (k.applied_to_month >= newest.c.month)
     )
-    since = (k.recorded_at > newest.c.run_at) | (k.superseded_at > newest.c.run_at)
     found = conn.execute(
-        select(newest.c.month).where(exists().where(reaches, since)).order_by(newest.c.month)
+        select(newest.c.month).where(exists().where(reaches, k.changed_at > newest.c.run_at)).order_by(newest.c.month)
     ).scalars()
     return list(found)
 
