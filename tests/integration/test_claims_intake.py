@@ -149,3 +149,24 @@ def test_the_look_up_of_a_rece_files_keys_reads_only_its_months(ctx) -> None:  #
         assert "month" in plan.split("Index Cond", 1)[1].split("\n", 1)[0], plan
     else:  # SQLite
         assert "month=?" in plan, plan
+
+
+def test_a_file_naming_very_many_months_is_applied_as_any_other(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Any YYYYMM is a valid 診療年月, so a file may name more months than one statement
+    should bind: past ``MONTHS_NARROWED`` its keys are looked up over every month, and the
+    corrections and duplicates among them are found all the same."""
+    from shuyaku.db.history import MONTHS_NARROWED
+
+    months = [f"{2000 + n // 12}{n % 12 + 1:02d}" for n in range(MONTHS_NARROWED + 20)]
+    first = [rece("1000000001", month=months[5]), rece("1000000001", month=months[-1])]
+    ingest(ctx, exchange_file("RECE", first, trailer=amount_trailer(first, 8)))
+    many = [rece("1000000002", month=m) for m in months]
+    many += [rece("1000000001", month=months[5], op="2", copay=1_000), rece("1000000001", month=months[-1])]
+    outcome = ingest(ctx, exchange_file("RECE", many, seq=2, trailer=amount_trailer(many, 8)))
+    assert outcome.status == "applied"
+    assert results(ctx, outcome.file_id) == [(len(many) + 1, "E011", "9")]  # the add of a month received
+    current = {
+        (r.month, r.copay)
+        for r in rows(ctx, claim_unit, claim_unit.c.atena_no == "1000000001", claim_unit.c.superseded_at.is_(None))
+    }
+    assert current == {(months[5], 1_000), (months[-1], 300_000)}

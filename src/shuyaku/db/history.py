@@ -15,11 +15,13 @@ from datetime import datetime
 from functools import cached_property
 
 import polars as pl
-from sqlalchemy import Connection, Table, bindparam
+from sqlalchemy import ColumnElement, Connection, Table, bindparam
 
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.query import Lookup, update_rows
 from shuyaku.problems import PROBLEM_SCHEMA, problems_for
+
+MONTHS_NARROWED = 120  # a file naming more months reads every month of its keys
 
 
 @dataclass(frozen=True)
@@ -42,21 +44,35 @@ class HistoryTable:
     def current_keys(self, conn: Connection, municipality_code: str, records: pl.DataFrame) -> pl.DataFrame:
         """The current rows (row_id and key) of the keys of ``records`` (one file's)."""
         keys = records[self.key_column].unique().to_list()
-        if self.month_key is None:
-            return self._current_keys(conn, keys, municipality=municipality_code)
-        months = records[self.month_key].unique().to_list()
-        return self._current_keys(conn, keys, municipality=municipality_code, months=months)
+        if self.month_key is not None:
+            months = records[self.month_key].unique().to_list()
+            # A file naming more months than a statement should bind (a valid 診療年月 is any
+            # YYYYMM) is looked up as before the narrowing: every month of its keys.
+            if len(months) <= MONTHS_NARROWED:
+                return self._current_keys_of_months(conn, keys, municipality=municipality_code, months=months)
+        return self._current_keys(conn, keys, municipality=municipality_code)
 
     @cached_property
     def _current_keys(self) -> Lookup:
+        return self._lookup()
+
+    @cached_property
+    def _current_keys_of_months(self) -> Lookup:
+        return self._lookup(self.table.c[str(self.month_key)].in_(bindparam("months", expanding=True)))
+
+    def _lookup(self, *narrower: ColumnElement[bool]) -> Lookup:
         t = self.table
         schema = {"row_id": pl.Int64} | {
             name: (pl.Int64 if t.c[name].type.python_type is int else pl.String) for name in self.keys
         }
-        where = [t.c.municipality_code == bindparam("municipality"), t.c.superseded_at.is_(None)]
-        if self.month_key is not None:
-            where.append(t.c[self.month_key].in_(bindparam("months", expanding=True)))
-        return Lookup([t.c.row_id, *(t.c[name] for name in self.keys)], t.c[self.key_column], *where, schema=schema)
+        return Lookup(
+            [t.c.row_id, *(t.c[name] for name in self.keys)],
+            t.c[self.key_column],
+            t.c.municipality_code == bindparam("municipality"),
+            t.c.superseded_at.is_(None),
+            *narrower,
+            schema=schema,
+        )
 
     def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
         update_rows(conn, self.table.c.row_id, row_ids, superseded_at=now, superseded_by_file_id=file_id)
