@@ -15,6 +15,7 @@ from sqlalchemy import event, insert
 from shuyaku import ids
 from shuyaku.db.schema import inbound_file, ingest_result, outbound_file, person_key
 from shuyaku.exchange.ledger import quarantine_query
+from shuyaku.exchange.outbox import reported_key
 from shuyaku.ingest.returns import export, unreported_files, unreported_withdrawals
 from shuyaku.qualification.moves import open_review_items
 from shuyaku.setup import add_municipality
@@ -147,6 +148,7 @@ def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[s
             lambda: quarantine_query(frozenset({MUNI_C}), open_only=True, limit=50, before=None),
             ["ix_ingest_result_unreviewed"],
         ),
+        (lambda: reported_key(MUNI_C, "0000001234").limit(1), ["ix_ingest_result_record_key"]),
     ],
     ids=[
         "open items (each SKKS file with a mover)",
@@ -154,6 +156,7 @@ def test_a_to_c_to_b_in_any_order_leaves_no_open_review_item(ctx, order: tuple[s
         "files to report (KKKK)",
         "quarantine screen",
         "quarantine screen of one municipality",
+        "a KKKK key the outbox guard must explain",
     ],
 )
 def test_what_is_read_of_the_tables_of_every_year_goes_through_an_index(ctx, read, indexes: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,7 @@ from shuyaku.problems import ERROR
 
 # The Alembic revision these tables are (the newest under migrations/versions): the CLI
 # refuses a database at another one until `shuyaku init` has migrated it.
-REVISION = "0011"
+REVISION = "0012"
 
 metadata = MetaData(
     naming_convention={
@@ -166,7 +166,9 @@ ingest_result = Table(
     Column("result_id", Integer, primary_key=True, autoincrement=True),
     Column("file_id", Integer, nullable=False, index=True),
     Column("line_no", Integer, nullable=False),
-    Column("record_key", String(15)),  # 宛名番号 or 世帯番号
+    # 宛名番号 or 世帯番号; indexed for the outbox guard, which asks whether a KKKK's key is one
+    # the municipality sent (a quarantined record's key is in no other table)
+    Column("record_key", String(15), index=True),
     Column("history_no", String(4)),
     Column("result", String(1), nullable=False),  # 1 warning, 9 error (not applied)
     Column("code", String(4), nullable=False),

@@ -30,7 +30,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, Select, func, insert, select
 
 from shuyaku import ids
 from shuyaku.crash import crash_point
@@ -178,12 +178,19 @@ def _own_key(conn: Connection, municipality_code: str, kinds: tuple[str, ...], v
             )
         )
     if len(kinds) > 1:  # KKKK: the key of a line of one of this municipality's own files
-        checks.append(
-            select(ingest_result.c.record_key)
-            .join(inbound_file, inbound_file.c.file_id == ingest_result.c.file_id)
-            .where(inbound_file.c.municipality_code == municipality_code, ingest_result.c.record_key == value)
-        )
+        checks.append(reported_key(municipality_code, value))
     return any(conn.execute(check.limit(1)).first() is not None for check in checks)
+
+
+def reported_key(municipality_code: str, value: str) -> Select[tuple[str | None]]:
+    """The problem rows of the municipality's own files whose key is ``value`` (by the
+    index of keys: a handful among every problem ever reported)."""
+    r = ingest_result.c
+    return (
+        select(r.record_key)
+        .join(inbound_file, inbound_file.c.file_id == r.file_id)
+        .where(r.record_key == value, inbound_file.c.municipality_code == municipality_code)
+    )
 
 
 def render(
