@@ -78,3 +78,20 @@ class AtOnce:
     def join(self, timeout: float = 90) -> None:
         for thread in self._threads:
             thread.join(timeout)
+
+
+def recount_changes(ctx: Context) -> int:
+    """How many stored 多数回 counts a recount of every household of every stored month would
+    change (0: what was recounted after each change is exactly what a whole recount gives).
+    Rolled back: nothing is kept."""
+    from datetime import UTC, datetime
+
+    from shuyaku.db.schema import tasuukai_count
+    from shuyaku.kogaku import tasuukai
+
+    with ctx.engine.connect() as conn:
+        transaction = conn.begin()
+        months = conn.execute(select(tasuukai_count.c.month).distinct()).scalars().all()
+        changed = sum(tasuukai.store(conn, month, datetime.now(UTC)).changed for month in months)
+        transaction.rollback()
+    return changed

@@ -39,7 +39,7 @@ from tests.builders import (
     skks,
 )
 from tests.conftest import OPERATOR, Clock, _reset_postgres
-from tests.integration.helpers import AtOnce, ingest, person_id, results, rows
+from tests.integration.helpers import AtOnce, ingest, person_id, recount_changes, results, rows
 
 SINCE = {"change_date": "20250101", "qualified_from": "20250101", "applied_from": "20250101"}
 MOVE = "20260410"
@@ -67,6 +67,8 @@ class Prefecture:
         )
         outcome = ingest(self.ctx, raw, f"{muni}_{kind}_{seq}.csv")
         assert outcome.status == "applied", outcome.message
+        if kind == "KGGT":  # recounted for its households and their successors only: exactly
+            assert recount_changes(self.ctx) == 0
         return outcome
 
     def household_of(self, muni: str, atena: str) -> str:

@@ -14,7 +14,7 @@ from shuyaku.ingest.returns import export
 from shuyaku.kogaku import tasuukai
 from tests.builders import MUNI_A, exchange_file, kggt, kggt_file, number, skks
 from tests.conftest import OPERATOR
-from tests.integration.helpers import ingest, rows
+from tests.integration.helpers import ingest, recount_changes, rows
 
 HOME, OTHER = "2000000001", "2000000002"
 
@@ -66,15 +66,18 @@ def test_a_calculated_month_counts_as_provisional_until_the_kggt_of_its_month_ar
     # February's KGGT confirms the month: March alone is still provisional.
     ingest(ctx, kggt_file([kggt(HOME, "202602")], seq=2))
     assert _count(ctx, household) == (3, "202601;202602;202603", True)
+    assert recount_changes(ctx) == 0  # the KGGT's own recount left nothing to do
 
     # March's KGGT lists another household only: it covers March, and our hit there no
     # longer counts (the municipality did not pay it). Nothing rests on us any more.
     ingest(ctx, kggt_file([kggt(OTHER, "202603")], seq=3))
     assert _count(ctx, household) == (2, "202601;202602", False)
+    assert recount_changes(ctx) == 0  # the KGGT's own recount left nothing to do
 
     # A KGGT deletion removes February even though our calculation found it too.
     ingest(ctx, kggt_file([kggt(HOME, "202602", op="3")], seq=4))
     assert _count(ctx, household) == (1, "202601", False)
+    assert recount_changes(ctx) == 0  # the KGGT's own recount left nothing to do
 
     # The stored count followed every step (recounted in the KGGT's transaction), and the
     # next TSKG carries the household again with 暫定 0.

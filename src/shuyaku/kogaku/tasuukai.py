@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, exists, null, select, union_all, update
+from sqlalchemy import ColumnElement, Connection, exists, null, select, union_all, update
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit import trail
@@ -33,8 +33,9 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
 from shuyaku.db.locks import write_lock
-from shuyaku.db.query import SQLITE_CHUNK, read_frame, rows_to_frame
+from shuyaku.db.query import SQLITE_CHUNK, read_frame
 from shuyaku.db.schema import (
+    continuity_candidate,
     hit_month,
     hit_report,
     household_key,
@@ -122,15 +123,24 @@ def hit_rows(conn: Connection, first: str, last: str, households: list[str] | No
     )
 
 
-def lineage(conn: Connection, month: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def confirmed_lineage(conn: Connection) -> pl.DataFrame:
+    """Every confirmed candidate as candidate_id, src, dst, cutoff (YYYYMM of its 異動日),
+    continuous: read once by a recount of several months (``lineage`` takes its months')."""
+    c = continuity_candidate.c
+    return read_frame(
+        conn,
+        select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
+            c.status == CandidateStatus.CONFIRMED
+        ),
+        {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.Date, "continuous": pl.Boolean},
+    ).with_columns(pl.col("cutoff").dt.strftime("%Y%m"))
+
+
+def lineage(conn: Connection, month: str, confirmed: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Confirmed edges (src, dst, cutoff, candidate_id) and restarts (household, restart)
-    in force for ``month`` (their month is not after it)."""
-    rows = continuity.confirmed(conn)
-    frame = rows_to_frame(
-        [(r[0], r[1], r[2], r[3].strftime("%Y%m"), r[4]) for r in rows],
-        ["candidate_id", "src", "dst", "cutoff", "continuous"],
-        {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.String, "continuous": pl.Boolean},
-    )
+    in force for ``month`` (their month is not after it), of ``confirmed_lineage`` (read
+    here if not given)."""
+    frame = confirmed_lineage(conn) if confirmed is None else confirmed
     frame = frame.filter(pl.col("cutoff") <= month)
     edges = frame.filter(pl.col("continuous") & (pl.col("src") != pl.col("dst"))).drop("continuous")
     restarts = (
@@ -211,15 +221,19 @@ def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFram
     )
 
 
-def counts(conn: Connection, month: str, households: list[str] | None = None) -> pl.DataFrame:
+def counts(
+    conn: Connection, month: str, households: list[str] | None = None, confirmed: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """household, hit_count, months (YYYYMM;…), predecessors (県世帯ID;…) for every household
-    with at least one counted month."""
+    with at least one counted month (of ``households`` only, where given: then only their
+    hits and those of their predecessors are read, up to ``FEW_HOUSEHOLDS``)."""
     month = check_month(month)
     first, last = window(month)
     if last < first:
         return pl.DataFrame(schema=COUNT_SCHEMA)
-    hits = hit_rows(conn, first, last)
-    edges, restarts = lineage(conn, month)
+    edges, restarts = lineage(conn, month, confirmed)
+    needed = None if households is None else _along(edges, households, "dst", "src")
+    hits = hit_rows(conn, first, last, needed if needed is not None and len(needed) <= FEW_HOUSEHOLDS else None)
     found = contributions(hits, edges, restarts, first)
     if households is not None:
         found = found.filter(pl.col("household").is_in(households))
@@ -260,18 +274,32 @@ class RunSummary:
 LOCK = "tasuukai"
 
 
-def store(conn: Connection, month: str, now: datetime) -> RunSummary:
+def store(
+    conn: Connection,
+    month: str,
+    now: datetime,
+    households: list[str] | None = None,
+    confirmed: pl.DataFrame | None = None,
+) -> RunSummary:
     """Compute the month's counts and keep them: a household whose count, months,
     predecessors or 暫定 flag changed gets a new row (the old one superseded); one that had a count and
-    has none now gets a row with 0, so the change reaches the next TSKG."""
+    has none now gets a row with 0, so the change reaches the next TSKG. With ``households``,
+    only theirs and their successors' (the counts their months reach) are computed and compared."""
     write_lock(conn, LOCK)
-    fresh = counts(conn, month)
     t = tasuukai_count.c
+    current: list[ColumnElement[bool]] = [t.month == month, t.superseded_at.is_(None)]
+    if households is not None:
+        confirmed = confirmed_lineage(conn) if confirmed is None else confirmed
+        reached = _along(lineage(conn, month, confirmed)[0], households, "src", "dst")
+        if len(reached) <= FEW_HOUSEHOLDS:
+            current.append(t.pref_household_id.in_(reached))
+            households = reached
+        else:
+            households = None
+    fresh = counts(conn, month, households, confirmed)
     stored = read_frame(
         conn,
-        select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors, t.provisional).where(
-            t.month == month, t.superseded_at.is_(None)
-        ),
+        select(t.row_id, t.pref_household_id, t.hit_count, t.months, t.predecessors, t.provisional).where(*current),
         {
             "row_id": pl.Int64,
             "household": pl.String,
@@ -315,14 +343,36 @@ def store(conn: Connection, month: str, now: datetime) -> RunSummary:
     return RunSummary(month, fresh.height, fresh.filter(pl.col("hit_count") >= THRESHOLD).height, changed.height)
 
 
-def recount(conn: Connection, since: str, now: datetime) -> list[RunSummary]:
-    """Recompute every stored month a change at month ``since`` can reach (since … since+11)."""
+def recount(conn: Connection, since: str, now: datetime, households: list[str] | None = None) -> list[RunSummary]:
+    """Recompute every stored month a change at month ``since`` can reach (since … since+11):
+    of every household, or where the change touched only ``households`` (a KGGT), of those
+    and the households their months reach."""
     write_lock(conn, LOCK)  # before the stored months are read: a run may be storing a new one
     t = tasuukai_count.c
     months = (
         conn.execute(select(t.month).where(t.month >= since, t.month <= shift(since, 11)).distinct()).scalars().all()
     )
-    return [store(conn, m, now) for m in sorted(months)]
+    confirmed = confirmed_lineage(conn) if months else None
+    return [store(conn, m, now, households, confirmed) for m in sorted(months)]
+
+
+# A count of a few households reads their hits and their predecessors' only; past this many
+# (a bound list in one statement) it reads the window's hits of the whole prefecture.
+FEW_HOUSEHOLDS = 5_000
+
+
+def _along(edges: pl.DataFrame, households: list[str], start: str, end: str) -> list[str]:
+    """``households`` and every household reached from them along the lineage edges, from the
+    ``start`` column to the ``end`` one (src → dst: their successors; dst → src: their
+    predecessors)."""
+    reached = set(households)
+    frontier = reached
+    pairs = edges.select(start, end)
+    while frontier and pairs.height:
+        step = set(pairs.filter(pl.col(start).is_in(list(frontier)))[end].to_list()) - reached
+        reached |= step
+        frontier = step
+    return sorted(reached)
 
 
 def run_month(ctx: Context, actor: Actor, month: str) -> RunSummary:
