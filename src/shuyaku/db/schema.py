@@ -192,14 +192,14 @@ ingest_result = Table(
 # but not the bound list of an ``IN``.
 REVIEW_CODES = ("E101", "E102", "E103")
 _open_review = ingest_result.c.withdrawn_at.is_(None) & ingest_result.c.code.in_(REVIEW_CODES)
-_unreported = ingest_result.c.withdrawn_at.is_not(None) & ingest_result.c.withdrawal_reported.is_(None)
+UNREPORTED_WITHDRAWAL = ingest_result.c.withdrawn_at.is_not(None) & ingest_result.c.withdrawal_reported.is_(None)
 _unreviewed = (ingest_result.c.result == ERROR) & ingest_result.c.reviewed_at.is_(None)
 Index("ix_ingest_result_open_review", ingest_result.c.code, postgresql_where=_open_review, sqlite_where=_open_review)
 Index(
     "ix_ingest_result_unreported_withdrawal",
     ingest_result.c.result_id,
-    postgresql_where=_unreported,
-    sqlite_where=_unreported,
+    postgresql_where=UNREPORTED_WITHDRAWAL,
+    sqlite_where=UNREPORTED_WITHDRAWAL,
 )
 Index(
     "ix_ingest_result_unreviewed",

@@ -18,6 +18,7 @@ from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.query import SQLITE_CHUNK, read_frame, update_rows
 from shuyaku.db.schema import (
+    UNREPORTED_WITHDRAWAL,
     continuity_candidate,
     id_assignment,
     inbound_file,
@@ -286,7 +287,7 @@ def unreported_withdrawals(municipality_code: str) -> Any:
     return (
         select(f.filename, f.seq, r.result_id, r.line_no, r.record_key, r.history_no, r.code)
         .join(inbound_file, f.file_id == r.file_id)
-        .where(f.municipality_code == municipality_code, r.withdrawn_at.is_not(None), r.withdrawal_reported.is_(None))
+        .where(f.municipality_code == municipality_code, UNREPORTED_WITHDRAWAL)
         .order_by(r.result_id)
     )
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
-from sqlalchemy import BindParameter, Connection, bindparam, or_, select
+from sqlalchemy import BindParameter, Connection, bindparam, or_
 
 from shuyaku.db.engine import bulk_insert
-from shuyaku.db.history import MONTHS_NARROWED, Batch, HistoryTable, apply_in_rounds
+from shuyaku.db.history import Batch, HistoryTable, apply_in_rounds
 from shuyaku.db.query import Lookup
-from shuyaku.db.schema import claim_unit, hit_month, hit_report, household_key, income_class, income_class_change
+from shuyaku.db.schema import claim_unit, hit_report, income_class, income_class_change
 from shuyaku.kogaku import crosscheck, tasuukai
 from shuyaku.problems import PROBLEM_SCHEMA, WARNING
 from shuyaku.qualification.households import household_ids, with_household_ids
@@ -68,35 +68,14 @@ def apply_hit_reports(conn: Connection, batch: Batch) -> tuple[pl.DataFrame, pl.
     applied, problems = apply_in_rounds(conn, HIT_REPORTS, batch, with_household_ids(conn, batch))
     if applied.height == 0:
         return applied, problems
-    tasuukai.recount(conn, str(applied["month"].min()), batch.now, _touched(conn, applied, batch.municipality_code))
+    months = applied["month"].unique().to_list()
+    named = household_ids(conn, batch.municipality_code, applied["setai_no"].unique().to_list())
+    touched = tasuukai.touched_by_kggt(conn, batch.municipality_code, named["pref_household_id"].to_list(), months)
+    tasuukai.recount(conn, min(months), batch.now, touched)
     return applied, pl.concat(
-        [problems, _flag_mismatches(conn, applied, batch.municipality_code), _crosscheck(conn, applied, batch)],
+        [problems, _flag_mismatches(conn, applied, named), _crosscheck(conn, applied, batch)],
         how="vertical",
     )
-
-
-def _touched(conn: Connection, applied: pl.DataFrame, municipality_code: str) -> list[str] | None:
-    """The households whose counted months a KGGT can change: those it names, and those of
-    its municipality whose months the federation calculated (a KGGT of the municipality for
-    the month puts those out of count: ``tasuukai.hit_rows``). None (every household) for a
-    file of very many months."""
-    months = applied["month"].unique().to_list()
-    if len(months) > MONTHS_NARROWED:
-        return None
-    named = household_ids(conn, municipality_code, applied["setai_no"].unique().to_list())["pref_household_id"]
-    h, k = hit_month.c, household_key.c
-    calculated = conn.execute(
-        select(h.pref_household_id)
-        .join(household_key, k.pref_household_id == h.pref_household_id)
-        .where(
-            k.municipality_code == municipality_code,
-            h.month.in_(months),
-            h.source == tasuukai.FEDERATION,
-            h.superseded_at.is_(None),
-        )
-        .distinct()
-    ).scalars()
-    return sorted({*named.to_list(), *calculated})
 
 
 def _crosscheck(conn: Connection, applied: pl.DataFrame, batch: Batch) -> pl.DataFrame:
@@ -115,11 +94,12 @@ def _crosscheck(conn: Connection, applied: pl.DataFrame, batch: Batch) -> pl.Dat
     ).cast(PROBLEM_SCHEMA)  # type: ignore[arg-type]
 
 
-def _flag_mismatches(conn: Connection, applied: pl.DataFrame, municipality_code: str) -> pl.DataFrame:
+def _flag_mismatches(conn: Connection, applied: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """W301 where the municipality's 多数回 flag differs from the count (``keys``: the file's
+    世帯番号 → 県世帯ID)."""
     current = applied.filter(pl.col("op") != "3")
     if current.height == 0:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    keys = household_ids(conn, municipality_code, current["setai_no"].unique().to_list())
     current = current.join(keys, on="setai_no", how="left")
     parts = []
     for (month,), part in current.group_by("month"):

@@ -32,6 +32,7 @@ from shuyaku.audit import trail
 from shuyaku.audit.guard import guarded
 from shuyaku.context import Context
 from shuyaku.db.engine import bulk_insert
+from shuyaku.db.history import MONTHS_NARROWED
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import SQLITE_CHUNK, read_frame
 from shuyaku.db.schema import (
@@ -121,6 +122,27 @@ def hit_rows(conn: Connection, first: str, last: str, households: list[str] | No
         union_all(reported, computed),  # type: ignore[arg-type]
         {"household": pl.String, "month": pl.String, "source": pl.String, "file_id": pl.Int64, "line_no": pl.Int64},
     )
+
+
+def touched_by_kggt(conn: Connection, municipality_code: str, named: list[str], months: list[str]) -> list[str] | None:
+    """The households whose counted months a KGGT of ``months`` can change: those it names,
+    and those of its municipality whose months the federation calculated (its arrival covers
+    them: ``covered``). None (every household) for a file of very many months."""
+    if len(months) > MONTHS_NARROWED:
+        return None
+    h, k = hit_month.c, household_key.c
+    calculated = conn.execute(
+        select(h.pref_household_id)
+        .join(household_key, k.pref_household_id == h.pref_household_id)
+        .where(
+            k.municipality_code == municipality_code,
+            h.month.in_(months),
+            h.source == FEDERATION,
+            h.superseded_at.is_(None),
+        )
+        .distinct()
+    ).scalars()
+    return sorted({*named, *calculated})
 
 
 def confirmed_lineage(conn: Connection) -> pl.DataFrame:
