@@ -258,64 +258,72 @@ def test_an_ingest_run_on_sqlite_checkpoints_at_its_end_and_leaves_the_defaults(
         assert before == during == after == ("on",)
 
 
+_PERSON, _HOUSEHOLD = "1120000000018", "1120000000026"
+
+
+def _period(municipality: str, atena: str, history: int, setai: str, change: date, **more: Any) -> dict[str, Any]:
+    """A qualification_period row as an ingest writes it (less ``overtaken_on``)."""
+    return {
+        "municipality_code": municipality,
+        "atena_no": atena,
+        "history_no": history,
+        "pref_person_id": _PERSON,
+        "pref_household_id": _HOUSEHOLD,
+        "setai_no": setai,
+        "change_date": change,
+        "reason_code": "01",
+        "is_head": True,
+        "card_number": "1",
+        "card_branch": "01",
+        "name": "試験 太郎",
+        "name_kana": "シケン タロウ",
+        "birth_date": date(1960, 4, 1),
+        "sex": "1",
+        "qualified_from": date(2020, 1, 1),
+        "qualified_from_reason": "01",
+        "qualified_until": None,
+        "applied_from": change,
+        "applied_to": None,
+        "source_updated": "20260101000000",
+        "file_id": 1,
+        "line_no": history,
+        "recorded_at": datetime(2026, 1, 1),
+        "superseded_at": None,
+    } | more
+
+
 def test_the_record_in_force_is_the_newest_current_row_before_the_month_ends(ctx) -> None:  # type: ignore[no-untyped-def]
-    """``periods.in_force`` (a DISTINCT ON on PostgreSQL, a window on SQLite): of each
-    宛名番号's current rows whose 異動日 is before the month's end, the newest 履歴番号 —
-    and only when its span covers the month (an older row that does is not taken instead)."""
+    """``periods.in_force``: of each 宛名番号's current rows whose 異動日 is before the month's
+    end, the newest 履歴番号 — and only when its span covers the month (an older row that does
+    is not taken instead). Rows written here carry the ``overtaken_on`` the ingest keeps."""
     from shuyaku.db.schema import qualification_period
     from shuyaku.qualification import periods
 
-    person, household = "1120000000018", "1120000000026"
-    recorded = datetime(2026, 1, 1)
-
-    def row(municipality: str, atena: str, history: int, setai: str, change: date, **more: Any) -> dict[str, Any]:
-        return {
-            "municipality_code": municipality,
-            "atena_no": atena,
-            "history_no": history,
-            "pref_person_id": person,
-            "pref_household_id": household,
-            "setai_no": setai,
-            "change_date": change,
-            "reason_code": "01",
-            "is_head": True,
-            "card_number": "1",
-            "card_branch": "01",
-            "name": "試験 太郎",
-            "name_kana": "シケン タロウ",
-            "birth_date": date(1960, 4, 1),
-            "sex": "1",
-            "qualified_from": date(2020, 1, 1),
-            "qualified_from_reason": "01",
-            "qualified_until": None,
-            "applied_from": change,
-            "applied_to": None,
-            "source_updated": "20260101000000",
-            "file_id": 1,
-            "line_no": history,
-            "recorded_at": recorded,
-            "superseded_at": None,
-        } | more
-
     rows = [
-        row("112038", "1", 1, "S1", date(2026, 1, 1)),
-        row("112038", "1", 2, "S2", date(2026, 8, 15)),  # the one in force
-        row("112038", "1", 3, "S3", date(2026, 10, 5)),  # after the month
-        row("112038", "2", 1, "T1", date(2026, 1, 1)),  # in force: the newer row was superseded
-        row("112038", "2", 2, "T2", date(2026, 9, 2), superseded_at=datetime(2026, 9, 3)),
-        row("112038", "3", 1, "U1", date(2026, 1, 1)),
-        row("112038", "3", 2, "U2", date(2026, 8, 1), qualified_until=date(2026, 9, 1)),  # lost before the month
-        row("112038", "4", 1, "V1", date(2026, 9, 20), applied_from=date(2026, 10, 1)),  # applies from the next
-        row("112046", "1", 1, "W1", date(2025, 4, 1), applied_to=date(2026, 9, 30)),  # same 宛名番号, elsewhere
+        _period("112038", "1", 1, "S1", date(2026, 1, 1), overtaken_on=date(2026, 8, 15)),
+        _period("112038", "1", 2, "S2", date(2026, 8, 15), overtaken_on=date(2026, 10, 5)),  # the one in force
+        _period("112038", "1", 3, "S3", date(2026, 10, 5)),  # after the month
+        _period("112038", "2", 1, "T1", date(2026, 1, 1)),  # in force: the newer row was superseded
+        _period("112038", "2", 2, "T2", date(2026, 9, 2), superseded_at=datetime(2026, 9, 3)),
+        _period("112038", "3", 1, "U1", date(2026, 1, 1), overtaken_on=date(2026, 8, 1)),
+        _period("112038", "3", 2, "U2", date(2026, 8, 1), qualified_until=date(2026, 9, 1)),  # lost before the month
+        _period("112038", "4", 1, "V1", date(2026, 9, 20), applied_from=date(2026, 10, 1)),  # applies from the next
+        _period("112046", "1", 1, "W1", date(2025, 4, 1), applied_to=date(2026, 9, 30)),  # same 宛名番号, elsewhere
+        # A later 履歴番号 dated earlier: from its 異動日 it is in force, not the rows before it.
+        _period("112046", "2", 1, "X1", date(2026, 1, 1), overtaken_on=date(2026, 7, 1)),
+        _period("112046", "2", 2, "X2", date(2026, 8, 1), overtaken_on=date(2026, 7, 1)),
+        _period("112046", "2", 3, "X3", date(2026, 7, 1)),
     ]
+    rows = [{"overtaken_on": None} | r for r in rows]
     with ctx.engine.begin() as conn:
         conn.execute(qualification_period.insert(), rows)
+        assert periods.overtaken_mismatches(conn) == 0
     with ctx.engine.connect() as conn:  # a bulk read sees what is committed (on PostgreSQL, another connection)
         found = periods.in_force(conn, date(2026, 9, 1), date(2026, 10, 1))
     assert found.schema == pl.Schema(periods.IN_FORCE_SCHEMA)
     chosen = sorted(found.select("municipality_code", "atena_no", "setai_no").rows())
-    assert chosen == [("112038", "1", "S2"), ("112038", "2", "T1"), ("112046", "1", "W1")]
-    assert set(found["pref_person_id"]) == {int(person)}  # the batch's IDs are their numbers
+    assert chosen == [("112038", "1", "S2"), ("112038", "2", "T1"), ("112046", "1", "W1"), ("112046", "2", "X3")]
+    assert set(found["pref_person_id"]) == {int(_PERSON)}  # the batch's IDs are their numbers
     assert set(found["birth_date"]) == {date(1960, 4, 1)}
 
 
@@ -424,4 +432,41 @@ def test_the_upgrade_notes_the_changes_of_the_classes_already_kept(database_url:
         )
         assert noted == [(1, "202604", ""), (5, "202604", ""), (5, "202604", "202606")]
         assert stale_months(conn) == ["202607"]
+    engine.dispose()
+
+
+def test_the_upgrade_dates_when_each_record_kept_was_overtaken(database_url: str) -> None:
+    """Migration 0013 fills ``overtaken_on`` of the records a store holds: the earliest 異動日
+    of the key's current rows of a higher 履歴番号, a superseded row counting for nothing."""
+    from alembic import command
+
+    from shuyaku.db.migrate import alembic_config, upgrade
+    from shuyaku.db.schema import qualification_period
+    from shuyaku.qualification import periods
+
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0012")
+    with engine.begin() as conn:  # the table as 0012 has it: no overtaken_on
+        conn.execute(
+            qualification_period.insert(),
+            [
+                _period("112038", "1", 1, "S1", date(2026, 1, 1)),
+                _period("112038", "1", 2, "S2", date(2026, 8, 15)),
+                _period("112038", "1", 3, "S3", date(2026, 7, 1)),
+                _period("112038", "1", 4, "S4", date(2026, 6, 1), superseded_at=datetime(2026, 9, 3)),
+                _period("112046", "1", 1, "W1", date(2025, 4, 1)),
+            ],
+        )
+    upgrade(engine)
+    q = qualification_period.c
+    with engine.connect() as conn:
+        kept = conn.execute(select(q.setai_no, q.overtaken_on).order_by(q.municipality_code, q.history_no)).all()
+        assert periods.overtaken_mismatches(conn) == 0
+    assert [tuple(r) for r in kept] == [
+        ("S1", date(2026, 7, 1)),
+        ("S2", date(2026, 7, 1)),
+        ("S3", None),
+        ("S4", None),
+        ("W1", None),
+    ]
     engine.dispose()

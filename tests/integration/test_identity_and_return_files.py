@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
 from shuyaku import ids
-from shuyaku.db.schema import id_assignment, outbound_file, vault_entry
+from shuyaku.db.schema import id_assignment, outbound_file, qualification_period, vault_entry
 from shuyaku.exchange import outbox
 from shuyaku.ingest.returns import export
+from shuyaku.qualification import periods
 from shuyaku.qualification.service import lookup_person
 from shuyaku.setup import rotate_index_key
 from tests.builders import MUNI_A, MUNI_B, exchange_file, number, skks
@@ -340,3 +342,64 @@ def test_an_export_into_a_folder_that_cannot_be_locked_still_goes(ctx, tmp_path,
     [path] = export(ctx, OPERATOR, MUNI_B, "IDTB", tmp_path / "share")
     assert path.is_file() and path.parent == tmp_path / "share"
     assert "cannot be locked" in caplog.text
+
+
+def _in_force_by_every_record(ctx, first: date, end: date) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """The record in force as the rule says it, from every current row: per 宛名番号 the
+    highest 履歴番号 dated before ``end``, kept when its span covers the month."""
+    q = qualification_period.c
+    newest: dict[tuple[str, str], Any] = {}
+    for r in rows(ctx, qualification_period, q.superseded_at.is_(None), q.change_date < end):
+        key = (r.municipality_code, r.atena_no)
+        if key not in newest or r.history_no > newest[key].history_no:
+            newest[key] = r
+    return sorted(
+        (r.municipality_code, r.atena_no, r.setai_no)
+        for r in newest.values()
+        if r.applied_from < end
+        and (r.applied_to is None or r.applied_to >= first)
+        and (r.qualified_until is None or r.qualified_until > first)
+    )
+
+
+def test_every_change_of_a_persons_records_keeps_the_record_in_force_right(ctx) -> None:  # type: ignore[no-untyped-def]
+    """Adds of several 履歴番号 at once, a later 履歴番号 dated earlier, a correction that moves
+    a 異動日 past the month, a deletion, the same key twice in one file, a full file's re-send:
+    after each, every current row's ``overtaken_on`` is what its key's rows say, and the
+    month's records in force are those the rule picks from every record."""
+    a, b = "1000000001", "1000000002"
+
+    def rec(atena: str, history: int, change: str, setai: str, **more: str) -> list[str]:
+        seed = 1 if atena == a else 2
+        return skks(
+            atena, history=history, individual_number=number(seed), setai=setai, change_date=change,
+            qualified_from="20250101", applied_from=change, **more,
+        )  # fmt: skip
+
+    files = [
+        [rec(a, 1, "20260101", "2000000011"), rec(a, 2, "20260815", "2000000012"), rec(a, 3, "20261005", "2000000013"),
+         rec(b, 1, "20260101", "2000000021")],
+        [rec(a, 4, "20260701", "2000000014"), rec(b, 1, "20260901", "2000000022", op="2")],
+        [rec(a, 4, "20260701", "2000000014", op="3"), rec(b, 2, "20260910", "2000000023"),
+         rec(b, 2, "20261101", "2000000024", op="2")],
+    ]  # fmt: skip
+    september, october = (date(2026, 9, 1), date(2026, 10, 1)), (date(2026, 10, 1), date(2026, 11, 1))
+    for seq, records in enumerate(files, start=1):
+        outcome = ingest(ctx, exchange_file("SKKS", records, seq=seq))
+        assert (outcome.status, outcome.errors) == ("applied", 0), (outcome.message, outcome.record_codes)
+        with ctx.engine.connect() as conn:
+            assert periods.overtaken_mismatches(conn) == 0
+            for first, end in (september, october):
+                found = periods.in_force(conn, first, end).select("municipality_code", "atena_no", "setai_no")
+                assert sorted(found.rows()) == _in_force_by_every_record(ctx, first, end)
+    # A full file sends 履歴 2 again with its 異動日 after September: 履歴 1 is in force then.
+    full = [rec(a, 1, "20260101", "2000000011"), rec(a, 2, "20261010", "2000000012"),
+            rec(a, 3, "20261005", "2000000013"), rec(b, 1, "20260901", "2000000022"),
+            rec(b, 2, "20261101", "2000000024")]  # fmt: skip
+    assert ingest(ctx, exchange_file("SKKS", full, seq=4, data_kind="1")).status == "applied"
+    with ctx.engine.connect() as conn:
+        assert periods.overtaken_mismatches(conn) == 0
+        chosen = sorted(periods.in_force(conn, *september).select("atena_no", "setai_no").rows())
+    assert (
+        chosen == [(a, "2000000011"), (b, "2000000022")] == [r[1:] for r in _in_force_by_every_record(ctx, *september)]
+    )

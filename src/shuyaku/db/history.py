@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 
 import polars as pl
@@ -36,6 +36,9 @@ class HistoryTable:
     # A key item that is a month (診療年月): the table keeps every month, a file names a
     # few, so only those are read (the key's index ends with it).
     month_key: str | None = None
+    # (異動日 column, the column that keeps the earliest 異動日 of the key's current rows of
+    # a higher 履歴番号): kept by ``apply_in_rounds`` whenever a key's current rows change.
+    overtaken: tuple[str, str] | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -62,11 +65,11 @@ class HistoryTable:
 
     def _lookup(self, *narrower: ColumnElement[bool]) -> Lookup:
         t = self.table
-        schema = {"row_id": pl.Int64} | {
-            name: (pl.Int64 if t.c[name].type.python_type is int else pl.String) for name in self.keys
-        }
+        kinds = {int: pl.Int64, date: pl.Date}
+        columns = ["row_id", *self.keys, *(self.overtaken or ())]
+        schema = {name: kinds.get(t.c[name].type.python_type, pl.String) for name in columns}
         return Lookup(
-            [t.c.row_id, *(t.c[name] for name in self.keys)],
+            [t.c[name] for name in columns],
             t.c[self.key_column],
             t.c.municipality_code == bindparam("municipality"),
             t.c.superseded_at.is_(None),
@@ -76,6 +79,26 @@ class HistoryTable:
 
     def supersede(self, conn: Connection, row_ids: list[int], now: datetime, file_id: int) -> None:
         update_rows(conn, self.table.c.row_id, row_ids, superseded_at=now, superseded_by_file_id=file_id)
+
+    def overtake(self, conn: Connection, current: pl.DataFrame, gone: list[int], inserts: pl.DataFrame) -> pl.DataFrame:
+        """A round's change of its keys' current rows (``current`` less ``gone``, plus
+        ``inserts``): each row's earliest 異動日 among the key's rows of a higher 履歴番号 —
+        set on the rows kept where it changed, and returned as a column of ``inserts``."""
+        assert self.overtaken is not None
+        day, later = self.overtaken
+        key = [self.key_column, *self.extra_keys]
+        rows = pl.concat(
+            [
+                current.filter(~pl.col("row_id").is_in(gone)).select(*key, day, "row_id", pl.col(later).alias("_was")),
+                inserts.select(*key, day, pl.lit(None, pl.Int64).alias("row_id"), pl.lit(None, pl.Date).alias("_was")),
+            ],
+            how="vertical_relaxed",
+        ).sort(key, descending=[False] * (len(key) - 1) + [True])
+        rows = rows.with_columns(pl.col(day).cum_min().shift(1).over(self.key_column).alias(later))
+        changed = rows.filter(pl.col("row_id").is_not_null() & pl.col(later).ne_missing(pl.col("_was")))
+        for (value,), group in changed.group_by(later):  # a file's 異動日 are few
+            update_rows(conn, self.table.c.row_id, group["row_id"].to_list(), **{later: value})
+        return inserts.join(rows.filter(pl.col("row_id").is_null()).select(*key, later), on=key, how="left")
 
 
 @dataclass(frozen=True)
@@ -123,7 +146,7 @@ def apply_in_rounds(
     for round_no in range(rounds):
         part = ordered.filter(pl.col("_round") == round_no).drop("_round")
         current = history.current_keys(conn, municipality_code, part)
-        joined = part.join(current, on=history.keys, how="left")
+        joined = part.join(current.select("row_id", *history.keys), on=history.keys, how="left")
         exists = pl.col("row_id").is_not_null()
         if batch.full_load:
             joined = joined.with_columns(
@@ -148,8 +171,11 @@ def apply_in_rounds(
             )
         )
         ok = joined.filter(~(((pl.col("op") == "1") & exists) | (pl.col("op").is_in(["2", "3"]) & ~exists)))
-        history.supersede(conn, ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list(), now, file_id)
+        gone = ok.filter(pl.col("op").is_in(["2", "3"]))["row_id"].to_list()
+        history.supersede(conn, gone, now, file_id)
         inserts = ok.filter(pl.col("op").is_in(["1", "2"])).drop("row_id")
+        if history.overtaken is not None and (gone or inserts.height):
+            inserts = history.overtake(conn, current, gone, inserts)
         if inserts.height:
             ready = before_insert(inserts) if before_insert else inserts
             columns = [c.name for c in history.table.columns if c.name in ready.columns and c.name != "row_id"]

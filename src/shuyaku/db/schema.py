@@ -38,7 +38,7 @@ from shuyaku.problems import ERROR
 
 # The Alembic revision these tables are (the newest under migrations/versions): the CLI
 # refuses a database at another one until `shuyaku init` has migrated it.
-REVISION = "0012"
+REVISION = "0013"
 
 metadata = MetaData(
     naming_convention={
@@ -320,6 +320,11 @@ qualification_period = Table(
     Column("elderly_copay_ratio", String(2)),
     Column("source_updated", String(14), nullable=False),
     *_history_columns(),
+    # Of a current row: the earliest 異動日 of the key's current rows of a higher 履歴番号 —
+    # from that day a newer record is in force (NULL: none). Kept by every file that changes
+    # the key's current rows (``db.history``), so the record in force of a month is chosen
+    # row by row (``periods.in_force``), not by reading every record a person ever had.
+    Column("overtaken_on", Date),
     Index(None, "municipality_code", "atena_no", "history_no"),
 )
 

@@ -18,7 +18,9 @@ from shuyaku.qualification.households import with_household_ids
 from shuyaku.timeutil import jst_date
 from shuyaku.vault.service import Vault
 
-QUALIFICATION_HISTORY = HistoryTable(qualification_period, "atena_no", "宛名番号・履歴番号")
+QUALIFICATION_HISTORY = HistoryTable(
+    qualification_period, "atena_no", "宛名番号・履歴番号", overtaken=("change_date", "overtaken_on")
+)
 CANCELLED = "4"
 
 

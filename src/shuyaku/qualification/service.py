@@ -42,6 +42,10 @@ def _person_of(conn: Connection, municipality_code: str, atena_no: str) -> str:
     return str(pid)
 
 
+# What the store keeps for its own reads, not part of a record as staff and systems see it.
+_KEPT_FOR_READS = {"overtaken_on"}
+
+
 def lookup_person(
     ctx: Context, actor: Actor, municipality_code: str, atena_no: str, as_known_at: datetime | None = None
 ) -> PersonView:
@@ -64,7 +68,7 @@ def lookup_person(
         )
         rows = (
             conn.execute(
-                select(qualification_period)
+                select(*(c for c in qualification_period.c if c.key not in _KEPT_FOR_READS))
                 .where(q.municipality_code == municipality_code, q.atena_no == atena_no, known)
                 .order_by(q.history_no)
             )
