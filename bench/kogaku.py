@@ -4,6 +4,7 @@
     .venv/bin/python bench/kogaku.py --skip-load        # measure again on the loaded database
     .venv/bin/python bench/kogaku.py --persons 100000   # a quicker look
     .venv/bin/python bench/kogaku.py --history-months 11   # a store with a year of claims
+    .venv/bin/python bench/kogaku.py --earlier-records 4   # and four earlier records a person
 
 Prints, measured in the same run:
 - `kogaku run` end to end (store → calculation → hit months → 支給 lists): seconds, peak memory —
@@ -18,6 +19,10 @@ Prints, measured in the same run:
 
 ``--history-months N`` gives the store, after the load, N earlier months of claims (copies
 of the month's claim units, by SQL), as a store has after N months in service.
+``--earlier-records N`` gives every person N earlier qualification records (a 異動 every
+200 days before the one loaded, each ended the day before the next; by SQL, and their
+``overtaken_on`` as migration 0013 fills it), as a store has after some years: the records in
+force are the same, but there are N + 1 times as many records to choose them from.
 The database is `shuyaku_bench_kogaku` (created if missing, emptied before a load).
 """
 
@@ -82,6 +87,46 @@ def add_claim_history(url: str, month: str, months: int) -> dict[str, object]:
                 text(f"INSERT INTO claim_unit ({listed}) SELECT {chosen} FROM claim_unit WHERE month = :month"),
                 {"earlier": earlier, "month": month},
             ).rowcount
+    engine.dispose()
+    return {"seconds": time.perf_counter() - started, "rows": rows}
+
+
+def add_earlier_records(url: str, records: int) -> dict[str, object]:
+    """Give every person ``records`` earlier qualification records (copies of the one loaded,
+    a 異動 every 200 days before it, each ended the day before the next), then fill their
+    ``overtaken_on``."""
+    from sqlalchemy import create_engine, text
+
+    from shuyaku.db.schema import qualification_period
+
+    kept = [c.name for c in qualification_period.columns if c.name not in ("row_id", "overtaken_on")]
+    shifted = {
+        "history_no": "history_no - k",
+        "change_date": "change_date - k * 200",
+        "applied_from": "applied_from - k * 200",
+        "applied_to": "applied_from - (k - 1) * 200 - 1",
+    }
+    chosen = ", ".join(shifted.get(name, name) for name in kept)
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE qualification_period SET history_no = history_no + :n"), {"n": records})
+        rows = conn.execute(
+            text(
+                f"INSERT INTO qualification_period ({', '.join(kept)}) SELECT {chosen} "
+                "FROM qualification_period, generate_series(1, :n) AS k"
+            ),
+            {"n": records},
+        ).rowcount
+        conn.execute(
+            text(
+                "UPDATE qualification_period AS q SET overtaken_on = later.overtaken_on "
+                "FROM (SELECT row_id, min(change_date) OVER (PARTITION BY municipality_code, atena_no "
+                "ORDER BY history_no DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS overtaken_on "
+                "FROM qualification_period WHERE superseded_at IS NULL) AS later "
+                "WHERE q.row_id = later.row_id AND later.overtaken_on IS NOT NULL"
+            )
+        )
     engine.dispose()
     return {"seconds": time.perf_counter() - started, "rows": rows}
 
@@ -189,6 +234,8 @@ def child(args: argparse.Namespace) -> None:
         }
     elif args.step == "history":
         figures = add_claim_history(args.url, args.month, int(args.months))
+    elif args.step == "records":
+        figures = add_earlier_records(args.url, int(args.records))
     elif args.step == "settle":
         from sqlalchemy import create_engine, text
 
@@ -289,8 +336,11 @@ def main() -> None:
     parser.add_argument(
         "--history-months", type=int, default=0, help="after the load, this many earlier months of claims (copies)"
     )
+    parser.add_argument(
+        "--earlier-records", type=int, default=0, help="after the load, this many earlier records a person"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    for hidden in ("step", "url", "home", "data", "months"):
+    for hidden in ("step", "url", "home", "data", "months", "records"):
         parser.add_argument(f"--{hidden}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -312,6 +362,12 @@ def main() -> None:
             added = run_child(__file__, step="history", months=str(args.history_months), **common)
             print(
                 f"history: {args.history_months} earlier months, {added['rows']:,} claim units in {added['seconds']:.0f} s"
+            )
+        if args.earlier_records:
+            added = run_child(__file__, step="records", records=str(args.earlier_records), **common)
+            print(
+                f"history: {args.earlier_records} earlier records a person, "
+                f"{added['rows']:,} records in {added['seconds']:.0f} s"
             )
     runs = []
     if not args.skip_load:  # the first reader of fresh rows also writes their hint bits

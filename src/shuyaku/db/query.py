@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -16,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Date,
     Engine,
     LargeBinary,
     Select,
@@ -277,23 +279,25 @@ def update_pairs(
     conn: Connection,
     key: ColumnElement[Any],
     column: ColumnElement[Any],
-    pairs: Sequence[tuple[Any, bytes]],
+    pairs: Sequence[tuple[Any, Any]],
     **values: Any,
 ) -> None:
     """For each (key, value) of ``pairs`` — a key as the column takes it (a prefecture ID as
-    its 13 digits): ``UPDATE … SET column = value, values… WHERE key = key``. PostgreSQL
-    gets one statement, the pairs as two arrays unnested on the server (each sent as one
-    text parameter); SQLite an executemany."""
+    its 13 digits), a value raw bytes or, for a date column, a date or None:
+    ``UPDATE … SET column = value, values… WHERE key = key``. PostgreSQL gets one statement,
+    the pairs as two arrays unnested on the server (each sent as one text parameter); SQLite
+    an executemany."""
     if not pairs:
         return
     table = key.table
     if is_postgres(conn):
-        given = func.unnest(_bigint_array("keys"), _bytea_array("values")).table_valued("k", "v").render_derived()
+        array, as_text = (_date_array, _date_text) if isinstance(column.type, Date) else (_bytea_array, _bytea_text)
+        given = func.unnest(_bigint_array("keys"), array("values")).table_valued("k", "v").render_derived()
         stmt = update(table).where(key == given.c.k).values({column.key: given.c.v, **values})
         for start in range(0, len(pairs), POSTGRES_CHUNK):
             chunk = pairs[start : start + POSTGRES_CHUNK]
             numbers = (as_number(k) if isinstance(key.type, PrefId) else int(k) for k, _ in chunk)
-            conn.execute(stmt, {"keys": ",".join(map(str, numbers)), "values": _bytea_text(v for _, v in chunk)})
+            conn.execute(stmt, {"keys": ",".join(map(str, numbers)), "values": as_text(v for _, v in chunk)})
         return
     stmt = update(table).where(key == bindparam("_k")).values({column.key: bindparam("_v"), **values})
     conn.execute(stmt, [{"_k": k, "_v": v} for k, v in pairs])
@@ -316,6 +320,17 @@ def _bytea_array(name: str) -> ColumnElement[Any]:
 def _bytea_text(values: Iterable[bytes]) -> str:
     """The value of a ``_bytea_array`` parameter."""
     return ",".join("\\x" + value.hex() for value in values)
+
+
+def _date_array(name: str) -> ColumnElement[Any]:
+    """PostgreSQL: dates sent as one text parameter of comma-separated ISO dates, an empty
+    one NULL: a ``date[]`` on the server."""
+    return cast(func.string_to_array(bindparam(name, type_=String), ",", ""), ARRAY(Date))
+
+
+def _date_text(values: Iterable[date | None]) -> str:
+    """The value of a ``_date_array`` parameter."""
+    return ",".join("" if value is None else value.isoformat() for value in values)
 
 
 def _id_text(conn: Connection, column: ColumnElement[Any]) -> ColumnElement[str]:
