@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from shuyaku.access.actor import Actor
 from shuyaku.audit.verify import verify
@@ -157,6 +157,7 @@ def _canonical(settings: Settings, out: Path | None = None) -> dict[str, object]
                         qualification_period.c.atena_no,
                         qualification_period.c.history_no,
                         qualification_period.c.superseded_at.is_(None),
+                        func.coalesce(cast(qualification_period.c.overtaken_on, String), ""),
                     )
                 ).all()
             )
