@@ -403,3 +403,6 @@ def test_every_change_of_a_persons_records_keeps_the_record_in_force_right(ctx) 
     assert (
         chosen == [(a, "2000000011"), (b, "2000000022")] == [r[1:] for r in _in_force_by_every_record(ctx, *september)]
     )
+    # The column is the store's own: a person's records as staff and systems see them leave it out.
+    shown = lookup_person(ctx, OPERATOR, MUNI_A, a).records
+    assert [r["history_no"] for r in shown] == [1, 2, 3] and all("overtaken_on" not in r for r in shown)
