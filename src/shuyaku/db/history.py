@@ -97,26 +97,29 @@ class HistoryTable:
             ],
             how="vertical_relaxed",
         ).sort(key, order, descending=[False, True])
-        # The running minimum of the 異動日 down each key's rows, newest first, and shifted by
-        # one, without a window per key (a window costs ten times this on a file's rows):
-        # each key's days are lifted above every later key's, so one running minimum over all
-        # rows never carries a day from one key into the next.
-        lift = (pl.len() - pl.col(key).rle_id()).cast(pl.Int64) * 10_000_000
-        lifted = lift + pl.col(day).cast(pl.Int32).cast(pl.Int64)
-        first = pl.col(key).is_first_distinct()
-        rows = rows.with_columns(
-            pl.when(first)
-            .then(None)
-            .otherwise(lifted.cum_min().shift(1) - lift)
-            .cast(pl.Int32)
-            .cast(pl.Date)
-            .alias(later)
-        )
+        rows = rows.with_columns(earliest_after(key, day).alias(later))
         changed = rows.filter(pl.col("row_id").is_not_null() & pl.col(later).ne_missing(pl.col("_was")))
         update_pairs(conn, self.table.c.row_id, self.table.c[later], list(changed.select("row_id", later).iter_rows()))
         return inserts.join(
             rows.filter(pl.col("row_id").is_null()).select(key, order, later), on=[key, order], how="left"
         )
+
+
+def earliest_after(key: str, day: str) -> pl.Expr:
+    """Over rows sorted by ``key`` and, within a key, newest first: the earliest ``day`` of the
+    key's rows above each row (null for the first row of a key). One running minimum over
+    all rows, not a window per key (which cost ten times this on a file's rows): each key's
+    days are lifted above every later key's, so the minimum never carries a day from one
+    key into the next. Days are dates (any from year 1 to 9999: 3.7 M days apart at most)."""
+    lift = (pl.len() - pl.col(key).rle_id()).cast(pl.Int64) * 10_000_000
+    lifted = lift + pl.col(day).cast(pl.Int32).cast(pl.Int64)
+    return (
+        pl.when(pl.col(key).is_first_distinct())
+        .then(None)
+        .otherwise(lifted.cum_min().shift(1) - lift)
+        .cast(pl.Int32)
+        .cast(pl.Date)
+    )
 
 
 @dataclass(frozen=True)
