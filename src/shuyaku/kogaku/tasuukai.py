@@ -36,7 +36,6 @@ from shuyaku.db.history import MONTHS_NARROWED
 from shuyaku.db.locks import write_lock
 from shuyaku.db.query import SQLITE_CHUNK, read_frame
 from shuyaku.db.schema import (
-    continuity_candidate,
     hit_month,
     hit_report,
     household_key,
@@ -148,14 +147,9 @@ def touched_by_kggt(conn: Connection, municipality_code: str, named: list[str], 
 def confirmed_lineage(conn: Connection) -> pl.DataFrame:
     """Every confirmed candidate as candidate_id, src, dst, cutoff (YYYYMM of its 異動日),
     continuous: read once by a recount of several months (``lineage`` takes its months')."""
-    c = continuity_candidate.c
-    return read_frame(
-        conn,
-        select(c.candidate_id, c.from_household, c.to_household, c.change_date, c.continuous).where(
-            c.status == CandidateStatus.CONFIRMED
-        ),
-        {"candidate_id": pl.Int64, "src": pl.String, "dst": pl.String, "cutoff": pl.Date, "continuous": pl.Boolean},
-    ).with_columns(pl.col("cutoff").dt.strftime("%Y%m"))
+    return continuity.confirmed(conn).select(
+        "candidate_id", "src", "dst", pl.col("change_date").dt.strftime("%Y%m").alias("cutoff"), "continuous"
+    )
 
 
 def lineage(conn: Connection, month: str, confirmed: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -176,17 +170,14 @@ def lineage(conn: Connection, month: str, confirmed: pl.DataFrame | None = None)
 def moved_mid_month(conn: Connection, month: str) -> list[str]:
     """Both households of every confirmed continuous move between two municipalities that
     took effect in ``month`` after its 1st: their caps for the month are halved."""
-    return sorted(
-        {
-            h
-            for r in continuity.confirmed(conn)
-            if r.continuous
-            and r.from_municipality_code != r.to_municipality_code
-            and r.change_date.strftime("%Y%m") == month
-            and r.change_date.day != 1
-            for h in (r.from_household, r.to_household)
-        }
+    day = pl.col("change_date")
+    moved = continuity.confirmed(conn).filter(
+        pl.col("continuous"),
+        pl.col("from_municipality_code") != pl.col("to_municipality_code"),
+        day.dt.strftime("%Y%m") == month,
+        day.dt.day() != 1,
     )
+    return sorted({*moved["src"].to_list(), *moved["dst"].to_list()})
 
 
 def contributions(hits: pl.DataFrame, edges: pl.DataFrame, restarts: pl.DataFrame, first: str) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from shuyaku.db.query import Lookup, read_bulk
 from shuyaku.db.schema import qualification_period
@@ -104,9 +104,5 @@ def overtaken_mismatches(conn: Connection) -> int:
         .where(q.superseded_at.is_(None))
         .subquery()
     )
-    differs = or_(
-        later.c.kept != later.c.due,
-        and_(later.c.kept.is_(None), later.c.due.is_not(None)),
-        and_(later.c.kept.is_not(None), later.c.due.is_(None)),
-    )
+    differs = later.c.kept.is_distinct_from(later.c.due)
     return int(conn.execute(select(func.count()).select_from(later).where(differs)).scalar_one())
